@@ -1,0 +1,118 @@
+import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
+import { OBJECT_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
+import { ObjectRef } from "./object-ref.js";
+
+/**
+ * Values cross every boundary in wray as MessagePack (docs/protocol.md).
+ * Extension types, shared with the guest SDK's codec:
+ *   1  ObjectRef    20-byte object ID
+ *   2  ActorHandle  (reserved for actors)
+ *   3  typed array  1 byte element kind, then little-endian elements
+ * Uint8Array travels as plain `bin`.
+ */
+export const EXT_OBJECT_REF = 1;
+export const EXT_ACTOR_HANDLE = 2;
+export const EXT_TYPED_ARRAY = 3;
+
+type TypedArrayCtor =
+  | Int8ArrayConstructor
+  | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor;
+
+/** Element kinds of extension type 3, by code. The guest SDK uses the same table. */
+export const TYPED_ARRAY_KINDS: readonly (TypedArrayCtor | undefined)[] = [
+  undefined,
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+];
+
+/** Hooks that let the store observe refs as values are encoded and decoded. */
+export interface RefHooks {
+  /** Called with the key of each ObjectRef found while encoding (nested or not). */
+  onEncodeRef?(key: string): void;
+  /** Makes the ObjectRef for an ID (key) found while decoding. */
+  makeRef?(key: string): ObjectRef;
+}
+
+/**
+ * One MessagePack codec with wray's extension types. Encoders are reused
+ * (they keep a growing buffer), so a codec belongs to one thread.
+ */
+export class ValueCodec {
+  readonly #encoder: Encoder<undefined>;
+  readonly #decoder: Decoder<undefined>;
+  readonly #hooks: RefHooks;
+
+  constructor(hooks: RefHooks = {}) {
+    this.#hooks = hooks;
+    const ext = new ExtensionCodec();
+    ext.register({
+      type: EXT_OBJECT_REF,
+      encode: (v: unknown) => {
+        if (!(v instanceof ObjectRef)) return null;
+        this.#hooks.onEncodeRef?.(v.key);
+        return keyToBytes(v.key);
+      },
+      decode: (data: Uint8Array) => {
+        if (data.length !== OBJECT_ID_BYTES) throw new RangeError(`ObjectRef extension must hold ${OBJECT_ID_BYTES} bytes, got ${data.length}`);
+        const key = bytesToKey(data);
+        return this.#hooks.makeRef ? this.#hooks.makeRef(key) : new ObjectRef(key);
+      },
+    });
+    ext.register({
+      type: EXT_TYPED_ARRAY,
+      encode: (v: unknown) => {
+        if (!ArrayBuffer.isView(v) || v instanceof Uint8Array || v instanceof DataView) return null;
+        const kind = TYPED_ARRAY_KINDS.indexOf(v.constructor as TypedArrayCtor);
+        if (kind <= 0) return null;
+        const out = new Uint8Array(1 + v.byteLength);
+        out[0] = kind;
+        out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), 1);
+        return out;
+      },
+      decode: (data: Uint8Array) => {
+        const Ctor = TYPED_ARRAY_KINDS[data[0] ?? 0];
+        if (!Ctor) throw new RangeError(`unknown typed-array kind ${data[0]}`);
+        const body = data.slice(1); // a fresh, aligned buffer
+        if (body.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) throw new RangeError("typed-array extension has a partial element");
+        return new Ctor(body.buffer, 0, body.byteLength / Ctor.BYTES_PER_ELEMENT);
+      },
+    });
+    this.#encoder = new Encoder({ extensionCodec: ext, ignoreUndefined: false });
+    this.#decoder = new Decoder({ extensionCodec: ext });
+  }
+
+  /** Encodes to a fresh Uint8Array that the caller owns. */
+  encode(value: unknown): Uint8Array {
+    return this.#encoder.encode(value);
+  }
+
+  /**
+   * Encodes into the encoder's internal buffer and returns a view of it,
+   * valid only until this codec encodes again: for bytes that are copied
+   * at once (into the object store, a ring, guest memory).
+   */
+  encodeTransient(value: unknown): Uint8Array {
+    return this.#encoder.encodeSharedRef(value);
+  }
+
+  /** Decodes one value. Binary values come back as views into `bytes`. */
+  decode(bytes: Uint8Array): unknown {
+    return this.#decoder.decode(bytes);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The base of every error wray raises on purpose, with a stable `code`.
+ *
+ * Codes are listed in docs/errors.md. Each module declares its own
+ * subclasses in its `errors.ts`; this file holds only what all of them
+ * share, so that `catch (e) { if (e instanceof WrayError) switch (e.code) }`
+ * works across the package. Wrong arguments from a caller are plain
+ * `TypeError`/`RangeError`, never a WrayError.
+ */
+export type WrayErrorCode =
+  // a task or method failed while running
+  | "WRAY_TASK_ERROR"
+  | "WRAY_GUEST_TRAP"
+  | "WRAY_ISOLATE_DIED"
+  | "WRAY_TASK_TIMEOUT"
+  | "WRAY_TASK_CANCELLED"
+  // objects
+  | "WRAY_GET_TIMEOUT"
+  | "WRAY_OBJECT_LOST"
+  | "WRAY_OBJECT_TOO_LARGE"
+  // scheduling
+  | "WRAY_TASK_INFEASIBLE"
+  // components and builds
+  | "WRAY_BUILD_FAILED"
+  | "WRAY_COMPONENT_NOT_FOUND"
+  | "WRAY_COMPONENT_INVALID"
+  | "WRAY_WORLD_MISMATCH"
+  | "WRAY_UNKNOWN_FUNCTION"
+  // lifecycle
+  | "WRAY_SHUTDOWN";
+
+export class WrayError extends Error {
+  readonly code: WrayErrorCode;
+
+  constructor(code: WrayErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}

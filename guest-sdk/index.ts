@@ -1,0 +1,7 @@
+/**
+ * The guest SDK's build side: compiling guest modules to components.
+ * (What guest code itself imports is `wray/guest`, in runtime/.)
+ */
+export { buildGuest, witDir } from "./build.js";
+export type { BuildOptions, BuildResult } from "./build.js";
+export { BuildError } from "./errors.js";

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The `wray` command.
+ *
+ *   wray build <entry.ts|js> [-o out.wasm] [--opt-size]
+ */
+import { parseArgs } from "node:util";
+import { BuildError, buildGuest } from "../guest-sdk/index.js";
+
+const USAGE = `usage: wray <command> [options]
+
+commands:
+  build <entry> [-o <out.wasm>] [--opt-size]
+      compile a TypeScript/JavaScript guest (exported functions are tasks,
+      exported classes actors) into a WebAssembly component
+  help
+      show this text
+`;
+
+async function build(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { output: { type: "string", short: "o" }, "opt-size": { type: "boolean" } },
+  });
+  if (positionals.length !== 1) {
+    process.stderr.write(`wray build: expected one entry file, got ${positionals.length}\n\n${USAGE}`);
+    return 2;
+  }
+  const t0 = performance.now();
+  try {
+    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"] });
+    const ms = (performance.now() - t0).toFixed(0);
+    process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB, exports: ${r.exports.join(", ")}) in ${ms} ms\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof BuildError) {
+      process.stderr.write(`wray build: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "build":
+      return build(rest);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`wray: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`wray: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,427 @@
+/**
+ * The driver API: what a TypeScript program uses to run tasks.
+ *
+ * @example
+ * import { init } from "wray";
+ * const ray = await init();
+ * const mod = await ray.load("examples/quickstart/tasks.wasm");
+ * const add = mod.fn<[number, number], number>("add");
+ * console.log(await ray.get(add.remote(1, 2))); // 3
+ * await ray.shutdown();
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { ValueCodec } from "../common/codec.js";
+import type { TaskId } from "../common/ids.js";
+import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
+import { ObjectRef } from "../common/object-ref.js";
+import type { ObjectEntry, StoreStats } from "../store/index.js";
+import { FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../store/index.js";
+import type { SchedulerStats } from "../scheduler/index.js";
+import { prepareComponent } from "./component.js";
+import { ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
+import type { ComponentRecord, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
+import { HostNode, resolveOptions } from "./node.js";
+
+// Node 20's V8 needs this for the constant expressions QuickJS guests use;
+// later versions have it on by default (and ignore the flag).
+if (Number(process.versions.node.split(".")[0]) < 22) setFlagsFromString("--experimental-wasm-extended-const");
+
+export type InitOptions = NodeOptions;
+
+/** Arguments as a task takes them: each may also be an ObjectRef to a value of its type. */
+export type RefArgs<A extends readonly unknown[]> = { [K in keyof A]: A[K] | ObjectRef<A[K]> };
+
+/** Result of `wait`. */
+export interface WaitResult<R extends ObjectRef = ObjectRef> {
+  ready: R[];
+  pending: R[];
+}
+
+/**
+ * A task exported by a loaded component, ready to call: `remote(...)`
+ * submits it and returns the ObjectRef of its result at once.
+ */
+export class RemoteFunction<A extends readonly unknown[] = unknown[], R = unknown> {
+  readonly name: string;
+  readonly #driver: Driver;
+  readonly #component: ComponentRecord;
+  readonly #options: ResolvedOptions;
+  readonly #raw: TaskOptions;
+
+  /** @internal */
+  constructor(driver: Driver, component: ComponentRecord, name: string, options: TaskOptions) {
+    this.#driver = driver;
+    this.#component = component;
+    this.name = name;
+    this.#raw = options;
+    this.#options = resolveOptions(options);
+  }
+
+  /** Submits the task. With `numReturns` other than 1, use `remoteN`. */
+  remote(...args: RefArgs<A>): ObjectRef<R> {
+    if (this.#options.numReturns !== 1) {
+      throw new TypeError(`${this.name} has numReturns ${this.#options.numReturns}: call remoteN() for an array of refs`);
+    }
+    return this.#driver._submit(this.#component, this.name, args, this.#options)[0] as ObjectRef<R>;
+  }
+
+  /** Submits the task and returns one ref per return value (`numReturns` of them). */
+  remoteN(...args: RefArgs<A>): ObjectRef[] {
+    return this.#driver._submit(this.#component, this.name, args, this.#options);
+  }
+
+  /** The same task with other options (merged over the current ones). */
+  options(options: TaskOptions): RemoteFunction<A, R> {
+    return new RemoteFunction<A, R>(this.#driver, this.#component, this.name, { ...this.#raw, ...options });
+  }
+}
+
+/** A component loaded into the cluster. */
+export class ComponentModule {
+  /** Where it was loaded from. */
+  readonly source: string;
+  /** Names of its tasks (exported functions). */
+  readonly tasks: readonly string[];
+  /** Its actor classes and their methods. */
+  readonly actors: Readonly<Record<string, readonly string[]>>;
+  readonly #driver: Driver;
+  readonly #record: ComponentRecord;
+
+  /** @internal */
+  constructor(driver: Driver, record: ComponentRecord) {
+    this.#driver = driver;
+    this.#record = record;
+    this.source = record.source;
+    this.tasks = record.prepared.manifest.tasks;
+    this.actors = record.prepared.manifest.actors;
+  }
+
+  /** A task of this component. Throws UnknownFunctionError for a name it does not export. */
+  fn<A extends readonly unknown[] = unknown[], R = unknown>(name: string, options: TaskOptions = {}): RemoteFunction<A, R> {
+    if (typeof name !== "string") throw new TypeError("fn(name): name must be a string");
+    if (!this.tasks.includes(name)) throw new UnknownFunctionError("task", name, this.source, this.tasks);
+    return new RemoteFunction<A, R>(this.#driver, this.#record, name, options);
+  }
+}
+
+interface Waiter {
+  remaining: number;
+  done: () => void;
+}
+
+/** A connection to a wray cluster (for now: an embedded single-host one). */
+export class Driver {
+  readonly #node: HostNode;
+  readonly #codec: ValueCodec;
+  readonly #root: TaskId = randomTaskId();
+  readonly #spinMs: number;
+  #submitted = 0;
+  #puts = 0;
+  #closed = false;
+  /** Refs the codec met while encoding the current value. */
+  #encodedRefs: string[] | undefined;
+  /** Drops a reference when an ObjectRef (or a view into the arena) is collected. */
+  readonly #registry: FinalizationRegistry<string>;
+  #waiting = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  /** @internal */
+  constructor(node: HostNode, spinMs: number) {
+    this.#node = node;
+    this.#spinMs = spinMs;
+    const store = node.store;
+    this.#registry = new FinalizationRegistry((id) => {
+      if (!this.#closed) store.release(id);
+    });
+    this.#codec = new ValueCodec({
+      onEncodeRef: (key) => (this.#encodedRefs ??= []).push(key),
+      makeRef: (key) => this.#ref(key, true),
+    });
+  }
+
+  #ref(key: string, addRef: boolean): ObjectRef {
+    const r = new ObjectRef(key);
+    if (addRef) this.#node.store.addRef(key);
+    this.#registry.register(r, key);
+    return r;
+  }
+
+  #check(what: string): void {
+    if (this.#closed) throw new ShutdownError(what);
+  }
+
+  /**
+   * Loads a component (a path to a `.wasm` file, or its bytes) into the
+   * cluster. Rejects with ComponentNotFoundError, ComponentInvalidError or
+   * WorldMismatchError.
+   */
+  async load(component: string | Uint8Array): Promise<ComponentModule> {
+    this.#check("load()");
+    let bytes: Uint8Array;
+    let source: string;
+    if (typeof component === "string") {
+      source = component;
+      try {
+        bytes = await readFile(resolve(component));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR") {
+          throw new ComponentNotFoundError(component);
+        }
+        throw e;
+      }
+    } else if (component instanceof Uint8Array) {
+      bytes = component;
+      source = "<bytes>";
+    } else throw new TypeError("load() takes a path or a Uint8Array");
+    const prepared = await prepareComponent(bytes, source);
+    this.#check("load()");
+    return new ComponentModule(this, this.#node.addComponent(prepared, source));
+  }
+
+  /** @internal Submits a task; returns its return refs. */
+  _submit(c: ComponentRecord, name: string, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
+    this.#check(`${name}.remote()`);
+    const node = this.#node;
+    const store = node.store;
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    this.#encodedRefs = undefined;
+    const bytes = this.#codec.encode(args);
+    let deps: string[] | undefined;
+    let nested: string[] | undefined;
+    if (this.#encodedRefs !== undefined) {
+      const all: string[] = this.#encodedRefs;
+      this.#encodedRefs = undefined;
+      for (const a of args) if (a instanceof ObjectRef) (deps ??= []).push(a.key);
+      const top = deps ? [...deps] : [];
+      for (const id of all) {
+        const i = top.indexOf(id);
+        if (i >= 0) top.splice(i, 1);
+        else (nested ??= []).push(id);
+      }
+    }
+    const n = options.numReturns;
+    const refs = new Array<ObjectRef>(n);
+    for (let i = 0; i < n; i++) {
+      const id = objectKey(taskId, i + 1);
+      store.expect(id, 1);
+      refs[i] = this.#ref(id, false);
+    }
+    node.submit(node.makeTask(c, taskId, name, bytes, deps, nested, options, false));
+    // a long burst of submissions: let finished tasks make room now and then
+    if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
+    return refs;
+  }
+
+  /**
+   * Stores a value in the object store and returns its ref. Large
+   * Uint8Arrays are copied once, straight into shared memory.
+   */
+  put<T>(value: T): ObjectRef<T> {
+    this.#check("put()");
+    const store = this.#node.store;
+    const id = objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0);
+    if (value instanceof Uint8Array && value.length > INLINE_MAX) {
+      // MessagePack bin32 header, then the bytes, written in place
+      const ref = store.arena.alloc(value.length + 5);
+      const view = store.arena.view(ref);
+      view[0] = 0xc6;
+      new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
+      view.set(value, 5);
+      store.expect(id, 1);
+      store.sealArena(id, ref);
+    } else {
+      this.#encodedRefs = undefined;
+      const bytes = this.#codec.encodeTransient(value);
+      const nested = this.#encodedRefs;
+      this.#encodedRefs = undefined;
+      store.putBytes(id, bytes, 1, nested);
+    }
+    return this.#ref(id, false) as ObjectRef<T>;
+  }
+
+  /**
+   * The values of `refs` (or of one ref), once ready. A task's failure is
+   * raised here (TaskError, GuestTrapError, ...); with `timeoutMs`,
+   * GetTimeoutError when they are not ready in time.
+   */
+  get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
+  get<T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get(refs: readonly ObjectRef[], options?: { timeoutMs?: number }): Promise<unknown[]>;
+  async get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
+    this.#check("get()");
+    const single = refs instanceof ObjectRef;
+    const list: readonly ObjectRef[] = single ? [refs] : refs;
+    if (!Array.isArray(list)) throw new TypeError("get() takes an ObjectRef or an array of ObjectRefs");
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const entries = this.#entries(list, "get()");
+    await this.#until(entries, entries.length, timeoutMs);
+    const out = new Array<unknown>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = this.#value(list[i]!.key, entries[i]!);
+    return single ? out[0] : out;
+  }
+
+  /**
+   * Waits until `numReturns` of `refs` are ready (or `timeoutMs` passes)
+   * and splits them: `ready` holds at most `numReturns` refs, in the order
+   * given; `pending` the rest.
+   */
+  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<WaitResult<R>> {
+    this.#check("wait()");
+    if (!Array.isArray(refs)) throw new TypeError("wait() takes an array of ObjectRefs");
+    const numReturns = options.numReturns ?? 1;
+    if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > refs.length) {
+      throw new RangeError(`wait(): numReturns must be a whole number from 0 to ${refs.length}, got ${options.numReturns}`);
+    }
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const entries = this.#entries(refs, "wait()");
+    try {
+      await this.#until(entries, numReturns, timeoutMs);
+    } catch (e) {
+      if (!(e instanceof GetTimeoutError)) throw e;
+    }
+    const ready: R[] = [];
+    const pending: R[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      if (ready.length < numReturns && entries[i]!.state !== PENDING) ready.push(refs[i]!);
+      else pending.push(refs[i]!);
+    }
+    return { ready, pending };
+  }
+
+  #entries(refs: readonly ObjectRef[], what: string): ObjectEntry[] {
+    const store = this.#node.store;
+    const entries = new Array<ObjectEntry>(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i];
+      if (!(r instanceof ObjectRef)) throw new TypeError(`${what}: element ${i} is not an ObjectRef`);
+      const e = store.entry(r.key);
+      if (!e) throw new TypeError(`${what}: ${r} does not belong to this cluster (or was freed)`);
+      entries[i] = e;
+    }
+    return entries;
+  }
+
+  /**
+   * Resolves once `need` of the entries are sealed. Spins (polling the
+   * isolates) for a moment first: a result that is microseconds away is
+   * then picked up without a thread wake-up.
+   */
+  async #until(entries: ObjectEntry[], need: number, timeoutMs: number): Promise<void> {
+    let ready = 0;
+    for (const e of entries) if (e.state !== PENDING) ready++;
+    if (ready >= need) return;
+    const store = this.#node.store;
+    const w: Waiter = { remaining: need - ready, done: () => {} };
+    const onSealed = () => {
+      if (--w.remaining === 0) w.done();
+    };
+    const watched: ObjectEntry[] = [];
+    for (const e of entries) {
+      if (e.state === PENDING) {
+        (e.waiters ??= []).push(onSealed);
+        watched.push(e);
+      }
+    }
+    const unwatch = () => {
+      for (const e of watched) {
+        const i = e.waiters?.indexOf(onSealed) ?? -1;
+        if (i >= 0) e.waiters!.splice(i, 1);
+      }
+    };
+    if (this.#spinMs > 0) {
+      const node = this.#node;
+      const deadline = performance.now() + Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity);
+      for (let i = 0; w.remaining > 0; i++) {
+        node.poll();
+        if ((i & 15) === 15 && performance.now() > deadline) break;
+      }
+      if (w.remaining <= 0) {
+        if (w.remaining < 0 || need < entries.length) unwatch();
+        return;
+      }
+    }
+    void store;
+    this.#hold(1);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        w.done = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+        if (timeoutMs >= 0) {
+          timer = setTimeout(() => {
+            unwatch();
+            reject(new GetTimeoutError(timeoutMs, w.remaining));
+          }, timeoutMs);
+        }
+      });
+    } finally {
+      this.#hold(-1);
+    }
+    if (need < entries.length) unwatch();
+  }
+
+  /** Keeps the process alive while the driver waits for isolates (they do not hold it). */
+  #hold(d: number): void {
+    this.#waiting += d;
+    if (this.#waiting > 0 && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    else if (this.#waiting === 0 && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  #value(key: string, e: ObjectEntry): unknown {
+    if (e.state === FAILED) throw e.error;
+    const v = this.#codec.decode(e.bytes!);
+    // values decoded from shared memory may hold views of it: keep the object while they live
+    if (e.arena) this.#pinViews(v, key, 0);
+    return v;
+  }
+
+  #pinViews(v: unknown, key: string, depth: number): void {
+    if (v === null || typeof v !== "object" || depth > 64) return;
+    if (v instanceof Uint8Array) {
+      if (v.buffer instanceof SharedArrayBuffer) {
+        this.#node.store.addRef(key);
+        this.#registry.register(v, key);
+      }
+      return;
+    }
+    if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
+    if (Array.isArray(v)) for (const x of v) this.#pinViews(x, key, depth + 1);
+    else for (const x of Object.values(v)) this.#pinViews(x, key, depth + 1);
+  }
+
+  /** Object-store and scheduler figures, for status tools. */
+  stats(): { store: StoreStats; scheduler: SchedulerStats } {
+    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats() };
+  }
+
+  /** Stops every isolate and frees the object store. Pending gets are left unresolved. */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#keepAlive) clearInterval(this.#keepAlive);
+    await this.#node.close();
+  }
+}
+
+function checkTimeout(t: number | undefined): number {
+  if (t === undefined) return -1;
+  if (typeof t !== "number" || Number.isNaN(t) || t < 0) throw new RangeError(`timeoutMs must be a number >= 0, got ${t}`);
+  return t;
+}
+
+/**
+ * Starts wray. With no address (the only mode so far) it runs an embedded
+ * single-host cluster in this process: one isolate per core.
+ */
+export async function init(options: InitOptions = {}): Promise<Driver> {
+  const node = new HostNode(options);
+  node.start();
+  return new Driver(node, options.spinMs ?? 0.1);
+}

@@ -1,0 +1,101 @@
+import { WrayError } from "../common/errors.js";
+import type { TrapKind } from "./isolate/guest.js";
+
+export type { TrapKind };
+
+/**
+ * A task (or actor method) failed. Raised by `get` on any of its results,
+ * and by `get` on the results of tasks that took them as arguments.
+ */
+export class TaskError extends WrayError {
+  /** The task that failed. */
+  readonly taskName: string;
+  /** The guest error's name (`TypeError`, ...), or the trap kind. */
+  readonly guestName: string;
+  /** The guest's message, as it wrote it. */
+  readonly guestMessage: string;
+  /** The guest's stack trace, where it had one. */
+  readonly guestStack: string;
+
+  constructor(
+    taskName: string,
+    guestName: string,
+    guestMessage: string,
+    guestStack: string,
+    code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" | "WRAY_TASK_CANCELLED" = "WRAY_TASK_ERROR",
+  ) {
+    super(code, `task '${taskName}' failed: ${guestName ? `${guestName}: ` : ""}${guestMessage}`);
+    this.taskName = taskName;
+    this.guestName = guestName;
+    this.guestMessage = guestMessage;
+    this.guestStack = guestStack;
+    if (guestStack) this.stack = `${this.name}: ${this.message}\n  guest stack:\n${guestStack}`;
+  }
+}
+
+/** The guest trapped (unreachable, stack overflow, out of bounds...). Its instance was discarded; the host lives on. */
+export class GuestTrapError extends TaskError {
+  readonly trap: TrapKind;
+  constructor(taskName: string, trap: TrapKind, detail: string) {
+    super(taskName, trap, detail, "", "WRAY_GUEST_TRAP");
+    this.trap = trap;
+  }
+}
+
+/** The isolate running the task died (out of memory, killed) and no retries were left. */
+export class IsolateDiedError extends TaskError {
+  constructor(taskName: string, why: string) {
+    super(taskName, "IsolateDied", why, "", "WRAY_ISOLATE_DIED");
+  }
+}
+
+/** The task ran longer than its `timeoutMs`; its isolate was stopped. */
+export class TaskTimeoutError extends TaskError {
+  constructor(taskName: string, timeoutMs: number) {
+    super(taskName, "Timeout", `ran longer than its timeout of ${timeoutMs} ms and was stopped`, "", "WRAY_TASK_TIMEOUT");
+  }
+}
+
+/** The task was cancelled with `cancel()`. */
+export class TaskCancelledError extends TaskError {
+  constructor(taskName: string) {
+    super(taskName, "Cancelled", "was cancelled", "", "WRAY_TASK_CANCELLED");
+  }
+}
+
+/** A component file does not exist. */
+export class ComponentNotFoundError extends WrayError {
+  readonly path: string;
+  constructor(path: string) {
+    super("WRAY_COMPONENT_NOT_FOUND", `no component at ${path} (build one with \`wray build\`)`);
+    this.path = path;
+  }
+}
+
+/** The bytes are not a valid WebAssembly component. */
+export class ComponentInvalidError extends WrayError {
+  constructor(source: string, why: string) {
+    super("WRAY_COMPONENT_INVALID", `cannot load ${source}: ${why}`);
+  }
+}
+
+/** A valid component, but not of the `wray:runtime` world this host runs. */
+export class WorldMismatchError extends WrayError {
+  constructor(source: string, why: string) {
+    super("WRAY_WORLD_MISMATCH", `cannot load ${source}: ${why}`);
+  }
+}
+
+/** A task or actor name the component does not export. */
+export class UnknownFunctionError extends WrayError {
+  constructor(kind: string, name: string, source: string, known: readonly string[]) {
+    super("WRAY_UNKNOWN_FUNCTION", `${source} exports no ${kind} named '${name}' (it has: ${known.join(", ") || "none"})`);
+  }
+}
+
+/** The cluster was shut down. */
+export class ShutdownError extends WrayError {
+  constructor(what: string) {
+    super("WRAY_SHUTDOWN", `${what}: wray has been shut down`);
+  }
+}

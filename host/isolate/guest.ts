@@ -1,0 +1,187 @@
+/**
+ * Instances of a guest component inside an isolate, and the fast path that
+ * calls them.
+ *
+ * jco's generated glue wires a component's core modules together (there
+ * are a dozen for a QuickJS guest) and we keep using it for that, once per
+ * instance. Calls then bypass it: the glue's per-call bookkeeping costs
+ * ~10 µs, while lowering our fixed `guest` signatures by hand costs well
+ * under 1 µs. We capture every core instance the glue creates (through its
+ * `instantiateCore` hook), find the one exporting `wray:runtime/guest`'s
+ * functions, and take its memory and `cabi_realloc` — the canonical
+ * options of a component with one memory, which is every component that
+ * wit-bindgen, componentize-qjs or `jco new` produce.
+ */
+import type { GuestMemory, RuntimeHost } from "../imports/runtime.js";
+import { RUNTIME_IMPORT, registerRuntime } from "../imports/runtime.js";
+
+export const GUEST_EXPORT = "wray:runtime/guest@0.1.0";
+
+type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore: (m: WebAssembly.Module, imports: Record<string, Record<string, unknown>>) => WebAssembly.Instance,
+) => Record<string, unknown>;
+
+/** A component as an isolate holds it: the glue and the compiled core modules. */
+export interface LoadedComponent {
+  readonly index: number;
+  readonly instantiate: Instantiate;
+  readonly modules: Readonly<Record<string, WebAssembly.Module>>;
+}
+
+/** Loads the glue (an ES module's source) without touching the file system. */
+export async function loadComponent(index: number, glue: string, modules: Record<string, WebAssembly.Module>): Promise<LoadedComponent> {
+  const url = "data:text/javascript;base64," + Buffer.from(glue).toString("base64");
+  const mod = (await import(url)) as { instantiate?: Instantiate };
+  if (typeof mod.instantiate !== "function") throw new Error("component glue has no instantiate()");
+  return { index, instantiate: mod.instantiate, modules };
+}
+
+type Fn = (...args: number[]) => number;
+
+/** One instance: its memory and the raw core exports of the guest interface. */
+export class GuestInstance implements GuestMemory {
+  memory!: WebAssembly.Memory;
+  realloc!: (oldPtr: number, oldSize: number, align: number, newSize: number) => number;
+  #invoke!: Fn;
+  #invokePost: Fn | undefined;
+  #construct: Fn | undefined;
+  #constructPost: Fn | undefined;
+  #call: Fn | undefined;
+  #callPost: Fn | undefined;
+  #describe: Fn | undefined;
+  #describePost: Fn | undefined;
+  /** Set when a call trapped: the instance's state can no longer be trusted. */
+  poisoned = false;
+
+  constructor(component: LoadedComponent, host: RuntimeHost) {
+    const captured: { module: WebAssembly.Module; imports: Record<string, Record<string, unknown>>; instance: WebAssembly.Instance }[] = [];
+    const runtime = registerRuntime(host, () => this);
+    const jcoImports = {
+      // jco checks these exist; calls never reach them (the core imports are replaced below)
+      [RUNTIME_IMPORT.replace(/@.*/, "")]: stubImports(),
+      [RUNTIME_IMPORT]: stubImports(),
+    };
+    component.instantiate(
+      (name) => {
+        const m = component.modules[name];
+        if (!m) throw new Error(`component has no core module ${name}`);
+        return m;
+      },
+      jcoImports,
+      (module, imports = {}) => {
+        if (imports[RUNTIME_IMPORT]) imports[RUNTIME_IMPORT] = { ...imports[RUNTIME_IMPORT], ...runtime };
+        const instance = new WebAssembly.Instance(module, imports);
+        captured.push({ module, imports, instance });
+        return instance;
+      },
+    );
+    for (const { module, imports, instance } of captured) {
+      const e = instance.exports as Record<string, unknown>;
+      const invoke = e[`${GUEST_EXPORT}#invoke`];
+      if (typeof invoke !== "function") continue;
+      this.#invoke = invoke as Fn;
+      this.#invokePost = e[`cabi_post_${GUEST_EXPORT}#invoke`] as Fn | undefined;
+      this.#construct = e[`${GUEST_EXPORT}#construct`] as Fn | undefined;
+      this.#constructPost = e[`cabi_post_${GUEST_EXPORT}#construct`] as Fn | undefined;
+      this.#call = e[`${GUEST_EXPORT}#call`] as Fn | undefined;
+      this.#callPost = e[`cabi_post_${GUEST_EXPORT}#call`] as Fn | undefined;
+      this.#describe = e[`${GUEST_EXPORT}#describe`] as Fn | undefined;
+      this.#describePost = e[`cabi_post_${GUEST_EXPORT}#describe`] as Fn | undefined;
+      const realloc = e.cabi_realloc;
+      if (typeof realloc !== "function") throw new Error("the guest exports no cabi_realloc");
+      this.realloc = realloc as GuestMemory["realloc"];
+      let memory = e.memory instanceof WebAssembly.Memory ? e.memory : undefined;
+      for (const d of WebAssembly.Module.imports(module)) {
+        if (d.kind === "memory") memory = imports[d.module]?.[d.name] as WebAssembly.Memory;
+      }
+      if (!memory) throw new Error("cannot find the guest's memory");
+      this.memory = memory;
+      return;
+    }
+    throw new Error(`the component does not export ${GUEST_EXPORT}`);
+  }
+
+  /** Copies `b` into fresh guest memory; returns its address. */
+  lowerBytes(b: Uint8Array): number {
+    const p = this.realloc(0, 0, 1, b.length);
+    new Uint8Array(this.memory.buffer, p, b.length).set(b);
+    return p;
+  }
+
+  /** Allocates `n` bytes of guest memory for the caller to fill. */
+  alloc(n: number): number {
+    return this.realloc(0, 0, 1, n);
+  }
+
+  /**
+   * Calls an export that returns `list<u8>` and hands `onReply` a view of
+   * the reply inside guest memory (valid only during the callback).
+   */
+  #reply<T>(ret: number, post: Fn | undefined, onReply: (reply: Uint8Array) => T): T {
+    const d = new DataView(this.memory.buffer);
+    const ptr = d.getUint32(ret, true);
+    const len = d.getUint32(ret + 4, true);
+    try {
+      return onReply(new Uint8Array(this.memory.buffer, ptr, len));
+    } finally {
+      post?.(ret);
+    }
+  }
+
+  /** `invoke(function, args, num-returns)`: name and args already lowered. */
+  invoke<T>(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, numReturns: number, onReply: (r: Uint8Array) => T): T {
+    const ret = this.#invoke(namePtr, nameLen, argsPtr, argsLen, numReturns);
+    return this.#reply(ret, this.#invokePost, onReply);
+  }
+
+  construct<T>(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, onReply: (r: Uint8Array) => T): T {
+    if (!this.#construct) throw new Error(`the component does not export ${GUEST_EXPORT}#construct`);
+    const ret = this.#construct(namePtr, nameLen, argsPtr, argsLen);
+    return this.#reply(ret, this.#constructPost, onReply);
+  }
+
+  call<T>(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, numReturns: number, onReply: (r: Uint8Array) => T): T {
+    if (!this.#call) throw new Error(`the component does not export ${GUEST_EXPORT}#call`);
+    const ret = this.#call(namePtr, nameLen, argsPtr, argsLen, numReturns);
+    return this.#reply(ret, this.#callPost, onReply);
+  }
+
+  /** The component's description (MessagePack), copied out. */
+  describe(): Uint8Array {
+    if (!this.#describe) throw new Error(`the component does not export ${GUEST_EXPORT}#describe`);
+    const ret = this.#describe();
+    return this.#reply(ret, this.#describePost, (r) => r.slice());
+  }
+}
+
+function stubImports(): Record<string, () => never> {
+  const fail = (): never => {
+    throw new Error("unreachable: runtime imports are bound at the core level");
+  };
+  return { log: fail, submit: fail, get: fail, wait: fail, put: fail, now: fail, randomSeed: fail };
+}
+
+/** Trap kinds, from V8's messages (a closed set, as wasmtime's Trap). */
+export type TrapKind =
+  | "unreachable"
+  | "stack-overflow"
+  | "memory-out-of-bounds"
+  | "out-of-memory"
+  | "integer-division-by-zero"
+  | "integer-overflow"
+  | "indirect-call"
+  | "host-error";
+
+export function trapKind(e: unknown): TrapKind {
+  const m = e instanceof Error ? e.message : String(e);
+  if (/unreachable/i.test(m)) return "unreachable";
+  if (/call stack size|stack overflow/i.test(m)) return "stack-overflow";
+  if (/memory access out of bounds|out of bounds memory/i.test(m)) return "memory-out-of-bounds";
+  if (/out of memory|could not allocate|Memory\.grow|allocation failed/i.test(m)) return "out-of-memory";
+  if (/divide by zero|division by zero|remainder by zero/i.test(m)) return "integer-division-by-zero";
+  if (/integer overflow|unrepresentable/i.test(m)) return "integer-overflow";
+  if (/table|null function|signature mismatch/i.test(m)) return "indirect-call";
+  return "host-error";
+}

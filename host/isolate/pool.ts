@@ -1,0 +1,539 @@
+/**
+ * The isolate pool of one host: starts and stops isolates (worker
+ * threads), writes task records into their rings, answers their blocking
+ * calls, and reads what they report, handing each event to the host.
+ *
+ * The host thread learns of new events in two ways: `poll()` (called by
+ * the host while it spins waiting for a result it wants soon), and a
+ * waiter on the shared host bell (`Atomics.waitAsync`), re-armed after each
+ * wake-up, for everything else.
+ */
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
+import type { TaskId } from "../../common/ids.js";
+import { bytesToKey } from "../../common/ids.js";
+import type { Arena, ArenaRef } from "../../store/index.js";
+import type { TaskSpec } from "../../scheduler/index.js";
+import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
+import {
+  ChannelMemory,
+  DEFAULT_SIZES,
+  HOST_BELL,
+  HOST_BELL_BYTES,
+  HOST_PARKED,
+  ISOLATE_BELL,
+  ISOLATE_PARKED,
+  REPLY_STATE,
+  RUNNING_SEQ,
+  RUNNING_SLOT,
+  hostEnds,
+} from "./channel.js";
+import type { Piece, PieceView } from "./protocol.js";
+import {
+  E_ALLOC,
+  E_GET,
+  E_LOADED,
+  E_LOG,
+  E_PUT,
+  E_RESULT,
+  E_RESUME,
+  E_SUBMIT,
+  E_WAIT,
+  R_ALLOC,
+  R_FAILURE,
+  R_INDICES,
+  R_PORT,
+  R_RUN,
+  R_VALUES,
+  T_CONTROL,
+  T_TASK,
+  pad4,
+  pieceSize,
+  readPiece,
+  readTaskId,
+  taskRecordSize,
+  writeBytes,
+  writePiece,
+  writeTaskRecord,
+} from "./protocol.js";
+import type { ControlMessage, IsolateInit } from "./worker.js";
+
+export interface PoolOptions {
+  /** Isolates started up front and kept. */
+  min: number;
+  /** Most isolates at once (blocked ones included). */
+  max: number;
+  /** Bounded spin before a thread sleeps, in ms (0: sleep at once). */
+  spinMs: number;
+  /** Largest value that travels inline in records. */
+  inlineMax: number;
+  /** Heap limit of each isolate's JavaScript (not its guests' linear memory). */
+  maxHeapMb?: number;
+  channelSizes?: ChannelSizes;
+}
+
+/** Events from isolates, delivered on the host thread (HostNode implements this). */
+export interface PoolEvents {
+  isolateReady(iso: number): void;
+  isolateExited(iso: number, why: string): void;
+  /** `values` for STATUS_OK, else `detail` (failure map, or trap/host-error text). */
+  result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void;
+  guestSubmit(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void;
+  get(iso: number, slot: number, ids: string[], timeoutMs: number): void;
+  wait(iso: number, slot: number, ids: string[], numReturns: number, timeoutMs: number): void;
+  resume(iso: number, slot: number): void;
+  put(iso: number, slot: number, index: number, value: Piece): void;
+  log(iso: number, slot: number, level: number, message: string): void;
+  loaded(iso: number, component: number, ok: boolean, message: string): void;
+}
+
+interface Handle {
+  readonly id: number;
+  readonly worker: Worker;
+  readonly mem: ChannelMemory;
+  readonly tasks: RingWriter;
+  readonly events: RingReader;
+  readonly port: MessagePort;
+  /** T_CONTROL records still to write (the ring was full). */
+  controlBacklog: number;
+  exited: boolean;
+  readonly loaded: Set<number>;
+}
+
+export interface ComponentImage {
+  index: number;
+  glue: string;
+  modules: Record<string, WebAssembly.Module>;
+}
+
+const decoder = new TextDecoder();
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+export class IsolatePool {
+  readonly #options: PoolOptions;
+  readonly #events: PoolEvents;
+  readonly #arena: Arena;
+  readonly #handles = new Map<number, Handle>();
+  readonly #components: ComponentImage[] = [];
+  readonly #bell: Int32Array;
+  readonly #bellSab: SharedArrayBuffer;
+  #nextId = 0;
+  #polling = false;
+  #closed = false;
+  readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+
+  constructor(options: PoolOptions, events: PoolEvents, arena: Arena) {
+    if (!(options.min >= 1) || !(options.max >= options.min)) throw new RangeError(`isolates: need 1 <= min <= max, got ${options.min}..${options.max}`);
+    this.#options = options;
+    this.#events = events;
+    this.#arena = arena;
+    this.#bellSab = new SharedArrayBuffer(HOST_BELL_BYTES);
+    this.#bell = new Int32Array(this.#bellSab);
+    arena.setListener({
+      segmentAdded: (id, sab) => this.#broadcast({ type: "segment", id, sab }, false),
+      segmentDropped: (id) => this.#broadcast({ type: "drop-segment", id }, false),
+    });
+  }
+
+  get size(): number {
+    return this.#handles.size;
+  }
+
+  /** Starts the minimum number of isolates and the host-bell waiter. */
+  start(): void {
+    for (let i = 0; i < this.#options.min; i++) this.#spawn();
+    this.#armBell();
+  }
+
+  /** Starts one more isolate unless at the limit. */
+  grow(): boolean {
+    if (this.#closed || this.#handles.size >= this.#options.max) return false;
+    this.#spawn();
+    return true;
+  }
+
+  #spawn(): void {
+    const id = this.#nextId++;
+    const mem = ChannelMemory.create(this.#options.channelSizes ?? DEFAULT_SIZES);
+    const { port1, port2 } = new MessageChannel();
+    const init: IsolateInit = {
+      id,
+      channel: mem.sab,
+      sizes: mem.sizes,
+      hostBell: this.#bellSab,
+      control: port2,
+      segments: this.#arena.segments(),
+      spinMs: this.#options.spinMs,
+      inlineMax: this.#options.inlineMax,
+    };
+    const worker = new Worker(WORKER_URL, {
+      workerData: init,
+      transferList: [port2],
+      resourceLimits: this.#options.maxHeapMb ? { maxOldGenerationSizeMb: this.#options.maxHeapMb } : undefined,
+    });
+    // isolates do not keep the process alive: the driver does while it waits for them
+    worker.unref();
+    port1.unref();
+    const { tasks, events } = hostEnds(mem);
+    const h: Handle = { id, worker, mem, tasks, events, port: port1, controlBacklog: 0, exited: false, loaded: new Set() };
+    this.#handles.set(id, h);
+    let why = "";
+    worker.on("error", (e) => {
+      why = e instanceof Error ? e.message : String(e);
+    });
+    worker.on("exit", (code) => this.#exited(h, why || `exited with code ${code}`));
+    for (const c of this.#components) this.#sendLoad(h, c);
+    this.#events.isolateReady(id);
+  }
+
+  #exited(h: Handle, why: string): void {
+    if (h.exited) return;
+    // results it wrote before it died still count
+    this.#pollOne(h);
+    h.exited = true;
+    this.#handles.delete(h.id);
+    h.port.close();
+    if (!this.#closed) this.#events.isolateExited(h.id, why);
+  }
+
+  /** Stops an isolate at once (a runaway guest). `isolateExited` follows. */
+  terminate(iso: number): void {
+    const h = this.#handles.get(iso);
+    if (h && !h.exited) void h.worker.terminate();
+  }
+
+  // ---- components ---------------------------------------------------------------
+
+  /** Makes a component available in every isolate, present and future. */
+  addComponent(c: ComponentImage): void {
+    this.#components.push(c);
+    for (const h of this.#handles.values()) this.#sendLoad(h, c);
+  }
+
+  hasLoaded(iso: number, component: number): boolean {
+    return this.#handles.get(iso)?.loaded.has(component) ?? false;
+  }
+
+  #sendLoad(h: Handle, c: ComponentImage): void {
+    const m: ControlMessage = { type: "load", component: c.index, glue: c.glue, modules: c.modules };
+    h.port.postMessage(m);
+    this.#control(h);
+  }
+
+  #broadcast(m: ControlMessage, announce: boolean): void {
+    for (const h of this.#handles.values()) {
+      h.port.postMessage(m);
+      if (announce) this.#control(h);
+    }
+  }
+
+  /** Tells `h` a control message waits (or remembers to, if its ring is full). */
+  #control(h: Handle): void {
+    h.controlBacklog++;
+    this.#flushControl(h);
+  }
+
+  #flushControl(h: Handle): void {
+    while (h.controlBacklog > 0) {
+      if (h.tasks.begin(T_CONTROL, 0) < 0) return;
+      h.tasks.commit();
+      h.controlBacklog--;
+      this.#ring(h);
+    }
+  }
+
+  // ---- host → isolate ---------------------------------------------------------------
+
+  /**
+   * Wakes `h` if it sleeps. The record was committed (a seq-cst store)
+   * before we read PARKED, and the isolate sets PARKED before it re-reads
+   * the ring, so either we see PARKED or it sees the record.
+   */
+  #ring(h: Handle): void {
+    const ctl = h.mem.ctl;
+    if (Atomics.load(ctl, ISOLATE_PARKED) === 0) return;
+    Atomics.add(ctl, ISOLATE_BELL, 1);
+    Atomics.notify(ctl, ISOLATE_BELL);
+  }
+
+  /** The largest task record an isolate's ring accepts. */
+  maxRecord(iso: number): number {
+    return this.#handles.get(iso)?.tasks.maxPayload ?? 0;
+  }
+
+  /** Appends a task to `iso`'s ring. False when the ring is full (or the isolate is gone). */
+  sendTask(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): boolean {
+    const h = this.#handles.get(iso);
+    if (!h || h.exited) return false;
+    if (h.controlBacklog > 0) this.#flushControl(h);
+    const w = h.tasks;
+    const at = w.begin(T_TASK, taskRecordSize(task.nameBytes, pieces));
+    if (at < 0) return false;
+    writeTaskRecord(w.view, w.bytes, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
+    w.commit();
+    this.#ring(h);
+    return true;
+  }
+
+  /**
+   * Takes back the records `iso` has not read. Only while it is blocked in
+   * a call (it resyncs its ring when the call returns).
+   */
+  discardUnread(iso: number): void {
+    this.#handles.get(iso)?.tasks.discardUnread();
+  }
+
+  #reply(iso: number, kind: number, size: number, fill: (dv: DataView, b: Uint8Array, at: number) => void): void {
+    const h = this.#handles.get(iso);
+    if (!h || h.exited) return;
+    const area = h.mem.reply;
+    if (4 + size <= area.length) {
+      const dv = new DataView(area.buffer, area.byteOffset, area.byteLength);
+      dv.setUint32(0, kind, true);
+      fill(dv, area, 4);
+    } else {
+      // too big for the reply area: the bytes go by message, the area says so
+      const b = new Uint8Array(4 + size);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, kind, true);
+      fill(dv, b, 4);
+      h.port.postMessage({ type: "reply", bytes: b } satisfies ControlMessage);
+      new DataView(area.buffer, area.byteOffset, 4).setUint32(0, R_PORT, true);
+    }
+    // the isolate sleeps until REPLY_STATE != 0: store, then wake
+    Atomics.store(h.mem.ctl, REPLY_STATE, 1);
+    Atomics.notify(h.mem.ctl, REPLY_STATE);
+  }
+
+  replyValues(iso: number, values: readonly Piece[]): void {
+    let size = 4;
+    for (const p of values) size += pieceSize(p);
+    this.#reply(iso, R_VALUES, size, (dv, b, at) => {
+      dv.setUint32(at, values.length, true);
+      at += 4;
+      for (const p of values) at = writePiece(dv, b, at, p);
+    });
+  }
+
+  replyFailure(iso: number, failure: Uint8Array): void {
+    this.#reply(iso, R_FAILURE, 4 + pad4(failure.length), (dv, b, at) => writeBytes(dv, b, at, failure));
+  }
+
+  replyIndices(iso: number, indices: readonly number[]): void {
+    this.#reply(iso, R_INDICES, 4 + 4 * indices.length, (dv, _b, at) => {
+      dv.setUint32(at, indices.length, true);
+      for (let i = 0; i < indices.length; i++) dv.setUint32(at + 4 + 4 * i, indices[i]!, true);
+    });
+  }
+
+  /** Answers a blocking call with a task to run nested. */
+  replyRun(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): void {
+    this.#reply(iso, R_RUN, taskRecordSize(task.nameBytes, pieces), (dv, b, at) => {
+      writeTaskRecord(dv, b, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
+    });
+  }
+
+  // ---- isolate → host ------------------------------------------------------------------
+
+  /** Handles every event waiting in every isolate's ring. Returns how many. */
+  poll(): number {
+    if (this.#polling) return 0;
+    this.#polling = true;
+    let n = 0;
+    try {
+      for (const h of this.#handles.values()) n += this.#pollOne(h);
+    } finally {
+      this.#polling = false;
+    }
+    return n;
+  }
+
+  /** True when some isolate has written events not handled yet. */
+  pending(): boolean {
+    for (const h of this.#handles.values()) if (h.events.ready()) return true;
+    return false;
+  }
+
+  #pollOne(h: Handle): number {
+    const r = h.events;
+    const dv = r.view;
+    const b = r.bytes;
+    let n = 0;
+    for (;;) {
+      const type = r.next();
+      if (type < 0) break;
+      n++;
+      const at = r.at;
+      switch (type) {
+        case E_RESULT:
+          this.#onResult(h, dv, b, at);
+          break;
+        case E_SUBMIT: {
+          const parent = dv.getUint32(at, true);
+          const numReturns = dv.getUint32(at + 4, true);
+          const taskId = readTaskId(dv, at + 8);
+          let p = at + 24;
+          const nameLen = dv.getUint32(p, true);
+          const name = decoder.decode(b.subarray(p + 4, p + 4 + nameLen));
+          p += 4 + pad4(nameLen);
+          p = readPiece(dv, p, this.#piece);
+          const args = this.#copyPiece(b, this.#piece);
+          const optLen = dv.getUint32(p, true);
+          const options = b.slice(p + 4, p + 4 + optLen);
+          this.#events.guestSubmit(h.id, parent, numReturns, taskId, name, args, options);
+          break;
+        }
+        case E_GET: {
+          const slot = dv.getUint32(at, true);
+          const count = dv.getUint32(at + 4, true);
+          const timeout = dv.getFloat64(at + 8, true);
+          this.#events.get(h.id, slot, readIds(b, at + 16, count), timeout);
+          break;
+        }
+        case E_WAIT: {
+          const slot = dv.getUint32(at, true);
+          const count = dv.getUint32(at + 4, true);
+          const numReturns = dv.getUint32(at + 8, true);
+          const timeout = dv.getFloat64(at + 16, true);
+          this.#events.wait(h.id, slot, readIds(b, at + 24, count), numReturns, timeout);
+          break;
+        }
+        case E_RESUME:
+          this.#events.resume(h.id, dv.getUint32(at, true));
+          break;
+        case E_PUT: {
+          const slot = dv.getUint32(at, true);
+          const index = dv.getUint32(at + 4, true);
+          readPiece(dv, at + 8, this.#piece);
+          this.#events.put(h.id, slot, index, this.#copyPiece(b, this.#piece));
+          break;
+        }
+        case E_LOG: {
+          const slot = dv.getUint32(at, true);
+          const level = dv.getUint32(at + 4, true);
+          const len = dv.getUint32(at + 8, true);
+          this.#events.log(h.id, slot, level, decoder.decode(b.subarray(at + 12, at + 12 + len)));
+          break;
+        }
+        case E_ALLOC: {
+          const len = dv.getUint32(at, true);
+          let ref: ArenaRef | undefined;
+          let err = "";
+          try {
+            ref = this.#arena.alloc(len);
+          } catch (e) {
+            err = e instanceof Error ? e.message : String(e);
+          }
+          if (ref) {
+            const { seg, off } = ref;
+            this.#reply(h.id, R_ALLOC, 8, (d, _b, p) => {
+              d.setUint32(p, seg, true);
+              d.setUint32(p + 4, off, true);
+            });
+          } else this.replyFailure(h.id, new TextEncoder().encode(err));
+          break;
+        }
+        case E_LOADED: {
+          const component = dv.getUint32(at, true);
+          const ok = dv.getUint32(at + 4, true) === 1;
+          const len = dv.getUint32(at + 8, true);
+          if (ok) h.loaded.add(component);
+          this.#events.loaded(h.id, component, ok, decoder.decode(b.subarray(at + 12, at + 12 + len)));
+          break;
+        }
+        default:
+          throw new Error(`isolate ${h.id} sent an unknown event type ${type}`);
+      }
+      r.release();
+    }
+    return n;
+  }
+
+  #copyPiece(b: Uint8Array, p: PieceView): Piece {
+    return p.arena ? { seg: p.a, off: p.b, len: p.len } : b.slice(p.a, p.a + p.len);
+  }
+
+  #onResult(h: Handle, dv: DataView, b: Uint8Array, at: number): void {
+    const slot = dv.getUint32(at, true);
+    const status = dv.getUint32(at + 4, true);
+    const ms = dv.getFloat64(at + 8, true);
+    if (status !== 0) {
+      const len = dv.getUint32(at + 16, true);
+      this.#events.result(h.id, slot, status, ms, undefined, b.slice(at + 20, at + 20 + len));
+      return;
+    }
+    const n = dv.getUint32(at + 16, true);
+    const values: Piece[] = new Array(n);
+    let p = at + 20;
+    for (let i = 0; i < n; i++) {
+      p = readPiece(dv, p, this.#piece);
+      values[i] = this.#copyPiece(b, this.#piece);
+    }
+    this.#events.result(h.id, slot, status, ms, values, undefined);
+  }
+
+  // ---- the host bell ------------------------------------------------------------------------
+
+  /**
+   * Sleeps (without blocking the event loop) until an isolate rings, then
+   * polls. Isolates ring only while PARKED is set, so after announcing it we
+   * poll once more before sleeping; `seen` is read first so a ring that
+   * lands in between makes waitAsync return at once.
+   */
+  #armBell(): void {
+    if (this.#closed) return;
+    const bell = this.#bell;
+    for (;;) {
+      const seen = Atomics.load(bell, HOST_BELL);
+      Atomics.store(bell, HOST_PARKED, 1);
+      if (this.poll() > 0) {
+        Atomics.store(bell, HOST_PARKED, 0);
+        continue;
+      }
+      const w = Atomics.waitAsync(bell, HOST_BELL, seen);
+      if (!w.async) {
+        Atomics.store(bell, HOST_PARKED, 0);
+        continue;
+      }
+      void w.value.then(() => {
+        Atomics.store(bell, HOST_PARKED, 0);
+        this.poll();
+        this.#armBell();
+      });
+      return;
+    }
+  }
+
+  /** The slot an isolate runs now (-1: none) and a counter of its task starts. */
+  running(iso: number): { slot: number; seq: number } | undefined {
+    const h = this.#handles.get(iso);
+    if (!h) return undefined;
+    return { slot: Atomics.load(h.mem.ctl, RUNNING_SLOT), seq: Atomics.load(h.mem.ctl, RUNNING_SEQ) };
+  }
+
+  isolates(): number[] {
+    return [...this.#handles.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#handles.values()];
+    this.#handles.clear();
+    // wake the bell waiter so its promise settles
+    Atomics.add(this.#bell, HOST_BELL, 1);
+    Atomics.notify(this.#bell, HOST_BELL);
+    await Promise.all(
+      all.map(async (h) => {
+        h.exited = true;
+        h.port.close();
+        await h.worker.terminate();
+      }),
+    );
+  }
+}
+
+function readIds(b: Uint8Array, at: number, count: number): string[] {
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = bytesToKey(b, at + i * 20, 20);
+  return ids;
+}

@@ -1,0 +1,203 @@
+/**
+ * Records exchanged over an isolate's channel (channel.ts), and the
+ * layout of blocking-call replies. Pure functions over bytes, so the
+ * format is testable without threads. All integers are little-endian u32
+ * unless noted; byte strings are `u32 length, bytes`, padded to 4.
+ *
+ * A *piece* is how a value's bytes travel: either inline
+ * (`INLINE, len, bytes`) or as a reference into the host's object-store
+ * arena (`ARENA, segment, offset, len`), which the isolate maps too.
+ */
+import type { TaskId } from "../../common/ids.js";
+import { TASK_ID_BYTES, makeTaskId } from "../../common/ids.js";
+import type { ArenaRef } from "../../store/arena.js";
+
+export type { ArenaRef };
+
+// host → isolate
+export const T_TASK = 1;
+/** A message waits on the isolate's control port (receiveMessageOnPort). */
+export const T_CONTROL = 2;
+
+// isolate → host
+export const E_RESULT = 1;
+export const E_SUBMIT = 2;
+export const E_GET = 3; // blocking
+export const E_WAIT = 4; // blocking
+export const E_PUT = 5;
+export const E_LOG = 6;
+export const E_ALLOC = 7; // blocking
+export const E_RESUME = 8; // blocking: done helping, keep waiting
+/** A component load finished (u32 component, u32 ok, message). */
+export const E_LOADED = 9;
+
+// kinds of T_TASK
+export const KIND_TASK = 0;
+export const KIND_CONSTRUCT = 1;
+export const KIND_METHOD = 2;
+
+// statuses of E_RESULT
+export const STATUS_OK = 0;
+/** The guest returned a failure map (it threw). */
+export const STATUS_FAILED = 1;
+/** The guest trapped; payload is the trap message. The instance is gone. */
+export const STATUS_TRAP = 2;
+/** The isolate could not run the task (bad reply, unknown component); payload is a message. */
+export const STATUS_HOST_ERROR = 3;
+
+// replies to blocking calls
+export const R_VALUES = 1;
+export const R_FAILURE = 2;
+export const R_INDICES = 3;
+export const R_ALLOC = 4;
+/** Run this task now, nested, then send E_RESUME (the host lends the waiting isolate work). */
+export const R_RUN = 5;
+/** The reply did not fit the reply area; it waits on the control port as bytes. */
+export const R_PORT = 6;
+
+export const PIECE_INLINE = 0;
+export const PIECE_ARENA = 1;
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+
+/** A value to send: inline bytes, or a location in the arena. */
+export type Piece = Uint8Array | ArenaRef;
+
+export function pieceSize(p: Piece): number {
+  return p instanceof Uint8Array ? 8 + pad4(p.length) : 16;
+}
+
+export function pieceLength(p: Piece): number {
+  return p instanceof Uint8Array ? p.length : p.len;
+}
+
+export function writePiece(dv: DataView, bytes: Uint8Array, at: number, p: Piece): number {
+  if (p instanceof Uint8Array) {
+    dv.setUint32(at, PIECE_INLINE, true);
+    dv.setUint32(at + 4, p.length, true);
+    bytes.set(p, at + 8);
+    return at + 8 + pad4(p.length);
+  }
+  dv.setUint32(at, PIECE_ARENA, true);
+  dv.setUint32(at + 4, p.seg, true);
+  dv.setUint32(at + 8, p.off, true);
+  dv.setUint32(at + 12, p.len, true);
+  return at + 16;
+}
+
+/** A piece as read in place: inline pieces are views into the record. */
+export interface PieceView {
+  arena: boolean;
+  /** Inline: offset of the bytes in the record's buffer. Arena: segment. */
+  a: number;
+  /** Arena: offset in the segment. */
+  b: number;
+  len: number;
+}
+
+export function readPiece(dv: DataView, at: number, out: PieceView): number {
+  const tag = dv.getUint32(at, true);
+  if (tag === PIECE_INLINE) {
+    out.arena = false;
+    out.len = dv.getUint32(at + 4, true);
+    out.a = at + 8;
+    out.b = 0;
+    return at + 8 + pad4(out.len);
+  }
+  if (tag !== PIECE_ARENA) throw new RangeError(`bad piece tag ${tag}`);
+  out.arena = true;
+  out.a = dv.getUint32(at + 4, true);
+  out.b = dv.getUint32(at + 8, true);
+  out.len = dv.getUint32(at + 12, true);
+  return at + 16;
+}
+
+export function writeTaskId(dv: DataView, at: number, id: TaskId): number {
+  dv.setUint32(at, id.w0, true);
+  dv.setUint32(at + 4, id.w1, true);
+  dv.setUint32(at + 8, id.w2, true);
+  dv.setUint32(at + 12, id.w3, true);
+  return at + TASK_ID_BYTES;
+}
+
+export function readTaskId(dv: DataView, at: number): TaskId {
+  return makeTaskId(dv.getUint32(at, true), dv.getUint32(at + 4, true), dv.getUint32(at + 8, true), dv.getUint32(at + 12, true));
+}
+
+export function writeBytes(dv: DataView, bytes: Uint8Array, at: number, b: Uint8Array): number {
+  dv.setUint32(at, b.length, true);
+  bytes.set(b, at + 4);
+  return at + 4 + pad4(b.length);
+}
+
+// ---- T_TASK ----------------------------------------------------------------
+//   u32 slot, u32 component, u32 kind, u32 numReturns, taskId(16),
+//   name (bytes), u32 argsTotal, u32 nPieces, pieces...
+// `argsTotal` is the length of the MessagePack array the pieces make.
+
+export const TASK_FIXED = 16 + TASK_ID_BYTES;
+
+export function taskRecordSize(name: Uint8Array, pieces: readonly Piece[]): number {
+  let n = TASK_FIXED + 4 + pad4(name.length) + 8;
+  for (let i = 0; i < pieces.length; i++) n += pieceSize(pieces[i]!);
+  return n;
+}
+
+export interface TaskHeader {
+  slot: number;
+  component: number;
+  kind: number;
+  numReturns: number;
+  taskId: TaskId;
+  name: Uint8Array; // view
+  argsTotal: number;
+  nPieces: number;
+  /** Offset of the first piece. */
+  piecesAt: number;
+}
+
+export function writeTaskRecord(
+  dv: DataView,
+  bytes: Uint8Array,
+  at: number,
+  slot: number,
+  component: number,
+  kind: number,
+  numReturns: number,
+  taskId: TaskId,
+  name: Uint8Array,
+  pieces: readonly Piece[],
+): number {
+  dv.setUint32(at, slot, true);
+  dv.setUint32(at + 4, component, true);
+  dv.setUint32(at + 8, kind, true);
+  dv.setUint32(at + 12, numReturns, true);
+  at = writeTaskId(dv, at + 16, taskId);
+  at = writeBytes(dv, bytes, at, name);
+  let total = 0;
+  for (let i = 0; i < pieces.length; i++) total += pieceLength(pieces[i]!);
+  dv.setUint32(at, total, true);
+  dv.setUint32(at + 4, pieces.length, true);
+  at += 8;
+  for (let i = 0; i < pieces.length; i++) at = writePiece(dv, bytes, at, pieces[i]!);
+  return at;
+}
+
+export function readTaskHeader(dv: DataView, bytes: Uint8Array, at: number): TaskHeader {
+  const slot = dv.getUint32(at, true);
+  const component = dv.getUint32(at + 4, true);
+  const kind = dv.getUint32(at + 8, true);
+  const numReturns = dv.getUint32(at + 12, true);
+  const taskId = readTaskId(dv, at + 16);
+  at += TASK_FIXED;
+  const nameLen = dv.getUint32(at, true);
+  const name = bytes.subarray(at + 4, at + 4 + nameLen);
+  at += 4 + pad4(nameLen);
+  return { slot, component, kind, numReturns, taskId, name, argsTotal: dv.getUint32(at, true), nPieces: dv.getUint32(at + 4, true), piecesAt: at + 8 };
+}

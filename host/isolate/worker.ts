@@ -1,0 +1,612 @@
+/**
+ * An isolate: one worker thread that runs guest components.
+ *
+ * It reads tasks from its channel's ring, runs each in an instance of its
+ * component (instances are reused; a trapped one is dropped), and writes
+ * results back. Guest calls that must wait (`get`, `wait`) block this
+ * thread in `Atomics.wait` until the host replies; the host may instead
+ * lend it a task to run nested meanwhile. The thread only returns to its
+ * event loop to load components (dynamic import is asynchronous).
+ */
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
+import { Decoder } from "@msgpack/msgpack";
+import type { TaskId } from "../../common/ids.js";
+import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
+import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
+import type { GuestBytes, RuntimeHost } from "../imports/runtime.js";
+import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
+import {
+  ChannelMemory,
+  HOST_BELL,
+  HOST_PARKED,
+  ISOLATE_BELL,
+  ISOLATE_PARKED,
+  REPLY_STATE,
+  RUNNING_SEQ,
+  RUNNING_SLOT,
+  TO_HOST_READ,
+  isolateEnds,
+  spinUntil,
+} from "./channel.js";
+import type { LoadedComponent } from "./guest.js";
+import { GuestInstance, loadComponent, trapKind } from "./guest.js";
+import type { Piece, PieceView, TaskHeader } from "./protocol.js";
+import {
+  E_ALLOC,
+  E_GET,
+  E_LOADED,
+  E_LOG,
+  E_PUT,
+  E_RESULT,
+  E_RESUME,
+  E_SUBMIT,
+  E_WAIT,
+  KIND_CONSTRUCT,
+  KIND_METHOD,
+  R_ALLOC,
+  R_FAILURE,
+  R_INDICES,
+  R_PORT,
+  R_RUN,
+  R_VALUES,
+  STATUS_FAILED,
+  STATUS_HOST_ERROR,
+  STATUS_OK,
+  STATUS_TRAP,
+  T_CONTROL,
+  T_TASK,
+  pad4,
+  pieceSize,
+  readPiece,
+  readTaskHeader,
+  writeBytes,
+  writePiece,
+  writeTaskId,
+} from "./protocol.js";
+
+/** What the host gives an isolate when it starts it. */
+export interface IsolateInit {
+  id: number;
+  channel: SharedArrayBuffer;
+  sizes: ChannelSizes;
+  hostBell: SharedArrayBuffer;
+  control: MessagePort;
+  segments: [number, SharedArrayBuffer][];
+  spinMs: number;
+  inlineMax: number;
+}
+
+/** Messages on the control port, host → isolate. */
+export type ControlMessage =
+  | { type: "load"; component: number; glue: string; modules: Record<string, WebAssembly.Module> }
+  | { type: "segment"; id: number; sab: SharedArrayBuffer }
+  | { type: "drop-segment"; id: number }
+  | { type: "reply"; bytes: Uint8Array };
+
+interface Exec {
+  slot: number;
+  taskId: TaskId;
+  children: number;
+  puts: number;
+}
+
+const textDecoder = new TextDecoder();
+
+class Isolate implements RuntimeHost {
+  readonly #init: IsolateInit;
+  readonly #mem: ChannelMemory;
+  readonly #ctl: Int32Array;
+  readonly #hostBell: Int32Array;
+  readonly #tasks: RingReader;
+  readonly #events: RingWriter;
+  readonly #replyDv: DataView;
+  readonly #segments = new Map<number, SharedArrayBuffer>();
+  readonly #components = new Map<number, LoadedComponent>();
+  readonly #free = new Map<number, GuestInstance[]>();
+  /** Control messages read early (while looking for a reply) and not handled yet. */
+  readonly #pendingControl: ControlMessage[] = [];
+  readonly #stack: Exec[] = [];
+  readonly #optionsDecoder = new Decoder();
+  readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+
+  constructor(init: IsolateInit) {
+    this.#init = init;
+    this.#mem = new ChannelMemory(init.channel, init.sizes);
+    this.#ctl = this.#mem.ctl;
+    this.#hostBell = new Int32Array(init.hostBell);
+    const ends = isolateEnds(this.#mem);
+    this.#tasks = ends.tasks;
+    this.#events = ends.events;
+    this.#replyDv = new DataView(this.#mem.reply.buffer, this.#mem.reply.byteOffset, this.#mem.reply.byteLength);
+    for (const [id, sab] of init.segments) this.#segments.set(id, sab);
+  }
+
+  // ---- main loop -------------------------------------------------------------
+
+  async run(): Promise<never> {
+    for (;;) {
+      const load = this.#runUntilLoad();
+      await this.#load(load);
+    }
+  }
+
+  /** Runs ring records until a component must be loaded (which needs the event loop). */
+  #runUntilLoad(): ControlMessage & { type: "load" } {
+    const tasks = this.#tasks;
+    for (;;) {
+      const type = tasks.next();
+      if (type === T_TASK) {
+        this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
+      } else if (type === T_CONTROL) {
+        tasks.release();
+        const m = this.#nextControl();
+        if (m?.type === "load") return m;
+      } else {
+        tasks.release();
+        this.#idle();
+      }
+    }
+  }
+
+  /** Spin, then sleep until the host writes to the ring. */
+  #idle(): void {
+    const ctl = this.#ctl;
+    const tasks = this.#tasks;
+    if (spinUntil(() => tasks.ready(), this.#init.spinMs)) return;
+    this.#drainControl();
+    const seen = Atomics.load(ctl, ISOLATE_BELL);
+    Atomics.store(ctl, ISOLATE_PARKED, 1);
+    // re-check after announcing: the host rings only when it sees PARKED
+    if (!tasks.ready()) Atomics.wait(ctl, ISOLATE_BELL, seen);
+    Atomics.store(ctl, ISOLATE_PARKED, 0);
+  }
+
+  async #load(m: ControlMessage & { type: "load" }): Promise<void> {
+    let ok = 1;
+    let message = "";
+    try {
+      const c = await loadComponent(m.component, m.glue, m.modules);
+      this.#components.set(m.component, c);
+      // one instance up front: it compiles lazily-compiled code while the isolate is idle anyway
+      this.#release(m.component, new GuestInstance(c, this));
+    } catch (e) {
+      ok = 0;
+      message = e instanceof Error ? e.message : String(e);
+    }
+    const msg = new TextEncoder().encode(message);
+    this.#emit(E_LOADED, 8 + 4 + pad4(msg.length), (dv, b, at) => {
+      dv.setUint32(at, m.component, true);
+      dv.setUint32(at + 4, ok, true);
+      writeBytes(dv, b, at + 8, msg);
+    });
+  }
+
+  // ---- control port ----------------------------------------------------------
+
+  #apply(m: ControlMessage): boolean {
+    if (m.type === "segment") this.#segments.set(m.id, m.sab);
+    else if (m.type === "drop-segment") this.#segments.delete(m.id);
+    else return false;
+    return true;
+  }
+
+  /** Applies every queued segment message; keeps the rest for later. */
+  #drainControl(): void {
+    for (;;) {
+      const r = receiveMessageOnPort(this.#init.control);
+      if (!r) return;
+      const m = r.message as ControlMessage;
+      if (!this.#apply(m)) this.#pendingControl.push(m);
+    }
+  }
+
+  /** The next message that is not a segment message. */
+  #nextControl(): ControlMessage | undefined {
+    for (;;) {
+      const early = this.#pendingControl.shift();
+      if (early) return early;
+      const r = receiveMessageOnPort(this.#init.control);
+      if (!r) return undefined;
+      const m = r.message as ControlMessage;
+      if (!this.#apply(m)) return m;
+    }
+  }
+
+  #segment(id: number): SharedArrayBuffer {
+    let s = this.#segments.get(id);
+    if (!s) {
+      this.#drainControl();
+      s = this.#segments.get(id);
+      if (!s) throw new Error(`arena segment ${id} is unknown to isolate ${this.#init.id}`);
+    }
+    return s;
+  }
+
+  // ---- running tasks ----------------------------------------------------------
+
+  #take(component: number): GuestInstance {
+    const free = this.#free.get(component);
+    const inst = free?.pop();
+    if (inst) return inst;
+    const c = this.#components.get(component);
+    if (!c) throw new Error(`component ${component} is not loaded in isolate ${this.#init.id}`);
+    return new GuestInstance(c, this);
+  }
+
+  #release(component: number, inst: GuestInstance): void {
+    let free = this.#free.get(component);
+    if (!free) this.#free.set(component, (free = []));
+    free.push(inst);
+  }
+
+  /**
+   * Runs the task whose record starts at `at` in `bytes`. For ring records
+   * (`fromRing`), the ring is released as soon as the arguments are in
+   * guest memory, which tells the host the task has started.
+   */
+  #runTask(bytes: Uint8Array, dv: DataView, at: number, fromRing: boolean): void {
+    const h = readTaskHeader(dv, bytes, at);
+    let inst: GuestInstance;
+    let namePtr: number;
+    let argsPtr: number;
+    try {
+      inst = this.#take(h.component);
+      namePtr = inst.lowerBytes(h.name);
+      argsPtr = this.#lowerPieces(inst, bytes, dv, h);
+    } catch (e) {
+      if (fromRing) this.#tasks.release();
+      this.#hostError(h.slot, e, 0);
+      return;
+    }
+    if (fromRing) this.#tasks.release();
+    const exec: Exec = { slot: h.slot, taskId: h.taskId, children: 0, puts: 0 };
+    this.#stack.push(exec);
+    Atomics.store(this.#ctl, RUNNING_SLOT, h.slot);
+    Atomics.add(this.#ctl, RUNNING_SEQ, 1);
+    const t0 = performance.now();
+    const onReply = (reply: Uint8Array) => this.#result(h.slot, reply, h.numReturns, performance.now() - t0);
+    try {
+      if (h.kind === KIND_CONSTRUCT) inst.construct(namePtr, h.name.length, argsPtr, h.argsTotal, onReply);
+      else if (h.kind === KIND_METHOD) inst.call(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
+      else inst.invoke(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
+    } catch (e) {
+      inst.poisoned = true;
+      this.#trap(h.slot, e, performance.now() - t0);
+    } finally {
+      this.#stack.pop();
+      const parent = this.#stack[this.#stack.length - 1];
+      Atomics.store(this.#ctl, RUNNING_SLOT, parent ? parent.slot : -1);
+      if (!inst.poisoned) this.#release(h.component, inst);
+    }
+  }
+
+  /** Copies the argument pieces into one fresh block of guest memory. */
+  #lowerPieces(inst: GuestInstance, bytes: Uint8Array, dv: DataView, h: TaskHeader): number {
+    const ptr = inst.alloc(h.argsTotal);
+    const mem = new Uint8Array(inst.memory.buffer);
+    const p = this.#piece;
+    let at = h.piecesAt;
+    let to = ptr;
+    for (let i = 0; i < h.nPieces; i++) {
+      at = readPiece(dv, at, p);
+      if (p.arena) mem.set(new Uint8Array(this.#segment(p.a), p.b, p.len), to);
+      else mem.set(bytes.subarray(p.a, p.a + p.len), to);
+      to += p.len;
+    }
+    return ptr;
+  }
+
+  #result(slot: number, reply: Uint8Array, numReturns: number, ms: number): void {
+    if (reply.length === 0) return this.#hostError(slot, new Error("the guest replied with no bytes"), ms);
+    if (isMapAt(reply, 0)) {
+      // a failure map: the guest threw
+      this.#emit(E_RESULT, 16 + 4 + pad4(reply.length), (dv, b, at) => {
+        this.#resultHead(dv, at, slot, STATUS_FAILED, ms);
+        writeBytes(dv, b, at + 16, reply);
+      });
+      return;
+    }
+    let values: Uint8Array[];
+    try {
+      values = splitArray(reply);
+    } catch (e) {
+      return this.#hostError(slot, new Error(`the guest's reply is not valid MessagePack: ${(e as Error).message}`), ms);
+    }
+    if (values.length !== numReturns) {
+      return this.#hostError(slot, new Error(`the guest returned ${values.length} values, expected ${numReturns}`), ms);
+    }
+    const pieces = this.#pieces(values);
+    let size = 20;
+    for (const p of pieces) size += pieceSize(p);
+    this.#emit(E_RESULT, size, (dv, b, at) => {
+      this.#resultHead(dv, at, slot, STATUS_OK, ms);
+      dv.setUint32(at + 16, pieces.length, true);
+      at += 20;
+      for (const p of pieces) at = writePiece(dv, b, at, p);
+    });
+  }
+
+  /**
+   * Values small enough travel inline; large ones (or ones that would
+   * overflow the ring record) are copied into arena blocks the host hands
+   * out, straight from guest memory.
+   */
+  #pieces(values: Uint8Array[]): Piece[] {
+    const budget = this.#events.maxPayload >>> 1;
+    let size = 0;
+    const out: Piece[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v.length <= this.#init.inlineMax && size + v.length <= budget) {
+        out[i] = v;
+        size += v.length + 8;
+      } else {
+        const ref = this.#alloc(v.length);
+        new Uint8Array(this.#segment(ref.seg), ref.off, v.length).set(v);
+        out[i] = ref;
+      }
+    }
+    return out;
+  }
+
+  #resultHead(dv: DataView, at: number, slot: number, status: number, ms: number): void {
+    dv.setUint32(at, slot, true);
+    dv.setUint32(at + 4, status, true);
+    dv.setFloat64(at + 8, ms, true);
+  }
+
+  #trap(slot: number, e: unknown, ms: number): void {
+    const kind = trapKind(e);
+    const text = new TextEncoder().encode(`${kind}\n${e instanceof Error ? e.message : String(e)}`);
+    this.#emit(E_RESULT, 16 + 4 + pad4(text.length), (dv, b, at) => {
+      this.#resultHead(dv, at, slot, STATUS_TRAP, ms);
+      writeBytes(dv, b, at + 16, text);
+    });
+  }
+
+  #hostError(slot: number, e: unknown, ms: number): void {
+    const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e));
+    this.#emit(E_RESULT, 16 + 4 + pad4(text.length), (dv, b, at) => {
+      this.#resultHead(dv, at, slot, STATUS_HOST_ERROR, ms);
+      writeBytes(dv, b, at + 16, text);
+    });
+  }
+
+  // ---- writing events -----------------------------------------------------------
+
+  #emit(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): void {
+    const ev = this.#events;
+    let at = ev.begin(type, size);
+    while (at < 0) {
+      // the host is behind: wake it and wait for room (rare)
+      this.#ringHost();
+      Atomics.wait(this.#ctl, TO_HOST_READ, Atomics.load(this.#ctl, TO_HOST_READ), 1);
+      at = ev.begin(type, size);
+    }
+    fill(ev.view, ev.bytes, at);
+    ev.commit();
+    this.#ringHost();
+  }
+
+  /** Wakes the host if it sleeps (see IsolatePool.#ring for why checking PARKED first is safe). */
+  #ringHost(): void {
+    const bell = this.#hostBell;
+    if (Atomics.load(bell, HOST_PARKED) === 0) return;
+    Atomics.add(bell, HOST_BELL, 1);
+    Atomics.notify(bell, HOST_BELL);
+  }
+
+  /**
+   * A blocking call: writes the request, waits for the reply and returns
+   * the reply's kind; the payload is at `this.#reply()`.
+   */
+  #call(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): { kind: number; dv: DataView; bytes: Uint8Array; at: number } {
+    const ctl = this.#ctl;
+    Atomics.store(ctl, REPLY_STATE, 0);
+    this.#emit(type, size, fill);
+    if (!spinUntil(() => Atomics.load(ctl, REPLY_STATE) !== 0, this.#init.spinMs)) {
+      // the host stores 1 before notifying, so a wake-up is never lost
+      while (Atomics.load(ctl, REPLY_STATE) === 0) Atomics.wait(ctl, REPLY_STATE, 0);
+    }
+    // the host may have taken back tasks we had not started while we waited
+    this.#tasks.resync();
+    const kind = this.#replyDv.getUint32(0, true);
+    if (kind !== R_PORT) return { kind: kind, dv: this.#replyDv, bytes: this.#mem.reply, at: 4 };
+    for (;;) {
+      const r = receiveMessageOnPort(this.#init.control);
+      if (!r) throw new Error("reply announced on the control port is missing");
+      const m = r.message as ControlMessage;
+      if (m.type === "reply") {
+        const b = m.bytes;
+        const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        return { kind: dv.getUint32(0, true), dv, bytes: b, at: 4 };
+      }
+      if (!this.#apply(m)) this.#pendingControl.push(m);
+    }
+  }
+
+  #alloc(len: number): { seg: number; off: number; len: number } {
+    const r = this.#call(E_ALLOC, 8, (dv, _b, at) => {
+      dv.setUint32(at, len, true);
+      dv.setUint32(at + 4, 0, true);
+    });
+    if (r.kind !== R_ALLOC) {
+      const n = r.dv.getUint32(r.at, true);
+      throw new Error(`the host refused ${len} bytes of object store: ${textDecoder.decode(r.bytes.subarray(r.at + 4, r.at + 4 + n))}`);
+    }
+    return { seg: r.dv.getUint32(r.at, true), off: r.dv.getUint32(r.at + 4, true), len };
+  }
+
+  #current(): Exec {
+    const e = this.#stack[this.#stack.length - 1];
+    if (!e) throw new Error("a runtime call outside of any task");
+    return e;
+  }
+
+  // ---- RuntimeHost: what guests call ------------------------------------------------
+
+  log(level: number, message: Uint8Array): void {
+    const slot = this.#current().slot;
+    const m = message.length > 65536 ? message.subarray(0, 65536) : message;
+    this.#emit(E_LOG, 8 + 4 + pad4(m.length), (dv, b, at) => {
+      dv.setUint32(at, slot, true);
+      dv.setUint32(at + 4, level, true);
+      writeBytes(dv, b, at + 8, m);
+    });
+  }
+
+  submit(fn: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array[] {
+    const exec = this.#current();
+    let numReturns = 1;
+    if (options.length > 0) {
+      const o = this.#optionsDecoder.decode(options) as { numReturns?: unknown } | null;
+      if (o && typeof o === "object" && o.numReturns !== undefined) {
+        if (typeof o.numReturns !== "number" || !Number.isInteger(o.numReturns) || o.numReturns < 0 || o.numReturns > 10_000) {
+          throw new RangeError(`numReturns must be a whole number from 0 to 10000`);
+        }
+        numReturns = o.numReturns;
+      }
+    }
+    const id = childTaskId(exec.taskId, exec.children++);
+    const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
+    const size = 8 + TASK_ID_BYTES + 4 + pad4(fn.length) + pieceSize(argPiece) + 4 + pad4(options.length);
+    this.#emit(E_SUBMIT, size, (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      dv.setUint32(at + 4, numReturns, true);
+      at = writeTaskId(dv, at + 8, id);
+      at = writeBytes(dv, b, at, fn);
+      at = writePiece(dv, b, at, argPiece);
+      writeBytes(dv, b, at, options);
+    });
+    const ids = new Array<Uint8Array>(numReturns);
+    for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
+    return ids;
+  }
+
+  #toArena(b: Uint8Array): Piece {
+    const ref = this.#alloc(b.length);
+    new Uint8Array(this.#segment(ref.seg), ref.off, b.length).set(b);
+    return ref;
+  }
+
+  get(ids: Uint8Array[], timeoutMs: number): GuestBytes {
+    const bad = ids.findIndex((id) => id.length !== OBJECT_ID_BYTES);
+    if (bad >= 0) return failureBytes("WRAY_TASK_ERROR", `get(): element ${bad} is not an object ID`);
+    const exec = this.#current();
+    let r = this.#call(E_GET, 16 + ids.length * OBJECT_ID_BYTES, (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      dv.setUint32(at + 4, ids.length, true);
+      dv.setFloat64(at + 8, timeoutMs, true);
+      for (let i = 0; i < ids.length; i++) b.set(ids[i]!, at + 16 + i * OBJECT_ID_BYTES);
+    });
+    while (r.kind === R_RUN) r = this.#helpThenResume(r, exec.slot);
+    if (r.kind === R_FAILURE) return this.#failureReply(r);
+    if (r.kind !== R_VALUES) throw new Error(`unexpected reply ${r.kind} to get`);
+    return this.#valuesReply(r);
+  }
+
+  wait(ids: Uint8Array[], numReturns: number, timeoutMs: number): number[] {
+    const exec = this.#current();
+    const bad = ids.findIndex((id) => id.length !== OBJECT_ID_BYTES);
+    if (bad >= 0) throw new RangeError(`wait(): element ${bad} is not an object ID`);
+    let r = this.#call(E_WAIT, 24 + ids.length * OBJECT_ID_BYTES, (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      dv.setUint32(at + 4, ids.length, true);
+      dv.setUint32(at + 8, numReturns, true);
+      dv.setUint32(at + 12, 0, true);
+      dv.setFloat64(at + 16, timeoutMs, true);
+      for (let i = 0; i < ids.length; i++) b.set(ids[i]!, at + 24 + i * OBJECT_ID_BYTES);
+    });
+    while (r.kind === R_RUN) r = this.#helpThenResume(r, exec.slot);
+    if (r.kind !== R_INDICES) throw new Error(`unexpected reply ${r.kind} to wait`);
+    const n = r.dv.getUint32(r.at, true);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = r.dv.getUint32(r.at + 4 + i * 4, true);
+    return out;
+  }
+
+  /** Runs a task the host lent us while we wait, then asks to keep waiting. */
+  #helpThenResume(r: { dv: DataView; bytes: Uint8Array; at: number }, slot: number) {
+    // copy: the nested task's own calls reuse the reply area
+    const rec = r.bytes.slice(r.at);
+    this.#runTask(rec, new DataView(rec.buffer), 0, false);
+    return this.#call(E_RESUME, 4, (dv, _b, at) => dv.setUint32(at, slot, true));
+  }
+
+  #failureReply(r: { dv: DataView; bytes: Uint8Array; at: number }): GuestBytes {
+    const n = r.dv.getUint32(r.at, true);
+    const b = r.bytes.slice(r.at + 4, r.at + 4 + n);
+    return { length: b.length, fill: (mem, ptr) => mem.set(b, ptr) };
+  }
+
+  #valuesReply(r: { dv: DataView; bytes: Uint8Array; at: number }): GuestBytes {
+    const dv = r.dv;
+    const bytes = r.bytes;
+    const n = dv.getUint32(r.at, true);
+    const head = arrayHeader(n);
+    const pieces: PieceView[] = new Array(n);
+    let at = r.at + 4;
+    let total = head.length;
+    for (let i = 0; i < n; i++) {
+      const p: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+      at = readPiece(dv, at, p);
+      pieces[i] = p;
+      total += p.len;
+    }
+    return {
+      length: total,
+      fill: (mem, ptr) => {
+        mem.set(head, ptr);
+        let to = ptr + head.length;
+        for (const p of pieces) {
+          if (p.arena) mem.set(new Uint8Array(this.#segment(p.a), p.b, p.len), to);
+          else mem.set(bytes.subarray(p.a, p.a + p.len), to);
+          to += p.len;
+        }
+      },
+    };
+  }
+
+  put(value: Uint8Array): Uint8Array {
+    const exec = this.#current();
+    const index = (PUT_INDEX_FLAG | ++exec.puts) >>> 0;
+    const piece: Piece = value.length <= this.#init.inlineMax ? value : this.#toArena(value);
+    this.#emit(E_PUT, 8 + pieceSize(piece), (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      dv.setUint32(at + 4, index, true);
+      writePiece(dv, b, at + 8, piece);
+    });
+    return objectId(exec.taskId, index);
+  }
+}
+
+function objectId(task: TaskId, index: number): Uint8Array {
+  const b = new Uint8Array(OBJECT_ID_BYTES);
+  const dv = new DataView(b.buffer);
+  writeTaskId(dv, 0, task);
+  dv.setUint32(TASK_ID_BYTES, index, true);
+  return b;
+}
+
+function failureBytes(code: string, message: string): GuestBytes {
+  const b = encodeFailure(code, message);
+  return { length: b.length, fill: (mem, ptr) => mem.set(b, ptr) };
+}
+
+function encodeFailure(code: string, message: string): Uint8Array {
+  // a two-key map { code, message } in MessagePack, built by hand to keep the isolate lean
+  const enc = new TextEncoder();
+  const parts = [enc.encode("code"), enc.encode(code), enc.encode("message"), enc.encode(message)];
+  const out: number[] = [0x82];
+  for (const p of parts) {
+    if (p.length < 32) out.push(0xa0 | p.length);
+    else if (p.length < 0x100) out.push(0xd9, p.length);
+    else out.push(0xda, p.length >> 8, p.length & 0xff);
+    for (const x of p) out.push(x);
+  }
+  return Uint8Array.from(out);
+}
+
+const init = workerData as IsolateInit;
+void new Isolate(init).run();

@@ -1,0 +1,729 @@
+/**
+ * One wray node: the object store, the local scheduler and the isolate
+ * pool of a host, and the glue between them — turning submissions into
+ * task records, results into sealed objects, and isolates' blocking calls
+ * into replies.
+ *
+ * Everything here runs on the host thread. Nothing blocks: isolates wait in
+ * their own threads, and the host answers them when it can.
+ */
+import { availableParallelism, totalmem } from "node:os";
+import { decode, encode } from "@msgpack/msgpack";
+import type { TaskId } from "../common/ids.js";
+import { keyToHex, objectKey } from "../common/ids.js";
+import { mayHoldRefs, nestedRefs, readArrayHeader, refAt, skipValue } from "../common/msgpack-walk.js";
+import type { Executor, ResourceRequest, TaskSpec } from "../scheduler/index.js";
+import { LocalScheduler, shapeOf } from "../scheduler/index.js";
+import type { ArenaRef, ObjectEntry } from "../store/index.js";
+import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING } from "../store/index.js";
+import type { PreparedComponent } from "./component.js";
+import { GuestTrapError, IsolateDiedError, TaskError, TaskTimeoutError, UnknownFunctionError } from "./errors.js";
+import type { TrapKind } from "./isolate/guest.js";
+import type { PoolEvents } from "./isolate/pool.js";
+import { IsolatePool } from "./isolate/pool.js";
+import type { Piece } from "./isolate/protocol.js";
+import { KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "./isolate/protocol.js";
+
+export interface NodeOptions {
+  /** CPUs this node offers to tasks. Default: the machine's cores. */
+  numCpus?: number;
+  /** GPUs this node offers. Default 0 (the GPU module sets it when an adapter exists). */
+  numGpus?: number;
+  /** Custom resources, e.g. `{ memoryBound: 2 }`. */
+  resources?: Record<string, number>;
+  /** Isolates started at once and kept. Default: numCpus (at least 1). */
+  numIsolates?: number;
+  /** Most isolates (blocked ones included). Default: max(16, 4 × numIsolates). */
+  maxIsolates?: number;
+  /** Bytes of shared memory for large objects. Default: 30% of RAM. */
+  objectStoreMemory?: number;
+  /** How long a waiting thread spins before it sleeps, ms. Default 0.1. */
+  spinMs?: number;
+  /** Where guest logs go. Default: console.log. */
+  log?: (line: string) => void;
+}
+
+/** Options of a task, as `fn(name, options)` and `.options()` take them. */
+export interface TaskOptions extends ResourceRequest {
+  /** How many ObjectRefs `remote` returns (the task returns an array of that length). Default 1. */
+  numReturns?: number;
+  /** Runs left after the isolate running it crashes. Default 3. */
+  maxRetries?: number;
+  /** Stops the task (and its isolate) after this long. Default: no limit. */
+  timeoutMs?: number;
+}
+
+export interface ComponentRecord {
+  readonly index: number;
+  readonly source: string;
+  readonly prepared: PreparedComponent;
+  readonly names: Map<string, Uint8Array>;
+}
+
+interface Execution {
+  task: TaskSpec;
+  iso: number;
+  /** Refs a running guest made (children, puts): released when it finishes. */
+  owned: string[] | undefined;
+  /** Arena blocks that carry the task's arguments (freed when it finishes). */
+  blocks: ArenaRef[] | undefined;
+  timedOut: boolean;
+}
+
+const GET = 0;
+const WAIT = 1;
+
+/** A blocking `get`/`wait` of an isolate. */
+interface PendingCall {
+  kind: typeof GET | typeof WAIT;
+  iso: number;
+  slot: number;
+  ids: string[];
+  numReturns: number;
+  /** true once the isolate was lent a task and has not resumed yet */
+  lent: boolean;
+  blocked: boolean;
+  timedOut: boolean;
+  timeoutMs: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  watched: Set<string> | undefined;
+  onSealed: () => void;
+}
+
+const textEncoder = new TextEncoder();
+
+export class HostNode implements Executor, PoolEvents {
+  readonly store: ObjectStore;
+  readonly scheduler: LocalScheduler;
+  readonly pool: IsolatePool;
+  readonly numCpus: number;
+  readonly #log: (line: string) => void;
+  readonly #components: ComponentRecord[] = [];
+  readonly #execs: (Execution | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+  /** Blocking calls per isolate: a task it runs nested while it waits may block too. */
+  readonly #calls = new Map<number, PendingCall[]>();
+  readonly #minIsolates: number;
+  #timed = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #watch = new Map<number, { seq: number; since: number }>();
+  #closed = false;
+
+  constructor(options: NodeOptions = {}) {
+    const numCpus = options.numCpus ?? availableParallelism();
+    this.numCpus = numCpus;
+    const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
+    if (options.numGpus) resources.GPU = options.numGpus;
+    const capacity = options.objectStoreMemory ?? Math.floor(totalmem() * 0.3);
+    this.store = new ObjectStore(new Arena({ capacity }));
+    this.scheduler = new LocalScheduler(this.store, this, { resources });
+    this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
+    this.pool = new IsolatePool(
+      {
+        min: this.#minIsolates,
+        max: options.maxIsolates ?? Math.max(16, 4 * this.#minIsolates),
+        spinMs: options.spinMs ?? 0.1,
+        inlineMax: INLINE_MAX,
+        maxHeapMb: 1024,
+      },
+      this,
+      this.store.arena,
+    );
+    this.#log = options.log ?? ((line) => console.log(line));
+  }
+
+  start(): void {
+    this.pool.start();
+  }
+
+  // ---- components ----------------------------------------------------------------
+
+  addComponent(prepared: PreparedComponent, source: string): ComponentRecord {
+    const existing = this.#components.find((c) => c.prepared.hash === prepared.hash);
+    if (existing) return existing;
+    const rec: ComponentRecord = { index: this.#components.length, source, prepared, names: new Map() };
+    this.#components.push(rec);
+    this.pool.addComponent({ index: rec.index, glue: prepared.glue, modules: prepared.modules });
+    return rec;
+  }
+
+  component(index: number): ComponentRecord {
+    const c = this.#components[index];
+    if (!c) throw new RangeError(`no component ${index}`);
+    return c;
+  }
+
+  nameBytes(c: ComponentRecord, name: string): Uint8Array {
+    let b = c.names.get(name);
+    if (!b) c.names.set(name, (b = textEncoder.encode(name)));
+    return b;
+  }
+
+  // ---- submission ---------------------------------------------------------------------
+
+  /**
+   * Makes a spec from a submission. The caller has already taken one
+   * reference on each return object for its handles; this takes the
+   * task's own references on its arguments.
+   */
+  makeTask(
+    c: ComponentRecord,
+    taskId: TaskId,
+    name: string,
+    args: Uint8Array,
+    deps: string[] | undefined,
+    nested: string[] | undefined,
+    options: ResolvedOptions,
+    nestedSubmit: boolean,
+  ): TaskSpec {
+    const returnIds = new Array<string>(options.numReturns);
+    for (let i = 0; i < options.numReturns; i++) returnIds[i] = objectKey(taskId, i + 1);
+    if (deps) for (const d of deps) this.store.addRef(d);
+    if (nested) for (const d of nested) this.store.addRef(d);
+    return {
+      taskId,
+      name,
+      nameBytes: this.nameBytes(c, name),
+      component: c.index,
+      kind: KIND_TASK,
+      args,
+      deps,
+      nested,
+      numReturns: options.numReturns,
+      returnIds,
+      shape: options.shape,
+      retriesLeft: options.maxRetries,
+      timeoutMs: options.timeoutMs,
+      nestedSubmit,
+      unresolved: 0,
+      cancelled: false,
+    };
+  }
+
+  submit(task: TaskSpec): void {
+    this.scheduler.submit(task);
+  }
+
+  /** Drops the references a task holds on its arguments. */
+  #releaseArgs(task: TaskSpec): void {
+    if (task.deps) for (const d of task.deps) this.store.release(d);
+    if (task.nested) for (const d of task.nested) this.store.release(d);
+  }
+
+  // ---- Executor --------------------------------------------------------------------------
+
+  #slot(e: Execution): number {
+    const s = this.#freeSlots.pop();
+    if (s !== undefined) {
+      this.#execs[s] = e;
+      return s;
+    }
+    this.#execs.push(e);
+    return this.#execs.length - 1;
+  }
+
+  #freeSlot(slot: number): void {
+    this.#execs[slot] = undefined;
+    this.#freeSlots.push(slot);
+  }
+
+  /**
+   * The task's arguments as pieces: top-level ObjectRef arguments replaced
+   * by their values (inline bytes, or the arena block), the rest as spans
+   * of the encoded array. Arguments too big for a record go to the arena.
+   */
+  #pieces(task: TaskSpec, exec: Execution, maxRecord: number): Piece[] {
+    const args = task.args;
+    let pieces: Piece[];
+    if (task.deps === undefined) pieces = [args];
+    else {
+      pieces = [];
+      const { count, start } = readArrayHeader(args, 0);
+      let spanStart = 0;
+      let p = start;
+      for (let i = 0; i < count; i++) {
+        const id = refAt(args, p);
+        const end = skipValue(args, p);
+        if (id !== undefined) {
+          if (p > spanStart) pieces.push(args.subarray(spanStart, p));
+          const e = this.store.entry(id)!;
+          pieces.push(e.arena ?? e.bytes!);
+          spanStart = end;
+        }
+        p = end;
+      }
+      if (p > spanStart) pieces.push(args.subarray(spanStart, p));
+    }
+    let inline = 0;
+    for (const x of pieces) if (x instanceof Uint8Array) inline += x.length;
+    if (inline + 64 * pieces.length + task.nameBytes.length + 64 <= maxRecord) return pieces;
+    // too big for one record: gather the arguments into one arena block
+    let total = 0;
+    for (const x of pieces) total += x instanceof Uint8Array ? x.length : x.len;
+    const ref = this.store.arena.alloc(total);
+    const view = this.store.arena.view(ref);
+    let at = 0;
+    for (const x of pieces) {
+      const src = x instanceof Uint8Array ? x : this.store.arena.view(x);
+      view.set(src, at);
+      at += src.length;
+    }
+    (exec.blocks ??= []).push(ref);
+    return [ref];
+  }
+
+  send(iso: number, task: TaskSpec): boolean {
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false };
+    const slot = this.#slot(exec);
+    if (!this.pool.sendTask(iso, slot, task, this.#pieces(task, exec, this.pool.maxRecord(iso)))) {
+      this.#freeBlocks(exec);
+      this.#freeSlot(slot);
+      return false;
+    }
+    if (task.timeoutMs > 0) this.#startWatchdog();
+    return true;
+  }
+
+  #top(iso: number): PendingCall | undefined {
+    const stack = this.#calls.get(iso);
+    return stack?.[stack.length - 1];
+  }
+
+  lend(iso: number, task: TaskSpec): void {
+    const call = this.#top(iso);
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false };
+    const slot = this.#slot(exec);
+    if (call) call.lent = true;
+    if (task.timeoutMs > 0) this.#startWatchdog();
+    this.pool.replyRun(iso, slot, task, this.#pieces(task, exec, 1 << 30));
+  }
+
+  grow(): boolean {
+    return this.pool.grow();
+  }
+
+  reject(task: TaskSpec, error: Error): void {
+    for (const id of task.returnIds) this.store.fail(id, error);
+    this.#releaseArgs(task);
+  }
+
+  #freeBlocks(exec: Execution): void {
+    if (exec.blocks) for (const b of exec.blocks) this.store.arena.free(b);
+    exec.blocks = undefined;
+  }
+
+  // ---- PoolEvents -----------------------------------------------------------------------------
+
+  isolateReady(iso: number): void {
+    this.scheduler.addIsolate(iso);
+  }
+
+  loaded(_iso: number, component: number, ok: boolean, message: string): void {
+    if (!ok) this.#log(`(wray) an isolate failed to load ${this.#components[component]?.source ?? component}: ${message}`);
+  }
+
+  result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void {
+    const exec = this.#execs[slot];
+    if (!exec) return;
+    this.#freeSlot(slot);
+    const task = exec.task;
+    const ids = task.returnIds;
+    if (status === STATUS_OK) {
+      for (let i = 0; i < ids.length; i++) {
+        const v = values![i]!;
+        if (v instanceof Uint8Array) this.store.sealInline(ids[i]!, v, nestedOrUndefined(v));
+        else this.store.sealArena(ids[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
+      }
+    } else {
+      const err = status === STATUS_FAILED ? failureToError(task.name, detail!) : trapOrHostError(task.name, status, detail!);
+      for (const id of ids) this.store.fail(id, err);
+    }
+    this.#finish(exec);
+    this.scheduler.finished(iso, task, ms);
+  }
+
+  #finish(exec: Execution): void {
+    this.#freeBlocks(exec);
+    if (exec.owned) for (const id of exec.owned) this.store.release(id);
+    exec.owned = undefined;
+    this.#releaseArgs(exec.task);
+    if (exec.task.timeoutMs > 0) this.#timed--;
+  }
+
+  guestSubmit(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void {
+    void iso;
+    const parent = this.#execs[parentSlot];
+    if (!parent) return;
+    const c = this.#components[parent.task.component]!;
+    const owned = (parent.owned ??= []);
+    let bytes: Uint8Array;
+    if (args instanceof Uint8Array) bytes = args;
+    else {
+      // large arguments came through the arena: keep a private copy for the spec
+      bytes = this.store.arena.view(args).slice();
+      this.store.arena.free(args);
+    }
+    let opts: ResolvedOptions;
+    let failure: Error | undefined;
+    try {
+      opts = resolveOptions(options.length > 0 ? decode(options) : {});
+      if (opts.numReturns !== numReturns) throw new RangeError("numReturns disagrees with the isolate's");
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(String(e));
+      opts = { ...DEFAULT_RESOLVED, numReturns };
+    }
+    let deps: string[] | undefined;
+    let nested: string[] | undefined;
+    try {
+      ({ deps, nested } = argRefs(bytes));
+    } catch (e) {
+      failure = new TypeError(`task '${name}' was submitted with malformed arguments: ${(e as Error).message}`);
+    }
+    for (let i = 1; i <= numReturns; i++) {
+      const id = objectKey(taskId, i);
+      this.store.expect(id, 1);
+      owned.push(id);
+    }
+    if (!failure && !c.prepared.manifest.tasks.includes(name)) {
+      failure = new UnknownFunctionError("task", name, c.source, c.prepared.manifest.tasks);
+    }
+    const task = this.makeTask(c, taskId, name, bytes, failure ? undefined : deps, failure ? undefined : nested, opts, true);
+    if (failure) this.reject(task, failure);
+    else this.submit(task);
+  }
+
+  put(_iso: number, slot: number, index: number, value: Piece): void {
+    const exec = this.#execs[slot];
+    if (!exec) {
+      if (!(value instanceof Uint8Array)) this.store.arena.free(value);
+      return;
+    }
+    const id = objectKey(exec.task.taskId, index);
+    this.store.expect(id, 1);
+    (exec.owned ??= []).push(id);
+    if (value instanceof Uint8Array) this.store.sealInline(id, value, nestedOrUndefined(value));
+    else this.store.sealArena(id, value, nestedOrUndefined(this.store.arena.view(value)));
+  }
+
+  log(_iso: number, slot: number, level: number, message: string): void {
+    const name = this.#execs[slot]?.task.name ?? "?";
+    const tag = level >= 2 ? `${LOG_LEVELS[level] ?? "log"} ` : "";
+    for (const line of message.split("\n")) this.#log(`(${name}) ${tag}${line}`);
+  }
+
+  // ---- blocking calls of isolates ----------------------------------------------------------------
+
+  get(iso: number, slot: number, ids: string[], timeoutMs: number): void {
+    this.#call(GET, iso, slot, ids, 0, timeoutMs);
+  }
+
+  wait(iso: number, slot: number, ids: string[], numReturns: number, timeoutMs: number): void {
+    this.#call(WAIT, iso, slot, ids, Math.min(numReturns, ids.length), timeoutMs);
+  }
+
+  #call(kind: typeof GET | typeof WAIT, iso: number, slot: number, ids: string[], numReturns: number, timeoutMs: number): void {
+    const call: PendingCall = {
+      kind,
+      iso,
+      slot,
+      ids,
+      numReturns,
+      lent: false,
+      blocked: false,
+      timedOut: false,
+      timeoutMs,
+      timer: undefined,
+      watched: undefined,
+      onSealed: () => {
+        if (this.#top(iso) === call && !call.lent) this.#evaluate(call);
+      },
+    };
+    let stack = this.#calls.get(iso);
+    if (!stack) this.#calls.set(iso, (stack = []));
+    stack.push(call);
+    if (timeoutMs >= 0) {
+      call.timer = setTimeout(() => {
+        call.timedOut = true;
+        if (this.#top(iso) === call && !call.lent) this.#evaluate(call);
+      }, timeoutMs);
+    }
+    this.#evaluate(call);
+  }
+
+  resume(iso: number, _slot: number): void {
+    const call = this.#top(iso);
+    if (!call) return;
+    call.lent = false;
+    this.#evaluate(call);
+  }
+
+  /** Answers the call if it can; otherwise helps or parks the isolate and watches the objects. */
+  #evaluate(call: PendingCall): void {
+    const unready: string[] = [];
+    let ready = 0;
+    for (const id of call.ids) {
+      const e = this.store.entry(id);
+      if (e === undefined || e.state !== PENDING) ready++;
+      else unready.push(id);
+    }
+    const done = call.kind === GET ? unready.length === 0 : ready >= call.numReturns;
+    if (done || call.timedOut) {
+      this.#answer(call);
+      return;
+    }
+    const { reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked);
+    call.blocked = true;
+    if (reclaimed > 0) this.pool.discardUnread(call.iso);
+    if (help) {
+      this.lend(call.iso, help);
+      return;
+    }
+    // parked: watch each missing object once
+    const w = (call.watched ??= new Set());
+    for (const id of unready) {
+      if (w.has(id)) continue;
+      w.add(id);
+      this.store.whenSealed(id, call.onSealed);
+    }
+  }
+
+  #answer(call: PendingCall): void {
+    const stack = this.#calls.get(call.iso)!;
+    stack.pop();
+    if (stack.length === 0) this.#calls.delete(call.iso);
+    if (call.timer) clearTimeout(call.timer);
+    if (call.watched) for (const id of call.watched) this.store.unwatch(id, call.onSealed);
+    if (call.kind === WAIT) {
+      const idx: number[] = [];
+      for (let i = 0; i < call.ids.length && idx.length < call.numReturns; i++) {
+        const e = this.store.entry(call.ids[i]!);
+        if (e === undefined || e.state !== PENDING) idx.push(i);
+      }
+      this.pool.replyIndices(call.iso, idx);
+    } else {
+      const values: Piece[] = [];
+      let failure: Uint8Array | undefined;
+      for (const id of call.ids) {
+        const e = this.store.entry(id);
+        if (e === undefined) {
+          failure = failureBytes({ code: "WRAY_OBJECT_LOST", name: "ObjectLostError", message: `object ${keyToHex(id)} was freed`, task: "", stack: "" });
+          break;
+        }
+        if (e.state === PENDING) {
+          failure = failureBytes({ code: "WRAY_GET_TIMEOUT", name: "GetTimeoutError", message: `get timed out after ${call.timeoutMs} ms`, task: "", stack: "" });
+          break;
+        }
+        if (e.state === FAILED) {
+          failure = errorToFailure(e);
+          break;
+        }
+        values.push(e.arena ?? e.bytes!);
+      }
+      if (failure) this.pool.replyFailure(call.iso, failure);
+      else this.pool.replyValues(call.iso, values);
+    }
+    if (call.blocked) this.scheduler.resumed(call.iso);
+  }
+
+  // ---- isolate failures ------------------------------------------------------------------------------
+
+  isolateExited(iso: number, why: string): void {
+    for (const call of this.#calls.get(iso) ?? []) {
+      if (call.timer) clearTimeout(call.timer);
+      if (call.watched) for (const id of call.watched) this.store.unwatch(id, call.onSealed);
+    }
+    this.#calls.delete(iso);
+    this.#watch.delete(iso);
+    const { running, unstarted } = this.scheduler.removeIsolate(iso);
+    const retry: TaskSpec[] = [];
+    for (let slot = 0; slot < this.#execs.length; slot++) {
+      const exec = this.#execs[slot];
+      if (!exec || exec.iso !== iso) continue;
+      this.#freeSlot(slot);
+      const task = exec.task;
+      const wasRunning = running.includes(task);
+      if (exec.owned) for (const id of exec.owned) this.store.release(id);
+      exec.owned = undefined;
+      this.#freeBlocks(exec);
+      if (exec.task.timeoutMs > 0) this.#timed--;
+      if (!wasRunning) {
+        retry.push(task);
+        continue;
+      }
+      if (exec.timedOut) this.reject(task, new TaskTimeoutError(task.name, task.timeoutMs));
+      else if (task.retriesLeft > 0) {
+        task.retriesLeft--;
+        retry.push(task);
+      } else this.reject(task, new IsolateDiedError(task.name, why));
+    }
+    void unstarted;
+    if (retry.length > 0) this.scheduler.requeue(retry);
+    if (!this.#closed && this.pool.size < this.#minIsolates) this.pool.grow();
+  }
+
+  // ---- timeouts ----------------------------------------------------------------------------------------
+
+  #startWatchdog(): void {
+    this.#timed++;
+    if (this.#watchdog) return;
+    this.#watchdog = setInterval(() => this.#checkTimeouts(), 20);
+    this.#watchdog.unref();
+  }
+
+  #checkTimeouts(): void {
+    if (this.#timed <= 0) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+      this.#watch.clear();
+      return;
+    }
+    const now = performance.now();
+    for (const iso of this.pool.isolates()) {
+      const r = this.pool.running(iso);
+      if (!r || r.slot < 0) {
+        this.#watch.delete(iso);
+        continue;
+      }
+      let w = this.#watch.get(iso);
+      if (!w || w.seq !== r.seq) this.#watch.set(iso, (w = { seq: r.seq, since: now }));
+      const exec = this.#execs[r.slot];
+      if (!exec || exec.iso !== iso || exec.task.timeoutMs <= 0) continue;
+      if (now - w.since > exec.task.timeoutMs) {
+        exec.timedOut = true;
+        this.pool.terminate(iso);
+      }
+    }
+  }
+
+  // ---- driver support ----------------------------------------------------------------------------------
+
+  /** Handles pending isolate events now (the driver calls this while it spins). */
+  poll(): number {
+    return this.pool.poll();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    for (const stack of this.#calls.values()) for (const call of stack) if (call.timer) clearTimeout(call.timer);
+    this.#calls.clear();
+    await this.pool.close();
+    this.store.arena.trim();
+  }
+}
+
+// ---- options -----------------------------------------------------------------------------------------------
+
+export interface ResolvedOptions {
+  numReturns: number;
+  maxRetries: number;
+  timeoutMs: number;
+  shape: ReturnType<typeof shapeOf>;
+}
+
+const DEFAULT_RESOLVED: ResolvedOptions = { numReturns: 1, maxRetries: 3, timeoutMs: 0, shape: shapeOf({}) };
+
+const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "numCpus", "numGpus", "resources"]);
+
+/** Checks task options and normalizes them (RangeError/TypeError naming the bad option). */
+export function resolveOptions(raw: unknown): ResolvedOptions {
+  if (raw === undefined || raw === null) return DEFAULT_RESOLVED;
+  if (typeof raw !== "object") throw new TypeError("task options must be an object");
+  const o = raw as TaskOptions;
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new TypeError(`unknown task option '${k}'`);
+  const numReturns = o.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > 10_000) throw new RangeError(`numReturns must be a whole number from 0 to 10000, got ${o.numReturns}`);
+  const maxRetries = o.maxRetries ?? 3;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxRetries must be a whole number >= 0, got ${o.maxRetries}`);
+  const timeoutMs = o.timeoutMs ?? 0;
+  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a number >= 0, got ${o.timeoutMs}`);
+  const shape = shapeOf(o);
+  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape) return DEFAULT_RESOLVED;
+  return { numReturns, maxRetries, timeoutMs, shape };
+}
+
+// ---- values and errors ------------------------------------------------------------------------------------------
+
+/** The refs in an encoded argument array: top-level ones (resolved) and nested ones (kept alive). */
+export function argRefs(args: Uint8Array): { deps: string[] | undefined; nested: string[] | undefined } {
+  if (!mayHoldRefs(args)) return { deps: undefined, nested: undefined };
+  const all = nestedRefs(args);
+  if (all.length === 0) return { deps: undefined, nested: undefined };
+  let deps: string[] | undefined;
+  const { count, start } = readArrayHeader(args, 0);
+  let p = start;
+  for (let i = 0; i < count; i++) {
+    const id = refAt(args, p);
+    if (id !== undefined) (deps ??= []).push(id);
+    p = skipValue(args, p);
+  }
+  let nested: string[] | undefined;
+  if (!deps) nested = all;
+  else {
+    const top = [...deps];
+    for (const id of all) {
+      const i = top.indexOf(id);
+      if (i >= 0) top.splice(i, 1);
+      else (nested ??= []).push(id);
+    }
+  }
+  return { deps, nested };
+}
+
+function nestedOrUndefined(b: Uint8Array): string[] | undefined {
+  if (!mayHoldRefs(b)) return undefined;
+  const n = nestedRefs(b);
+  return n.length > 0 ? n : undefined;
+}
+
+interface Failure {
+  code?: string;
+  name?: string;
+  message?: string;
+  task?: string;
+  stack?: string;
+}
+
+function failureToError(taskName: string, bytes: Uint8Array): TaskError {
+  let f: Failure;
+  try {
+    f = (decode(bytes) ?? {}) as Failure;
+  } catch {
+    f = { message: "the guest reported a failure that is not valid MessagePack" };
+  }
+  const message = String(f.message ?? "failed");
+  if (f.code === "WRAY_UNKNOWN_FUNCTION") return new TaskError(taskName, "UnknownFunction", message, "");
+  if (f.code && f.code !== "WRAY_TASK_ERROR" && f.task !== undefined) {
+    // a failure the guest received from the host (a failed argument, a timeout) and did not catch
+    return new TaskError(taskName, String(f.name ?? f.code), message, String(f.stack ?? ""));
+  }
+  return new TaskError(taskName, String(f.name ?? "Error"), message, String(f.stack ?? ""));
+}
+
+function trapOrHostError(taskName: string, status: number, detail: Uint8Array): TaskError {
+  const text = new TextDecoder().decode(detail);
+  if (status === STATUS_TRAP) {
+    const nl = text.indexOf("\n");
+    return new GuestTrapError(taskName, text.slice(0, nl) as TrapKind, text.slice(nl + 1));
+  }
+  return new TaskError(taskName, "HostError", text, "");
+}
+
+function failureBytes(f: Required<Failure>): Uint8Array {
+  return encode(f);
+}
+
+function errorToFailure(e: ObjectEntry): Uint8Array {
+  const err = e.error;
+  if (err instanceof TaskError) {
+    return failureBytes({ code: err.code, name: err.guestName, message: err.message, task: err.taskName, stack: err.guestStack });
+  }
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return failureBytes({
+    code: typeof code === "string" ? code : "WRAY_TASK_ERROR",
+    name: err?.name ?? "Error",
+    message: err?.message ?? "failed",
+    task: "",
+    stack: "",
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * wray: Ray's tasks and object store over WebAssembly-sandboxed guests.
+ *
+ * @example
+ * import { init } from "wray";
+ * const ray = await init();
+ * const mod = await ray.load("examples/quickstart/tasks.wasm");
+ * const add = mod.fn<[number, number], number>("add");
+ * console.log(await ray.get(add.remote(1, 2))); // 3
+ * await ray.shutdown();
+ */
+export {
+  init,
+  Driver,
+  ComponentModule,
+  RemoteFunction,
+  ObjectRef,
+  WrayError,
+  TaskError,
+  GuestTrapError,
+  IsolateDiedError,
+  TaskTimeoutError,
+  TaskCancelledError,
+  ComponentNotFoundError,
+  ComponentInvalidError,
+  WorldMismatchError,
+  UnknownFunctionError,
+  ShutdownError,
+} from "./host/index.js";
+export type { InitOptions, RefArgs, WaitResult, TaskOptions, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
+export { GetTimeoutError, ObjectStoreFullError, ObjectLostError } from "./store/index.js";
+export { InfeasibleTaskError } from "./scheduler/index.js";
+export { buildGuest, BuildError } from "./guest-sdk/index.js";
+export type { BuildOptions, BuildResult } from "./guest-sdk/index.js";

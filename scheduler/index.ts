@@ -1,0 +1,11 @@
+/**
+ * Scheduling: resource shapes, task specs, and the local scheduler that
+ * leases isolates to tasks.
+ */
+export { LocalScheduler } from "./local.js";
+export type { Executor, LocalSchedulerOptions, SchedulerStats } from "./local.js";
+export { ResourcePool, shapeOf, within, UNIT } from "./resources.js";
+export type { ResourceRequest, Shape } from "./resources.js";
+export type { TaskSpec } from "./task.js";
+export { InfeasibleTaskError } from "./errors.js";
+export { Deque } from "./deque.js";

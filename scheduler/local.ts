@@ -1,0 +1,387 @@
+/**
+ * The local scheduler of one node: decides which isolate runs which task,
+ * and when.
+ *
+ * Design assumptions and rules:
+ * - Resources are held by *leases*. An isolate that takes a task of some
+ *   resource shape acquires that shape once and may then run further tasks
+ *   of the same shape back to back (Ray's worker leases). Tasks are
+ *   pipelined into the isolate's ring so it never waits for the host
+ *   between tasks; the depth is chosen so that about `pipelineTargetMs` of
+ *   work is queued there (measured per function), 1 for nested tasks.
+ * - A lease is returned when its isolate runs dry, or earlier — it stops
+ *   being fed — when tasks of another shape wait for resources.
+ * - Queues are FIFO per shape. Idle isolates take the oldest task.
+ * - An isolate that blocks in `get`/`wait` first gives back the tasks it
+ *   has not started (they go back to the front of their queues). If one of
+ *   the objects it waits for is the result of a queued task that fits its
+ *   lease, it runs that task itself, nested (the way work-stealing runtimes
+ *   help while they wait): no thread switch, no extra isolate, no deadlock
+ *   for trees of nested tasks. Otherwise it parks and lends its resources
+ *   out until its call is answered, when it takes them back even if that
+ *   oversubscribes the node for a while (as Ray does).
+ * - When runnable tasks fit the free resources but no isolate is idle, the
+ *   pool is asked to grow; at its limit, a parked isolate is lent the task.
+ * - A task whose demand exceeds the node's total is rejected at once
+ *   (single node: nothing else could ever run it).
+ */
+import { keyToHex, taskKeyOfObject } from "../common/ids.js";
+import type { ObjectStore } from "../store/index.js";
+import { FAILED } from "../store/index.js";
+import { Deque } from "./deque.js";
+import { InfeasibleTaskError } from "./errors.js";
+import type { Shape } from "./resources.js";
+import { ResourcePool, within } from "./resources.js";
+import type { TaskSpec } from "./task.js";
+
+/** What the scheduler needs from the isolate pool (host/isolate/pool.ts implements it). */
+export interface Executor {
+  /** Appends `task` to isolate `iso`'s pipeline. False when its ring has no room now. */
+  send(iso: number, task: TaskSpec): boolean;
+  /** Answers isolate `iso`'s blocking call with "run `task` now, nested". */
+  lend(iso: number, task: TaskSpec): void;
+  /** Starts one more isolate if the pool may; it reports back through `addIsolate`. */
+  grow(): boolean;
+  /** Ends a task that will not run (infeasible, a failed argument). */
+  reject(task: TaskSpec, error: Error): void;
+}
+
+export interface LocalSchedulerOptions {
+  /** The node's resources, e.g. `{ CPU: 2, GPU: 0, foo: 1 }`. */
+  resources: Record<string, number>;
+  /** Work (by measured duration) to keep queued in each isolate's ring. Default 2 ms. */
+  pipelineTargetMs?: number;
+  /** Most tasks in one isolate's ring. Default 512. */
+  maxPipeline?: number;
+}
+
+interface IsolateState {
+  readonly id: number;
+  /** The shape this isolate holds a lease for. */
+  lease: Shape | undefined;
+  /** The lease's resources are lent out (blocked and parked). */
+  parked: boolean;
+  /** Blocking calls open on it (nested tasks may block too); while > 0 it reads no ring. */
+  calls: number;
+  /** Sent through the ring, oldest first; [0] is running or next. */
+  readonly pipeline: Deque<TaskSpec>;
+  /** Tasks it runs nested while waiting, innermost last. */
+  readonly nested: TaskSpec[];
+}
+
+export interface SchedulerStats {
+  queued: number;
+  waitingForArgs: number;
+  isolates: number;
+  idle: number;
+  parked: number;
+  resources: { total: Record<string, number>; available: Record<string, number> };
+}
+
+const UNKNOWN_DURATION_DEPTH = 4;
+
+export class LocalScheduler {
+  readonly resources: ResourcePool;
+  readonly #store: ObjectStore;
+  readonly #executor: Executor;
+  readonly #targetMs: number;
+  readonly #maxPipeline: number;
+  readonly #queues = new Map<string, { shape: Shape; tasks: Deque<TaskSpec> }>();
+  /** Queued tasks that running guests submitted, by task key, for helping. */
+  readonly #queuedNested = new Map<string, TaskSpec>();
+  readonly #isolates = new Map<number, IsolateState>();
+  readonly #idle: number[] = [];
+  /** Average run time per function, ms (EWMA). */
+  readonly #avgMs = new Map<string, number>();
+  #queued = 0;
+  #waitingForArgs = 0;
+  #scheduling = false;
+  #again = false;
+
+  constructor(store: ObjectStore, executor: Executor, options: LocalSchedulerOptions) {
+    this.#store = store;
+    this.#executor = executor;
+    this.resources = new ResourcePool(options.resources);
+    this.#targetMs = options.pipelineTargetMs ?? 2;
+    this.#maxPipeline = options.maxPipeline ?? 512;
+  }
+
+  // ---- tasks -----------------------------------------------------------------
+
+  /** Accepts a task: waits for its arguments, then queues it. */
+  submit(task: TaskSpec): void {
+    if (!this.resources.feasible(task.shape)) {
+      this.#executor.reject(task, new InfeasibleTaskError(task.name, this.resources.shortfall(task.shape)));
+      return;
+    }
+    const deps = task.deps;
+    if (deps !== undefined) {
+      let unresolved = 0;
+      const onSealed = () => {
+        if (--task.unresolved === 0) {
+          this.#waitingForArgs--;
+          this.#argsReady(task);
+        }
+      };
+      for (let i = 0; i < deps.length; i++) if (this.#store.whenSealed(deps[i]!, onSealed)) unresolved++;
+      task.unresolved += unresolved;
+      if (unresolved > 0) {
+        this.#waitingForArgs++;
+        return;
+      }
+      this.#argsReady(task);
+      return;
+    }
+    this.#enqueue(task, false);
+    this.#schedule();
+  }
+
+  #argsReady(task: TaskSpec): void {
+    for (const d of task.deps!) {
+      const e = this.#store.entry(d);
+      if (e === undefined || e.state === FAILED) {
+        this.#executor.reject(task, e?.error ?? new Error(`argument ${d} of task '${task.name}' was freed before it ran`));
+        return;
+      }
+    }
+    this.#enqueue(task, false);
+    this.#schedule();
+  }
+
+  #enqueue(task: TaskSpec, front: boolean): void {
+    let q = this.#queues.get(task.shape.key);
+    if (!q) {
+      q = { shape: task.shape, tasks: new Deque() };
+      this.#queues.set(task.shape.key, q);
+    }
+    if (front) q.tasks.unshift(task);
+    else q.tasks.push(task);
+    this.#queued++;
+    if (task.nestedSubmit) this.#queuedNested.set(task.taskId.key, task);
+  }
+
+  #dequeue(q: { tasks: Deque<TaskSpec> }): TaskSpec | undefined {
+    const t = q.tasks.shift();
+    if (t) this.#taken(t);
+    return t;
+  }
+
+  #taken(t: TaskSpec): void {
+    this.#queued--;
+    if (t.nestedSubmit) this.#queuedNested.delete(t.taskId.key);
+  }
+
+  /** Removes a queued task (cancel). False when it is not queued here. */
+  unqueue(task: TaskSpec): boolean {
+    const q = this.#queues.get(task.shape.key);
+    if (!q || !q.tasks.remove(task)) return false;
+    this.#taken(task);
+    return true;
+  }
+
+  // ---- isolates ----------------------------------------------------------------
+
+  /** A new isolate is ready for work. */
+  addIsolate(id: number): void {
+    this.#isolates.set(id, { id, lease: undefined, parked: false, calls: 0, pipeline: new Deque(), nested: [] });
+    this.#idle.push(id);
+    this.#schedule();
+  }
+
+  /**
+   * An isolate is gone (crashed, killed by a watchdog). Returns the task it
+   * was running (with any nested ones, innermost last) and those it had not
+   * started; the caller decides what to retry. Resources it held come back.
+   */
+  removeIsolate(id: number): { running: TaskSpec[]; unstarted: TaskSpec[] } {
+    const iso = this.#isolates.get(id);
+    if (!iso) return { running: [], unstarted: [] };
+    this.#isolates.delete(id);
+    const i = this.#idle.indexOf(id);
+    if (i >= 0) this.#idle.splice(i, 1);
+    if (iso.lease && !iso.parked) this.resources.release(iso.lease);
+    const pipeline = [...iso.pipeline];
+    const running = pipeline.length > 0 ? [pipeline[0]!, ...iso.nested] : [...iso.nested];
+    this.#schedule();
+    return { running, unstarted: pipeline.slice(1) };
+  }
+
+  /** Puts tasks back at the front of their queues (in the given order). */
+  requeue(tasks: readonly TaskSpec[]): void {
+    for (let i = tasks.length - 1; i >= 0; i--) this.#enqueue(tasks[i]!, true);
+    this.#schedule();
+  }
+
+  /** A task's result (or failure) came back from isolate `id`. */
+  finished(id: number, task: TaskSpec, ms: number): void {
+    const prev = this.#avgMs.get(task.name);
+    this.#avgMs.set(task.name, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
+    const iso = this.#isolates.get(id);
+    if (!iso) return;
+    if (iso.nested.length > 0 && iso.nested[iso.nested.length - 1] === task) iso.nested.pop();
+    else if (iso.pipeline.peek() === task) iso.pipeline.shift();
+    else throw new Error(`isolate ${id} finished task ${keyToHex(task.taskId.key)} out of order`);
+    if (iso.pipeline.length === 0 && iso.nested.length === 0 && iso.calls === 0) this.#release(iso);
+    this.#schedule();
+  }
+
+  /**
+   * Isolate `id` is blocked in a call waiting for `awaited` (object keys not yet
+   * ready); `opened` is true the first time for a call (a call is
+   * re-evaluated after each task it was lent). Takes back the tasks the
+   * isolate has not started (`reclaimed`: the caller must make it skip them
+   * before it answers the call). Returns a task for it to run nested
+   * meanwhile, or undefined when it parks and lends its resources out.
+   */
+  blocked(id: number, awaited: readonly string[], opened: boolean): { reclaimed: number; help: TaskSpec | undefined } {
+    const iso = this.#isolates.get(id);
+    if (!iso) return { reclaimed: 0, help: undefined };
+    if (opened) iso.calls++;
+    const unstarted: TaskSpec[] = [];
+    while (iso.pipeline.length > 1) unstarted.push(iso.pipeline.pop()!);
+    for (let i = 0; i < unstarted.length; i++) this.#enqueue(unstarted[i]!, true);
+    const help = iso.lease ? this.#producerFor(awaited, iso.lease) : undefined;
+    if (help) {
+      if (iso.parked) this.#unpark(iso);
+      iso.nested.push(help);
+    } else if (!iso.parked && iso.lease) {
+      iso.parked = true;
+      this.resources.release(iso.lease);
+    }
+    this.#schedule();
+    return { reclaimed: unstarted.length, help };
+  }
+
+  /** Isolate `id`'s innermost blocking call has been answered: it runs again. */
+  resumed(id: number): void {
+    const iso = this.#isolates.get(id);
+    if (!iso) return;
+    iso.calls--;
+    if (iso.parked) this.#unpark(iso);
+  }
+
+  #unpark(iso: IsolateState): void {
+    iso.parked = false;
+    // may oversubscribe for a while: a waiting task must be able to finish
+    this.resources.acquire(iso.lease!);
+  }
+
+  /** A queued task producing one of `awaited` that fits `lease`, taken off its queue. */
+  #producerFor(awaited: readonly string[], lease: Shape): TaskSpec | undefined {
+    if (this.#queuedNested.size === 0) return undefined;
+    for (const oid of awaited) {
+      const t = this.#queuedNested.get(taskKeyOfObject(oid));
+      if (t && within(t.shape, lease) && this.unqueue(t)) return t;
+    }
+    return undefined;
+  }
+
+  #release(iso: IsolateState): void {
+    if (iso.lease) {
+      if (!iso.parked) this.resources.release(iso.lease);
+      iso.lease = undefined;
+      iso.parked = false;
+    }
+    this.#idle.push(iso.id);
+  }
+
+  // ---- the scheduling pass ------------------------------------------------------
+
+  #depth(task: TaskSpec): number {
+    if (task.nestedSubmit) return 1;
+    const avg = this.#avgMs.get(task.name);
+    if (avg === undefined) return UNKNOWN_DURATION_DEPTH;
+    return Math.max(1, Math.min(this.#maxPipeline, Math.floor(this.#targetMs / Math.max(avg, 1e-4))));
+  }
+
+  /** Sends tasks of `q` to `iso` while its pipeline has room. */
+  #feed(iso: IsolateState, q: { tasks: Deque<TaskSpec> }): void {
+    for (;;) {
+      const t = q.tasks.peek();
+      if (!t || iso.pipeline.length >= this.#depth(t)) return;
+      if (!this.#executor.send(iso.id, t)) return;
+      this.#dequeue(q);
+      iso.pipeline.push(t);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduling) {
+      this.#again = true;
+      return;
+    }
+    this.#scheduling = true;
+    try {
+      do {
+        this.#again = false;
+        this.#pass();
+      } while (this.#again);
+    } finally {
+      this.#scheduling = false;
+    }
+  }
+
+  #pass(): void {
+    if (this.#queued === 0) return;
+    // a shape that waits for resources held by other shapes' leases
+    let starved = false;
+    for (const q of this.#queues.values()) {
+      if (q.tasks.length > 0 && !this.resources.fits(q.shape)) starved = true;
+    }
+    let grew = false;
+    for (const q of this.#queues.values()) {
+      if (q.tasks.length === 0) continue;
+      // 1. keep feeding isolates that already hold this shape
+      if (!starved) {
+        for (const iso of this.#isolates.values()) {
+          if (q.tasks.length === 0) break;
+          if (iso.lease === q.shape && iso.calls === 0 && !iso.parked) this.#feed(iso, q);
+        }
+      }
+      // 2. new leases while resources last
+      while (q.tasks.length > 0 && this.resources.fits(q.shape)) {
+        const id = this.#idle.pop();
+        if (id === undefined) {
+          if (!grew && this.#executor.grow()) grew = true;
+          else if (!grew) this.#lendToParked(q);
+          break;
+        }
+        const iso = this.#isolates.get(id)!;
+        this.resources.acquire(q.shape);
+        iso.lease = q.shape;
+        this.#feed(iso, q);
+        if (iso.pipeline.length === 0) {
+          // the ring refused even one task: give the lease back
+          this.#release(iso);
+          break;
+        }
+      }
+    }
+  }
+
+  /** At the pool's limit: a parked isolate whose lease covers the task runs it nested. */
+  #lendToParked(q: { shape: Shape; tasks: Deque<TaskSpec> }): void {
+    for (const iso of this.#isolates.values()) {
+      if (!iso.parked || !iso.lease || !within(q.shape, iso.lease)) continue;
+      const t = this.#dequeue(q);
+      if (!t) return;
+      this.#unpark(iso);
+      iso.nested.push(t);
+      this.#executor.lend(iso.id, t);
+      return;
+    }
+  }
+
+  stats(): SchedulerStats {
+    let parked = 0;
+    for (const iso of this.#isolates.values()) if (iso.parked) parked++;
+    return {
+      queued: this.#queued,
+      waitingForArgs: this.#waitingForArgs,
+      isolates: this.#isolates.size,
+      idle: this.#idle.length,
+      parked,
+      resources: this.resources.snapshot(),
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import type { TaskId } from "../common/ids.js";
+import type { Shape } from "./resources.js";
+
+/**
+ * Everything needed to run a task (or actor call) once more: immutable
+ * after submission except for the scheduler's bookkeeping fields.
+ */
+export interface TaskSpec {
+  readonly taskId: TaskId;
+  /** The exported function (or method) to call. */
+  readonly name: string;
+  /** `name` as UTF-8, shared by every call of one function. */
+  readonly nameBytes: Uint8Array;
+  /** Host-local index of the component that exports `name`. */
+  readonly component: number;
+  /** KIND_TASK, KIND_CONSTRUCT or KIND_METHOD (host/isolate/protocol.ts). */
+  readonly kind: number;
+  /** The arguments as a MessagePack array; top-level ObjectRefs are resolved before the call. */
+  readonly args: Uint8Array;
+  /** Keys of the top-level ObjectRef arguments, in order (undefined: none). */
+  readonly deps: readonly string[] | undefined;
+  /** Keys of refs nested deeper in the arguments (kept alive, not resolved). */
+  readonly nested: readonly string[] | undefined;
+  readonly numReturns: number;
+  readonly returnIds: readonly string[];
+  readonly shape: Shape;
+  /** Runs left after a crash of the isolate. */
+  retriesLeft: number;
+  /** 0: no limit. */
+  readonly timeoutMs: number;
+  /** True for tasks submitted by a running guest (they may be run nested by a waiting parent). */
+  readonly nestedSubmit: boolean;
+  /** Dependencies not yet sealed. */
+  unresolved: number;
+  /** Set when the task is cancelled before it runs. */
+  cancelled: boolean;
+}

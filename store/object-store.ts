@@ -1,0 +1,192 @@
+/**
+ * The object table of one host: every object's state, bytes and reference
+ * count. Small objects (at most INLINE_MAX bytes) are kept as plain byte
+ * arrays and travel inside task records; larger ones live in the shared
+ * arena and travel as references to it.
+ *
+ * An object is freed when its count drops to zero. Counts are held by
+ * driver ObjectRefs (released by a FinalizationRegistry), by tasks for
+ * their arguments until they finish, by running tasks for the refs they
+ * create, by driver views into arena memory, and by objects for the refs
+ * nested in their values. Objects are immutable: sealing twice keeps the
+ * first value.
+ */
+import type { Arena, ArenaRef } from "./arena.js";
+
+/** Objects up to this size travel inline with tasks (Ray's limit too). */
+export const INLINE_MAX = 100 * 1024;
+
+export const PENDING = 0;
+export const READY = 1;
+export const FAILED = 2;
+export type ObjectState = typeof PENDING | typeof READY | typeof FAILED;
+
+export interface ObjectEntry {
+  state: ObjectState;
+  /** The value's MessagePack bytes: owned inline bytes, or a view of the arena block. */
+  bytes: Uint8Array | undefined;
+  /** The arena block, for large objects. */
+  arena: ArenaRef | undefined;
+  /** For FAILED objects: what `get` raises. */
+  error: Error | undefined;
+  refs: number;
+  waiters: (() => void)[] | undefined;
+  /** Objects whose refs are nested in this one's value (kept alive by it). */
+  nested: string[] | undefined;
+}
+
+export interface StoreStats {
+  objects: number;
+  pending: number;
+  inlineBytes: number;
+  arenaBytes: number;
+  arenaMapped: number;
+  arenaCapacity: number;
+}
+
+export class ObjectStore {
+  readonly arena: Arena;
+  readonly #entries = new Map<string, ObjectEntry>();
+  #inlineBytes = 0;
+  #pending = 0;
+
+  constructor(arena: Arena) {
+    this.arena = arena;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  entry(id: string): ObjectEntry | undefined {
+    return this.#entries.get(id);
+  }
+
+  /**
+   * Registers an object that will be sealed later (a task's return), with
+   * `refs` initial references. Returns the existing entry if there is one.
+   */
+  expect(id: string, refs = 0): ObjectEntry {
+    let e = this.#entries.get(id);
+    if (e) {
+      e.refs += refs;
+      return e;
+    }
+    e = { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined };
+    this.#entries.set(id, e);
+    this.#pending++;
+    return e;
+  }
+
+  /**
+   * Stores `bytes` as the value of `id`, copying them (inline when small,
+   * into the arena otherwise). Creates the entry if needed.
+   */
+  putBytes(id: string, bytes: Uint8Array, refs = 0, nested?: string[]): ObjectEntry {
+    const e = this.expect(id, refs);
+    if (e.state !== PENDING) return e;
+    if (bytes.length <= INLINE_MAX) this.sealInline(id, bytes.slice(), nested);
+    else {
+      const ref = this.arena.alloc(bytes.length);
+      this.arena.view(ref).set(bytes);
+      this.sealArena(id, ref, nested);
+    }
+    return e;
+  }
+
+  /** Seals `id` with inline bytes the store now owns. */
+  sealInline(id: string, bytes: Uint8Array, nested?: string[]): void {
+    const e = this.#entries.get(id);
+    if (!e || e.state !== PENDING) return;
+    e.bytes = bytes;
+    this.#inlineBytes += bytes.length;
+    this.#ready(e, READY, nested);
+  }
+
+  /** Seals `id` with an arena block that already holds its bytes. The store now owns the block. */
+  sealArena(id: string, ref: ArenaRef, nested?: string[]): void {
+    const e = this.#entries.get(id);
+    if (!e || e.state !== PENDING) {
+      this.arena.free(ref);
+      return;
+    }
+    e.arena = ref;
+    e.bytes = this.arena.view(ref);
+    this.#ready(e, READY, nested);
+  }
+
+  /** Seals `id` as failed: reading it raises `error`. */
+  fail(id: string, error: Error): void {
+    const e = this.#entries.get(id);
+    if (!e || e.state !== PENDING) return;
+    e.error = error;
+    this.#ready(e, FAILED, undefined);
+  }
+
+  #ready(e: ObjectEntry, state: ObjectState, nested: string[] | undefined): void {
+    e.state = state;
+    this.#pending--;
+    if (nested && nested.length > 0) {
+      e.nested = nested;
+      for (const n of nested) {
+        const t = this.#entries.get(n);
+        if (t) t.refs++;
+      }
+    }
+    const w = e.waiters;
+    if (w) {
+      e.waiters = undefined;
+      for (let i = 0; i < w.length; i++) w[i]!();
+    }
+  }
+
+  /**
+   * Calls `cb` once `id` is sealed (ready or failed). Returns false, without
+   * registering, if it already is (or does not exist).
+   */
+  whenSealed(id: string, cb: () => void): boolean {
+    const e = this.#entries.get(id);
+    if (!e || e.state !== PENDING) return false;
+    (e.waiters ??= []).push(cb);
+    return true;
+  }
+
+  /** Removes a callback registered with whenSealed (a timed-out wait). */
+  unwatch(id: string, cb: () => void): void {
+    const w = this.#entries.get(id)?.waiters;
+    if (!w) return;
+    const i = w.indexOf(cb);
+    if (i >= 0) w.splice(i, 1);
+  }
+
+  addRef(id: string, n = 1): void {
+    const e = this.#entries.get(id);
+    if (e) e.refs += n;
+  }
+
+  /** Drops a reference; frees the object when none are left. */
+  release(id: string, n = 1): void {
+    const e = this.#entries.get(id);
+    if (!e) return;
+    e.refs -= n;
+    if (e.refs > 0) return;
+    this.#entries.delete(id);
+    if (e.state === PENDING) this.#pending--;
+    if (e.arena) this.arena.free(e.arena);
+    else if (e.bytes) this.#inlineBytes -= e.bytes.length;
+    e.bytes = undefined;
+    e.arena = undefined;
+    if (e.nested) for (const n of e.nested) this.release(n);
+  }
+
+  stats(): StoreStats {
+    return {
+      objects: this.#entries.size,
+      pending: this.#pending,
+      inlineBytes: this.#inlineBytes,
+      arenaBytes: this.arena.used,
+      arenaMapped: this.arena.mapped,
+      arenaCapacity: this.arena.capacity,
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig([
+  {
+    // host-side fronts; shared code goes to common chunks, so classes exist once
+    entry: {
+      index: "index.ts",
+      host: "host/index.ts",
+      cli: "host/cli.ts",
+      worker: "host/isolate/worker.ts",
+    },
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    splitting: true,
+    dts: { entry: { index: "index.ts", host: "host/index.ts" } },
+    sourcemap: true,
+    clean: true,
+    external: ["@bytecodealliance/jco", "componentize-qjs", "esbuild", "@msgpack/msgpack"],
+  },
+  {
+    // the guest SDK runs inside QuickJS: one self-contained module, no Node APIs
+    entry: { guest: "guest-sdk/runtime/index.ts" },
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    splitting: false,
+    dts: true,
+    external: ["wray:runtime/host@0.1.0"],
+  },
+]);
