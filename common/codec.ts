@@ -41,6 +41,11 @@ export const TYPED_ARRAY_KINDS: readonly (TypedArrayCtor | undefined)[] = [
   BigUint64Array,
 ];
 
+function notEncodable(e: unknown): TypeError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new TypeError(`value cannot be sent to wray (MessagePack values, typed arrays and ObjectRefs only): ${why}`, { cause: e });
+}
+
 /** Hooks that let the store observe refs as values are encoded and decoded. */
 export interface RefHooks {
   /** Called with the key of each ObjectRef found while encoding (nested or not). */
@@ -97,9 +102,13 @@ export class ValueCodec {
     this.#decoder = new Decoder({ extensionCodec: ext });
   }
 
-  /** Encodes to a fresh Uint8Array that the caller owns. */
+  /** Encodes to a fresh Uint8Array that the caller owns. TypeError for values wray cannot carry. */
   encode(value: unknown): Uint8Array {
-    return this.#encoder.encode(value);
+    try {
+      return this.#encoder.encode(value);
+    } catch (e) {
+      throw notEncodable(e);
+    }
   }
 
   /**
@@ -108,7 +117,11 @@ export class ValueCodec {
    * at once (into the object store, a ring, guest memory).
    */
   encodeTransient(value: unknown): Uint8Array {
-    return this.#encoder.encodeSharedRef(value);
+    try {
+      return this.#encoder.encodeSharedRef(value);
+    } catch (e) {
+      throw notEncodable(e);
+    }
   }
 
   /** Decodes one value. Binary values come back as views into `bytes`. */

@@ -197,6 +197,7 @@ export class HostNode implements Executor, PoolEvents {
       nestedSubmit,
       unresolved: 0,
       cancelled: false,
+      seq: 0,
     };
   }
 

@@ -9,9 +9,11 @@
  *   pipelined into the isolate's ring so it never waits for the host
  *   between tasks; the depth is chosen so that about `pipelineTargetMs` of
  *   work is queued there (measured per function), 1 for nested tasks.
- * - A lease is returned when its isolate runs dry, or earlier — it stops
- *   being fed — when tasks of another shape wait for resources.
- * - Queues are FIFO per shape. Idle isolates take the oldest task.
+ * - Queues are FIFO per shape, and shapes are served in the order their
+ *   oldest tasks were submitted: when the oldest waiting task does not fit,
+ *   younger tasks of other shapes neither take new leases nor keep feeding
+ *   theirs, so the leases drain and the older task gets its resources (no
+ *   starvation of large requests by a stream of small ones).
  * - An isolate that blocks in `get`/`wait` first gives back the tasks it
  *   has not started (they go back to the front of their queues). If one of
  *   the objects it waits for is the result of a queued task that fits its
@@ -55,6 +57,11 @@ export interface LocalSchedulerOptions {
   maxPipeline?: number;
 }
 
+interface Queue {
+  readonly shape: Shape;
+  readonly tasks: Deque<TaskSpec>;
+}
+
 interface IsolateState {
   readonly id: number;
   /** The shape this isolate holds a lease for. */
@@ -86,7 +93,7 @@ export class LocalScheduler {
   readonly #executor: Executor;
   readonly #targetMs: number;
   readonly #maxPipeline: number;
-  readonly #queues = new Map<string, { shape: Shape; tasks: Deque<TaskSpec> }>();
+  readonly #queues = new Map<string, Queue>();
   /** Queued tasks that running guests submitted, by task key, for helping. */
   readonly #queuedNested = new Map<string, TaskSpec>();
   readonly #isolates = new Map<number, IsolateState>();
@@ -95,6 +102,8 @@ export class LocalScheduler {
   readonly #avgMs = new Map<string, number>();
   #queued = 0;
   #waitingForArgs = 0;
+  /** Submission order, for fairness between shapes. */
+  #seq = 0;
   #scheduling = false;
   #again = false;
 
@@ -149,6 +158,7 @@ export class LocalScheduler {
   }
 
   #enqueue(task: TaskSpec, front: boolean): void {
+    if (task.seq === 0) task.seq = ++this.#seq;
     let q = this.#queues.get(task.shape.key);
     if (!q) {
       q = { shape: task.shape, tasks: new Deque() };
@@ -294,11 +304,11 @@ export class LocalScheduler {
     return Math.max(1, Math.min(this.#maxPipeline, Math.floor(this.#targetMs / Math.max(avg, 1e-4))));
   }
 
-  /** Sends tasks of `q` to `iso` while its pipeline has room. */
-  #feed(iso: IsolateState, q: { tasks: Deque<TaskSpec> }): void {
+  /** Sends tasks of `q` older than `barrier` to `iso` while its pipeline has room. */
+  #feed(iso: IsolateState, q: Queue, barrier: number): void {
     for (;;) {
       const t = q.tasks.peek();
-      if (!t || iso.pipeline.length >= this.#depth(t)) return;
+      if (!t || t.seq > barrier || iso.pipeline.length >= this.#depth(t)) return;
       if (!this.#executor.send(iso.id, t)) return;
       this.#dequeue(q);
       iso.pipeline.push(t);
@@ -323,23 +333,29 @@ export class LocalScheduler {
 
   #pass(): void {
     if (this.#queued === 0) return;
-    // a shape that waits for resources held by other shapes' leases
-    let starved = false;
-    for (const q of this.#queues.values()) {
-      if (q.tasks.length > 0 && !this.resources.fits(q.shape)) starved = true;
-    }
+    let queues: Queue[];
+    if (this.#queues.size === 1) queues = [this.#queues.values().next().value!];
+    else queues = [...this.#queues.values()].filter((q) => q.tasks.length > 0).sort((a, b) => a.tasks.peek()!.seq - b.tasks.peek()!.seq);
     let grew = false;
-    for (const q of this.#queues.values()) {
+    for (const q of queues) {
       if (q.tasks.length === 0) continue;
-      // 1. keep feeding isolates that already hold this shape
-      if (!starved) {
-        for (const iso of this.#isolates.values()) {
-          if (q.tasks.length === 0) break;
-          if (iso.lease === q.shape && iso.calls === 0 && !iso.parked) this.#feed(iso, q);
+      // the oldest task of another shape that cannot get its resources now:
+      // nothing younger may start, so that the resources drain to it
+      let barrier = Infinity;
+      if (queues.length > 1) {
+        for (const o of queues) {
+          const head = o.tasks.peek();
+          if (o !== q && head && head.seq < barrier && !this.resources.fits(o.shape)) barrier = head.seq;
         }
+        if (q.tasks.peek()!.seq > barrier) continue;
+      }
+      // 1. keep feeding isolates that already hold this shape
+      for (const iso of this.#isolates.values()) {
+        if (q.tasks.length === 0) break;
+        if (iso.lease === q.shape && iso.calls === 0 && !iso.parked) this.#feed(iso, q, barrier);
       }
       // 2. new leases while resources last
-      while (q.tasks.length > 0 && this.resources.fits(q.shape)) {
+      while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
         const id = this.#idle.pop();
         if (id === undefined) {
           if (!grew && this.#executor.grow()) grew = true;
@@ -349,7 +365,7 @@ export class LocalScheduler {
         const iso = this.#isolates.get(id)!;
         this.resources.acquire(q.shape);
         iso.lease = q.shape;
-        this.#feed(iso, q);
+        this.#feed(iso, q, barrier);
         if (iso.pipeline.length === 0) {
           // the ring refused even one task: give the lease back
           this.#release(iso);

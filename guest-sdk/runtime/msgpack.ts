@@ -222,7 +222,12 @@ function encodeDate(d: Date): void {
   const sec = Math.floor(ms / 1000);
   const nsec = Math.round((ms - sec * 1000) * 1e6);
   if (pos + 15 > out.length) grow(15);
-  if (sec >= 0 && sec < 0x400000000) {
+  if (nsec === 0 && sec >= 0 && sec < 0x100000000) {
+    // timestamp 32: whole seconds
+    out[pos++] = 0xd6;
+    out[pos++] = 0xff;
+    u32(sec);
+  } else if (sec >= 0 && sec < 0x400000000) {
     // timestamp 64: nsec in the top 30 bits, seconds in the low 34
     out[pos++] = 0xd7;
     out[pos++] = 0xff;

@@ -174,9 +174,23 @@ export type TrapKind =
   | "indirect-call"
   | "host-error";
 
+/**
+ * A guest that calls a WASI function it was built with a stub for (QuickJS
+ * guests have every WASI import stubbed to trap) reaches the stub through
+ * jco's adapter between the composed components, which fails before the
+ * stub's `unreachable` because calls bypass jco's task bookkeeping.
+ */
+const STUB_CALL = /missing current caller task metadata/;
+
+/** A trap's message for people. */
+export function trapMessage(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return STUB_CALL.test(m) ? "the guest called a WASI function that wray does not provide (its stub traps)" : m;
+}
+
 export function trapKind(e: unknown): TrapKind {
   const m = e instanceof Error ? e.message : String(e);
-  if (/unreachable/i.test(m)) return "unreachable";
+  if (/unreachable/i.test(m) || STUB_CALL.test(m)) return "unreachable";
   if (/call stack size|stack overflow/i.test(m)) return "stack-overflow";
   if (/memory access out of bounds|out of bounds memory/i.test(m)) return "memory-out-of-bounds";
   if (/out of memory|could not allocate|Memory\.grow|allocation failed/i.test(m)) return "out-of-memory";

@@ -30,7 +30,7 @@ import {
   spinUntil,
 } from "./channel.js";
 import type { LoadedComponent } from "./guest.js";
-import { GuestInstance, loadComponent, trapKind } from "./guest.js";
+import { GuestInstance, loadComponent, trapKind, trapMessage } from "./guest.js";
 import type { Piece, PieceView, TaskHeader } from "./protocol.js";
 import {
   E_ALLOC,
@@ -358,7 +358,7 @@ class Isolate implements RuntimeHost {
 
   #trap(slot: number, e: unknown, ms: number): void {
     const kind = trapKind(e);
-    const text = new TextEncoder().encode(`${kind}\n${e instanceof Error ? e.message : String(e)}`);
+    const text = new TextEncoder().encode(`${kind}\n${trapMessage(e)}`);
     this.#emit(E_RESULT, 16 + 4 + pad4(text.length), (dv, b, at) => {
       this.#resultHead(dv, at, slot, STATUS_TRAP, ms);
       writeBytes(dv, b, at + 16, text);

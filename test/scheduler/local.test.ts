@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { childTaskId, makeTaskId, objectKey } from "../../common/ids.js";
+import type { Executor, TaskSpec } from "../../scheduler/index.js";
+import { InfeasibleTaskError, LocalScheduler, shapeOf } from "../../scheduler/index.js";
+import { Arena, ObjectStore } from "../../store/index.js";
+
+const root = makeTaskId(9, 9, 9, 9);
+let n = 0;
+
+function spec(name: string, opts: { numCpus?: number; resources?: Record<string, number>; deps?: string[]; nested?: boolean } = {}): TaskSpec {
+  const taskId = childTaskId(root, n++);
+  return {
+    taskId,
+    name,
+    nameBytes: new TextEncoder().encode(name),
+    component: 0,
+    kind: 0,
+    args: Uint8Array.of(0x90),
+    deps: opts.deps,
+    nested: undefined,
+    numReturns: 1,
+    returnIds: [objectKey(taskId, 1)],
+    shape: shapeOf({ numCpus: opts.numCpus, resources: opts.resources }),
+    retriesLeft: 0,
+    timeoutMs: 0,
+    nestedSubmit: opts.nested ?? false,
+    unresolved: 0,
+    cancelled: false,
+    seq: 0,
+  };
+}
+
+/** Records what the scheduler asks for; isolate rings accept `room` tasks each. */
+class Recorder implements Executor {
+  sent: [number, TaskSpec][] = [];
+  lent: [number, TaskSpec][] = [];
+  rejected: [string, Error][] = [];
+  grows = 0;
+  canGrow = false;
+  onGrow: () => void = () => {};
+  send(iso: number, t: TaskSpec): boolean {
+    this.sent.push([iso, t]);
+    return true;
+  }
+  lend(iso: number, t: TaskSpec): void {
+    this.lent.push([iso, t]);
+  }
+  grow(): boolean {
+    this.grows++;
+    if (this.canGrow) this.onGrow();
+    return this.canGrow;
+  }
+  reject(t: TaskSpec, e: Error): void {
+    this.rejected.push([t.name, e]);
+  }
+  names(): [number, string][] {
+    return this.sent.map(([i, t]) => [i, t.name]);
+  }
+}
+
+function setup(cpus: number, isolates: number, extra: Record<string, number> = {}) {
+  const store = new ObjectStore(new Arena({ capacity: 1 << 20 }));
+  const ex = new Recorder();
+  const s = new LocalScheduler(store, ex, { resources: { CPU: cpus, ...extra } });
+  for (let i = 0; i < isolates; i++) s.addIsolate(i);
+  return { store, ex, s };
+}
+
+/** Finishes the oldest unfinished sent task; false when none is left. */
+function finishNext(s: LocalScheduler, ex: Recorder, done: Set<TaskSpec>, ms = 1): boolean {
+  const next = ex.sent.find(([, t]) => !done.has(t));
+  if (!next) return false;
+  done.add(next[1]);
+  s.finished(next[0], next[1], ms);
+  return true;
+}
+
+test("tasks take leases while CPUs last; the rest queue", () => {
+  const { ex, s } = setup(2, 3);
+  for (let i = 0; i < 20; i++) s.submit(spec(`t${i}`));
+  const isolates = new Set(ex.sent.map(([i]) => i));
+  assert.equal(isolates.size, 2, "two CPUs: two isolates leased");
+  assert.equal(s.stats().resources.available.CPU, 0);
+  // a function of unknown duration pipelines a few tasks per isolate, not all of them
+  assert.ok(ex.sent.length >= 2 && ex.sent.length <= 8, `${ex.sent.length} sent`);
+  assert.equal(s.stats().queued, 20 - ex.sent.length);
+});
+
+test("finished tasks keep the lease fed; pipelines deepen for fast functions", () => {
+  const { ex, s } = setup(1, 1);
+  for (let i = 0; i < 300; i++) s.submit(spec("fast"));
+  const first = ex.sent.length;
+  const done = new Set<TaskSpec>();
+  let maxInFlight = 0;
+  while (finishNext(s, ex, done, 0.001)) maxInFlight = Math.max(maxInFlight, ex.sent.length - done.size);
+  assert.equal(done.size, 300, "every task ran");
+  assert.ok(maxInFlight > 10 * first, `in flight grew from ${first} to ${maxInFlight}`);
+  assert.equal(s.stats().resources.available.CPU, 1, "the lease was returned");
+  assert.equal(s.stats().idle, 1);
+});
+
+test("infeasible demands are rejected at once", () => {
+  const { ex, s } = setup(2, 2);
+  s.submit(spec("huge", { numCpus: 3 }));
+  s.submit(spec("tpu", { resources: { tpu: 1 } }));
+  assert.equal(ex.rejected.length, 2);
+  assert.ok(ex.rejected.every(([, e]) => e instanceof InfeasibleTaskError));
+  assert.match(ex.rejected[0]![1].message, /CPU: needs 3, the node has 2/);
+  assert.equal(ex.sent.length, 0);
+});
+
+test("a task waits for its arguments, and fails without running if one failed", () => {
+  const { store, ex, s } = setup(2, 2);
+  store.expect("dep1", 1);
+  store.expect("dep2", 1);
+  s.submit(spec("needs", { deps: ["dep1", "dep2"] }));
+  assert.equal(ex.sent.length, 0);
+  assert.equal(s.stats().waitingForArgs, 1);
+  store.sealInline("dep1", Uint8Array.of(1));
+  assert.equal(ex.sent.length, 0);
+  store.sealInline("dep2", Uint8Array.of(2));
+  assert.deepEqual(ex.names().map(([, n]) => n), ["needs"]);
+  assert.equal(s.stats().waitingForArgs, 0);
+  store.expect("bad", 1);
+  s.submit(spec("afterFailure", { deps: ["bad"] }));
+  store.fail("bad", new Error("upstream"));
+  assert.equal(ex.rejected[0]![0], "afterFailure");
+  assert.match(ex.rejected[0]![1].message, /upstream/);
+});
+
+test("a blocked isolate gives back unstarted tasks and runs the task it waits for", () => {
+  const { ex, s } = setup(1, 2);
+  const parent = spec("parent");
+  const other = spec("other");
+  s.submit(parent);
+  s.submit(other);
+  const iso = ex.sent[0]![0];
+  assert.deepEqual(ex.names(), [[iso, "parent"], [iso, "other"]], "pipelined into one isolate");
+  const child = spec("child", { nested: true });
+  s.submit(child);
+  assert.equal(s.stats().queued, 1, "no CPU for the child");
+  const r1 = s.blocked(iso, [child.returnIds[0]!], true);
+  assert.equal(r1.reclaimed, 1, "'other' was taken back");
+  assert.equal(r1.help, child, "it runs its own child nested");
+  assert.equal(s.stats().resources.available.CPU, 0, "helping keeps the CPU");
+  s.finished(iso, child, 1);
+  // what it waits for now is running elsewhere: it parks and lends its CPU out
+  const r2 = s.blocked(iso, ["running-elsewhere"], false);
+  assert.equal(r2.help, undefined);
+  assert.equal(s.stats().parked, 1);
+  const otherIso = 1 - iso;
+  assert.ok(ex.names().some(([i, name]) => i === otherIso && name === "other"), "the other isolate ran what was taken back");
+  s.resumed(iso);
+  assert.equal(s.stats().parked, 0);
+  assert.equal(s.stats().resources.available.CPU, -1, "resuming may oversubscribe for a while");
+  s.finished(otherIso, other, 1);
+  s.finished(iso, parent, 1);
+  assert.equal(s.stats().resources.available.CPU, 1, "everything came back");
+});
+
+test("with no idle isolate the pool grows; at its limit a parked isolate is lent work", () => {
+  const { ex, s } = setup(2, 1);
+  s.submit(spec("a"));
+  s.blocked(0, ["x"], true);
+  assert.equal(s.stats().parked, 1);
+  const b = spec("b");
+  s.submit(b);
+  assert.ok(ex.grows >= 1, "asked to grow");
+  assert.deepEqual(ex.lent.map(([i, t]) => [i, t.name]), [[0, "b"]], "at the limit the parked isolate runs it nested");
+  assert.equal(s.stats().parked, 0);
+  s.finished(0, b, 1);
+  ex.canGrow = true;
+  ex.onGrow = () => s.addIsolate(1);
+  s.blocked(0, ["x"], false);
+  s.submit(spec("c"));
+  assert.ok(ex.names().some(([i, name]) => i === 1 && name === "c"), "a new isolate took it");
+});
+
+test("a large request is not starved by small ones submitted after it", () => {
+  const { ex, s } = setup(2, 4);
+  for (let i = 0; i < 10; i++) s.submit(spec("early"));
+  s.submit(spec("big", { numCpus: 2 }));
+  for (let i = 0; i < 40; i++) s.submit(spec("late"));
+  const done = new Set<TaskSpec>();
+  while (finishNext(s, ex, done));
+  const order = ex.names().map(([, n]) => n);
+  assert.equal(order.length, 51, "everything ran");
+  const bigAt = order.indexOf("big");
+  assert.ok(bigAt >= 0 && order.slice(0, bigAt).every((n) => n === "early"), `order: ${order.slice(0, bigAt + 2).join(",")}`);
+  assert.equal(s.stats().resources.available.CPU, 2);
+});

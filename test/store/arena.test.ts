@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Arena, BLOCK_ALIGN, ObjectStoreFullError } from "../../store/index.js";
+
+test("blocks are aligned, disjoint, and reused after free", () => {
+  const a = new Arena({ capacity: 64 << 20, segmentSize: 1 << 20 });
+  const refs = Array.from({ length: 50 }, (_, i) => a.alloc(1000 + i));
+  for (const r of refs) assert.equal(r.off % BLOCK_ALIGN, 0);
+  refs.forEach((r, i) => a.view(r).fill(i));
+  refs.forEach((r, i) => assert.ok(a.view(r).every((x) => x === i)));
+  const used = a.used;
+  for (const r of refs) a.free(r);
+  assert.equal(a.used, 0);
+  const again = a.alloc(1000);
+  assert.equal(again.seg, refs[0]!.seg);
+  assert.ok(a.used < used);
+  assert.throws(() => a.free(refs[5]!), RangeError, "double free is caught");
+});
+
+test("free space merges, so a freed run fits a larger block", () => {
+  const a = new Arena({ capacity: 64 << 20, segmentSize: 1 << 16 });
+  const x = a.alloc(8192);
+  const y = a.alloc(8192);
+  const z = a.alloc(8192);
+  a.free(x);
+  a.free(z);
+  a.free(y);
+  const big = a.alloc(24_000);
+  assert.equal(big.seg, x.seg);
+  assert.equal(big.off, x.off);
+});
+
+test("large objects get their own segment, reused when the size fits", () => {
+  const added: number[] = [];
+  const dropped: number[] = [];
+  const a = new Arena({ capacity: 64 << 20, segmentSize: 1 << 20 });
+  a.setListener({ segmentAdded: (id) => added.push(id), segmentDropped: (id) => dropped.push(id) });
+  const big = a.alloc(10 << 20);
+  a.free(big);
+  const again = a.alloc(9 << 20);
+  assert.equal(again.seg, big.seg, "the cached segment is reused");
+  assert.equal(added.length, 1);
+  a.free(again);
+  a.trim();
+  assert.deepEqual(dropped, [big.seg]);
+  assert.equal(a.mapped, 0);
+});
+
+test("the arena refuses what does not fit, with sizes in the message", () => {
+  const a = new Arena({ capacity: 8 << 20, segmentSize: 1 << 20 });
+  assert.throws(() => a.alloc(16 << 20), (e: unknown) => e instanceof ObjectStoreFullError && /objectStoreMemory/.test(e.message));
+  const held = a.alloc(6 << 20);
+  a.alloc(1 << 20 >> 2);
+  assert.throws(() => a.alloc(3 << 20), ObjectStoreFullError);
+  a.free(held);
+  // empty cached segments are unmapped to make room
+  assert.doesNotThrow(() => a.alloc(7 << 20));
+  assert.throws(() => a.alloc(-1), RangeError);
+});
