@@ -15,7 +15,6 @@ export default defineConfig([
     splitting: true,
     dts: { entry: { index: "index.ts", host: "host/index.ts" } },
     sourcemap: true,
-    clean: true,
     external: ["@bytecodealliance/jco", "componentize-qjs", "esbuild", "@msgpack/msgpack"],
   },
   {

@@ -48,8 +48,8 @@ function notEncodable(e: unknown): TypeError {
 
 /** Hooks that let the store observe refs as values are encoded and decoded. */
 export interface RefHooks {
-  /** Called with the key of each ObjectRef found while encoding (nested or not). */
-  onEncodeRef?(key: string): void;
+  /** Called with each ObjectRef found while encoding (nested or not). */
+  onEncodeRef?(ref: ObjectRef): void;
   /** Makes the ObjectRef for an ID (key) found while decoding. */
   makeRef?(key: string): ObjectRef;
 }
@@ -70,7 +70,7 @@ export class ValueCodec {
       type: EXT_OBJECT_REF,
       encode: (v: unknown) => {
         if (!(v instanceof ObjectRef)) return null;
-        this.#hooks.onEncodeRef?.(v.key);
+        this.#hooks.onEncodeRef?.(v);
         return keyToBytes(v.key);
       },
       decode: (data: Uint8Array) => {
@@ -126,6 +126,16 @@ export class ValueCodec {
 
   /** Decodes one value. Binary values come back as views into `bytes`. */
   decode(bytes: Uint8Array): unknown {
+    // one-byte values (small integers, nil, booleans) are most task results:
+    // skip the decoder's per-call setup for them
+    if (bytes.length === 1) {
+      const t = bytes[0]!;
+      if (t < 0x80) return t;
+      if (t >= 0xe0) return t - 0x100;
+      if (t === 0xc0) return null;
+      if (t === 0xc2) return false;
+      if (t === 0xc3) return true;
+    }
     return this.#decoder.decode(bytes);
   }
 }

@@ -15,9 +15,18 @@ export class ObjectRef<T = unknown> {
   readonly key: string;
   /** Phantom field carrying the value type for TypeScript; always undefined. */
   declare readonly __value?: T;
+  /** The owning store's record of the object, when this process holds it. */
+  #entry: unknown;
 
-  constructor(key: string) {
+  /** @internal Refs are made by wray (`remote`, `put`, values read back), not by users. */
+  constructor(key: string, entry?: unknown) {
     this.key = key;
+    this.#entry = entry;
+  }
+
+  /** @internal The store entry this ref was made with, if any. */
+  static entryOf(r: ObjectRef): unknown {
+    return r.#entry;
   }
 
   /** The object ID as 40 lowercase hex digits. */
@@ -36,6 +45,10 @@ export class ObjectRef<T = unknown> {
 
   toJSON(): string {
     return this.hex;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
 

@@ -17,11 +17,11 @@ import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
 import { ObjectRef } from "../common/object-ref.js";
 import type { ObjectEntry, StoreStats } from "../store/index.js";
-import { FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../store/index.js";
+import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../store/index.js";
 import type { SchedulerStats } from "../scheduler/index.js";
 import { prepareComponent } from "./component.js";
 import { ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
-import type { ComponentRecord, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
+import type { ComponentRecord, FunctionInfo, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
 import { HostNode, resolveOptions } from "./node.js";
 
 // Node 20's V8 needs this for the constant expressions QuickJS guests use;
@@ -47,14 +47,16 @@ export class RemoteFunction<A extends readonly unknown[] = unknown[], R = unknow
   readonly name: string;
   readonly #driver: Driver;
   readonly #component: ComponentRecord;
+  readonly #fn: FunctionInfo;
   readonly #options: ResolvedOptions;
   readonly #raw: TaskOptions;
 
   /** @internal */
-  constructor(driver: Driver, component: ComponentRecord, name: string, options: TaskOptions) {
+  constructor(driver: Driver, component: ComponentRecord, fn: FunctionInfo, options: TaskOptions) {
     this.#driver = driver;
     this.#component = component;
-    this.name = name;
+    this.#fn = fn;
+    this.name = fn.name;
     this.#raw = options;
     this.#options = resolveOptions(options);
   }
@@ -64,17 +66,17 @@ export class RemoteFunction<A extends readonly unknown[] = unknown[], R = unknow
     if (this.#options.numReturns !== 1) {
       throw new TypeError(`${this.name} has numReturns ${this.#options.numReturns}: call remoteN() for an array of refs`);
     }
-    return this.#driver._submit(this.#component, this.name, args, this.#options)[0] as ObjectRef<R>;
+    return this.#driver._submit(this.#component, this.#fn, args, this.#options)[0] as ObjectRef<R>;
   }
 
   /** Submits the task and returns one ref per return value (`numReturns` of them). */
   remoteN(...args: RefArgs<A>): ObjectRef[] {
-    return this.#driver._submit(this.#component, this.name, args, this.#options);
+    return this.#driver._submit(this.#component, this.#fn, args, this.#options);
   }
 
   /** The same task with other options (merged over the current ones). */
   options(options: TaskOptions): RemoteFunction<A, R> {
-    return new RemoteFunction<A, R>(this.#driver, this.#component, this.name, { ...this.#raw, ...options });
+    return new RemoteFunction<A, R>(this.#driver, this.#component, this.#fn, { ...this.#raw, ...options });
   }
 }
 
@@ -102,7 +104,7 @@ export class ComponentModule {
   fn<A extends readonly unknown[] = unknown[], R = unknown>(name: string, options: TaskOptions = {}): RemoteFunction<A, R> {
     if (typeof name !== "string") throw new TypeError("fn(name): name must be a string");
     if (!this.tasks.includes(name)) throw new UnknownFunctionError("task", name, this.source, this.tasks);
-    return new RemoteFunction<A, R>(this.#driver, this.#record, name, options);
+    return new RemoteFunction<A, R>(this.#driver, this.#record, this.#driver._function(this.#record, name), options);
   }
 }
 
@@ -123,7 +125,7 @@ export class Driver {
   /** Refs the codec met while encoding the current value. */
   #encodedRefs: string[] | undefined;
   /** Drops a reference when an ObjectRef (or a view into the arena) is collected. */
-  readonly #registry: FinalizationRegistry<string>;
+  readonly #registry: FinalizationRegistry<ObjectEntry>;
   #waiting = 0;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
 
@@ -132,20 +134,42 @@ export class Driver {
     this.#node = node;
     this.#spinMs = spinMs;
     const store = node.store;
-    this.#registry = new FinalizationRegistry((id) => {
-      if (!this.#closed) store.release(id);
+    this.#registry = new FinalizationRegistry((e) => {
+      if (!this.#closed) store.release(e);
     });
     this.#codec = new ValueCodec({
-      onEncodeRef: (key) => (this.#encodedRefs ??= []).push(key),
-      makeRef: (key) => this.#ref(key, true),
+      onEncodeRef: (ref) => (this.#encodedRefs ??= []).push(this.#escape(ref)),
+      makeRef: (key) => this.#adopt(key),
     });
   }
 
-  #ref(key: string, addRef: boolean): ObjectRef {
-    const r = new ObjectRef(key);
-    if (addRef) this.#node.store.addRef(key);
-    this.#registry.register(r, key);
+  /** A handle for an object this driver just made (one reference already taken for it). */
+  #own(e: ObjectEntry): ObjectRef {
+    const r = new ObjectRef(e.key, e);
+    this.#registry.register(r, e);
     return r;
+  }
+
+  /** A ref found in a value read back: its object is indexed; take a reference for the handle. */
+  #adopt(key: string): ObjectRef {
+    const e = this.#node.store.entry(key);
+    if (!e) return new ObjectRef(key);
+    this.#node.store.addRef(e);
+    const r = new ObjectRef(key, e);
+    this.#registry.register(r, e);
+    return r;
+  }
+
+  /** A ref goes into a value (an argument, a put): others may now ask for it by ID. */
+  #escape(ref: ObjectRef): string {
+    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    if (e) this.#node.store.index(e);
+    return ref.key;
+  }
+
+  #entryOf(ref: ObjectRef): ObjectEntry | undefined {
+    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    return e !== undefined && e.live ? e : this.#node.store.entry(ref.key);
   }
 
   #check(what: string): void {
@@ -180,14 +204,19 @@ export class Driver {
     return new ComponentModule(this, this.#node.addComponent(prepared, source));
   }
 
+  /** @internal */
+  _function(c: ComponentRecord, name: string): FunctionInfo {
+    return this.#node.functionInfo(c, name);
+  }
+
   /** @internal Submits a task; returns its return refs. */
-  _submit(c: ComponentRecord, name: string, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
-    this.#check(`${name}.remote()`);
+  _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
+    if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
     const node = this.#node;
     const store = node.store;
     const taskId = childTaskId(this.#root, this.#submitted++);
     this.#encodedRefs = undefined;
-    const bytes = this.#codec.encode(args);
+    const bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args);
     let deps: string[] | undefined;
     let nested: string[] | undefined;
     if (this.#encodedRefs !== undefined) {
@@ -203,12 +232,16 @@ export class Driver {
     }
     const n = options.numReturns;
     const refs = new Array<ObjectRef>(n);
+    const ids = new Array<string>(n);
+    const entries = new Array<ObjectEntry>(n);
     for (let i = 0; i < n; i++) {
       const id = objectKey(taskId, i + 1);
-      store.expect(id, 1);
-      refs[i] = this.#ref(id, false);
+      ids[i] = id;
+      const e = store.create(id, 1);
+      entries[i] = e;
+      refs[i] = this.#own(e);
     }
-    node.submit(node.makeTask(c, taskId, name, bytes, deps, nested, options, false));
+    node.submit(node.makeTask(c, fn, taskId, bytes, deps, nested, options, false, ids, entries));
     // a long burst of submissions: let finished tasks make room now and then
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
     return refs;
@@ -221,24 +254,29 @@ export class Driver {
   put<T>(value: T): ObjectRef<T> {
     this.#check("put()");
     const store = this.#node.store;
-    const id = objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0);
+    const e = store.create(objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0), 1);
     if (value instanceof Uint8Array && value.length > INLINE_MAX) {
-      // MessagePack bin32 header, then the bytes, written in place
-      const ref = store.arena.alloc(value.length + 5);
+      // MessagePack bin32 header, then the bytes (aligned), written in place
+      const ref = store.arena.alloc(value.length + 5, BLOCK_ALIGN - 5);
       const view = store.arena.view(ref);
       view[0] = 0xc6;
       new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
       view.set(value, 5);
-      store.expect(id, 1);
-      store.sealArena(id, ref);
+      store.sealArena(e, ref);
     } else {
       this.#encodedRefs = undefined;
-      const bytes = this.#codec.encodeTransient(value);
+      let bytes: Uint8Array;
+      try {
+        bytes = this.#codec.encodeTransient(value);
+      } catch (err) {
+        store.release(e);
+        throw err;
+      }
       const nested = this.#encodedRefs;
       this.#encodedRefs = undefined;
-      store.putBytes(id, bytes, 1, nested);
+      store.putBytes(e, bytes, 0, nested);
     }
-    return this.#ref(id, false) as ObjectRef<T>;
+    return this.#own(e) as ObjectRef<T>;
   }
 
   /**
@@ -258,7 +296,7 @@ export class Driver {
     const entries = this.#entries(list, "get()");
     await this.#until(entries, entries.length, timeoutMs);
     const out = new Array<unknown>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = this.#value(list[i]!.key, entries[i]!);
+    for (let i = 0; i < list.length; i++) out[i] = this.#value(entries[i]!);
     return single ? out[0] : out;
   }
 
@@ -296,7 +334,7 @@ export class Driver {
     for (let i = 0; i < refs.length; i++) {
       const r = refs[i];
       if (!(r instanceof ObjectRef)) throw new TypeError(`${what}: element ${i} is not an ObjectRef`);
-      const e = store.entry(r.key);
+      const e = this.#entryOf(r);
       if (!e) throw new TypeError(`${what}: ${r} does not belong to this cluster (or was freed)`);
       entries[i] = e;
     }
@@ -374,26 +412,26 @@ export class Driver {
     }
   }
 
-  #value(key: string, e: ObjectEntry): unknown {
+  #value(e: ObjectEntry): unknown {
     if (e.state === FAILED) throw e.error;
     const v = this.#codec.decode(e.bytes!);
     // values decoded from shared memory may hold views of it: keep the object while they live
-    if (e.arena) this.#pinViews(v, key, 0);
+    if (e.arena) this.#pinViews(v, e, 0);
     return v;
   }
 
-  #pinViews(v: unknown, key: string, depth: number): void {
+  #pinViews(v: unknown, e: ObjectEntry, depth: number): void {
     if (v === null || typeof v !== "object" || depth > 64) return;
     if (v instanceof Uint8Array) {
       if (v.buffer instanceof SharedArrayBuffer) {
-        this.#node.store.addRef(key);
-        this.#registry.register(v, key);
+        this.#node.store.addRef(e);
+        this.#registry.register(v, e);
       }
       return;
     }
     if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
-    if (Array.isArray(v)) for (const x of v) this.#pinViews(x, key, depth + 1);
-    else for (const x of Object.values(v)) this.#pinViews(x, key, depth + 1);
+    if (Array.isArray(v)) for (const x of v) this.#pinViews(x, e, depth + 1);
+    else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
   }
 
   /** Object-store and scheduler figures, for status tools. */
@@ -409,6 +447,9 @@ export class Driver {
     await this.#node.close();
   }
 }
+
+/** The encoding of an empty argument list, shared (records copy it, nothing writes it). */
+const NO_ARGS = Uint8Array.of(0x90);
 
 function checkTimeout(t: number | undefined): number {
   if (t === undefined) return -1;

@@ -6,7 +6,7 @@
 export { init, Driver, ComponentModule, RemoteFunction } from "./driver.js";
 export type { InitOptions, RefArgs, WaitResult } from "./driver.js";
 export { HostNode, resolveOptions } from "./node.js";
-export type { NodeOptions, TaskOptions, ComponentRecord } from "./node.js";
+export type { NodeOptions, TaskOptions, ComponentRecord, FunctionInfo } from "./node.js";
 export { prepareComponent } from "./component.js";
 export type { ComponentManifest, PreparedComponent } from "./component.js";
 export {

@@ -12,7 +12,7 @@ import { decode, encode } from "@msgpack/msgpack";
 import type { TaskId } from "../common/ids.js";
 import { keyToHex, objectKey } from "../common/ids.js";
 import { mayHoldRefs, nestedRefs, readArrayHeader, refAt, skipValue } from "../common/msgpack-walk.js";
-import type { Executor, ResourceRequest, TaskSpec } from "../scheduler/index.js";
+import type { Executor, FunctionStats, ResourceRequest, TaskSpec } from "../scheduler/index.js";
 import { LocalScheduler, shapeOf } from "../scheduler/index.js";
 import type { ArenaRef, ObjectEntry } from "../store/index.js";
 import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING } from "../store/index.js";
@@ -53,11 +53,19 @@ export interface TaskOptions extends ResourceRequest {
   timeoutMs?: number;
 }
 
+/** One exported function as the host tracks it. */
+export interface FunctionInfo {
+  readonly name: string;
+  /** The name as UTF-8, for task records. */
+  readonly nameBytes: Uint8Array;
+  readonly stats: FunctionStats;
+}
+
 export interface ComponentRecord {
   readonly index: number;
   readonly source: string;
   readonly prepared: PreparedComponent;
-  readonly names: Map<string, Uint8Array>;
+  readonly functions: Map<string, FunctionInfo>;
 }
 
 interface Execution {
@@ -141,7 +149,7 @@ export class HostNode implements Executor, PoolEvents {
   addComponent(prepared: PreparedComponent, source: string): ComponentRecord {
     const existing = this.#components.find((c) => c.prepared.hash === prepared.hash);
     if (existing) return existing;
-    const rec: ComponentRecord = { index: this.#components.length, source, prepared, names: new Map() };
+    const rec: ComponentRecord = { index: this.#components.length, source, prepared, functions: new Map() };
     this.#components.push(rec);
     this.pool.addComponent({ index: rec.index, glue: prepared.glue, modules: prepared.modules });
     return rec;
@@ -153,37 +161,39 @@ export class HostNode implements Executor, PoolEvents {
     return c;
   }
 
-  nameBytes(c: ComponentRecord, name: string): Uint8Array {
-    let b = c.names.get(name);
-    if (!b) c.names.set(name, (b = textEncoder.encode(name)));
-    return b;
+  /** The host's record of function `name` of `c` (made on first use). */
+  functionInfo(c: ComponentRecord, name: string): FunctionInfo {
+    let f = c.functions.get(name);
+    if (!f) c.functions.set(name, (f = { name, nameBytes: textEncoder.encode(name), stats: { avgMs: NaN } }));
+    return f;
   }
 
   // ---- submission ---------------------------------------------------------------------
 
   /**
-   * Makes a spec from a submission. The caller has already taken one
-   * reference on each return object for its handles; this takes the
+   * Makes a spec from a submission. The caller has already made the return
+   * objects (taking one reference each for its handles); this takes the
    * task's own references on its arguments.
    */
   makeTask(
     c: ComponentRecord,
+    fn: FunctionInfo,
     taskId: TaskId,
-    name: string,
     args: Uint8Array,
     deps: string[] | undefined,
     nested: string[] | undefined,
     options: ResolvedOptions,
     nestedSubmit: boolean,
+    returnIds: string[],
+    returns: ObjectEntry[],
   ): TaskSpec {
-    const returnIds = new Array<string>(options.numReturns);
-    for (let i = 0; i < options.numReturns; i++) returnIds[i] = objectKey(taskId, i + 1);
     if (deps) for (const d of deps) this.store.addRef(d);
     if (nested) for (const d of nested) this.store.addRef(d);
     return {
       taskId,
-      name,
-      nameBytes: this.nameBytes(c, name),
+      name: fn.name,
+      nameBytes: fn.nameBytes,
+      stats: fn.stats,
       component: c.index,
       kind: KIND_TASK,
       args,
@@ -191,6 +201,7 @@ export class HostNode implements Executor, PoolEvents {
       nested,
       numReturns: options.numReturns,
       returnIds,
+      returns,
       shape: options.shape,
       retriesLeft: options.maxRetries,
       timeoutMs: options.timeoutMs,
@@ -304,7 +315,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   reject(task: TaskSpec, error: Error): void {
-    for (const id of task.returnIds) this.store.fail(id, error);
+    for (const e of task.returns) this.store.fail(e, error);
     this.#releaseArgs(task);
   }
 
@@ -328,16 +339,16 @@ export class HostNode implements Executor, PoolEvents {
     if (!exec) return;
     this.#freeSlot(slot);
     const task = exec.task;
-    const ids = task.returnIds;
+    const returns = task.returns;
     if (status === STATUS_OK) {
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = 0; i < returns.length; i++) {
         const v = values![i]!;
-        if (v instanceof Uint8Array) this.store.sealInline(ids[i]!, v, nestedOrUndefined(v));
-        else this.store.sealArena(ids[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
+        if (v instanceof Uint8Array) this.store.sealInline(returns[i]!, v, nestedOrUndefined(v));
+        else this.store.sealArena(returns[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
       }
     } else {
       const err = status === STATUS_FAILED ? failureToError(task.name, detail!) : trapOrHostError(task.name, status, detail!);
-      for (const id of ids) this.store.fail(id, err);
+      for (const e of returns) this.store.fail(e, err);
     }
     this.#finish(exec);
     this.scheduler.finished(iso, task, ms);
@@ -380,15 +391,19 @@ export class HostNode implements Executor, PoolEvents {
     } catch (e) {
       failure = new TypeError(`task '${name}' was submitted with malformed arguments: ${(e as Error).message}`);
     }
-    for (let i = 1; i <= numReturns; i++) {
-      const id = objectKey(taskId, i);
-      this.store.expect(id, 1);
+    const returnIds = new Array<string>(numReturns);
+    const returns = new Array<ObjectEntry>(numReturns);
+    for (let i = 0; i < numReturns; i++) {
+      const id = objectKey(taskId, i + 1);
+      returnIds[i] = id;
+      returns[i] = this.store.expect(id, 1);
       owned.push(id);
     }
     if (!failure && !c.prepared.manifest.tasks.includes(name)) {
       failure = new UnknownFunctionError("task", name, c.source, c.prepared.manifest.tasks);
     }
-    const task = this.makeTask(c, taskId, name, bytes, failure ? undefined : deps, failure ? undefined : nested, opts, true);
+    const fn = this.functionInfo(c, name);
+    const task = this.makeTask(c, fn, taskId, bytes, failure ? undefined : deps, failure ? undefined : nested, opts, true, returnIds, returns);
     if (failure) this.reject(task, failure);
     else this.submit(task);
   }

@@ -6,6 +6,6 @@ export { LocalScheduler } from "./local.js";
 export type { Executor, LocalSchedulerOptions, SchedulerStats } from "./local.js";
 export { ResourcePool, shapeOf, within, UNIT } from "./resources.js";
 export type { ResourceRequest, Shape } from "./resources.js";
-export type { TaskSpec } from "./task.js";
+export type { FunctionStats, TaskSpec } from "./task.js";
 export { InfeasibleTaskError } from "./errors.js";
 export { Deque } from "./deque.js";

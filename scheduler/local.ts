@@ -98,8 +98,6 @@ export class LocalScheduler {
   readonly #queuedNested = new Map<string, TaskSpec>();
   readonly #isolates = new Map<number, IsolateState>();
   readonly #idle: number[] = [];
-  /** Average run time per function, ms (EWMA). */
-  readonly #avgMs = new Map<string, number>();
   #queued = 0;
   #waitingForArgs = 0;
   /** Submission order, for fairness between shapes. */
@@ -224,8 +222,8 @@ export class LocalScheduler {
 
   /** A task's result (or failure) came back from isolate `id`. */
   finished(id: number, task: TaskSpec, ms: number): void {
-    const prev = this.#avgMs.get(task.name);
-    this.#avgMs.set(task.name, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
+    const st = task.stats;
+    st.avgMs = Number.isNaN(st.avgMs) ? ms : st.avgMs * 0.8 + ms * 0.2;
     const iso = this.#isolates.get(id);
     if (!iso) return;
     if (iso.nested.length > 0 && iso.nested[iso.nested.length - 1] === task) iso.nested.pop();
@@ -299,8 +297,8 @@ export class LocalScheduler {
 
   #depth(task: TaskSpec): number {
     if (task.nestedSubmit) return 1;
-    const avg = this.#avgMs.get(task.name);
-    if (avg === undefined) return UNKNOWN_DURATION_DEPTH;
+    const avg = task.stats.avgMs;
+    if (Number.isNaN(avg)) return UNKNOWN_DURATION_DEPTH;
     return Math.max(1, Math.min(this.#maxPipeline, Math.floor(this.#targetMs / Math.max(avg, 1e-4))));
   }
 

@@ -1,5 +1,12 @@
 import type { TaskId } from "../common/ids.js";
+import type { ObjectEntry } from "../store/index.js";
 import type { Shape } from "./resources.js";
+
+/** Run-time figures of one function, shared by all its tasks. */
+export interface FunctionStats {
+  /** Moving average of its run time, ms (NaN until it has run). */
+  avgMs: number;
+}
 
 /**
  * Everything needed to run a task (or actor call) once more: immutable
@@ -23,6 +30,9 @@ export interface TaskSpec {
   readonly nested: readonly string[] | undefined;
   readonly numReturns: number;
   readonly returnIds: readonly string[];
+  /** The store entries of the returns (saves a lookup per result). */
+  readonly returns: readonly ObjectEntry[];
+  readonly stats: FunctionStats;
   readonly shape: Shape;
   /** Runs left after a crash of the isolate. */
   retriesLeft: number;

@@ -100,25 +100,33 @@ export class Arena {
     return new Uint8Array(this.sab(ref.seg), ref.off, ref.len);
   }
 
-  /** Allocates a block of `len` bytes. Throws ObjectStoreFullError when it cannot. */
-  alloc(len: number): ArenaRef {
+  /**
+   * Allocates `len` bytes. With `lead` (< BLOCK_ALIGN) the bytes start
+   * `lead` bytes into an aligned block, so that a small header can precede
+   * an aligned payload (copies into aligned memory run faster).
+   * Throws ObjectStoreFullError when it cannot.
+   */
+  alloc(len: number, lead = 0): ArenaRef {
     if (!Number.isInteger(len) || len < 0) throw new RangeError(`cannot allocate ${len} bytes`);
-    const size = Math.max(BLOCK_ALIGN, alignUp(len, BLOCK_ALIGN));
-    if (size > this.segmentSize / 2) return this.#allocDedicated(len, size);
+    if (!Number.isInteger(lead) || lead < 0 || lead >= BLOCK_ALIGN) throw new RangeError(`lead must be from 0 to ${BLOCK_ALIGN - 1}`);
+    const size = Math.max(BLOCK_ALIGN, alignUp(lead + len, BLOCK_ALIGN));
+    if (size > this.segmentSize / 2) return this.#allocDedicated(len, size, lead);
     for (const s of this.#segments.values()) {
       if (s.dedicated) continue;
       const off = this.#take(s, size);
-      if (off >= 0) return this.#grant(s, off, len, size);
+      if (off >= 0) return this.#grant(s, off + lead, len, size);
     }
     const s = this.#map(this.segmentSize, false, size);
-    return this.#grant(s, this.#take(s, size), len, size);
+    return this.#grant(s, this.#take(s, size) + lead, len, size);
   }
 
   /** Returns a block. Freeing twice is an error. */
   free(ref: ArenaRef): void {
     const s = this.#segments.get(ref.seg);
     if (!s) throw new RangeError(`free of a block in unmapped segment ${ref.seg}`);
-    const size = Math.max(BLOCK_ALIGN, alignUp(ref.len, BLOCK_ALIGN));
+    // blocks start aligned; a ref may point `lead` bytes into its block
+    const start = ref.off - (ref.off % BLOCK_ALIGN);
+    const size = Math.max(BLOCK_ALIGN, alignUp(ref.off - start + ref.len, BLOCK_ALIGN));
     s.used -= s.dedicated ? s.size : size;
     this.#used -= s.dedicated ? s.size : size;
     if (s.dedicated) {
@@ -128,22 +136,22 @@ export class Arena {
     // insert and merge with neighbours
     const f = s.free;
     let i = 0;
-    while (i < f.length && f[i]!.off < ref.off) i++;
+    while (i < f.length && f[i]!.off < start) i++;
     const prev = f[i - 1];
     const next = f[i];
-    if ((prev && prev.off + prev.len > ref.off) || (next && ref.off + size > next.off)) {
+    if ((prev && prev.off + prev.len > start) || (next && start + size > next.off)) {
       throw new RangeError(`double free of arena block ${ref.seg}:${ref.off}`);
     }
-    if (prev && prev.off + prev.len === ref.off) {
+    if (prev && prev.off + prev.len === start) {
       prev.len += size;
       if (next && prev.off + prev.len === next.off) {
         prev.len += next.len;
         f.splice(i, 1);
       }
-    } else if (next && ref.off + size === next.off) {
-      next.off = ref.off;
+    } else if (next && start + size === next.off) {
+      next.off = start;
       next.len += size;
-    } else f.splice(i, 0, { off: ref.off, len: size });
+    } else f.splice(i, 0, { off: start, len: size });
   }
 
   #grant(s: Segment, off: number, len: number, size: number): ArenaRef {
@@ -165,7 +173,7 @@ export class Arena {
     return -1;
   }
 
-  #allocDedicated(len: number, size: number): ArenaRef {
+  #allocDedicated(len: number, size: number, lead: number): ArenaRef {
     // reuse an empty dedicated segment that fits without wasting more than half
     let best: Segment | undefined;
     for (const s of this.#segments.values()) {
@@ -175,7 +183,7 @@ export class Arena {
     s.free = [];
     s.used = s.size;
     this.#used += s.size;
-    return { seg: s.id, off: 0, len };
+    return { seg: s.id, off: lead, len };
   }
 
   #map(size: number, dedicated: boolean, need: number): Segment {

@@ -1,6 +1,12 @@
 /**
  * The object table of one host: every object's state, bytes and reference
- * count. Small objects (at most INLINE_MAX bytes) are kept as plain byte
+ * count.
+ *
+ * Entries are found by key only once *indexed*. The driver's own task
+ * results and puts are reached through their ObjectRefs, so they are
+ * indexed only when their ID escapes (into a value, or to a guest): at a
+ * hundred thousand tasks a second the hash table was a tenth of the host's
+ * time. Small objects (at most INLINE_MAX bytes) are kept as plain byte
  * arrays and travel inside task records; larger ones live in the shared
  * arena and travel as references to it.
  *
@@ -33,6 +39,12 @@ export interface ObjectEntry {
   waiters: (() => void)[] | undefined;
   /** Objects whose refs are nested in this one's value (kept alive by it). */
   nested: string[] | undefined;
+  /** The object's key. */
+  readonly key: string;
+  /** False once freed (an entry held elsewhere then no longer counts). */
+  live: boolean;
+  /** In the table (findable by key). */
+  indexed: boolean;
 }
 
 export interface StoreStats {
@@ -49,13 +61,15 @@ export class ObjectStore {
   readonly #entries = new Map<string, ObjectEntry>();
   #inlineBytes = 0;
   #pending = 0;
+  #live = 0;
 
   constructor(arena: Arena) {
     this.arena = arena;
   }
 
+  /** Live objects, indexed or not. */
   get size(): number {
-    return this.#entries.size;
+    return this.#live;
   }
 
   entry(id: string): ObjectEntry | undefined {
@@ -72,31 +86,49 @@ export class ObjectStore {
       e.refs += refs;
       return e;
     }
-    e = { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined };
-    this.#entries.set(id, e);
-    this.#pending++;
+    e = this.create(id, refs);
+    this.index(e);
     return e;
   }
 
+  /** A new pending entry, not indexed: the caller keeps it (see `index`). */
+  create(id: string, refs = 0): ObjectEntry {
+    this.#pending++;
+    this.#live++;
+    return { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined, key: id, live: true, indexed: false };
+  }
+
+  /** Makes `e` findable by its key (its ID is about to be seen elsewhere). */
+  index(e: ObjectEntry): void {
+    if (e.indexed || !e.live) return;
+    e.indexed = true;
+    this.#entries.set(e.key, e);
+  }
+
   /**
-   * Stores `bytes` as the value of `id`, copying them (inline when small,
-   * into the arena otherwise). Creates the entry if needed.
+   * Stores `bytes` as the value of `id` (a key, made and indexed if new, or
+   * an entry), copying them: inline when small, into the arena otherwise.
    */
-  putBytes(id: string, bytes: Uint8Array, refs = 0, nested?: string[]): ObjectEntry {
-    const e = this.expect(id, refs);
+  putBytes(id: string | ObjectEntry, bytes: Uint8Array, refs = 0, nested?: string[]): ObjectEntry {
+    const e = typeof id === "string" ? this.expect(id, refs) : id;
     if (e.state !== PENDING) return e;
-    if (bytes.length <= INLINE_MAX) this.sealInline(id, bytes.slice(), nested);
+    if (bytes.length <= INLINE_MAX) this.sealInline(e, bytes.slice(), nested);
     else {
       const ref = this.arena.alloc(bytes.length);
       this.arena.view(ref).set(bytes);
-      this.sealArena(id, ref, nested);
+      this.sealArena(e, ref, nested);
     }
     return e;
   }
 
+  /** The live entry for `e`'s key: `e` itself unless it was freed (and perhaps made again). */
+  #current(e: ObjectEntry): ObjectEntry | undefined {
+    return e.live ? e : this.#entries.get(e.key);
+  }
+
   /** Seals `id` with inline bytes the store now owns. */
-  sealInline(id: string, bytes: Uint8Array, nested?: string[]): void {
-    const e = this.#entries.get(id);
+  sealInline(id: string | ObjectEntry, bytes: Uint8Array, nested?: string[]): void {
+    const e = typeof id === "string" ? this.#entries.get(id) : this.#current(id);
     if (!e || e.state !== PENDING) return;
     e.bytes = bytes;
     this.#inlineBytes += bytes.length;
@@ -104,8 +136,8 @@ export class ObjectStore {
   }
 
   /** Seals `id` with an arena block that already holds its bytes. The store now owns the block. */
-  sealArena(id: string, ref: ArenaRef, nested?: string[]): void {
-    const e = this.#entries.get(id);
+  sealArena(id: string | ObjectEntry, ref: ArenaRef, nested?: string[]): void {
+    const e = typeof id === "string" ? this.#entries.get(id) : this.#current(id);
     if (!e || e.state !== PENDING) {
       this.arena.free(ref);
       return;
@@ -116,8 +148,8 @@ export class ObjectStore {
   }
 
   /** Seals `id` as failed: reading it raises `error`. */
-  fail(id: string, error: Error): void {
-    const e = this.#entries.get(id);
+  fail(id: string | ObjectEntry, error: Error): void {
+    const e = typeof id === "string" ? this.#entries.get(id) : this.#current(id);
     if (!e || e.state !== PENDING) return;
     e.error = error;
     this.#ready(e, FAILED, undefined);
@@ -140,37 +172,43 @@ export class ObjectStore {
     }
   }
 
+  #find(id: string | ObjectEntry): ObjectEntry | undefined {
+    return typeof id === "string" ? this.#entries.get(id) : this.#current(id);
+  }
+
   /**
    * Calls `cb` once `id` is sealed (ready or failed). Returns false, without
    * registering, if it already is (or does not exist).
    */
-  whenSealed(id: string, cb: () => void): boolean {
-    const e = this.#entries.get(id);
+  whenSealed(id: string | ObjectEntry, cb: () => void): boolean {
+    const e = this.#find(id);
     if (!e || e.state !== PENDING) return false;
     (e.waiters ??= []).push(cb);
     return true;
   }
 
   /** Removes a callback registered with whenSealed (a timed-out wait). */
-  unwatch(id: string, cb: () => void): void {
-    const w = this.#entries.get(id)?.waiters;
+  unwatch(id: string | ObjectEntry, cb: () => void): void {
+    const w = this.#find(id)?.waiters;
     if (!w) return;
     const i = w.indexOf(cb);
     if (i >= 0) w.splice(i, 1);
   }
 
-  addRef(id: string, n = 1): void {
-    const e = this.#entries.get(id);
+  addRef(id: string | ObjectEntry, n = 1): void {
+    const e = this.#find(id);
     if (e) e.refs += n;
   }
 
   /** Drops a reference; frees the object when none are left. */
-  release(id: string, n = 1): void {
-    const e = this.#entries.get(id);
+  release(id: string | ObjectEntry, n = 1): void {
+    const e = this.#find(id);
     if (!e) return;
     e.refs -= n;
     if (e.refs > 0) return;
-    this.#entries.delete(id);
+    if (e.indexed && this.#entries.get(e.key) === e) this.#entries.delete(e.key);
+    e.live = false;
+    this.#live--;
     if (e.state === PENDING) this.#pending--;
     if (e.arena) this.arena.free(e.arena);
     else if (e.bytes) this.#inlineBytes -= e.bytes.length;
@@ -181,7 +219,7 @@ export class ObjectStore {
 
   stats(): StoreStats {
     return {
-      objects: this.#entries.size,
+      objects: this.#live,
       pending: this.#pending,
       inlineBytes: this.#inlineBytes,
       arenaBytes: this.arena.used,

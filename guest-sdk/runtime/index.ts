@@ -305,6 +305,20 @@ declare global {
     trace(...data: unknown[]): void;
   }
   var console: Console;
+  interface Performance {
+    /** Milliseconds since the first call in this instance, from the host's clock. */
+    now(): number;
+    readonly timeOrigin: number;
+  }
+  var performance: Performance;
+  interface TextEncoder {
+    encode(s?: string): Uint8Array;
+  }
+  var TextEncoder: { new (): TextEncoder };
+  interface TextDecoder {
+    decode(b?: ArrayBufferView | ArrayBuffer): string;
+  }
+  var TextDecoder: { new (): TextDecoder };
 
   interface Function {
     /** Submits this exported task; see `remote()`. */

@@ -92,6 +92,8 @@ interface Exec {
 }
 
 const textDecoder = new TextDecoder();
+/** Events an isolate writes before it checks whether the host needs waking. */
+const EVENTS_PER_RING = 32;
 
 class Isolate implements RuntimeHost {
   readonly #init: IsolateInit;
@@ -109,6 +111,8 @@ class Isolate implements RuntimeHost {
   readonly #stack: Exec[] = [];
   readonly #optionsDecoder = new Decoder();
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+  /** Events written since the host bell was last checked. */
+  #unrung = 0;
 
   constructor(init: IsolateInit) {
     this.#init = init;
@@ -153,6 +157,8 @@ class Isolate implements RuntimeHost {
   #idle(): void {
     const ctl = this.#ctl;
     const tasks = this.#tasks;
+    // out of work: whatever we wrote must reach the host now
+    this.#ringHost();
     if (spinUntil(() => tasks.ready(), this.#init.spinMs)) return;
     this.#drainControl();
     const seen = Atomics.load(ctl, ISOLATE_BELL);
@@ -180,6 +186,7 @@ class Isolate implements RuntimeHost {
       dv.setUint32(at + 4, ok, true);
       writeBytes(dv, b, at + 8, msg);
     });
+    this.#ringHost();
   }
 
   // ---- control port ----------------------------------------------------------
@@ -386,11 +393,14 @@ class Isolate implements RuntimeHost {
     }
     fill(ev.view, ev.bytes, at);
     ev.commit();
-    this.#ringHost();
+    // while tasks keep coming, the host is woken once per batch, not per event;
+    // #idle and blocking calls ring at once
+    if (++this.#unrung >= EVENTS_PER_RING) this.#ringHost();
   }
 
   /** Wakes the host if it sleeps (see IsolatePool.#ring for why checking PARKED first is safe). */
   #ringHost(): void {
+    this.#unrung = 0;
     const bell = this.#hostBell;
     if (Atomics.load(bell, HOST_PARKED) === 0) return;
     Atomics.add(bell, HOST_BELL, 1);
@@ -405,6 +415,7 @@ class Isolate implements RuntimeHost {
     const ctl = this.#ctl;
     Atomics.store(ctl, REPLY_STATE, 0);
     this.#emit(type, size, fill);
+    this.#ringHost();
     if (!spinUntil(() => Atomics.load(ctl, REPLY_STATE) !== 0, this.#init.spinMs)) {
       // the host stores 1 before notifying, so a wake-up is never lost
       while (Atomics.load(ctl, REPLY_STATE) === 0) Atomics.wait(ctl, REPLY_STATE, 0);

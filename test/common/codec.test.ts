@@ -66,7 +66,7 @@ test("ObjectRefs and typed arrays cross between the codecs", () => {
 
 test("the host codec reports refs it encodes and values it cannot carry", () => {
   const seen: string[] = [];
-  const host = new ValueCodec({ onEncodeRef: (k) => seen.push(k) });
+  const host = new ValueCodec({ onEncodeRef: (r) => seen.push(r.key) });
   host.encode([1, ref, { x: [ref] }]);
   assert.deepEqual(seen, [ref.key, ref.key]);
   assert.throws(() => host.encode(() => 1), TypeError);

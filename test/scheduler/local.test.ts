@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { childTaskId, makeTaskId, objectKey } from "../../common/ids.js";
-import type { Executor, TaskSpec } from "../../scheduler/index.js";
+import type { Executor, FunctionStats, TaskSpec } from "../../scheduler/index.js";
 import { InfeasibleTaskError, LocalScheduler, shapeOf } from "../../scheduler/index.js";
 import { Arena, ObjectStore } from "../../store/index.js";
 
 const root = makeTaskId(9, 9, 9, 9);
 let n = 0;
+const stats = new Map<string, FunctionStats>();
+function statsOf(name: string): FunctionStats {
+  let s = stats.get(name);
+  if (!s) stats.set(name, (s = { avgMs: NaN }));
+  return s;
+}
 
 function spec(name: string, opts: { numCpus?: number; resources?: Record<string, number>; deps?: string[]; nested?: boolean } = {}): TaskSpec {
   const taskId = childTaskId(root, n++);
@@ -21,6 +27,8 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     nested: undefined,
     numReturns: 1,
     returnIds: [objectKey(taskId, 1)],
+    returns: [],
+    stats: statsOf(name),
     shape: shapeOf({ numCpus: opts.numCpus, resources: opts.resources }),
     retriesLeft: 0,
     timeoutMs: 0,

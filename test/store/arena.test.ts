@@ -57,3 +57,17 @@ test("the arena refuses what does not fit, with sizes in the message", () => {
   assert.doesNotThrow(() => a.alloc(7 << 20));
   assert.throws(() => a.alloc(-1), RangeError);
 });
+
+test("a block can start a few bytes into its aligned space (header before an aligned payload)", () => {
+  const a = new Arena({ capacity: 64 << 20, segmentSize: 1 << 20 });
+  const r = a.alloc(1000, BLOCK_ALIGN - 5);
+  assert.equal((r.off + 5) % BLOCK_ALIGN, 0);
+  const big = a.alloc(2 << 20, BLOCK_ALIGN - 5);
+  assert.equal((big.off + 5) % BLOCK_ALIGN, 0);
+  a.free(r);
+  a.free(big);
+  assert.equal(a.used, 0);
+  const again = a.alloc(1000);
+  assert.equal(again.off, r.off - (BLOCK_ALIGN - 5), "the whole block came back");
+  assert.throws(() => a.alloc(10, BLOCK_ALIGN), RangeError);
+});

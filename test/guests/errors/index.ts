@@ -30,7 +30,7 @@ export function catchChild(): string {
 }
 
 export function callsUnknown(): number {
-  return get(remote("noSuchTask"));
+  return get(remote("noSuchTask")) as number;
 }
 
 export function wrongReturnCount(): number[] {

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// wray's microbenchmarks, named after Ray's (release/microbenchmark) so the
+// figures compare. Each row is the median of several repetitions.
+//
+//   npm run bench                   a table
+//   npm run bench -- --json         one JSON object per row: {"name","value","unit"}
+//   npm run bench -- --filter put   only rows whose name contains "put"
+//
+// Baseline rows (the floors of this machine, measured in the same run) come
+// first, so a row reads against them.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { buildGuest, init } from "../dist/index.js";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const fi = args.indexOf("--filter");
+const filter = fi >= 0 ? args[fi + 1] ?? "" : "";
+const reps = Number(process.env.WRAY_BENCH_REPS ?? 5);
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const rows = [];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function report(name, value, unit, note = "") {
+  const row = { name, value: Number(value.toPrecision(4)), unit };
+  rows.push({ ...row, note });
+  if (json) process.stdout.write(JSON.stringify(row) + "\n");
+  else process.stdout.write(`${name.padEnd(40)} ${String(row.value).padStart(12)} ${unit.padEnd(10)} ${note}\n`);
+}
+
+async function row(name, unit, fn, note) {
+  if (filter && !name.includes(filter)) return;
+  const values = [];
+  for (let i = 0; i < reps; i++) values.push(await fn(i));
+  report(name, median(values), unit, note);
+}
+
+async function guestPath() {
+  const src = here("./guests/micro.ts");
+  const out = here("./out/micro.wasm");
+  const stamp = here("./out/micro.hash");
+  const hash = createHash("sha256").update(readFileSync(src)).update(readFileSync(here("../dist/guest.js"))).digest("hex");
+  if (!existsSync(out) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== hash) {
+    mkdirSync(here("./out"), { recursive: true });
+    await buildGuest(src, { output: out });
+    writeFileSync(stamp, hash);
+  }
+  return out;
+}
+
+// ---- baselines -----------------------------------------------------------------
+
+async function postMessageRoundTrip() {
+  const w = new Worker("const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));", { eval: true });
+  await new Promise((r) => { w.once("message", r); w.postMessage(0); });
+  const n = 2000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await new Promise((r) => { w.once("message", r); w.postMessage(i); });
+  const us = ((performance.now() - t0) * 1000) / n;
+  await w.terminate();
+  return us;
+}
+
+const GiB = 1 << 30;
+let memcpySrc;
+let memcpyDst;
+function memcpyGigabytes() {
+  memcpySrc ??= new Uint8Array(GiB).fill(1);
+  memcpyDst ??= new Uint8Array(GiB).fill(2); // touched: no page faults in the copy
+  const t0 = performance.now();
+  memcpyDst.set(memcpySrc);
+  return 1 / ((performance.now() - t0) / 1000);
+}
+
+// ---- wray ----------------------------------------------------------------------------
+
+const ray = await init({ log: () => {} });
+const mod = await ray.load(await guestPath());
+const noop = mod.fn("noop");
+// warm up: isolates started, components instantiated, code compiled
+await ray.get(Array.from({ length: 20_000 }, () => noop.remote()));
+
+if (!json) {
+  const c = cpus()[0];
+  process.stdout.write(`wray microbenchmarks — ${availableParallelism()} cores (${c?.model ?? "?"}), ${(totalmem() / GiB).toFixed(0)} GiB, Node ${process.versions.node}, median of ${reps}\n\n`);
+}
+
+await row("baseline: postMessage round trip", "us", postMessageRoundTrip, "worker_threads floor");
+await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");
+
+await row("single client tasks sync", "us", async () => {
+  const n = 2000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await ray.get(noop.remote());
+  return ((performance.now() - t0) * 1000) / n;
+}, "submit + get of a no-op task, one at a time");
+
+await row("single client tasks async", "tasks/s", async () => {
+  const n = 100_000;
+  const t0 = performance.now();
+  const refs = new Array(n);
+  for (let i = 0; i < n; i++) refs[i] = noop.remote();
+  await ray.get(refs);
+  return n / ((performance.now() - t0) / 1000);
+}, "100k no-op tasks submitted, then one get");
+
+await row("single client tasks and get batch", "tasks/s", async () => {
+  const batches = 100;
+  const size = 1000;
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) await ray.get(Array.from({ length: size }, () => noop.remote()));
+  return (batches * size) / ((performance.now() - t0) / 1000);
+}, "batches of 1000: submit, get, repeat");
+
+await row("single client put calls", "calls/s", () => {
+  const n = 100_000;
+  const t0 = performance.now();
+  const keep = new Array(n);
+  for (let i = 0; i < n; i++) keep[i] = ray.put(i);
+  return n / ((performance.now() - t0) / 1000);
+}, "small objects");
+
+{
+  const small = Array.from({ length: 100_000 }, (_, i) => ray.put(i));
+  await row("single client get calls", "calls/s", async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < small.length; i++) await ray.get(small[i]);
+    return small.length / ((performance.now() - t0) / 1000);
+  }, "small objects, one get each");
+}
+
+{
+  const data = new Uint8Array(GiB).fill(3);
+  let prev;
+  await row("single client put gigabytes", "GB/s", async () => {
+    // drop the previous GiB first so the store can reuse its (already touched) memory
+    prev = undefined;
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 10));
+    const t0 = performance.now();
+    prev = ray.put(data);
+    return 1 / ((performance.now() - t0) / 1000);
+  }, "1 GiB Uint8Array");
+  prev = undefined;
+}
+
+await ray.shutdown();
