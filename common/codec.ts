@@ -1,5 +1,6 @@
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import { OBJECT_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
+import { ByteSlab } from "./slab.js";
 import { ObjectRef } from "./object-ref.js";
 
 /**
@@ -62,6 +63,7 @@ export class ValueCodec {
   readonly #encoder: Encoder<undefined>;
   readonly #decoder: Decoder<undefined>;
   readonly #hooks: RefHooks;
+  readonly #slab = new ByteSlab();
 
   constructor(hooks: RefHooks = {}) {
     this.#hooks = hooks;
@@ -102,13 +104,15 @@ export class ValueCodec {
     this.#decoder = new Decoder({ extensionCodec: ext });
   }
 
-  /** Encodes to a fresh Uint8Array that the caller owns. TypeError for values wray cannot carry. */
+  /** Encodes to bytes that the caller owns. TypeError for values wray cannot carry. */
   encode(value: unknown): Uint8Array {
+    let view: Uint8Array;
     try {
-      return this.#encoder.encode(value);
+      view = this.#encoder.encodeSharedRef(value);
     } catch (e) {
       throw notEncodable(e);
     }
+    return this.#slab.copy(view);
   }
 
   /**

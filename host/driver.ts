@@ -17,7 +17,7 @@ import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
 import { ObjectRef } from "../common/object-ref.js";
 import type { ObjectEntry, StoreStats } from "../store/index.js";
-import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../store/index.js";
+import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING, unwatch, watch } from "../store/index.js";
 import type { SchedulerStats } from "../scheduler/index.js";
 import { prepareComponent } from "./component.js";
 import { ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
@@ -128,6 +128,8 @@ export class Driver {
   readonly #registry: FinalizationRegistry<ObjectEntry>;
   #waiting = 0;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** Rejecters of gets and waits in progress, failed with ShutdownError at shutdown. */
+  readonly #pending = new Set<(e: Error) => void>();
 
   /** @internal */
   constructor(node: HostNode, spinMs: number) {
@@ -350,56 +352,56 @@ export class Driver {
     let ready = 0;
     for (const e of entries) if (e.state !== PENDING) ready++;
     if (ready >= need) return;
-    const store = this.#node.store;
-    const w: Waiter = { remaining: need - ready, done: () => {} };
+    let remaining = need - ready;
+    let done: (() => void) | undefined;
     const onSealed = () => {
-      if (--w.remaining === 0) w.done();
+      if (--remaining === 0) done?.();
     };
     const watched: ObjectEntry[] = [];
     for (const e of entries) {
       if (e.state === PENDING) {
-        (e.waiters ??= []).push(onSealed);
+        watch(e, onSealed);
         watched.push(e);
       }
     }
-    const unwatch = () => {
-      for (const e of watched) {
-        const i = e.waiters?.indexOf(onSealed) ?? -1;
-        if (i >= 0) e.waiters!.splice(i, 1);
-      }
+    // objects still pending when we stop waiting must not call back later
+    const forget = () => {
+      for (const e of watched) if (e.state === PENDING) unwatch(e, onSealed);
     };
     if (this.#spinMs > 0) {
       const node = this.#node;
       const deadline = performance.now() + Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity);
-      for (let i = 0; w.remaining > 0; i++) {
+      for (let i = 0; remaining > 0; i++) {
         node.poll();
         if ((i & 15) === 15 && performance.now() > deadline) break;
       }
-      if (w.remaining <= 0) {
-        if (w.remaining < 0 || need < entries.length) unwatch();
+      if (remaining <= 0) {
+        if (need < entries.length) forget();
         return;
       }
     }
-    void store;
     this.#hold(1);
     try {
       await new Promise<void>((resolve, reject) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
-        w.done = () => {
+        const finish = (err?: Error) => {
           if (timer) clearTimeout(timer);
-          resolve();
+          this.#pending.delete(fail);
+          if (err) reject(err);
+          else resolve();
         };
-        if (timeoutMs >= 0) {
-          timer = setTimeout(() => {
-            unwatch();
-            reject(new GetTimeoutError(timeoutMs, w.remaining));
-          }, timeoutMs);
-        }
+        const fail = (err: Error) => {
+          forget();
+          finish(err);
+        };
+        done = () => finish();
+        if (timeoutMs >= 0) timer = setTimeout(() => fail(new GetTimeoutError(timeoutMs, remaining)), timeoutMs);
+        this.#pending.add(fail);
       });
     } finally {
       this.#hold(-1);
     }
-    if (need < entries.length) unwatch();
+    if (need < entries.length) forget();
   }
 
   /** Keeps the process alive while the driver waits for isolates (they do not hold it). */
@@ -439,10 +441,12 @@ export class Driver {
     return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats() };
   }
 
-  /** Stops every isolate and frees the object store. Pending gets are left unresolved. */
+  /** Stops every isolate and frees the object store. Gets still waiting reject with ShutdownError. */
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const reject of this.#pending) reject(new ShutdownError("get()/wait() in progress"));
+    this.#pending.clear();
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     await this.#node.close();
   }

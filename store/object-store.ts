@@ -36,7 +36,8 @@ export interface ObjectEntry {
   /** For FAILED objects: what `get` raises. */
   error: Error | undefined;
   refs: number;
-  waiters: (() => void)[] | undefined;
+  /** Callbacks for when it is sealed: one function, or several (most objects have one). */
+  waiters: (() => void) | (() => void)[] | undefined;
   /** Objects whose refs are nested in this one's value (kept alive by it). */
   nested: string[] | undefined;
   /** The object's key. */
@@ -45,6 +46,24 @@ export interface ObjectEntry {
   live: boolean;
   /** In the table (findable by key). */
   indexed: boolean;
+}
+
+/** Adds a callback for when `e` is sealed (the caller checked it is pending). */
+export function watch(e: ObjectEntry, cb: () => void): void {
+  const w = e.waiters;
+  if (w === undefined) e.waiters = cb;
+  else if (typeof w === "function") e.waiters = [w, cb];
+  else w.push(cb);
+}
+
+/** Removes one registration of `cb` from `e`. */
+export function unwatch(e: ObjectEntry, cb: () => void): void {
+  const w = e.waiters;
+  if (w === cb) e.waiters = undefined;
+  else if (Array.isArray(w)) {
+    const i = w.indexOf(cb);
+    if (i >= 0) w.splice(i, 1);
+  }
 }
 
 export interface StoreStats {
@@ -168,7 +187,8 @@ export class ObjectStore {
     const w = e.waiters;
     if (w) {
       e.waiters = undefined;
-      for (let i = 0; i < w.length; i++) w[i]!();
+      if (typeof w === "function") w();
+      else for (let i = 0; i < w.length; i++) w[i]!();
     }
   }
 
@@ -183,16 +203,14 @@ export class ObjectStore {
   whenSealed(id: string | ObjectEntry, cb: () => void): boolean {
     const e = this.#find(id);
     if (!e || e.state !== PENDING) return false;
-    (e.waiters ??= []).push(cb);
+    watch(e, cb);
     return true;
   }
 
   /** Removes a callback registered with whenSealed (a timed-out wait). */
   unwatch(id: string | ObjectEntry, cb: () => void): void {
-    const w = this.#find(id)?.waiters;
-    if (!w) return;
-    const i = w.indexOf(cb);
-    if (i >= 0) w.splice(i, 1);
+    const e = this.#find(id);
+    if (e) unwatch(e, cb);
   }
 
   addRef(id: string | ObjectEntry, n = 1): void {

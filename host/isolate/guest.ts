@@ -119,8 +119,18 @@ export class GuestInstance implements GuestMemory {
    * Calls an export that returns `list<u8>` and hands `onReply` a view of
    * the reply inside guest memory (valid only during the callback).
    */
+  #dv: DataView | undefined;
+
+  /** A DataView of guest memory, remade only when the memory grew (its buffer changed). */
+  #view(): DataView {
+    const buf = this.memory.buffer;
+    let d = this.#dv;
+    if (d === undefined || d.buffer !== buf) this.#dv = d = new DataView(buf);
+    return d;
+  }
+
   #reply<T>(ret: number, post: Fn | undefined, onReply: (reply: Uint8Array) => T): T {
-    const d = new DataView(this.memory.buffer);
+    const d = this.#view();
     const ptr = d.getUint32(ret, true);
     const len = d.getUint32(ret + 4, true);
     try {

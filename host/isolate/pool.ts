@@ -11,6 +11,7 @@
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import type { TaskId } from "../../common/ids.js";
+import { ByteSlab } from "../../common/slab.js";
 import { bytesToKey } from "../../common/ids.js";
 import type { Arena, ArenaRef } from "../../store/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
@@ -121,6 +122,8 @@ export class IsolatePool {
   #polling = false;
   #closed = false;
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+  /** Small values copied out of rings land here (see ByteSlab). */
+  readonly #slab = new ByteSlab();
 
   constructor(options: PoolOptions, events: PoolEvents, arena: Arena) {
     if (!(options.min >= 1) || !(options.max >= options.min)) throw new RangeError(`isolates: need 1 <= min <= max, got ${options.min}..${options.max}`);
@@ -450,7 +453,7 @@ export class IsolatePool {
   }
 
   #copyPiece(b: Uint8Array, p: PieceView): Piece {
-    return p.arena ? { seg: p.a, off: p.b, len: p.len } : b.slice(p.a, p.a + p.len);
+    return p.arena ? { seg: p.a, off: p.b, len: p.len } : this.#slab.copy(b, p.a, p.a + p.len);
   }
 
   #onResult(h: Handle, dv: DataView, b: Uint8Array, at: number): void {

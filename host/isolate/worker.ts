@@ -43,6 +43,7 @@ import {
   E_SUBMIT,
   E_WAIT,
   KIND_CONSTRUCT,
+  PIECE_INLINE,
   KIND_METHOD,
   R_ALLOC,
   R_FAILURE,
@@ -314,6 +315,19 @@ class Isolate implements RuntimeHost {
       });
       return;
     }
+    if (numReturns === 1 && reply[0] === 0x91 && reply.length - 1 <= this.#init.inlineMax) {
+      // the common case, one small value: straight into the record
+      const n = reply.length - 1;
+      const at = this.#begin(E_RESULT, 28 + pad4(n));
+      const ev = this.#events;
+      this.#resultHead(ev.view, at, slot, STATUS_OK, ms);
+      ev.view.setUint32(at + 16, 1, true);
+      ev.view.setUint32(at + 20, PIECE_INLINE, true);
+      ev.view.setUint32(at + 24, n, true);
+      ev.bytes.set(reply.subarray(1), at + 28);
+      this.#done();
+      return;
+    }
     let values: Uint8Array[];
     try {
       values = splitArray(reply);
@@ -382,7 +396,8 @@ class Isolate implements RuntimeHost {
 
   // ---- writing events -----------------------------------------------------------
 
-  #emit(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): void {
+  /** Reserves an event record and returns its payload offset; write it, then `#done()`. */
+  #begin(type: number, size: number): number {
     const ev = this.#events;
     let at = ev.begin(type, size);
     while (at < 0) {
@@ -391,11 +406,20 @@ class Isolate implements RuntimeHost {
       Atomics.wait(this.#ctl, TO_HOST_READ, Atomics.load(this.#ctl, TO_HOST_READ), 1);
       at = ev.begin(type, size);
     }
-    fill(ev.view, ev.bytes, at);
-    ev.commit();
+    return at;
+  }
+
+  #done(): void {
+    this.#events.commit();
     // while tasks keep coming, the host is woken once per batch, not per event;
     // #idle and blocking calls ring at once
     if (++this.#unrung >= EVENTS_PER_RING) this.#ringHost();
+  }
+
+  #emit(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): void {
+    const at = this.#begin(type, size);
+    fill(this.#events.view, this.#events.bytes, at);
+    this.#done();
   }
 
   /** Wakes the host if it sleeps (see IsolatePool.#ring for why checking PARKED first is safe). */
