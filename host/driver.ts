@@ -162,15 +162,21 @@ export class Driver {
     return r;
   }
 
+  /** The entry a ref was made with, if it belongs to this driver's store. */
+  #ownEntry(ref: ObjectRef): ObjectEntry | undefined {
+    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    return e !== undefined && e.store === this.#node.store ? e : undefined;
+  }
+
   /** A ref goes into a value (an argument, a put): others may now ask for it by ID. */
   #escape(ref: ObjectRef): string {
-    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    const e = this.#ownEntry(ref);
     if (e) this.#node.store.index(e);
     return ref.key;
   }
 
   #entryOf(ref: ObjectRef): ObjectEntry | undefined {
-    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    const e = this.#ownEntry(ref);
     return e !== undefined && e.live ? e : this.#node.store.entry(ref.key);
   }
 

@@ -9,6 +9,8 @@
  *   pipelined into the isolate's ring so it never waits for the host
  *   between tasks; the depth is chosen so that about `pipelineTargetMs` of
  *   work is queued there (measured per function), 1 for nested tasks.
+ *   Work spreads before it deepens: every idle isolate that can get a lease
+ *   takes one task first, then pipelines fill round-robin.
  * - Queues are FIFO per shape, and shapes are served in the order their
  *   oldest tasks were submitted: when the oldest waiting task does not fit,
  *   younger tasks of other shapes neither take new leases nor keep feeding
@@ -302,17 +304,6 @@ export class LocalScheduler {
     return Math.max(1, Math.min(this.#maxPipeline, Math.floor(this.#targetMs / Math.max(avg, 1e-4))));
   }
 
-  /** Sends tasks of `q` older than `barrier` to `iso` while its pipeline has room. */
-  #feed(iso: IsolateState, q: Queue, barrier: number): void {
-    for (;;) {
-      const t = q.tasks.peek();
-      if (!t || t.seq > barrier || iso.pipeline.length >= this.#depth(t)) return;
-      if (!this.#executor.send(iso.id, t)) return;
-      this.#dequeue(q);
-      iso.pipeline.push(t);
-    }
-  }
-
   #schedule(): void {
     if (this.#scheduling) {
       this.#again = true;
@@ -347,12 +338,7 @@ export class LocalScheduler {
         }
         if (q.tasks.peek()!.seq > barrier) continue;
       }
-      // 1. keep feeding isolates that already hold this shape
-      for (const iso of this.#isolates.values()) {
-        if (q.tasks.length === 0) break;
-        if (iso.lease === q.shape && iso.calls === 0 && !iso.parked) this.#feed(iso, q, barrier);
-      }
-      // 2. new leases while resources last
+      // 1. new leases while resources last, one task each: spread before deepening
       while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
         const id = this.#idle.pop();
         if (id === undefined) {
@@ -361,13 +347,29 @@ export class LocalScheduler {
           break;
         }
         const iso = this.#isolates.get(id)!;
+        const t = q.tasks.peek()!;
+        if (!this.#executor.send(id, t)) {
+          // its ring refused even one task: leave it idle
+          this.#idle.push(id);
+          break;
+        }
         this.resources.acquire(q.shape);
         iso.lease = q.shape;
-        this.#feed(iso, q, barrier);
-        if (iso.pipeline.length === 0) {
-          // the ring refused even one task: give the lease back
-          this.#release(iso);
-          break;
+        this.#dequeue(q);
+        iso.pipeline.push(t);
+      }
+      // 2. deepen the pipelines of isolates holding this shape, round-robin
+      let progress = true;
+      while (progress && q.tasks.length > 0) {
+        progress = false;
+        for (const iso of this.#isolates.values()) {
+          if (iso.lease !== q.shape || iso.calls !== 0 || iso.parked) continue;
+          const t = q.tasks.peek();
+          if (!t || t.seq > barrier || iso.pipeline.length >= this.#depth(t)) continue;
+          if (!this.#executor.send(iso.id, t)) continue;
+          this.#dequeue(q);
+          iso.pipeline.push(t);
+          progress = true;
         }
       }
     }

@@ -46,6 +46,8 @@ export interface ObjectEntry {
   live: boolean;
   /** In the table (findable by key). */
   indexed: boolean;
+  /** The store the entry belongs to. */
+  readonly store: ObjectStore;
 }
 
 /** Adds a callback for when `e` is sealed (the caller checked it is pending). */
@@ -114,7 +116,7 @@ export class ObjectStore {
   create(id: string, refs = 0): ObjectEntry {
     this.#pending++;
     this.#live++;
-    return { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined, key: id, live: true, indexed: false };
+    return { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined, key: id, live: true, indexed: false, store: this };
   }
 
   /** Makes `e` findable by its key (its ID is about to be seen elsewhere). */

@@ -43,7 +43,10 @@ const CONTROL_BYTES = 7 * 64;
 // Host bell: one small SharedArrayBuffer per host, shared by all isolates.
 /** Futex word the host thread waits on (waitAsync); isolates bump it after writing. */
 export const HOST_BELL = 0;
-/** 1 while the host thread is parked on HOST_BELL. */
+/**
+ * 0 while the host thread runs; while it is parked on HOST_BELL, the number
+ * of that park (so each isolate notifies it at most once per park).
+ */
 export const HOST_PARKED = LINE;
 export const HOST_BELL_BYTES = 2 * 64;
 

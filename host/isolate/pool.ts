@@ -119,6 +119,7 @@ export class IsolatePool {
   readonly #bell: Int32Array;
   readonly #bellSab: SharedArrayBuffer;
   #nextId = 0;
+  #parks = 0;
   #polling = false;
   #closed = false;
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
@@ -488,7 +489,8 @@ export class IsolatePool {
     const bell = this.#bell;
     for (;;) {
       const seen = Atomics.load(bell, HOST_BELL);
-      Atomics.store(bell, HOST_PARKED, 1);
+      this.#parks = (this.#parks % 0x3fffffff) + 1;
+      Atomics.store(bell, HOST_PARKED, this.#parks);
       if (this.poll() > 0) {
         Atomics.store(bell, HOST_PARKED, 0);
         continue;

@@ -93,8 +93,8 @@ interface Exec {
 }
 
 const textDecoder = new TextDecoder();
-/** Events an isolate writes before it checks whether the host needs waking. */
-const EVENTS_PER_RING = 32;
+/** Instances with more linear memory than this are dropped after their task. */
+const MAX_KEPT_MEMORY = 256 << 20;
 
 class Isolate implements RuntimeHost {
   readonly #init: IsolateInit;
@@ -112,8 +112,8 @@ class Isolate implements RuntimeHost {
   readonly #stack: Exec[] = [];
   readonly #optionsDecoder = new Decoder();
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
-  /** Events written since the host bell was last checked. */
-  #unrung = 0;
+  /** The host park we last woke (HOST_PARKED). */
+  #notifiedPark = 0;
 
   constructor(init: IsolateInit) {
     this.#init = init;
@@ -285,7 +285,9 @@ class Isolate implements RuntimeHost {
       this.#stack.pop();
       const parent = this.#stack[this.#stack.length - 1];
       Atomics.store(this.#ctl, RUNNING_SLOT, parent ? parent.slot : -1);
-      if (!inst.poisoned) this.#release(h.component, inst);
+      // an instance whose memory ballooned (a guest that caught its own
+      // out-of-memory) is not kept: linear memory never shrinks
+      if (!inst.poisoned && inst.memory.buffer.byteLength <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
     }
   }
 
@@ -411,9 +413,9 @@ class Isolate implements RuntimeHost {
 
   #done(): void {
     this.#events.commit();
-    // while tasks keep coming, the host is woken once per batch, not per event;
-    // #idle and blocking calls ring at once
-    if (++this.#unrung >= EVENTS_PER_RING) this.#ringHost();
+    // a sleeping host learns of every event at once (the next task may run
+    // for a long time); a busy one costs us only the load of its PARKED flag
+    this.#ringHost();
   }
 
   #emit(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): void {
@@ -422,11 +424,16 @@ class Isolate implements RuntimeHost {
     this.#done();
   }
 
-  /** Wakes the host if it sleeps (see IsolatePool.#ring for why checking PARKED first is safe). */
+  /**
+   * Wakes the host if it sleeps (see IsolatePool.#ring for why checking
+   * PARKED first is safe). A park is announced once: later events before the
+   * host wakes need no second system call.
+   */
   #ringHost(): void {
-    this.#unrung = 0;
     const bell = this.#hostBell;
-    if (Atomics.load(bell, HOST_PARKED) === 0) return;
+    const park = Atomics.load(bell, HOST_PARKED);
+    if (park === 0 || park === this.#notifiedPark) return;
+    this.#notifiedPark = park;
     Atomics.add(bell, HOST_BELL, 1);
     Atomics.notify(bell, HOST_BELL);
   }

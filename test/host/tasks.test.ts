@@ -141,3 +141,30 @@ describe("tasks on an embedded host", () => {
     assert.throws(() => mod.fn("echo").remote(() => 1), TypeError);
   });
 });
+
+test("refs belong to the cluster that made them", async () => {
+  const a = await init({ numCpus: 1, log: () => {} });
+  const b = await init({ numCpus: 1, log: () => {} });
+  try {
+    const ref = a.put(5);
+    await assert.rejects(b.get(ref), /does not belong to this cluster/);
+    const add = (await b.load(guest("basic"))).fn("add");
+    await assert.rejects(b.get(add.remote(ref, 1)), /freed before it ran|does not belong/);
+    assert.equal(await a.get(ref), 5);
+  } finally {
+    await a.shutdown();
+    await b.shutdown();
+  }
+});
+
+test("after shutdown every call says so", async () => {
+  const ray = await init({ numCpus: 1, log: () => {} });
+  const mod = await ray.load(guest("basic"));
+  const ref = ray.put(1);
+  await ray.shutdown();
+  assert.throws(() => ray.put(2), (e: unknown) => (e as { code?: string }).code === "WRAY_SHUTDOWN");
+  assert.throws(() => mod.fn("add").remote(1, 2), /shut down/);
+  await assert.rejects(ray.get(ref), /shut down/);
+  await assert.rejects(ray.load(guest("basic")), /shut down/);
+  await ray.shutdown();
+});

@@ -198,3 +198,13 @@ test("a large request is not starved by small ones submitted after it", () => {
   assert.ok(bigAt >= 0 && order.slice(0, bigAt).every((n) => n === "early"), `order: ${order.slice(0, bigAt + 2).join(",")}`);
   assert.equal(s.stats().resources.available.CPU, 2);
 });
+
+test("work spreads over idle isolates before pipelines deepen", () => {
+  const { ex, s } = setup(2, 2);
+  s.submit(spec("spreadA"));
+  s.submit(spec("spreadA"));
+  assert.deepEqual(new Set(ex.sent.map(([i]) => i)).size, 2, "one task per isolate");
+  for (let i = 0; i < 6; i++) s.submit(spec("spreadA"));
+  const perIso = [0, 1].map((iso) => ex.sent.filter(([i]) => i === iso).length);
+  assert.ok(Math.abs(perIso[0]! - perIso[1]!) <= 1, `balanced: ${perIso}`);
+});
