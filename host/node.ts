@@ -487,14 +487,16 @@ export class HostNode implements Executor, PoolEvents {
       this.#answer(call);
       return;
     }
-    const { reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked);
+    // a call with a deadline is not lent work: the task might outlast it
+    const { reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked, call.timeoutMs < 0);
     call.blocked = true;
     if (reclaimed > 0) this.pool.discardUnread(call.iso);
     if (help) {
       this.lend(call.iso, help);
       return;
     }
-    // parked: watch each missing object once
+    // parked: tell the isolate to stop spinning, and watch each missing object once
+    this.pool.parked(call.iso);
     const w = (call.watched ??= new Set());
     for (const id of unready) {
       if (w.has(id)) continue;

@@ -70,6 +70,8 @@ interface IsolateState {
   lease: Shape | undefined;
   /** The lease's resources are lent out (blocked and parked). */
   parked: boolean;
+  /** Its innermost call may be given work to run nested (it has no deadline). */
+  lendable: boolean;
   /** Blocking calls open on it (nested tasks may block too); while > 0 it reads no ring. */
   calls: number;
   /** Sent through the ring, oldest first; [0] is running or next. */
@@ -193,7 +195,7 @@ export class LocalScheduler {
 
   /** A new isolate is ready for work. */
   addIsolate(id: number): void {
-    this.#isolates.set(id, { id, lease: undefined, parked: false, calls: 0, pipeline: new Deque(), nested: [] });
+    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [] });
     this.#idle.push(id);
     this.#schedule();
   }
@@ -240,17 +242,19 @@ export class LocalScheduler {
    * ready); `opened` is true the first time for a call (a call is
    * re-evaluated after each task it was lent). Takes back the tasks the
    * isolate has not started (`reclaimed`: the caller must make it skip them
-   * before it answers the call). Returns a task for it to run nested
-   * meanwhile, or undefined when it parks and lends its resources out.
+   * before it answers the call). Unless `mayHelp` is false (a call with a
+   * deadline must not be kept busy past it), returns a task for it to run
+   * nested meanwhile; otherwise it parks and lends its resources out.
    */
-  blocked(id: number, awaited: readonly string[], opened: boolean): { reclaimed: number; help: TaskSpec | undefined } {
+  blocked(id: number, awaited: readonly string[], opened: boolean, mayHelp = true): { reclaimed: number; help: TaskSpec | undefined } {
     const iso = this.#isolates.get(id);
     if (!iso) return { reclaimed: 0, help: undefined };
     if (opened) iso.calls++;
+    iso.lendable = mayHelp;
     const unstarted: TaskSpec[] = [];
     while (iso.pipeline.length > 1) unstarted.push(iso.pipeline.pop()!);
     for (let i = 0; i < unstarted.length; i++) this.#enqueue(unstarted[i]!, true);
-    const help = iso.lease ? this.#producerFor(awaited, iso.lease) : undefined;
+    const help = mayHelp && iso.lease ? this.#producerFor(awaited, iso.lease) : undefined;
     if (help) {
       if (iso.parked) this.#unpark(iso);
       iso.nested.push(help);
@@ -279,7 +283,10 @@ export class LocalScheduler {
   /** A queued task producing one of `awaited` that fits `lease`, taken off its queue. */
   #producerFor(awaited: readonly string[], lease: Shape): TaskSpec | undefined {
     if (this.#queuedNested.size === 0) return undefined;
-    for (const oid of awaited) {
+    // newest first, as work-stealing runtimes run their own children: the
+    // older (larger) subtrees are left for idle isolates to take
+    for (let i = awaited.length - 1; i >= 0; i--) {
+      const oid = awaited[i]!;
       const t = this.#queuedNested.get(taskKeyOfObject(oid));
       if (t && within(t.shape, lease) && this.unqueue(t)) return t;
     }
@@ -378,7 +385,7 @@ export class LocalScheduler {
   /** At the pool's limit: a parked isolate whose lease covers the task runs it nested. */
   #lendToParked(q: { shape: Shape; tasks: Deque<TaskSpec> }): void {
     for (const iso of this.#isolates.values()) {
-      if (!iso.parked || !iso.lease || !within(q.shape, iso.lease)) continue;
+      if (!iso.parked || !iso.lendable || !iso.lease || !within(q.shape, iso.lease)) continue;
       const t = this.#dequeue(q);
       if (!t) return;
       this.#unpark(iso);

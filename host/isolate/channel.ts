@@ -32,8 +32,17 @@ export const TO_HOST_READ = 3 * LINE;
 export const ISOLATE_BELL = 4 * LINE;
 /** 1 while the isolate is parked (or about to park) on ISOLATE_BELL. */
 export const ISOLATE_PARKED = 4 * LINE + 1;
-/** 0 while a blocking call waits, 1 once the host has written the reply. */
+/**
+ * State of the isolate's blocking call: REPLY_PENDING until the host has
+ * looked at it, REPLY_PARKED when the host will answer only later (the
+ * objects are not ready), REPLY_READY once the reply is written.
+ */
 export const REPLY_STATE = 5 * LINE;
+export const REPLY_PENDING = 0;
+export const REPLY_READY = 1;
+export const REPLY_PARKED = 2;
+/** The reply area: u32 kind, u32 payload length, payload. */
+export const REPLY_HEADER = 8;
 /** Slot of the task the isolate is running, or -1 when idle (for watchdogs). */
 export const RUNNING_SLOT = 6 * LINE;
 /** Counts task starts, so a watchdog can tell one long task from many short ones. */

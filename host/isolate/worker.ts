@@ -22,6 +22,10 @@ import {
   HOST_PARKED,
   ISOLATE_BELL,
   ISOLATE_PARKED,
+  REPLY_HEADER,
+  REPLY_PARKED,
+  REPLY_PENDING,
+  REPLY_READY,
   REPLY_STATE,
   RUNNING_SEQ,
   RUNNING_SLOT,
@@ -93,6 +97,21 @@ interface Exec {
 }
 
 const textDecoder = new TextDecoder();
+/**
+ * How long a blocking call spins before the host has looked at it. Long
+ * enough to cover a sleeping host's wake-up (up to ~100 µs on VMs); the spin
+ * stops as soon as the host marks the call PARKED.
+ */
+const CALL_SPIN_MS = 0.5;
+
+/** A reply to a blocking call: its kind, and where its payload lies. */
+interface Reply {
+  kind: number;
+  dv: DataView;
+  bytes: Uint8Array;
+  at: number;
+  length: number;
+}
 /** Instances with more linear memory than this are dropped after their task. */
 const MAX_KEPT_MEMORY = 256 << 20;
 
@@ -442,19 +461,25 @@ class Isolate implements RuntimeHost {
    * A blocking call: writes the request, waits for the reply and returns
    * the reply's kind; the payload is at `this.#reply()`.
    */
-  #call(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): { kind: number; dv: DataView; bytes: Uint8Array; at: number } {
+  #call(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): Reply {
     const ctl = this.#ctl;
-    Atomics.store(ctl, REPLY_STATE, 0);
+    Atomics.store(ctl, REPLY_STATE, REPLY_PENDING);
     this.#emit(type, size, fill);
     this.#ringHost();
-    if (!spinUntil(() => Atomics.load(ctl, REPLY_STATE) !== 0, this.#init.spinMs)) {
-      // the host stores 1 before notifying, so a wake-up is never lost
-      while (Atomics.load(ctl, REPLY_STATE) === 0) Atomics.wait(ctl, REPLY_STATE, 0);
+    // Spin while the host has not looked at the call yet (it answers most
+    // calls at once, and a thread wake-up costs more than the wait); once it
+    // says the answer will take a while (PARKED), sleep.
+    if (this.#init.spinMs > 0) spinUntil(() => Atomics.load(ctl, REPLY_STATE) !== REPLY_PENDING, Math.max(CALL_SPIN_MS, this.#init.spinMs));
+    for (;;) {
+      const state = Atomics.load(ctl, REPLY_STATE);
+      if (state === REPLY_READY) break;
+      // the host stores READY before it notifies, so a wake-up is never lost
+      Atomics.wait(ctl, REPLY_STATE, state);
     }
     // the host may have taken back tasks we had not started while we waited
     this.#tasks.resync();
     const kind = this.#replyDv.getUint32(0, true);
-    if (kind !== R_PORT) return { kind: kind, dv: this.#replyDv, bytes: this.#mem.reply, at: 4 };
+    if (kind !== R_PORT) return { kind, dv: this.#replyDv, bytes: this.#mem.reply, at: REPLY_HEADER, length: this.#replyDv.getUint32(4, true) };
     for (;;) {
       const r = receiveMessageOnPort(this.#init.control);
       if (!r) throw new Error("reply announced on the control port is missing");
@@ -462,7 +487,7 @@ class Isolate implements RuntimeHost {
       if (m.type === "reply") {
         const b = m.bytes;
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-        return { kind: dv.getUint32(0, true), dv, bytes: b, at: 4 };
+        return { kind: dv.getUint32(0, true), dv, bytes: b, at: REPLY_HEADER, length: dv.getUint32(4, true) };
       }
       if (!this.#apply(m)) this.#pendingControl.push(m);
     }
@@ -569,20 +594,20 @@ class Isolate implements RuntimeHost {
   }
 
   /** Runs a task the host lent us while we wait, then asks to keep waiting. */
-  #helpThenResume(r: { dv: DataView; bytes: Uint8Array; at: number }, slot: number) {
+  #helpThenResume(r: Reply, slot: number): Reply {
     // copy: the nested task's own calls reuse the reply area
-    const rec = r.bytes.slice(r.at);
+    const rec = r.bytes.slice(r.at, r.at + r.length);
     this.#runTask(rec, new DataView(rec.buffer), 0, false);
     return this.#call(E_RESUME, 4, (dv, _b, at) => dv.setUint32(at, slot, true));
   }
 
-  #failureReply(r: { dv: DataView; bytes: Uint8Array; at: number }): GuestBytes {
+  #failureReply(r: Reply): GuestBytes {
     const n = r.dv.getUint32(r.at, true);
     const b = r.bytes.slice(r.at + 4, r.at + 4 + n);
     return { length: b.length, fill: (mem, ptr) => mem.set(b, ptr) };
   }
 
-  #valuesReply(r: { dv: DataView; bytes: Uint8Array; at: number }): GuestBytes {
+  #valuesReply(r: Reply): GuestBytes {
     const dv = r.dv;
     const bytes = r.bytes;
     const n = dv.getUint32(r.at, true);

@@ -208,3 +208,14 @@ test("work spreads over idle isolates before pipelines deepen", () => {
   const perIso = [0, 1].map((iso) => ex.sent.filter(([i]) => i === iso).length);
   assert.ok(Math.abs(perIso[0]! - perIso[1]!) <= 1, `balanced: ${perIso}`);
 });
+
+test("a call with a deadline is never lent work", () => {
+  const { ex, s } = setup(1, 1);
+  s.submit(spec("parent"));
+  const child = spec("child", { nested: true });
+  s.submit(child);
+  const r = s.blocked(0, [child.returnIds[0]!], true, false);
+  assert.equal(r.help, undefined, "it parks instead of running its child");
+  assert.equal(s.stats().parked, 1);
+  assert.deepEqual(ex.lent, [], "not even at the pool's limit");
+});
