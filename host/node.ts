@@ -76,6 +76,8 @@ interface Execution {
   /** Arena blocks that carry the task's arguments (freed when it finishes). */
   blocks: ArenaRef[] | undefined;
   timedOut: boolean;
+  /** Lent to a waiting isolate (runs nested), rather than sent through its ring. */
+  lent: boolean;
 }
 
 const GET = 0;
@@ -113,6 +115,8 @@ export class HostNode implements Executor, PoolEvents {
   readonly #calls = new Map<number, PendingCall[]>();
   readonly #minIsolates: number;
   #timed = 0;
+  /** Tasks lent to waiting isolates that have not reported back yet. */
+  #lentInFlight = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #watch = new Map<number, { seq: number; since: number }>();
   #closed = false;
@@ -285,7 +289,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   send(iso: number, task: TaskSpec): boolean {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false };
     const slot = this.#slot(exec);
     if (!this.pool.sendTask(iso, slot, task, this.#pieces(task, exec, this.pool.maxRecord(iso)))) {
       this.#freeBlocks(exec);
@@ -303,8 +307,9 @@ export class HostNode implements Executor, PoolEvents {
 
   lend(iso: number, task: TaskSpec): void {
     const call = this.#top(iso);
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true };
     const slot = this.#slot(exec);
+    this.#lentInFlight++;
     if (call) call.lent = true;
     if (task.timeoutMs > 0) this.#startWatchdog();
     this.pool.replyRun(iso, slot, task, this.#pieces(task, exec, 1 << 30));
@@ -325,6 +330,10 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   // ---- PoolEvents -----------------------------------------------------------------------------
+
+  expectingSoon(): boolean {
+    return this.#lentInFlight > 0;
+  }
 
   isolateReady(iso: number): void {
     this.scheduler.addIsolate(iso);
@@ -355,6 +364,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   #finish(exec: Execution): void {
+    if (exec.lent) this.#lentInFlight--;
     this.#freeBlocks(exec);
     if (exec.owned) for (const id of exec.owned) this.store.release(id);
     exec.owned = undefined;
@@ -564,6 +574,7 @@ export class HostNode implements Executor, PoolEvents {
       exec.owned = undefined;
       this.#freeBlocks(exec);
       if (exec.task.timeoutMs > 0) this.#timed--;
+      if (exec.lent) this.#lentInFlight--;
       if (!wasRunning) {
         retry.push(task);
         continue;
