@@ -20,7 +20,6 @@ export {
   GuestTrapError,
   IsolateDiedError,
   TaskTimeoutError,
-  TaskCancelledError,
   ComponentNotFoundError,
   ComponentInvalidError,
   WorldMismatchError,

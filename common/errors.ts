@@ -13,7 +13,6 @@ export type WrayErrorCode =
   | "WRAY_GUEST_TRAP"
   | "WRAY_ISOLATE_DIED"
   | "WRAY_TASK_TIMEOUT"
-  | "WRAY_TASK_CANCELLED"
   // objects
   | "WRAY_GET_TIMEOUT"
   | "WRAY_OBJECT_LOST"

@@ -22,7 +22,7 @@ export class TaskError extends WrayError {
     guestName: string,
     guestMessage: string,
     guestStack: string,
-    code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" | "WRAY_TASK_CANCELLED" = "WRAY_TASK_ERROR",
+    code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" = "WRAY_TASK_ERROR",
   ) {
     super(code, `task '${taskName}' failed: ${guestName ? `${guestName}: ` : ""}${guestMessage}`);
     this.taskName = taskName;
@@ -53,13 +53,6 @@ export class IsolateDiedError extends TaskError {
 export class TaskTimeoutError extends TaskError {
   constructor(taskName: string, timeoutMs: number) {
     super(taskName, "Timeout", `ran longer than its timeout of ${timeoutMs} ms and was stopped`, "", "WRAY_TASK_TIMEOUT");
-  }
-}
-
-/** The task was cancelled with `cancel()`. */
-export class TaskCancelledError extends TaskError {
-  constructor(taskName: string) {
-    super(taskName, "Cancelled", "was cancelled", "", "WRAY_TASK_CANCELLED");
   }
 }
 

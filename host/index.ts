@@ -14,7 +14,6 @@ export {
   GuestTrapError,
   IsolateDiedError,
   TaskTimeoutError,
-  TaskCancelledError,
   ComponentNotFoundError,
   ComponentInvalidError,
   WorldMismatchError,

@@ -39,6 +39,8 @@ export interface NodeOptions {
   objectStoreMemory?: number;
   /** How long a waiting thread spins before it sleeps, ms. Default 0.1. */
   spinMs?: number;
+  /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */
+  idleIsolateTimeoutMs?: number;
   /** Where guest logs go. Default: console.log. */
   log?: (line: string) => void;
 }
@@ -118,6 +120,8 @@ export class HostNode implements Executor, PoolEvents {
   /** Tasks lent to waiting isolates that have not reported back yet. */
   #lentInFlight = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #reaper: ReturnType<typeof setInterval>;
+  readonly #idleIsolateMs: number;
   readonly #watch = new Map<number, { seq: number; since: number }>();
   #closed = false;
 
@@ -142,6 +146,12 @@ export class HostNode implements Executor, PoolEvents {
       this.store.arena,
     );
     this.#log = options.log ?? ((line) => console.log(line));
+    this.#idleIsolateMs = options.idleIsolateTimeoutMs ?? 10_000;
+    if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
+    this.#reaper = setInterval(() => {
+      for (const iso of this.scheduler.retireIdle(this.#idleIsolateMs, this.#minIsolates)) this.pool.terminate(iso);
+    }, Math.max(50, Math.min(2000, this.#idleIsolateMs / 2)));
+    this.#reaper.unref();
   }
 
   start(): void {
@@ -211,7 +221,6 @@ export class HostNode implements Executor, PoolEvents {
       timeoutMs: options.timeoutMs,
       nestedSubmit,
       unresolved: 0,
-      cancelled: false,
       seq: 0,
     };
   }
@@ -317,6 +326,10 @@ export class HostNode implements Executor, PoolEvents {
 
   grow(): boolean {
     return this.pool.grow();
+  }
+
+  canLend(iso: number, task: TaskSpec): boolean {
+    return this.pool.hasLoaded(iso, task.component);
   }
 
   reject(task: TaskSpec, error: Error): void {
@@ -633,6 +646,7 @@ export class HostNode implements Executor, PoolEvents {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#reaper);
     if (this.#watchdog) clearInterval(this.#watchdog);
     for (const stack of this.#calls.values()) for (const call of stack) if (call.timer) clearTimeout(call.timer);
     this.#calls.clear();

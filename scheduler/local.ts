@@ -44,6 +44,8 @@ export interface Executor {
   send(iso: number, task: TaskSpec): boolean;
   /** Answers isolate `iso`'s blocking call with "run `task` now, nested". */
   lend(iso: number, task: TaskSpec): void;
+  /** Can isolate `iso` run `task` nested now (it has the task's component loaded)? */
+  canLend(iso: number, task: TaskSpec): boolean;
   /** Starts one more isolate if the pool may; it reports back through `addIsolate`. */
   grow(): boolean;
   /** Ends a task that will not run (infeasible, a failed argument). */
@@ -78,6 +80,8 @@ interface IsolateState {
   readonly pipeline: Deque<TaskSpec>;
   /** Tasks it runs nested while waiting, innermost last. */
   readonly nested: TaskSpec[];
+  /** When it last became idle (performance.now()). */
+  idleSince: number;
 }
 
 export interface SchedulerStats {
@@ -195,7 +199,7 @@ export class LocalScheduler {
 
   /** A new isolate is ready for work. */
   addIsolate(id: number): void {
-    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [] });
+    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [], idleSince: performance.now() });
     this.#idle.push(id);
     this.#schedule();
   }
@@ -254,7 +258,7 @@ export class LocalScheduler {
     const unstarted: TaskSpec[] = [];
     while (iso.pipeline.length > 1) unstarted.push(iso.pipeline.pop()!);
     for (let i = 0; i < unstarted.length; i++) this.#enqueue(unstarted[i]!, true);
-    const help = mayHelp && iso.lease ? this.#producerFor(awaited, iso.lease) : undefined;
+    const help = mayHelp && iso.lease ? this.#producerFor(id, awaited, iso.lease) : undefined;
     if (help) {
       if (iso.parked) this.#unpark(iso);
       iso.nested.push(help);
@@ -280,15 +284,15 @@ export class LocalScheduler {
     this.resources.acquire(iso.lease!);
   }
 
-  /** A queued task producing one of `awaited` that fits `lease`, taken off its queue. */
-  #producerFor(awaited: readonly string[], lease: Shape): TaskSpec | undefined {
+  /** A queued task producing one of `awaited` that fits `lease` and isolate `id` can run, taken off its queue. */
+  #producerFor(id: number, awaited: readonly string[], lease: Shape): TaskSpec | undefined {
     if (this.#queuedNested.size === 0) return undefined;
     // newest first, as work-stealing runtimes run their own children: the
     // older (larger) subtrees are left for idle isolates to take
     for (let i = awaited.length - 1; i >= 0; i--) {
       const oid = awaited[i]!;
       const t = this.#queuedNested.get(taskKeyOfObject(oid));
-      if (t && within(t.shape, lease) && this.unqueue(t)) return t;
+      if (t && within(t.shape, lease) && this.#executor.canLend(id, t) && this.unqueue(t)) return t;
     }
     return undefined;
   }
@@ -299,7 +303,31 @@ export class LocalScheduler {
       iso.lease = undefined;
       iso.parked = false;
     }
+    iso.idleSince = performance.now();
     this.#idle.push(iso.id);
+  }
+
+  /**
+   * Takes isolates that have been idle for longer than `idleMs` out of
+   * service, keeping at least `keep` isolates; returns their IDs for the
+   * caller to stop. (The pool grows when parents block; this shrinks it
+   * back once the burst is over.)
+   */
+  retireIdle(idleMs: number, keep: number): number[] {
+    const now = performance.now();
+    const out: number[] = [];
+    // the oldest idle ones are at the front of the idle stack
+    for (let i = 0; i < this.#idle.length && this.#isolates.size > keep; ) {
+      const iso = this.#isolates.get(this.#idle[i]!)!;
+      if (now - iso.idleSince <= idleMs) {
+        i++;
+        continue;
+      }
+      this.#idle.splice(i, 1);
+      this.#isolates.delete(iso.id);
+      out.push(iso.id);
+    }
+    return out;
   }
 
   // ---- the scheduling pass ------------------------------------------------------
@@ -386,8 +414,9 @@ export class LocalScheduler {
   #lendToParked(q: { shape: Shape; tasks: Deque<TaskSpec> }): void {
     for (const iso of this.#isolates.values()) {
       if (!iso.parked || !iso.lendable || !iso.lease || !within(q.shape, iso.lease)) continue;
-      const t = this.#dequeue(q);
-      if (!t) return;
+      const head = q.tasks.peek();
+      if (!head || !this.#executor.canLend(iso.id, head)) continue;
+      const t = this.#dequeue(q)!;
       this.#unpark(iso);
       iso.nested.push(t);
       this.#executor.lend(iso.id, t);

@@ -42,8 +42,6 @@ export interface TaskSpec {
   readonly nestedSubmit: boolean;
   /** Dependencies not yet sealed. */
   unresolved: number;
-  /** Set when the task is cancelled before it runs. */
-  cancelled: boolean;
   /** Order of first queueing (0 until then), for fairness between shapes. */
   seq: number;
 }

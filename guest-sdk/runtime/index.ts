@@ -202,6 +202,7 @@ function returns(result: unknown, numReturns: number, kind: string, name: string
     throw new TypeError(`${kind} '${name}' returned a Promise; tasks and methods must be synchronous (use get() to wait)`);
   }
   if (numReturns === 1) return encodeReply(result, false);
+  if (numReturns === 0) return encodeReply([], true);
   if (!Array.isArray(result) || result.length !== numReturns) {
     throw new TypeError(`${kind} '${name}' must return an array of ${numReturns} values (numReturns is ${numReturns})`);
   }

@@ -47,3 +47,17 @@ test("a ref put by a guest can be passed to its child task", { timeout: 60_000 }
     assert.equal(await ray.get(mod.fn("chain").remote(7)), 49);
   });
 });
+
+test("isolates started while parents wait are stopped once idle", { timeout: 120_000 }, async () => {
+  await withRay({ numCpus: 2, idleIsolateTimeoutMs: 200 }, async (ray) => {
+    const mod = await ray.load(guest("nested"));
+    const parent = mod.fn<[number], number>("parentWithDeadline");
+    assert.deepEqual(await ray.get(Array.from({ length: 6 }, () => parent.remote(50))), [50, 50, 50, 50, 50, 50]);
+    assert.ok(ray.stats().scheduler.isolates > 2, `the pool grew while parents waited (${ray.stats().scheduler.isolates})`);
+    const deadline = Date.now() + 20_000;
+    while (ray.stats().scheduler.isolates > 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ray.stats().scheduler.isolates, 2, "back to numIsolates");
+    // and they still work
+    assert.equal(await ray.get(mod.fn("square").remote(9)), 81);
+  });
+});

@@ -34,7 +34,6 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     timeoutMs: 0,
     nestedSubmit: opts.nested ?? false,
     unresolved: 0,
-    cancelled: false,
     seq: 0,
   };
 }
@@ -61,6 +60,9 @@ class Recorder implements Executor {
   }
   reject(t: TaskSpec, e: Error): void {
     this.rejected.push([t.name, e]);
+  }
+  canLend(): boolean {
+    return true;
   }
   names(): [number, string][] {
     return this.sent.map(([i, t]) => [i, t.name]);
@@ -218,4 +220,14 @@ test("a call with a deadline is never lent work", () => {
   assert.equal(r.help, undefined, "it parks instead of running its child");
   assert.equal(s.stats().parked, 1);
   assert.deepEqual(ex.lent, [], "not even at the pool's limit");
+});
+
+test("isolates idle for long are retired, down to the number kept", async () => {
+  const { s } = setup(2, 4);
+  assert.deepEqual(s.retireIdle(10_000, 2), [], "not idle long enough");
+  await new Promise((r) => setTimeout(r, 30));
+  const retired = s.retireIdle(10, 2);
+  assert.equal(retired.length, 2);
+  assert.equal(s.stats().isolates, 2);
+  assert.equal(s.stats().idle, 2);
 });

@@ -50,3 +50,8 @@ export function chain(x: number): number {
   const r = put(x);
   return get(remote(square, r as unknown as number));
 }
+
+/** Waits for a child with a deadline: it is never lent work, so it parks and its CPU goes elsewhere. */
+export function parentWithDeadline(ms: number): number {
+  return get(remote(sleepy, ms), { timeoutMs: 60_000 });
+}
