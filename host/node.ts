@@ -385,8 +385,7 @@ export class HostNode implements Executor, PoolEvents {
     if (exec.task.timeoutMs > 0) this.#timed--;
   }
 
-  guestSubmit(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void {
-    void iso;
+  guestSubmit(_iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void {
     const parent = this.#execs[parentSlot];
     if (!parent) return;
     const c = this.#components[parent.task.component]!;
@@ -575,7 +574,7 @@ export class HostNode implements Executor, PoolEvents {
     }
     this.#calls.delete(iso);
     this.#watch.delete(iso);
-    const { running, unstarted } = this.scheduler.removeIsolate(iso);
+    const running = this.scheduler.removeIsolate(iso);
     const retry: TaskSpec[] = [];
     for (let slot = 0; slot < this.#execs.length; slot++) {
       const exec = this.#execs[slot];
@@ -598,7 +597,6 @@ export class HostNode implements Executor, PoolEvents {
         retry.push(task);
       } else this.reject(task, new IsolateDiedError(task.name, why));
     }
-    void unstarted;
     if (retry.length > 0) this.scheduler.requeue(retry);
     if (!this.#closed && this.pool.size < this.#minIsolates) this.pool.grow();
   }

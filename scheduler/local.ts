@@ -205,21 +205,22 @@ export class LocalScheduler {
   }
 
   /**
-   * An isolate is gone (crashed, killed by a watchdog). Returns the task it
-   * was running (with any nested ones, innermost last) and those it had not
-   * started; the caller decides what to retry. Resources it held come back.
+   * An isolate is gone (crashed, killed by a watchdog). Returns the tasks it
+   * was running (the head of its pipeline, then nested ones, innermost
+   * last); the caller decides what to retry, and requeues the rest it had
+   * sent. Resources it held come back.
    */
-  removeIsolate(id: number): { running: TaskSpec[]; unstarted: TaskSpec[] } {
+  removeIsolate(id: number): TaskSpec[] {
     const iso = this.#isolates.get(id);
-    if (!iso) return { running: [], unstarted: [] };
+    if (!iso) return [];
     this.#isolates.delete(id);
     const i = this.#idle.indexOf(id);
     if (i >= 0) this.#idle.splice(i, 1);
     if (iso.lease && !iso.parked) this.resources.release(iso.lease);
-    const pipeline = [...iso.pipeline];
-    const running = pipeline.length > 0 ? [pipeline[0]!, ...iso.nested] : [...iso.nested];
+    const head = iso.pipeline.peek();
+    const running = head ? [head, ...iso.nested] : [...iso.nested];
     this.#schedule();
-    return { running, unstarted: pipeline.slice(1) };
+    return running;
   }
 
   /** Puts tasks back at the front of their queues (in the given order). */

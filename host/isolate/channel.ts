@@ -107,28 +107,36 @@ export class ChannelMemory {
   }
 }
 
+/** What both ends of a ring share: the bytes and the two shared positions. */
+abstract class RingEnd {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  protected readonly ctl: Int32Array;
+  protected readonly writeIdx: number;
+  protected readonly readIdx: number;
+  protected readonly mask: number;
+
+  constructor(bytes: Uint8Array, ctl: Int32Array, writeIdx: number, readIdx: number) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.ctl = ctl;
+    this.writeIdx = writeIdx;
+    this.readIdx = readIdx;
+    this.mask = bytes.length - 1;
+  }
+}
+
 /**
  * The producer end of a ring. `begin` reserves room for one record and
  * returns the offset of its payload in `bytes`; fill it, then `commit`.
  * Nothing is visible to the reader before `commit`.
  */
-export class RingWriter {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly #ctl: Int32Array;
-  readonly #writeIdx: number;
-  readonly #readIdx: number;
-  readonly #mask: number;
+export class RingWriter extends RingEnd {
   #pos: number; // our own write position; only we change it
   #pending = -1; // position after the reserved record, -1 when none
 
   constructor(bytes: Uint8Array, ctl: Int32Array, writeIdx: number, readIdx: number) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#ctl = ctl;
-    this.#writeIdx = writeIdx;
-    this.#readIdx = readIdx;
-    this.#mask = bytes.length - 1;
+    super(bytes, ctl, writeIdx, readIdx);
     this.#pos = Atomics.load(ctl, writeIdx) >>> 0;
   }
 
@@ -139,7 +147,7 @@ export class RingWriter {
 
   /** Bytes free for writing right now. */
   free(): number {
-    return this.bytes.length - ((this.#pos - (Atomics.load(this.#ctl, this.#readIdx) >>> 0)) >>> 0);
+    return this.bytes.length - ((this.#pos - (Atomics.load(this.ctl, this.readIdx) >>> 0)) >>> 0);
   }
 
   /**
@@ -150,7 +158,7 @@ export class RingWriter {
     if (payload > this.maxPayload) throw new RangeError(`record of ${payload} bytes exceeds the ring's limit of ${this.maxPayload}`);
     const need = align8(RECORD_HEADER + payload);
     const cap = this.bytes.length;
-    let at = this.#pos & this.#mask;
+    let at = this.#pos & this.mask;
     const tail = cap - at;
     const free = this.free();
     let pos = this.#pos;
@@ -173,7 +181,7 @@ export class RingWriter {
     if (this.#pending < 0) throw new Error("commit() without begin()");
     this.#pos = this.#pending;
     this.#pending = -1;
-    Atomics.store(this.#ctl, this.#writeIdx, this.#pos | 0);
+    Atomics.store(this.ctl, this.writeIdx, this.#pos | 0);
   }
 
   /**
@@ -182,7 +190,7 @@ export class RingWriter {
    * takes back the tasks it had not started.
    */
   discardUnread(): void {
-    Atomics.store(this.#ctl, this.#readIdx, this.#pos | 0);
+    Atomics.store(this.ctl, this.readIdx, this.#pos | 0);
   }
 
   /** Convenience: one record whose payload is `data`. Returns false when full. */
@@ -196,7 +204,7 @@ export class RingWriter {
 
   /** True when everything written has been read. */
   drained(): boolean {
-    return (Atomics.load(this.#ctl, this.#readIdx) >>> 0) === this.#pos;
+    return (Atomics.load(this.ctl, this.readIdx) >>> 0) === this.#pos;
   }
 
   /** Our write position (for the host's bookkeeping of what an isolate has started). */
@@ -210,13 +218,7 @@ export class RingWriter {
  * sets `at`/`length` to its payload; the record's bytes stay valid until
  * `release` (call it after each batch, or each record, to free room).
  */
-export class RingReader {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly #ctl: Int32Array;
-  readonly #writeIdx: number;
-  readonly #readIdx: number;
-  readonly #mask: number;
+export class RingReader extends RingEnd {
   #pos: number;
   /** Offset of the current record's payload in `bytes`. */
   at = 0;
@@ -224,25 +226,20 @@ export class RingReader {
   length = 0;
 
   constructor(bytes: Uint8Array, ctl: Int32Array, writeIdx: number, readIdx: number) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#ctl = ctl;
-    this.#writeIdx = writeIdx;
-    this.#readIdx = readIdx;
-    this.#mask = bytes.length - 1;
+    super(bytes, ctl, writeIdx, readIdx);
     this.#pos = Atomics.load(ctl, readIdx) >>> 0;
   }
 
   /** True when a record is waiting. */
   ready(): boolean {
-    return (Atomics.load(this.#ctl, this.#writeIdx) >>> 0) !== this.#pos;
+    return (Atomics.load(this.ctl, this.writeIdx) >>> 0) !== this.#pos;
   }
 
   /** The next record's type, or -1 when the ring is empty. */
   next(): number {
-    const end = Atomics.load(this.#ctl, this.#writeIdx) >>> 0;
+    const end = Atomics.load(this.ctl, this.writeIdx) >>> 0;
     if (end === this.#pos) return -1;
-    let at = this.#pos & this.#mask;
+    let at = this.#pos & this.mask;
     let len = this.view.getUint32(at, true);
     if (len === WRAP_MARK) {
       this.#pos = (this.#pos + (this.bytes.length - at)) >>> 0;
@@ -257,7 +254,7 @@ export class RingReader {
 
   /** Frees everything read so far for the writer. */
   release(): void {
-    Atomics.store(this.#ctl, this.#readIdx, this.#pos | 0);
+    Atomics.store(this.ctl, this.readIdx, this.#pos | 0);
   }
 
   /** Our read position. */
@@ -267,7 +264,7 @@ export class RingReader {
 
   /** Takes up the shared read position again (after the writer discarded records). */
   resync(): void {
-    this.#pos = Atomics.load(this.#ctl, this.#readIdx) >>> 0;
+    this.#pos = Atomics.load(this.ctl, this.readIdx) >>> 0;
   }
 }
 
