@@ -1,5 +1,5 @@
 // Quickstart: run tasks from tasks.wasm on an embedded single-host cluster.
-//   npx wray build examples/quickstart/tasks.ts -o examples/quickstart/tasks.wasm
+//   npm run wray -- build examples/quickstart/tasks.ts -o examples/quickstart/tasks.wasm
 //   node examples/quickstart/main.mjs
 import { fileURLToPath } from "node:url";
 import { init } from "wray";
