@@ -11,7 +11,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BuildError } from "./errors.js";
 
@@ -30,6 +30,38 @@ export interface BuildResult {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** Custom section of a built component holding `{ bundle, map, root }`: the source map of its JavaScript (read by host/source-map.ts). */
+const SOURCE_MAP_SECTION = "wray-sourcemap";
+
+function leb128(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Appends a custom section (id 0) to a component or module. */
+function withCustomSection(binary: Uint8Array, name: string, text: string): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const body = new TextEncoder().encode(text);
+  const head = [...leb128(nameBytes.length), ...nameBytes];
+  const size = leb128(head.length + body.length);
+  const out = new Uint8Array(binary.length + 1 + size.length + head.length + body.length);
+  out.set(binary, 0);
+  let at = binary.length;
+  out[at++] = 0;
+  out.set(size, at);
+  at += size.length;
+  out.set(head, at);
+  at += head.length;
+  out.set(body, at);
+  return out;
+}
 const fromSource = import.meta.url.endsWith(".ts");
 
 /** The wit/ folder of this package. */
@@ -88,9 +120,14 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
 
   // 2. the module plus the SDK glue that turns its exports into the component's
   let js: string;
+  let map: string | undefined;
   try {
     const r = await esbuild.build({
       ...common,
+      // a source map lets the host turn guest stack traces back into source lines
+      sourcemap: "external",
+      sourcesContent: false,
+      outfile: join(dirname(file), "__wray_bundle.js"),
       stdin: {
         contents:
           `import * as user from ${JSON.stringify(file)};\n` +
@@ -101,7 +138,9 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
         loader: "js",
       },
     });
-    js = r.outputFiles![0]!.text;
+    const files = r.outputFiles!;
+    js = files.find((f) => f.path.endsWith(".js"))!.text;
+    map = files.find((f) => f.path.endsWith(".map"))?.text;
   } catch (e) {
     throw new BuildError(`${entry} does not compile`, messages(e));
   }
@@ -124,6 +163,7 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
       e instanceof Error ? e.message : String(e),
     ]);
   }
+  if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
   await mkdir(dirname(output), { recursive: true });
   await writeFile(output, component);
   return { output, bytes: component.length, exports };

@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { decode } from "@msgpack/msgpack";
 import { ComponentInvalidError, WorldMismatchError } from "./errors.js";
 import type { RuntimeHost } from "./imports/runtime.js";
+import type { GuestSourceMap } from "./source-map.js";
+import { readSourceMap } from "./source-map.js";
 import { GUEST_EXPORT, GuestInstance, loadComponent } from "./isolate/guest.js";
 
 /** What a component exports, from its `describe`. */
@@ -25,6 +27,8 @@ export interface ComponentManifest {
 
 export interface PreparedComponent {
   readonly hash: string;
+  /** Maps guest stack frames to source lines, for components `wray build` made. */
+  readonly sourceMap: GuestSourceMap | undefined;
   /** jco's instantiation glue: an ES module's source. */
   readonly glue: string;
   readonly modules: Record<string, WebAssembly.Module>;
@@ -199,5 +203,5 @@ export async function prepareComponent(bytes: Uint8Array, source: string): Promi
     if (e instanceof ComponentInvalidError) throw e;
     throw new ComponentInvalidError(source, `it failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { hash, glue: t.glue, modules, manifest };
+  return { hash, glue: t.glue, modules, manifest, sourceMap: readSourceMap(bytes) };
 }

@@ -17,6 +17,8 @@ import { LocalScheduler, shapeOf } from "../scheduler/index.js";
 import type { ArenaRef, ObjectEntry } from "../store/index.js";
 import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING } from "../store/index.js";
 import type { PreparedComponent } from "./component.js";
+import type { GuestSourceMap } from "./source-map.js";
+import { remapStack } from "./source-map.js";
 import { GuestTrapError, IsolateDiedError, TaskError, TaskTimeoutError, UnknownFunctionError } from "./errors.js";
 import type { TrapKind } from "./isolate/guest.js";
 import type { PoolEvents } from "./isolate/pool.js";
@@ -369,7 +371,10 @@ export class HostNode implements Executor, PoolEvents {
         else this.store.sealArena(returns[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
       }
     } else {
-      const err = status === STATUS_FAILED ? failureToError(task.name, detail!) : trapOrHostError(task.name, status, detail!);
+      const err =
+        status === STATUS_FAILED
+          ? failureToError(task.name, detail!, this.#components[task.component]?.prepared.sourceMap)
+          : trapOrHostError(task.name, status, detail!);
       for (const e of returns) this.store.fail(e, err);
     }
     this.#finish(exec);
@@ -725,7 +730,7 @@ interface Failure {
   stack?: string;
 }
 
-function failureToError(taskName: string, bytes: Uint8Array): TaskError {
+function failureToError(taskName: string, bytes: Uint8Array, sourceMap: GuestSourceMap | undefined): TaskError {
   let f: Failure;
   try {
     f = (decode(bytes) ?? {}) as Failure;
@@ -733,12 +738,13 @@ function failureToError(taskName: string, bytes: Uint8Array): TaskError {
     f = { message: "the guest reported a failure that is not valid MessagePack" };
   }
   const message = String(f.message ?? "failed");
+  const stack = remapStack(String(f.stack ?? ""), sourceMap);
   if (f.code === "WRAY_UNKNOWN_FUNCTION") return new TaskError(taskName, "UnknownFunction", message, "");
   if (f.code && f.code !== "WRAY_TASK_ERROR" && f.task !== undefined) {
     // a failure the guest received from the host (a failed argument, a timeout) and did not catch
-    return new TaskError(taskName, String(f.name ?? f.code), message, String(f.stack ?? ""));
+    return new TaskError(taskName, String(f.name ?? f.code), message, stack);
   }
-  return new TaskError(taskName, String(f.name ?? "Error"), message, String(f.stack ?? ""));
+  return new TaskError(taskName, String(f.name ?? "Error"), message, stack);
 }
 
 function trapOrHostError(taskName: string, status: number, detail: Uint8Array): TaskError {

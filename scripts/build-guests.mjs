@@ -37,7 +37,7 @@ for (const name of readdirSync(guests).sort()) {
   if (!entry) continue;
   const out = join(dir, `${name}.wasm`);
   const stamp = join(dir, ".build-hash");
-  const inputs = [entry, join(root, "wit"), join(root, "dist", "guest.js")];
+  const inputs = [entry, join(root, "wit"), join(root, "dist", "guest.js"), join(root, "guest-sdk", "build.ts")];
   if (special[name]) inputs.push(special[name].wit);
   const hash = hashFiles(inputs);
   if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) continue;
