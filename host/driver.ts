@@ -108,11 +108,6 @@ export class ComponentModule {
   }
 }
 
-interface Waiter {
-  remaining: number;
-  done: () => void;
-}
-
 /** A connection to a wray cluster (for now: an embedded single-host one). */
 export class Driver {
   readonly #node: HostNode;
@@ -337,7 +332,6 @@ export class Driver {
   }
 
   #entries(refs: readonly ObjectRef[], what: string): ObjectEntry[] {
-    const store = this.#node.store;
     const entries = new Array<ObjectEntry>(refs.length);
     for (let i = 0; i < refs.length; i++) {
       const r = refs[i];
