@@ -14,6 +14,9 @@ export {
   Driver,
   ComponentModule,
   RemoteFunction,
+  ActorClass,
+  ActorMethod,
+  ActorHandle,
   ObjectRef,
   WrayError,
   TaskError,
@@ -25,8 +28,11 @@ export {
   WorldMismatchError,
   UnknownFunctionError,
   ShutdownError,
+  ActorDiedError,
+  ActorNotFoundError,
+  ActorNameTakenError,
 } from "./host/index.js";
-export type { InitOptions, RefArgs, WaitResult, TaskOptions, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
+export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectLostError } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";
 export { buildGuest, BuildError } from "./guest-sdk/index.js";

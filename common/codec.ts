@@ -1,5 +1,6 @@
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
-import { OBJECT_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
+import { ActorHandle } from "./actor-handle.js";
+import { OBJECT_ID_BYTES, TASK_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
 import { ByteSlab } from "./slab.js";
 import { ObjectRef } from "./object-ref.js";
 
@@ -7,7 +8,7 @@ import { ObjectRef } from "./object-ref.js";
  * Values cross every boundary in wray as MessagePack (docs/protocol.md).
  * Extension types, shared with the guest SDK's codec:
  *   1  ObjectRef    20-byte object ID
- *   2  ActorHandle  (reserved for actors)
+ *   2  ActorHandle  16-byte actor ID
  *   3  typed array  1 byte element kind, then little-endian elements
  * Uint8Array travels as plain `bin`.
  */
@@ -53,6 +54,8 @@ export interface RefHooks {
   onEncodeRef?(ref: ObjectRef): void;
   /** Makes the ObjectRef for an ID (key) found while decoding. */
   makeRef?(key: string): ObjectRef;
+  /** Makes the handle for an actor ID (key) found while decoding. */
+  makeActor?(key: string): ActorHandle;
 }
 
 /**
@@ -79,6 +82,15 @@ export class ValueCodec {
         if (data.length !== OBJECT_ID_BYTES) throw new RangeError(`ObjectRef extension must hold ${OBJECT_ID_BYTES} bytes, got ${data.length}`);
         const key = bytesToKey(data);
         return this.#hooks.makeRef ? this.#hooks.makeRef(key) : new ObjectRef(key);
+      },
+    });
+    ext.register({
+      type: EXT_ACTOR_HANDLE,
+      encode: (v: unknown) => (v instanceof ActorHandle ? keyToBytes(v.key) : null),
+      decode: (data: Uint8Array) => {
+        if (data.length !== TASK_ID_BYTES) throw new RangeError(`ActorHandle extension must hold ${TASK_ID_BYTES} bytes, got ${data.length}`);
+        const key = bytesToKey(data, 0, TASK_ID_BYTES);
+        return this.#hooks.makeActor ? this.#hooks.makeActor(key) : new ActorHandle(key, "");
       },
     });
     ext.register({

@@ -17,6 +17,10 @@ export type WrayErrorCode =
   | "WRAY_GET_TIMEOUT"
   | "WRAY_OBJECT_LOST"
   | "WRAY_OBJECT_TOO_LARGE"
+  // actors
+  | "WRAY_ACTOR_DIED"
+  | "WRAY_ACTOR_NOT_FOUND"
+  | "WRAY_ACTOR_NAME_TAKEN"
   // scheduling
   | "WRAY_TASK_INFEASIBLE"
   // components and builds

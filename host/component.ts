@@ -141,6 +141,15 @@ function checkWorld(t: Transpiled, source: string): void {
 
 /** Host calls during `describe` have nowhere to go. */
 const describeHost: RuntimeHost = {
+  createActor() {
+    throw new Error("describe() may not create actors");
+  },
+  callActor() {
+    throw new Error("describe() may not call actors");
+  },
+  getActor() {
+    throw new Error("describe() may not look up actors");
+  },
   log() {},
   submit() {
     throw new Error("describe() may not submit tasks");

@@ -15,14 +15,16 @@ import { setFlagsFromString } from "node:v8";
 import { ValueCodec } from "../common/codec.js";
 import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
+import { ActorHandle } from "../common/actor-handle.js";
 import { ObjectRef } from "../common/object-ref.js";
 import type { ObjectEntry, StoreStats } from "../store/index.js";
 import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING, unwatch, watch } from "../store/index.js";
 import type { SchedulerStats } from "../scheduler/index.js";
 import { prepareComponent } from "./component.js";
-import { ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
-import type { ComponentRecord, FunctionInfo, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
-import { HostNode, resolveOptions } from "./node.js";
+import { ActorNotFoundError, ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
+import type { ActorOptionsResolved } from "./actors.js";
+import type { ActorOptions, ComponentRecord, FunctionInfo, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
+import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
 
 // Node 20's V8 needs this for the constant expressions QuickJS guests use;
 // later versions have it on by default (and ignore the flag).
@@ -80,6 +82,83 @@ export class RemoteFunction<A extends readonly unknown[] = unknown[], R = unknow
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyMethod = (...args: any[]) => unknown;
+
+/** An actor's methods as handle members, typed from `T` (an interface of the class's methods). */
+export type ActorMethods<T> = {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
+};
+
+/** A handle to an actor of class `T`: `handle.method.remote(...)` calls it. */
+export type Actor<T = Record<string, AnyMethod>> = ActorHandle & ActorMethods<T>;
+
+/** One method of an actor, ready to call: `remote(...)` returns the ObjectRef of its result. */
+export class ActorMethod<A extends readonly unknown[] = unknown[], R = unknown> {
+  readonly name: string;
+  readonly #driver: Driver;
+  readonly #handle: ActorHandle;
+  readonly #numReturns: number;
+
+  /** @internal */
+  constructor(driver: Driver, handle: ActorHandle, name: string, numReturns: number) {
+    this.#driver = driver;
+    this.#handle = handle;
+    this.name = name;
+    this.#numReturns = numReturns;
+  }
+
+  /** Calls the method. Calls from this driver run in the order they are made. */
+  remote(...args: RefArgs<A>): ObjectRef<R> {
+    if (this.#numReturns !== 1) throw new TypeError(`${this.name} has numReturns ${this.#numReturns}: call remoteN() for an array of refs`);
+    return this.#driver._callActor(this.#handle, this.name, args, 1)[0] as ObjectRef<R>;
+  }
+
+  /** Calls the method; one ref per returned value (`numReturns` of them). */
+  remoteN(...args: RefArgs<A>): ObjectRef[] {
+    return this.#driver._callActor(this.#handle, this.name, args, this.#numReturns);
+  }
+
+  /** The same method with other options (`numReturns`). */
+  options(options: { numReturns?: number }): ActorMethod<A, R> {
+    const n = resolveOptions({ numReturns: options.numReturns }).numReturns;
+    return new ActorMethod<A, R>(this.#driver, this.#handle, this.name, n);
+  }
+}
+
+/** An actor class of a loaded component: `remote(...)` creates an actor. */
+export class ActorClass<T = Record<string, AnyMethod>> {
+  readonly className: string;
+  readonly #driver: Driver;
+  readonly #component: ComponentRecord;
+  readonly #raw: ActorOptions;
+  readonly #options: ActorOptionsResolved;
+
+  /** @internal */
+  constructor(driver: Driver, component: ComponentRecord, className: string, options: ActorOptions) {
+    this.#driver = driver;
+    this.#component = component;
+    this.className = className;
+    this.#raw = options;
+    this.#options = resolveActorOptions(options);
+  }
+
+  /**
+   * Creates an actor: its constructor runs with `args` in an isolate of the
+   * actor's own. Returns its handle at once; a constructor that fails makes
+   * every call fail with ActorDiedError. Throws ActorNameTakenError when
+   * `name` belongs to a live actor.
+   */
+  remote(...args: unknown[]): Actor<T> {
+    return this.#driver._createActor(this.#component, this.className, args, this.#options) as Actor<T>;
+  }
+
+  /** The same class with other options (`name`, `maxConcurrency`, resources), merged over these. */
+  options(options: ActorOptions): ActorClass<T> {
+    return new ActorClass<T>(this.#driver, this.#component, this.className, { ...this.#raw, ...options });
+  }
+}
+
 /** A component loaded into the cluster. */
 export class ComponentModule {
   /** Where it was loaded from. */
@@ -98,6 +177,13 @@ export class ComponentModule {
     this.source = record.source;
     this.tasks = record.prepared.manifest.tasks;
     this.actors = record.prepared.manifest.actors;
+  }
+
+  /** An actor class of this component. Throws UnknownFunctionError for a class it does not export. */
+  actor<T = Record<string, AnyMethod>>(className: string, options: ActorOptions = {}): ActorClass<T> {
+    if (typeof className !== "string") throw new TypeError("actor(className): className must be a string");
+    if (!(className in this.actors)) throw new UnknownFunctionError("actor class", className, this.source, Object.keys(this.actors));
+    return new ActorClass<T>(this.#driver, this.#record, className, options);
   }
 
   /** A task of this component. Throws UnknownFunctionError for a name it does not export. */
@@ -137,6 +223,7 @@ export class Driver {
     this.#codec = new ValueCodec({
       onEncodeRef: (ref) => (this.#encodedRefs ??= []).push(this.#escape(ref)),
       makeRef: (key) => this.#adopt(key),
+      makeActor: (key) => this.#adoptActor(key),
     });
   }
 
@@ -212,12 +299,11 @@ export class Driver {
     return this.#node.functionInfo(c, name);
   }
 
-  /** @internal Submits a task; returns its return refs. */
-  _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
-    if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
-    const node = this.#node;
-    const store = node.store;
-    const taskId = childTaskId(this.#root, this.#submitted++);
+  /**
+   * Encodes call arguments; the refs among them are `deps` (top level,
+   * resolved before the call) and `nested` (deeper, kept alive).
+   */
+  #encodeArgs(args: readonly unknown[]): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
     this.#encodedRefs = undefined;
     const bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args);
     let deps: string[] | undefined;
@@ -233,7 +319,12 @@ export class Driver {
         else (nested ??= []).push(id);
       }
     }
-    const n = options.numReturns;
+    return { bytes, deps, nested };
+  }
+
+  /** The return objects of a call with task ID `taskId`, and their refs. */
+  #returns(taskId: TaskId, n: number): { ids: string[]; entries: ObjectEntry[]; refs: ObjectRef[] } {
+    const store = this.#node.store;
     const refs = new Array<ObjectRef>(n);
     const ids = new Array<string>(n);
     const entries = new Array<ObjectEntry>(n);
@@ -244,10 +335,89 @@ export class Driver {
       entries[i] = e;
       refs[i] = this.#own(e);
     }
+    return { ids, entries, refs };
+  }
+
+  /** @internal Submits a task; returns its return refs. */
+  _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
+    if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
+    const node = this.#node;
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    const { bytes, deps, nested } = this.#encodeArgs(args);
+    const { ids, entries, refs } = this.#returns(taskId, options.numReturns);
     node.submit(node.makeTask(c, fn, taskId, bytes, deps, nested, options, false, ids, entries));
     // a long burst of submissions: let finished tasks make room now and then
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
     return refs;
+  }
+
+  /** @internal Creates an actor; returns its handle. */
+  _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
+    if (this.#closed) throw new ShutdownError(`${className}.remote()`);
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    const { bytes, deps, nested } = this.#encodeArgs(args);
+    const r = this.#node.createActor(c, className, taskId, bytes, deps, nested, options);
+    return this.#actorHandle(r.key, r.className, r.methods);
+  }
+
+  /** @internal Calls a method; returns its return refs. */
+  _callActor(handle: ActorHandle, method: string, args: readonly unknown[], numReturns: number): ObjectRef[] {
+    if (this.#closed) throw new ShutdownError(`${handle.className}.${method}.remote()`);
+    const node = this.#node;
+    const r = node.actors.get(handle.key);
+    if (!r) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    const { bytes, deps, nested } = this.#encodeArgs(args);
+    const { ids, entries, refs } = this.#returns(taskId, numReturns);
+    node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
+    if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
+    return refs;
+  }
+
+  /**
+   * A handle whose `handle.method` gives an ActorMethod. Unknown method
+   * names throw UnknownFunctionError (`then` and symbols read as absent, so
+   * a handle can be awaited or inspected); with `methods` unknown (an actor
+   * of another cluster, or dead) any name is accepted and the call fails.
+   */
+  #actorHandle(key: string, className: string, methods: ReadonlySet<string> | undefined): ActorHandle {
+    const driver = this;
+    return new Proxy(new ActorHandle(key, className), {
+      get(target, prop, receiver) {
+        if (typeof prop !== "string" || prop in target) return Reflect.get(target, prop, receiver);
+        if (methods === undefined || methods.has(prop)) return new ActorMethod(driver, receiver as ActorHandle, prop, 1);
+        if (prop === "then") return undefined;
+        throw new UnknownFunctionError("method", prop, `actor class ${className}`, [...methods]);
+      },
+    });
+  }
+
+  /** The actor registered under `name`. Rejects with ActorNotFoundError when no live actor has it. */
+  async getActor<T = Record<string, AnyMethod>>(name: string): Promise<Actor<T>> {
+    this.#check("getActor()");
+    if (typeof name !== "string") throw new TypeError("getActor(name): name must be a string");
+    const r = this.#node.actors.byName(name);
+    if (!r) throw new ActorNotFoundError(`named '${name}'`);
+    return this.#actorHandle(r.key, r.className, r.methods) as Actor<T>;
+  }
+
+  /**
+   * Kills an actor at once: its isolate stops, calls in flight and queued
+   * fail with ActorDiedError, as will later ones; its resources and name
+   * are freed.
+   */
+  async kill(handle: ActorHandle): Promise<void> {
+    this.#check("kill()");
+    if (!(handle instanceof ActorHandle)) throw new TypeError("kill() takes an actor handle");
+    const r = this.#node.actors.get(handle.key);
+    if (!r) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    this.#node.actors.kill(r);
+  }
+
+  /** A handle read back from a value. */
+  #adoptActor(key: string): ActorHandle {
+    const r = this.#node.actors.get(key);
+    return this.#actorHandle(key, r?.className ?? "", r?.methods);
   }
 
   /**
@@ -436,9 +606,9 @@ export class Driver {
     else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
   }
 
-  /** Object-store and scheduler figures, for status tools. */
-  stats(): { store: StoreStats; scheduler: SchedulerStats } {
-    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats() };
+  /** Object-store, scheduler and actor figures, for status tools. */
+  stats(): { store: StoreStats; scheduler: SchedulerStats; actors: { alive: number; pending: number; dead: number } } {
+    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats(), actors: this.#node.actors.count() };
   }
 
   /** Stops every isolate and frees the object store. Gets still waiting reject with ShutdownError. */

@@ -56,6 +56,34 @@ export class TaskTimeoutError extends TaskError {
   }
 }
 
+/**
+ * The actor is dead — killed, its constructor failed, a method trapped, or
+ * its isolate died — so this call could not run. `cause` says why it died.
+ */
+export class ActorDiedError extends WrayError {
+  readonly className: string;
+  readonly actorId: string;
+  constructor(className: string, actorId: string, why: string, cause?: unknown) {
+    super("WRAY_ACTOR_DIED", `actor ${className} (${actorId}) is dead: ${why}`, cause === undefined ? undefined : { cause });
+    this.className = className;
+    this.actorId = actorId;
+  }
+}
+
+/** No live actor has that name (or that ID). */
+export class ActorNotFoundError extends WrayError {
+  constructor(what: string) {
+    super("WRAY_ACTOR_NOT_FOUND", `no live actor ${what}`);
+  }
+}
+
+/** An actor with that name is already alive; names are unique. */
+export class ActorNameTakenError extends WrayError {
+  constructor(name: string) {
+    super("WRAY_ACTOR_NAME_TAKEN", `an actor named '${name}' already exists`);
+  }
+}
+
 /** A component file does not exist. */
 export class ComponentNotFoundError extends WrayError {
   readonly path: string;

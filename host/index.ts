@@ -3,10 +3,12 @@
  * embed a host use this front (`wray/host`); programs that only run tasks
  * need just `wray`.
  */
-export { init, Driver, ComponentModule, RemoteFunction } from "./driver.js";
-export type { InitOptions, RefArgs, WaitResult } from "./driver.js";
-export { HostNode, resolveOptions } from "./node.js";
-export type { NodeOptions, TaskOptions, ComponentRecord, FunctionInfo } from "./node.js";
+export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./driver.js";
+export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods } from "./driver.js";
+export { HostNode, resolveOptions, resolveActorOptions } from "./node.js";
+export type { NodeOptions, TaskOptions, ActorOptions, ComponentRecord, FunctionInfo } from "./node.js";
+export { ActorManager } from "./actors.js";
+export type { ActorRecord, ActorState } from "./actors.js";
 export { prepareComponent } from "./component.js";
 export type { ComponentManifest, PreparedComponent } from "./component.js";
 export {
@@ -19,9 +21,13 @@ export {
   WorldMismatchError,
   UnknownFunctionError,
   ShutdownError,
+  ActorDiedError,
+  ActorNotFoundError,
+  ActorNameTakenError,
 } from "./errors.js";
 export type { TrapKind } from "./errors.js";
 export { ObjectRef } from "../common/object-ref.js";
+export { ActorHandle } from "../common/actor-handle.js";
 export type { ValueOf } from "../common/object-ref.js";
 export { WrayError } from "../common/errors.js";
 export type { WrayErrorCode } from "../common/errors.js";

@@ -10,7 +10,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { decode, encode } from "@msgpack/msgpack";
 import type { TaskId } from "../common/ids.js";
-import { keyToHex, objectKey } from "../common/ids.js";
+import { keyToBytes, keyToHex, objectKey } from "../common/ids.js";
 import { mayHoldRefs, nestedRefs, readArrayHeader, refAt, skipValue } from "../common/msgpack-walk.js";
 import type { Executor, FunctionStats, ResourceRequest, TaskSpec } from "../scheduler/index.js";
 import { LocalScheduler, shapeOf } from "../scheduler/index.js";
@@ -19,12 +19,14 @@ import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING } from "../store/index.
 import type { PreparedComponent } from "./component.js";
 import type { GuestSourceMap } from "./source-map.js";
 import { remapStack } from "./source-map.js";
-import { GuestTrapError, IsolateDiedError, TaskError, TaskTimeoutError, UnknownFunctionError } from "./errors.js";
+import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
+import { ActorManager } from "./actors.js";
+import { ActorNotFoundError, GuestTrapError, IsolateDiedError, TaskError, TaskTimeoutError, UnknownFunctionError } from "./errors.js";
 import type { TrapKind } from "./isolate/guest.js";
 import type { PoolEvents } from "./isolate/pool.js";
 import { IsolatePool } from "./isolate/pool.js";
 import type { Piece } from "./isolate/protocol.js";
-import { KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "./isolate/protocol.js";
+import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "./isolate/protocol.js";
 
 export interface NodeOptions {
   /** CPUs this node offers to tasks. Default: the machine's cores. */
@@ -110,6 +112,7 @@ export class HostNode implements Executor, PoolEvents {
   readonly store: ObjectStore;
   readonly scheduler: LocalScheduler;
   readonly pool: IsolatePool;
+  readonly actors: ActorManager;
   readonly numCpus: number;
   readonly #log: (line: string) => void;
   readonly #components: ComponentRecord[] = [];
@@ -147,6 +150,15 @@ export class HostNode implements Executor, PoolEvents {
       this,
       this.store.arena,
     );
+    this.actors = new ActorManager({
+      store: this.store,
+      scheduler: this.scheduler,
+      startIsolate: () => this.pool.startDedicated(),
+      stopIsolate: (iso) => this.pool.terminate(iso),
+      discardUnread: (iso) => this.pool.discardUnread(iso),
+      send: (iso, task) => this.send(iso, task),
+      reject: (task, error) => this.reject(task, error),
+    });
     this.#log = options.log ?? ((line) => console.log(line));
     this.#idleIsolateMs = options.idleIsolateTimeoutMs ?? 10_000;
     if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
@@ -202,6 +214,7 @@ export class HostNode implements Executor, PoolEvents {
     nestedSubmit: boolean,
     returnIds: string[],
     returns: ObjectEntry[],
+    kind = KIND_TASK,
   ): TaskSpec {
     if (deps) for (const d of deps) this.store.addRef(d);
     if (nested) for (const d of nested) this.store.addRef(d);
@@ -211,7 +224,7 @@ export class HostNode implements Executor, PoolEvents {
       nameBytes: fn.nameBytes,
       stats: fn.stats,
       component: c.index,
-      kind: KIND_TASK,
+      kind,
       args,
       deps,
       nested,
@@ -364,6 +377,8 @@ export class HostNode implements Executor, PoolEvents {
     this.#freeSlot(slot);
     const task = exec.task;
     const returns = task.returns;
+    const actor = task.kind === KIND_TASK ? undefined : this.actors.onIsolate(iso);
+    let err: Error | undefined;
     if (status === STATUS_OK) {
       for (let i = 0; i < returns.length; i++) {
         const v = values![i]!;
@@ -371,14 +386,15 @@ export class HostNode implements Executor, PoolEvents {
         else this.store.sealArena(returns[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
       }
     } else {
-      const err =
-        status === STATUS_FAILED
-          ? failureToError(task.name, detail!, this.#components[task.component]?.prepared.sourceMap)
-          : trapOrHostError(task.name, status, detail!);
+      const name = actor && task.kind === KIND_METHOD ? `${actor.className}.${task.name}` : task.name;
+      if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
+      else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.#components[task.component]?.prepared.sourceMap);
+      else err = trapOrHostError(name, status, detail!);
       for (const e of returns) this.store.fail(e, err);
     }
     this.#finish(exec);
-    this.scheduler.finished(iso, task, ms);
+    if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
+    else this.actors.finished(iso, task, err, status === STATUS_TRAP);
   }
 
   #finish(exec: Execution): void {
@@ -390,34 +406,35 @@ export class HostNode implements Executor, PoolEvents {
     if (exec.task.timeoutMs > 0) this.#timed--;
   }
 
-  guestSubmit(_iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void {
-    const parent = this.#execs[parentSlot];
-    if (!parent) return;
-    const c = this.#components[parent.task.component]!;
-    const owned = (parent.owned ??= []);
-    let bytes: Uint8Array;
-    if (args instanceof Uint8Array) bytes = args;
-    else {
-      // large arguments came through the arena: keep a private copy for the spec
-      bytes = this.store.arena.view(args).slice();
-      this.store.arena.free(args);
-    }
-    let opts: ResolvedOptions;
+  /** A guest's argument bytes (large ones came through the arena: keep a private copy). */
+  #guestBytes(args: Piece): Uint8Array {
+    if (args instanceof Uint8Array) return args;
+    const bytes = this.store.arena.view(args).slice();
+    this.store.arena.free(args);
+    return bytes;
+  }
+
+  /**
+   * What every guest submission needs: its options, the refs in its
+   * arguments, and its return objects (owned by the submitting task).
+   * `failure` says what is wrong with it, if anything.
+   */
+  #guestParts(parent: Execution, what: string, taskId: TaskId, numReturns: number, bytes: Uint8Array, options: Uint8Array) {
     let failure: Error | undefined;
+    let raw: unknown = {};
     try {
-      opts = resolveOptions(options.length > 0 ? decode(options) : {});
-      if (opts.numReturns !== numReturns) throw new RangeError("numReturns disagrees with the isolate's");
+      raw = options.length > 0 ? decode(options) : {};
     } catch (e) {
-      failure = e instanceof Error ? e : new Error(String(e));
-      opts = { ...DEFAULT_RESOLVED, numReturns };
+      failure = new TypeError(`${what}: options are not valid MessagePack (${(e as Error).message})`);
     }
     let deps: string[] | undefined;
     let nested: string[] | undefined;
     try {
       ({ deps, nested } = argRefs(bytes));
     } catch (e) {
-      failure = new TypeError(`task '${name}' was submitted with malformed arguments: ${(e as Error).message}`);
+      failure = new TypeError(`${what} was submitted with malformed arguments: ${(e as Error).message}`);
     }
+    const owned = (parent.owned ??= []);
     const returnIds = new Array<string>(numReturns);
     const returns = new Array<ObjectEntry>(numReturns);
     for (let i = 0; i < numReturns; i++) {
@@ -426,13 +443,106 @@ export class HostNode implements Executor, PoolEvents {
       returns[i] = this.store.expect(id, 1);
       owned.push(id);
     }
+    return { raw, deps: failure ? undefined : deps, nested: failure ? undefined : nested, returnIds, returns, failure };
+  }
+
+  guestSubmit(_iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void {
+    const parent = this.#execs[parentSlot];
+    const bytes = this.#guestBytes(args);
+    if (!parent) return;
+    const c = this.#components[parent.task.component]!;
+    const p = this.#guestParts(parent, `task '${name}'`, taskId, numReturns, bytes, options);
+    let failure = p.failure;
+    let opts = DEFAULT_RESOLVED;
+    try {
+      opts = resolveOptions(p.raw);
+      if (opts.numReturns !== numReturns) throw new RangeError("numReturns disagrees with the isolate's");
+    } catch (e) {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      opts = { ...DEFAULT_RESOLVED, numReturns };
+    }
     if (!failure && !c.prepared.manifest.tasks.includes(name)) {
       failure = new UnknownFunctionError("task", name, c.source, c.prepared.manifest.tasks);
     }
-    const fn = this.functionInfo(c, name);
-    const task = this.makeTask(c, fn, taskId, bytes, failure ? undefined : deps, failure ? undefined : nested, opts, true, returnIds, returns);
+    const task = this.makeTask(c, this.functionInfo(c, name), taskId, bytes, failure ? undefined : p.deps, failure ? undefined : p.nested, opts, true, p.returnIds, p.returns);
     if (failure) this.reject(task, failure);
     else this.submit(task);
+  }
+
+  // ---- actors ----------------------------------------------------------------------------------
+
+  /**
+   * Creates an actor of class `className` of `c` whose ID is `actorId`
+   * (its constructor call's task ID). Throws ActorNameTakenError for a name
+   * in use; the caller has checked the class.
+   */
+  createActor(
+    c: ComponentRecord,
+    className: string,
+    actorId: TaskId,
+    args: Uint8Array,
+    deps: string[] | undefined,
+    nested: string[] | undefined,
+    options: ActorOptionsResolved,
+  ): ActorRecord {
+    this.actors.checkName(options.name);
+    const ctor = this.#constructorCall(c, className, actorId, args, deps, nested);
+    return this.actors.create(ctor, new Set(c.prepared.manifest.actors[className] ?? []), options);
+  }
+
+  #constructorCall(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined): TaskSpec {
+    return this.makeTask(c, this.functionInfo(c, className), actorId, args, deps, nested, NO_RETURNS, false, [], [], KIND_CONSTRUCT);
+  }
+
+  /** Queues a call of `method` on actor `r` (its results already exist). */
+  callActor(r: ActorRecord, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): void {
+    const c = this.#components[r.component]!;
+    const opts = numReturns === 1 ? DEFAULT_RESOLVED : { ...DEFAULT_RESOLVED, numReturns };
+    this.actors.call(r, this.makeTask(c, this.functionInfo(c, method), taskId, args, deps, nested, opts, false, returnIds, returns, KIND_METHOD));
+  }
+
+  guestCreateActor(_iso: number, parentSlot: number, actorId: TaskId, cls: string, args: Piece, options: Uint8Array): void {
+    const parent = this.#execs[parentSlot];
+    const bytes = this.#guestBytes(args);
+    if (!parent) return;
+    const c = this.#components[parent.task.component]!;
+    const p = this.#guestParts(parent, `actor ${cls}`, actorId, 0, bytes, options);
+    let failure = p.failure;
+    let opts: ActorOptionsResolved | undefined;
+    try {
+      opts = resolveActorOptions(p.raw);
+      this.actors.checkName(opts.name);
+    } catch (e) {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+    }
+    const known = c.prepared.manifest.actors;
+    if (!failure && !(cls in known)) failure = new UnknownFunctionError("actor class", cls, c.source, Object.keys(known));
+    const ctor = this.#constructorCall(c, cls, actorId, bytes, failure ? undefined : p.deps, failure ? undefined : p.nested);
+    if (failure || !opts) this.actors.createDead(ctor, failure?.message ?? "bad options", failure ?? new Error("bad options"));
+    else this.actors.create(ctor, new Set(known[cls] ?? []), opts);
+  }
+
+  guestCallActor(_iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void {
+    const parent = this.#execs[parentSlot];
+    const bytes = this.#guestBytes(args);
+    if (!parent) return;
+    const r = this.actors.get(actorKey);
+    const p = this.#guestParts(parent, `${r?.className ?? "actor"}.${method}`, taskId, numReturns, bytes, options);
+    let failure = p.failure;
+    if (!r) failure ??= new ActorNotFoundError(`with ID ${keyToHex(actorKey)}`);
+    else if (r.state !== "dead" && !r.methods.has(method)) failure ??= new UnknownFunctionError("method", method, `actor class ${r.className}`, [...r.methods]);
+    if (failure || !r) {
+      const c = this.#components[parent.task.component]!;
+      const task = this.makeTask(c, this.functionInfo(c, method), taskId, bytes, undefined, undefined, { ...DEFAULT_RESOLVED, numReturns }, false, p.returnIds, p.returns, KIND_METHOD);
+      this.reject(task, failure ?? new Error("unknown actor"));
+      return;
+    }
+    this.callActor(r, method, taskId, bytes, p.deps, p.nested, numReturns, p.returnIds, p.returns);
+  }
+
+  getActor(iso: number, _slot: number, name: string): void {
+    const r = this.actors.byName(name);
+    this.pool.replyActor(iso, r ? keyToBytes(r.key) : undefined);
   }
 
   put(_iso: number, slot: number, index: number, value: Piece): void {
@@ -515,7 +625,11 @@ export class HostNode implements Executor, PoolEvents {
       return;
     }
     // a call with a deadline is not lent work: the task might outlast it
-    const { reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked, call.timeoutMs < 0);
+    const mayLend = call.timeoutMs < 0;
+    let reclaimed: number;
+    let help: TaskSpec | undefined;
+    if (this.actors.onIsolate(call.iso)) ({ reclaimed, lend: help } = this.actors.blocked(call.iso, mayLend));
+    else ({ reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked, mayLend));
     call.blocked = true;
     if (reclaimed > 0) this.pool.discardUnread(call.iso);
     if (help) {
@@ -579,6 +693,18 @@ export class HostNode implements Executor, PoolEvents {
     }
     this.#calls.delete(iso);
     this.#watch.delete(iso);
+    const death = this.actors.isolateExited(iso, why);
+    if (death) {
+      // an actor's calls are not retried elsewhere: its state died with it
+      for (let slot = 0; slot < this.#execs.length; slot++) {
+        const exec = this.#execs[slot];
+        if (!exec || exec.iso !== iso) continue;
+        this.#freeSlot(slot);
+        this.#finish(exec);
+        for (const e of exec.task.returns) this.store.fail(e, death);
+      }
+      return;
+    }
     const running = this.scheduler.removeIsolate(iso);
     const retry: TaskSpec[] = [];
     for (let slot = 0; slot < this.#execs.length; slot++) {
@@ -668,6 +794,32 @@ export interface ResolvedOptions {
 }
 
 const DEFAULT_RESOLVED: ResolvedOptions = { numReturns: 1, maxRetries: 3, timeoutMs: 0, shape: shapeOf({}) };
+/** A constructor call: no results, no retries (an actor's state cannot be rebuilt yet). */
+const NO_RETURNS: ResolvedOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: shapeOf({}, 0) };
+
+/** Options of an actor, as `mod.actor(name, options)` and `.options()` take them. */
+export interface ActorOptions extends ResourceRequest {
+  /** Registers the actor under this name (see `getActor`); names are unique while the actor lives. */
+  name?: string;
+  /** How many calls may run interleaved while earlier ones wait in `get` (default 1: one at a time). */
+  maxConcurrency?: number;
+}
+
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "numCpus", "numGpus", "resources"]);
+
+/** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
+export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== "object") throw new TypeError("actor options must be an object");
+  const o = raw as ActorOptions;
+  for (const k of Object.keys(o)) if (!ACTOR_OPTION_KEYS.has(k)) throw new TypeError(`unknown actor option '${k}'`);
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name.length === 0)) throw new TypeError("actor option 'name' must be a non-empty string");
+  const maxConcurrency = o.maxConcurrency ?? 1;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
+    throw new RangeError(`maxConcurrency must be a whole number from 1 to 1000, got ${o.maxConcurrency}`);
+  }
+  return { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
+}
 
 const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "numCpus", "numGpus", "resources"]);
 

@@ -39,6 +39,12 @@ export class Deque<T> {
     return v;
   }
 
+  clear(): void {
+    this.#buf = new Array(16);
+    this.#head = 0;
+    this.#size = 0;
+  }
+
   peek(): T | undefined {
     return this.#size === 0 ? undefined : this.#buf[this.#head];
   }

@@ -28,6 +28,8 @@
  *   pool is asked to grow; at its limit, a parked isolate is lent the task.
  * - A task whose demand exceeds the node's total is rejected at once
  *   (single node: nothing else could ever run it).
+ * - Actors hold resources for their lifetime through reservations, which
+ *   take their turn in the same submission order as tasks.
  */
 import { keyToHex, taskKeyOfObject } from "../common/ids.js";
 import type { ObjectStore } from "../store/index.js";
@@ -59,6 +61,12 @@ export interface LocalSchedulerOptions {
   pipelineTargetMs?: number;
   /** Most tasks in one isolate's ring. Default 512. */
   maxPipeline?: number;
+}
+
+interface Reservation {
+  readonly shape: Shape;
+  readonly seq: number;
+  readonly granted: () => void;
 }
 
 interface Queue {
@@ -110,6 +118,9 @@ export class LocalScheduler {
   #waitingForArgs = 0;
   /** Submission order, for fairness between shapes. */
   #seq = 0;
+  readonly #reservations = new Deque<Reservation>();
+  /** Reservations granted during a pass, announced once the pass is over. */
+  #granted: (() => void)[] = [];
   #scheduling = false;
   #again = false;
 
@@ -193,6 +204,32 @@ export class LocalScheduler {
     if (!q || !q.tasks.remove(task)) return false;
     this.#taken(task);
     return true;
+  }
+
+  // ---- reservations (actors) ------------------------------------------------------
+
+  /**
+   * Holds `shape` for as long as the caller needs it (an actor's lifetime),
+   * calling `granted` once it fits; tasks submitted later wait behind it.
+   * The caller checks feasibility first. Give it back with `unreserve`.
+   */
+  reserve(shape: Shape, granted: () => void): void {
+    this.#reservations.push({ shape, seq: ++this.#seq, granted });
+    this.#schedule();
+  }
+
+  /** Drops a reservation not granted yet. False if it was granted (then use `unreserve`). */
+  cancelReservation(granted: () => void): boolean {
+    for (const r of this.#reservations) {
+      if (r.granted === granted) return this.#reservations.remove(r);
+    }
+    return false;
+  }
+
+  /** Gives back what a granted reservation held. */
+  unreserve(shape: Shape): void {
+    this.resources.release(shape);
+    this.#schedule();
   }
 
   // ---- isolates ----------------------------------------------------------------
@@ -354,9 +391,26 @@ export class LocalScheduler {
     } finally {
       this.#scheduling = false;
     }
+    if (this.#granted.length > 0) {
+      const granted = this.#granted;
+      this.#granted = [];
+      for (const g of granted) g();
+    }
   }
 
   #pass(): void {
+    // reservations first, in order; one that does not fit holds back younger tasks
+    let reserved = Infinity;
+    while (this.#reservations.length > 0) {
+      const r = this.#reservations.peek()!;
+      if (!this.resources.fits(r.shape)) {
+        reserved = r.seq;
+        break;
+      }
+      this.#reservations.shift();
+      this.resources.acquire(r.shape);
+      this.#granted.push(r.granted);
+    }
     if (this.#queued === 0) return;
     let queues: Queue[];
     if (this.#queues.size === 1) queues = [this.#queues.values().next().value!];
@@ -366,14 +420,14 @@ export class LocalScheduler {
       if (q.tasks.length === 0) continue;
       // the oldest task of another shape that cannot get its resources now:
       // nothing younger may start, so that the resources drain to it
-      let barrier = Infinity;
+      let barrier = reserved;
       if (queues.length > 1) {
         for (const o of queues) {
           const head = o.tasks.peek();
           if (o !== q && head && head.seq < barrier && !this.resources.fits(o.shape)) barrier = head.seq;
         }
-        if (q.tasks.peek()!.seq > barrier) continue;
       }
+      if (q.tasks.peek()!.seq > barrier) continue;
       // 1. new leases while resources last, one task each: spread before deepening
       while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
         const id = this.#idle.pop();

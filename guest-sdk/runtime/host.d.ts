@@ -9,6 +9,9 @@ declare module "wray:runtime/host@0.1.0" {
   export function put(value: Uint8Array): Uint8Array;
   export function now(): number;
   export function randomSeed(): number | bigint;
+  export function createActor(cls: string, args: Uint8Array, options: Uint8Array): Uint8Array;
+  export function callActor(actor: Uint8Array, method: string, args: Uint8Array, options: Uint8Array): Uint8Array[];
+  export function getActor(name: string): Uint8Array;
   const host: {
     log: typeof log;
     submit: typeof submit;
@@ -17,6 +20,9 @@ declare module "wray:runtime/host@0.1.0" {
     put: typeof put;
     now: typeof now;
     randomSeed: typeof randomSeed;
+    createActor: typeof createActor;
+    callActor: typeof callActor;
+    getActor: typeof getActor;
   };
   export default host;
 }

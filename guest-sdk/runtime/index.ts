@@ -17,9 +17,9 @@
  */
 import host from "wray:runtime/host@0.1.0";
 import "./polyfills.js";
-import { ObjectRef, decode, encode, encodeReply, encodeView } from "./msgpack.js";
+import { ActorHandle, ObjectRef, decode, encode, encodeReply, encodeView, setActorFactory } from "./msgpack.js";
 
-export { ObjectRef };
+export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
 
 /** Options of a task submission, as in Ray's `.options(...)`. */
@@ -149,14 +149,103 @@ export function put<T>(value: T): ObjectRef<T> {
   return new ObjectRef<T>(host.put(encodeView(value)));
 }
 
+// ---- actors -----------------------------------------------------------------
+
+/** Options of an actor, as in Ray's `.options(...)`. */
+export interface ActorOptions {
+  /** Registers the actor under this name (see `getActor`). */
+  name?: string;
+  /** How many calls may run interleaved while earlier ones wait in `get` (default 1). */
+  maxConcurrency?: number;
+  /** CPUs the actor holds for its lifetime (default 0). */
+  numCpus?: number;
+  /** Custom resources the actor holds for its lifetime. */
+  resources?: Record<string, number>;
+}
+
+/** A method of an actor handle. */
+export interface ActorMethod<A extends unknown[], R> {
+  /** Calls it; calls from one caller run in the order they are made. */
+  remote(...args: A): ObjectRef<R>;
+  /** With `numReturns` other than 1, `remote` returns that many refs. */
+  options(options: { numReturns?: number }): { remote(...args: A): ObjectRef<R> & ObjectRef[] };
+}
+
+/** A handle to an actor of class `T`: `handle.method.remote(...)`. */
+export type Actor<T = Record<string, (...args: never[]) => unknown>> = ActorHandle & {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
+};
+
+function callActor(h: ActorHandle, method: string, args: unknown[], options: { numReturns?: number } | undefined): ObjectRef | ObjectRef[] {
+  const numReturns = options?.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
+  const opts = options ? encode(options) : NO_OPTIONS;
+  const ids = host.callActor(h.id, method, encodeView(args), opts);
+  if (numReturns === 1) return new ObjectRef(ids[0]!);
+  const refs = new Array<ObjectRef>(ids.length);
+  for (let i = 0; i < ids.length; i++) refs[i] = new ObjectRef(ids[i]!);
+  return refs;
+}
+
+/** A handle whose members are the actor's methods (any name: the host checks it). */
+function actorHandle(id: Uint8Array): ActorHandle {
+  return new Proxy(new ActorHandle(id), {
+    get(target, prop, receiver) {
+      if (typeof prop !== "string" || prop in target) return Reflect.get(target, prop, receiver);
+      if (prop === "then") return undefined;
+      return {
+        remote: (...a: unknown[]) => callActor(target, prop, a, undefined),
+        options: (o: { numReturns?: number }) => ({ remote: (...a: unknown[]) => callActor(target, prop, a, o) }),
+      };
+    },
+  });
+}
+setActorFactory(actorHandle);
+
+const actorNames = new Map<unknown, string>();
+
+function nameOfClass(cls: unknown): string {
+  if (typeof cls === "string") return cls;
+  const name = actorNames.get(cls);
+  if (name === undefined) throw new TypeError("createActor() takes an actor class exported by this component, or its name");
+  return name;
+}
+
+type Ctor = new (...args: never[]) => object;
+
+/**
+ * Creates an actor of a class this component exports (or its name) and
+ * returns its handle at once. Same as `Class.remote(...args)`.
+ */
+export function createActor<C extends Ctor>(cls: C, ...args: ConstructorParameters<C>): Actor<InstanceType<C>>;
+export function createActor(cls: string, ...args: unknown[]): Actor;
+export function createActor(cls: Ctor | string, ...args: unknown[]): Actor {
+  return createActorWith(cls as string, {}, ...args);
+}
+
+/** `createActor` with options (`name`, `maxConcurrency`, resources). */
+export function createActorWith<C extends Ctor>(cls: C, options: ActorOptions, ...args: ConstructorParameters<C>): Actor<InstanceType<C>>;
+export function createActorWith(cls: string, options: ActorOptions, ...args: unknown[]): Actor;
+export function createActorWith(cls: Ctor | string, options: ActorOptions, ...args: unknown[]): Actor {
+  const name = nameOfClass(cls);
+  const opts = encode(options);
+  return actorHandle(host.createActor(name, encodeView(args), opts)) as Actor;
+}
+
+/** The actor registered under `name`; throws TaskError `WRAY_ACTOR_NOT_FOUND` when there is none. */
+export function getActor<T = Record<string, (...args: never[]) => unknown>>(name: string): Actor<T> {
+  if (typeof name !== "string") throw new TypeError("getActor(name): name must be a string");
+  const id = host.getActor(name);
+  if (id.length === 0) throw new TaskError("WRAY_ACTOR_NOT_FOUND", `no live actor named '${name}'`, "", "");
+  return actorHandle(id) as Actor<T>;
+}
+
 /** Writes to the host's log (also what `console.log` does). */
 export function log(...args: unknown[]): void {
   console.log(...args);
 }
 
 // ---- the exports of the component ------------------------------------------
-
-type Ctor = new (...args: never[]) => object;
 
 function isClass(v: unknown): v is Ctor {
   return typeof v === "function" && /^class[\s{]/.test(Function.prototype.toString.call(v));
@@ -240,7 +329,13 @@ export function __wrayExports(ns: Record<string, unknown>) {
   const actors: Record<string, Ctor> = Object.create(null);
   for (const name of Object.keys(ns)) {
     const v = ns[name];
-    if (isClass(v)) actors[name] = v;
+    if (isClass(v)) {
+      actors[name] = v;
+      actorNames.set(v, name);
+      const C = v as Ctor & { remote?: unknown; options?: unknown };
+      C.remote = (...a: unknown[]) => createActorWith(name, {}, ...(a as never[]));
+      C.options = (o: ActorOptions) => ({ remote: (...a: unknown[]) => createActorWith(name, o, ...(a as never[])) });
+    }
     else if (typeof v === "function") {
       const fn = v as AnyFn & { remote?: unknown; options?: unknown };
       tasks[name] = fn;
@@ -322,6 +417,8 @@ declare global {
   var TextDecoder: { new (): TextDecoder };
 
   interface Function {
+    /** Creates an actor of this exported class; see `createActor()`. */
+    remote<C extends new (...args: never[]) => object>(this: C, ...args: ConstructorParameters<C>): Actor<InstanceType<C>>;
     /** Submits this exported task; see `remote()`. */
     remote<A extends unknown[], R>(this: (...args: A) => R, ...args: A): ObjectRef<R>;
     /** This exported task with options; with `numReturns` other than 1, `remote` returns that many refs. */

@@ -1,5 +1,5 @@
 // MessagePack for guests, with wray's extension types (docs/protocol.md):
-//   1 ObjectRef (20-byte ID), 2 ActorHandle (reserved), 3 typed array,
+//   1 ObjectRef (20-byte ID), 2 ActorHandle (16-byte ID), 3 typed array,
 //  -1 timestamp (Date).
 // It must agree byte for byte with common/codec.ts on the host.
 //
@@ -33,6 +33,33 @@ export class ObjectRef<T = unknown> {
   toString(): string {
     return `ObjectRef(${this.hex})`;
   }
+}
+
+export const ACTOR_ID_BYTES = 16;
+
+/** A handle to an actor (the SDK gives handles their methods: see index.ts). */
+export class ActorHandle {
+  /** The 16-byte actor ID. */
+  readonly id: Uint8Array;
+  constructor(id: Uint8Array) {
+    if (!(id instanceof Uint8Array) || id.length !== ACTOR_ID_BYTES) throw new TypeError(`an actor ID is ${ACTOR_ID_BYTES} bytes`);
+    this.id = id;
+  }
+  /** The ID as 32 lowercase hex digits, as the host prints it. */
+  get hex(): string {
+    let s = "";
+    for (let i = 0; i < this.id.length; i++) s += (this.id[i]! < 16 ? "0" : "") + this.id[i]!.toString(16);
+    return s;
+  }
+  toString(): string {
+    return `ActorHandle(${this.hex})`;
+  }
+}
+
+let actorFactory: (id: Uint8Array) => ActorHandle = (id) => new ActorHandle(id);
+/** How decoded actor handles are made (the SDK wraps them to expose methods). */
+export function setActorFactory(f: (id: Uint8Array) => ActorHandle): void {
+  actorFactory = f;
 }
 
 type TypedArray =
@@ -182,6 +209,7 @@ function encodeValue(v: unknown): void {
   }
   if (v instanceof Uint8Array) return encodeBin(v);
   if (v instanceof ObjectRef) return encodeExt(EXT_OBJECT_REF, v.id);
+  if (v instanceof ActorHandle) return encodeExt(EXT_ACTOR_HANDLE, v.id);
   if (ArrayBuffer.isView(v)) {
     if (v instanceof DataView) return encodeBin(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     const kind = TYPED_KINDS.indexOf(v.constructor as never);
@@ -360,6 +388,7 @@ function readExt(n: number): unknown {
   const data = src.subarray(at, at + n);
   at += n;
   if (type === EXT_OBJECT_REF) return new ObjectRef(data.slice());
+  if (type === EXT_ACTOR_HANDLE) return actorFactory(data.slice());
   if (type === EXT_TYPED_ARRAY) {
     const Ctor = TYPED_KINDS[data[0]!];
     if (!Ctor || data[0] === 0) throw new RangeError(`unknown typed-array kind ${data[0]}`);

@@ -12,6 +12,9 @@
  *   get(ids_ptr, ids_len, timeout i64, ret)
  *   wait(ids_ptr, ids_len, num_returns i32, timeout i64, ret)
  *   put(val_ptr, val_len, ret)
+ *   create-actor(cls_ptr, cls_len, args_ptr, args_len, opt_ptr, opt_len, ret)
+ *   call-actor(id_ptr, id_len, m_ptr, m_len, args_ptr, args_len, opt_ptr, opt_len, ret)
+ *   get-actor(name_ptr, name_len, ret)
  *   now() -> f64
  *   random-seed() -> i64
  */
@@ -39,6 +42,10 @@ export interface RuntimeHost {
   get(ids: Uint8Array[], timeoutMs: number): GuestBytes;
   wait(ids: Uint8Array[], numReturns: number, timeoutMs: number): number[];
   put(value: Uint8Array): Uint8Array;
+  createActor(cls: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array;
+  callActor(actor: Uint8Array, method: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array[];
+  /** The actor's 16-byte ID, or an empty array. */
+  getActor(name: Uint8Array): Uint8Array;
 }
 
 function u8(m: GuestMemory): Uint8Array {
@@ -59,6 +66,21 @@ function readIds(m: GuestMemory, ptr: number, len: number): Uint8Array[] {
     ids[i] = mem.slice(p, p + n);
   }
   return ids;
+}
+
+/** Lowers a list of 20-byte object IDs at `ret` (list<list<u8>>). */
+function lowerIds(m: GuestMemory, ret: number, ids: Uint8Array[]): void {
+  const arr = m.realloc(0, 0, 4, ids.length * 8);
+  for (let i = 0; i < ids.length; i++) {
+    const p = m.realloc(0, 0, 1, OBJECT_ID_BYTES);
+    u8(m).set(ids[i]!, p);
+    const d = dv(m);
+    d.setUint32(arr + i * 8, p, true);
+    d.setUint32(arr + i * 8 + 4, OBJECT_ID_BYTES, true);
+  }
+  const d = dv(m);
+  d.setUint32(ret, arr, true);
+  d.setUint32(ret + 4, ids.length, true);
 }
 
 function lowerBytes(m: GuestMemory, ret: number, b: Uint8Array): void {
@@ -84,18 +106,21 @@ export function registerRuntime(host: RuntimeHost, mem: () => GuestMemory): Reco
     submit(fp: number, fl: number, ap: number, al: number, op: number, ol: number, ret: number): void {
       const m = mem();
       const b = u8(m);
-      const ids = host.submit(b.subarray(fp, fp + fl), b.subarray(ap, ap + al), b.subarray(op, op + ol));
-      const arr = m.realloc(0, 0, 4, ids.length * 8);
-      for (let i = 0; i < ids.length; i++) {
-        const p = m.realloc(0, 0, 1, OBJECT_ID_BYTES);
-        u8(m).set(ids[i]!, p);
-        const d = dv(m);
-        d.setUint32(arr + i * 8, p, true);
-        d.setUint32(arr + i * 8 + 4, OBJECT_ID_BYTES, true);
-      }
-      const d = dv(m);
-      d.setUint32(ret, arr, true);
-      d.setUint32(ret + 4, ids.length, true);
+      lowerIds(m, ret, host.submit(b.subarray(fp, fp + fl), b.subarray(ap, ap + al), b.subarray(op, op + ol)));
+    },
+    "create-actor"(cp: number, cl: number, ap: number, al: number, op: number, ol: number, ret: number): void {
+      const m = mem();
+      const b = u8(m);
+      lowerBytes(m, ret, host.createActor(b.subarray(cp, cp + cl), b.subarray(ap, ap + al), b.subarray(op, op + ol)));
+    },
+    "call-actor"(ip: number, il: number, mp: number, ml: number, ap: number, al: number, op: number, ol: number, ret: number): void {
+      const m = mem();
+      const b = u8(m);
+      lowerIds(m, ret, host.callActor(b.slice(ip, ip + il), b.subarray(mp, mp + ml), b.subarray(ap, ap + al), b.subarray(op, op + ol)));
+    },
+    "get-actor"(np: number, nl: number, ret: number): void {
+      const m = mem();
+      lowerBytes(m, ret, host.getActor(u8(m).slice(np, np + nl)));
     },
     get(ip: number, il: number, timeout: bigint, ret: number): void {
       const m = mem();

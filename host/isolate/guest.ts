@@ -170,7 +170,7 @@ function stubImports(): Record<string, () => never> {
   const fail = (): never => {
     throw new Error("unreachable: runtime imports are bound at the core level");
   };
-  return { log: fail, submit: fail, get: fail, wait: fail, put: fail, now: fail, randomSeed: fail };
+  return { log: fail, submit: fail, get: fail, wait: fail, put: fail, now: fail, randomSeed: fail, createActor: fail, callActor: fail, getActor: fail };
 }
 
 /** Trap kinds, from V8's messages (a closed set, as wasmtime's Trap). */

@@ -12,7 +12,7 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import type { TaskId } from "../../common/ids.js";
 import { ByteSlab } from "../../common/slab.js";
-import { bytesToKey } from "../../common/ids.js";
+import { TASK_ID_BYTES, bytesToKey } from "../../common/ids.js";
 import type { Arena, ArenaRef } from "../../store/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
@@ -35,7 +35,10 @@ import {
 import type { Piece, PieceView } from "./protocol.js";
 import {
   E_ALLOC,
+  E_CALL_ACTOR,
+  E_CREATE_ACTOR,
   E_GET,
+  E_GET_ACTOR,
   E_LOADED,
   E_LOG,
   E_PUT,
@@ -43,6 +46,7 @@ import {
   E_RESUME,
   E_SUBMIT,
   E_WAIT,
+  R_ACTOR,
   R_ALLOC,
   R_FAILURE,
   R_INDICES,
@@ -89,6 +93,10 @@ export interface PoolEvents {
   put(iso: number, slot: number, index: number, value: Piece): void;
   log(iso: number, slot: number, level: number, message: string): void;
   loaded(iso: number, component: number, ok: boolean, message: string): void;
+  guestCreateActor(iso: number, parentSlot: number, actorId: TaskId, cls: string, args: Piece, options: Uint8Array): void;
+  guestCallActor(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void;
+  /** Blocking: answer with replyActor. */
+  getActor(iso: number, slot: number, name: string): void;
   /** True while an isolate will need the host again within microseconds (it runs a lent task). */
   expectingSoon(): boolean;
 }
@@ -104,6 +112,8 @@ interface Handle {
   controlBacklog: number;
   exited: boolean;
   readonly loaded: Set<number>;
+  /** Runs one actor; not one of the pool's task isolates. */
+  readonly dedicated: boolean;
 }
 
 export interface ComponentImage {
@@ -124,6 +134,8 @@ export class IsolatePool {
   readonly #bell: Int32Array;
   readonly #bellSab: SharedArrayBuffer;
   #nextId = 0;
+  /** Task isolates (dedicated actor isolates are not counted). */
+  #taskIsolates = 0;
   #parks = 0;
   #polling = false;
   #closed = false;
@@ -144,24 +156,31 @@ export class IsolatePool {
     });
   }
 
+  /** Task isolates running (actors' isolates are not counted). */
   get size(): number {
-    return this.#handles.size;
+    return this.#taskIsolates;
   }
 
   /** Starts the minimum number of isolates and the host-bell waiter. */
   start(): void {
-    for (let i = 0; i < this.#options.min; i++) this.#spawn();
+    for (let i = 0; i < this.#options.min; i++) this.#spawn(false);
     this.#armBell();
   }
 
   /** Starts one more isolate unless at the limit. */
   grow(): boolean {
-    if (this.#closed || this.#handles.size >= this.#options.max) return false;
-    this.#spawn();
+    if (this.#closed || this.#taskIsolates >= this.#options.max) return false;
+    this.#spawn(false);
     return true;
   }
 
-  #spawn(): void {
+  /** Starts an isolate of its own for one actor; returns its ID. */
+  startDedicated(): number {
+    if (this.#closed) throw new Error("the isolate pool is closed");
+    return this.#spawn(true);
+  }
+
+  #spawn(dedicated: boolean): number {
     const id = this.#nextId++;
     const mem = ChannelMemory.create(this.#options.channelSizes ?? DEFAULT_SIZES);
     const { port1, port2 } = new MessageChannel();
@@ -184,15 +203,17 @@ export class IsolatePool {
     worker.unref();
     port1.unref();
     const { tasks, events } = hostEnds(mem);
-    const h: Handle = { id, worker, mem, tasks, events, port: port1, controlBacklog: 0, exited: false, loaded: new Set() };
+    const h: Handle = { id, worker, mem, tasks, events, port: port1, controlBacklog: 0, exited: false, loaded: new Set(), dedicated };
     this.#handles.set(id, h);
+    if (!dedicated) this.#taskIsolates++;
     let why = "";
     worker.on("error", (e) => {
       why = e instanceof Error ? e.message : String(e);
     });
     worker.on("exit", (code) => this.#exited(h, why || `exited with code ${code}`));
     for (const c of this.#components) this.#sendLoad(h, c);
-    this.#events.isolateReady(id);
+    if (!dedicated) this.#events.isolateReady(id);
+    return id;
   }
 
   #exited(h: Handle, why: string): void {
@@ -201,6 +222,7 @@ export class IsolatePool {
     this.#pollOne(h);
     h.exited = true;
     this.#handles.delete(h.id);
+    if (!h.dedicated) this.#taskIsolates--;
     h.port.close();
     if (!this.#closed) this.#events.isolateExited(h.id, why);
   }
@@ -336,6 +358,12 @@ export class IsolatePool {
     });
   }
 
+  /** Answers get-actor: the actor's 16-byte ID, or none. */
+  replyActor(iso: number, actorId: Uint8Array | undefined): void {
+    const id = actorId ?? new Uint8Array(0);
+    this.#reply(iso, R_ACTOR, pad4(id.length), (_dv, b, at) => b.set(id, at));
+  }
+
   replyFailure(iso: number, failure: Uint8Array): void {
     this.#reply(iso, R_FAILURE, 4 + pad4(failure.length), (dv, b, at) => writeBytes(dv, b, at, failure));
   }
@@ -417,6 +445,40 @@ export class IsolatePool {
           const numReturns = dv.getUint32(at + 8, true);
           const timeout = dv.getFloat64(at + 16, true);
           this.#events.wait(h.id, slot, readIds(b, at + 24, count), numReturns, timeout);
+          break;
+        }
+        case E_CREATE_ACTOR: {
+          const parent = dv.getUint32(at, true);
+          const actorId = readTaskId(dv, at + 4);
+          let p = at + 20;
+          const clsLen = dv.getUint32(p, true);
+          const cls = decoder.decode(b.subarray(p + 4, p + 4 + clsLen));
+          p += 4 + pad4(clsLen);
+          p = readPiece(dv, p, this.#piece);
+          const args = this.#copyPiece(b, this.#piece);
+          const optLen = dv.getUint32(p, true);
+          this.#events.guestCreateActor(h.id, parent, actorId, cls, args, b.slice(p + 4, p + 4 + optLen));
+          break;
+        }
+        case E_CALL_ACTOR: {
+          const parent = dv.getUint32(at, true);
+          const numReturns = dv.getUint32(at + 4, true);
+          const taskId = readTaskId(dv, at + 8);
+          const actorKey = bytesToKey(b, at + 24, TASK_ID_BYTES);
+          let p = at + 40;
+          const mLen = dv.getUint32(p, true);
+          const method = decoder.decode(b.subarray(p + 4, p + 4 + mLen));
+          p += 4 + pad4(mLen);
+          p = readPiece(dv, p, this.#piece);
+          const args = this.#copyPiece(b, this.#piece);
+          const optLen = dv.getUint32(p, true);
+          this.#events.guestCallActor(h.id, parent, numReturns, taskId, actorKey, method, args, b.slice(p + 4, p + 4 + optLen));
+          break;
+        }
+        case E_GET_ACTOR: {
+          const slot = dv.getUint32(at, true);
+          const len = dv.getUint32(at + 4, true);
+          this.#events.getActor(h.id, slot, decoder.decode(b.subarray(at + 8, at + 8 + len)));
           break;
         }
         case E_RESUME:

@@ -30,6 +30,12 @@ export const E_ALLOC = 7; // blocking
 export const E_RESUME = 8; // blocking: done helping, keep waiting
 /** A component load finished (u32 component, u32 ok, message). */
 export const E_LOADED = 9;
+/** A guest creates an actor (u32 parentSlot, taskId(16), class, args piece, options). */
+export const E_CREATE_ACTOR = 10;
+/** A guest calls an actor (u32 parentSlot, u32 numReturns, taskId(16), actorId(16), method, args piece, options). */
+export const E_CALL_ACTOR = 11;
+/** Blocking: which actor has this name (u32 slot, name)? */
+export const E_GET_ACTOR = 12;
 
 // kinds of T_TASK
 export const KIND_TASK = 0;
@@ -54,6 +60,8 @@ export const R_ALLOC = 4;
 export const R_RUN = 5;
 /** The reply did not fit the reply area; it waits on the control port as bytes. */
 export const R_PORT = 6;
+/** An actor ID (16 bytes), or nothing. */
+export const R_ACTOR = 7;
 
 export const PIECE_INLINE = 0;
 export const PIECE_ARENA = 1;

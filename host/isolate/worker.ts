@@ -37,7 +37,10 @@ import { GuestInstance, loadComponent, trapKind, trapMessage } from "./guest.js"
 import type { Piece, PieceView, TaskHeader } from "./protocol.js";
 import {
   E_ALLOC,
+  E_CALL_ACTOR,
+  E_CREATE_ACTOR,
   E_GET,
+  E_GET_ACTOR,
   E_LOADED,
   E_LOG,
   E_PUT,
@@ -48,6 +51,8 @@ import {
   KIND_CONSTRUCT,
   PIECE_INLINE,
   KIND_METHOD,
+  KIND_TASK,
+  R_ACTOR,
   R_ALLOC,
   R_FAILURE,
   R_INDICES,
@@ -132,6 +137,8 @@ class Isolate implements RuntimeHost {
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
   /** The host park we last woke (HOST_PARKED). */
   #notifiedPark = 0;
+  /** In an actor's isolate: the actor's instance, once constructed. */
+  #actor: GuestInstance | undefined;
 
   constructor(init: IsolateInit) {
     this.#init = init;
@@ -277,7 +284,10 @@ class Isolate implements RuntimeHost {
     let namePtr: number;
     let argsPtr: number;
     try {
-      inst = this.#take(h.component);
+      if (h.kind === KIND_METHOD) {
+        if (!this.#actor) throw new Error("this isolate holds no live actor");
+        inst = this.#actor;
+      } else inst = this.#take(h.component);
       namePtr = inst.lowerBytes(h.name);
       argsPtr = this.#lowerPieces(inst, bytes, dv, h);
     } catch (e) {
@@ -291,7 +301,11 @@ class Isolate implements RuntimeHost {
     Atomics.store(this.#ctl, RUNNING_SLOT, h.slot);
     Atomics.add(this.#ctl, RUNNING_SEQ, 1);
     const t0 = performance.now();
-    const onReply = (reply: Uint8Array) => this.#result(h.slot, reply, h.numReturns, performance.now() - t0);
+    let constructed = false;
+    const onReply = (reply: Uint8Array) => {
+      if (h.kind === KIND_CONSTRUCT) constructed = reply.length > 0 && !isMapAt(reply, 0);
+      this.#result(h.slot, reply, h.numReturns, performance.now() - t0);
+    };
     try {
       if (h.kind === KIND_CONSTRUCT) inst.construct(namePtr, h.name.length, argsPtr, h.argsTotal, onReply);
       else if (h.kind === KIND_METHOD) inst.call(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
@@ -303,9 +317,14 @@ class Isolate implements RuntimeHost {
       this.#stack.pop();
       const parent = this.#stack[this.#stack.length - 1];
       Atomics.store(this.#ctl, RUNNING_SLOT, parent ? parent.slot : -1);
-      // an instance whose memory ballooned (a guest that caught its own
-      // out-of-memory) is not kept: linear memory never shrinks
-      if (!inst.poisoned && inst.memory.buffer.byteLength <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
+      if (h.kind === KIND_TASK) {
+        // an instance whose memory ballooned (a guest that caught its own
+        // out-of-memory) is not kept: linear memory never shrinks
+        if (!inst.poisoned && inst.memory.buffer.byteLength <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
+      } else if (h.kind === KIND_CONSTRUCT) {
+        // an actor's instance is its own for life; a failed constructor leaves no actor
+        if (constructed && !inst.poisoned) this.#actor = inst;
+      } else if (inst.poisoned) this.#actor = undefined;
     }
   }
 
@@ -522,18 +541,17 @@ class Isolate implements RuntimeHost {
     });
   }
 
+  /** `numReturns` of encoded task options (the SDK has checked it). */
+  #numReturns(options: Uint8Array): number {
+    if (options.length === 0) return 1;
+    const o = this.#optionsDecoder.decode(options) as { numReturns?: unknown } | null;
+    const n = o && typeof o === "object" ? o.numReturns : undefined;
+    return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 10_000 ? n : 1;
+  }
+
   submit(fn: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array[] {
     const exec = this.#current();
-    let numReturns = 1;
-    if (options.length > 0) {
-      const o = this.#optionsDecoder.decode(options) as { numReturns?: unknown } | null;
-      if (o && typeof o === "object" && o.numReturns !== undefined) {
-        if (typeof o.numReturns !== "number" || !Number.isInteger(o.numReturns) || o.numReturns < 0 || o.numReturns > 10_000) {
-          throw new RangeError(`numReturns must be a whole number from 0 to 10000`);
-        }
-        numReturns = o.numReturns;
-      }
-    }
+    const numReturns = this.#numReturns(options);
     const id = childTaskId(exec.taskId, exec.children++);
     const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
     const size = 8 + TASK_ID_BYTES + 4 + pad4(fn.length) + pieceSize(argPiece) + 4 + pad4(options.length);
@@ -548,6 +566,54 @@ class Isolate implements RuntimeHost {
     const ids = new Array<Uint8Array>(numReturns);
     for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
     return ids;
+  }
+
+  createActor(cls: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array {
+    const exec = this.#current();
+    const id = childTaskId(exec.taskId, exec.children++);
+    const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
+    const size = 4 + TASK_ID_BYTES + 4 + pad4(cls.length) + pieceSize(argPiece) + 4 + pad4(options.length);
+    this.#emit(E_CREATE_ACTOR, size, (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      at = writeTaskId(dv, at + 4, id);
+      at = writeBytes(dv, b, at, cls);
+      at = writePiece(dv, b, at, argPiece);
+      writeBytes(dv, b, at, options);
+    });
+    const out = new Uint8Array(TASK_ID_BYTES);
+    writeTaskId(new DataView(out.buffer), 0, id);
+    return out;
+  }
+
+  callActor(actor: Uint8Array, method: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array[] {
+    const exec = this.#current();
+    const numReturns = this.#numReturns(options);
+    const id = childTaskId(exec.taskId, exec.children++);
+    const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
+    const size = 8 + 2 * TASK_ID_BYTES + 4 + pad4(method.length) + pieceSize(argPiece) + 4 + pad4(options.length);
+    const actorId = actor.length === TASK_ID_BYTES ? actor : new Uint8Array(TASK_ID_BYTES);
+    this.#emit(E_CALL_ACTOR, size, (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      dv.setUint32(at + 4, numReturns, true);
+      at = writeTaskId(dv, at + 8, id);
+      b.set(actorId, at);
+      at = writeBytes(dv, b, at + TASK_ID_BYTES, method);
+      at = writePiece(dv, b, at, argPiece);
+      writeBytes(dv, b, at, options);
+    });
+    const ids = new Array<Uint8Array>(numReturns);
+    for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
+    return ids;
+  }
+
+  getActor(name: Uint8Array): Uint8Array {
+    const exec = this.#current();
+    const r = this.#call(E_GET_ACTOR, 4 + 4 + pad4(name.length), (dv, b, at) => {
+      dv.setUint32(at, exec.slot, true);
+      writeBytes(dv, b, at + 4, name);
+    });
+    if (r.kind !== R_ACTOR) throw new Error(`unexpected reply ${r.kind} to get-actor`);
+    return r.bytes.slice(r.at, r.at + r.length);
   }
 
   #toArena(b: Uint8Array): Piece {

@@ -231,3 +231,25 @@ test("isolates idle for long are retired, down to the number kept", async () => 
   assert.equal(s.stats().isolates, 2);
   assert.equal(s.stats().idle, 2);
 });
+
+test("reservations hold resources for their lifetime and keep their turn", () => {
+  const { ex, s } = setup(2, 2);
+  const granted: string[] = [];
+  s.reserve(shapeOf({ numCpus: 1 }), () => granted.push("a"));
+  assert.deepEqual(granted, ["a"], "granted at once while it fits");
+  assert.equal(s.stats().resources.available.CPU, 1);
+  s.submit(spec("before"));
+  s.reserve(shapeOf({ numCpus: 1 }), () => granted.push("b"));
+  s.submit(spec("after"));
+  assert.deepEqual(granted, ["a"], "b waits: 'before' took the last CPU");
+  assert.deepEqual(ex.names().map(([, n]) => n), ["before"], "'after' waits behind the reservation");
+  s.finished(ex.sent[0]![0], ex.sent[0]![1], 1);
+  assert.deepEqual(granted, ["a", "b"]);
+  s.unreserve(shapeOf({ numCpus: 1 }));
+  assert.ok(ex.names().some(([, n]) => n === "after"), "'after' runs once a reservation is given back");
+  const never = () => granted.push("never");
+  s.reserve(shapeOf({ numCpus: 2 }), never);
+  assert.ok(s.cancelReservation(never));
+  s.unreserve(shapeOf({ numCpus: 1 }));
+  assert.ok(!granted.includes("never"));
+});
