@@ -1,6 +1,7 @@
 // Actors: state, order, handles passed around, failures.
 import type { Actor } from "wray/guest";
-import { createActor, get, getActor, put, remote, wait } from "wray/guest";
+import type { ObjectRef } from "wray/guest";
+import { createActor, get, getActor, wait } from "wray/guest";
 
 export class Counter {
   private value: number;
@@ -98,23 +99,23 @@ export class Forwarder {
   }
 }
 
-/** For maxConcurrency: `hold` waits on an object that `release` makes. */
+/** For maxConcurrency: `hold` waits on a ref (passed nested, so the call starts before it is ready). */
 export class Gate {
   private waiting = 0;
-  private released: unknown = undefined;
-  hold(signal: ReturnType<typeof put>): string {
+  hold(signals: ObjectRef<string>[]): string {
     this.waiting++;
-    const v = get(signal);
+    const v = get(signals[0]!);
     this.waiting--;
-    return `held ${String(v)}`;
+    return `held ${v}`;
   }
   status(): number {
     return this.waiting;
   }
-  mark(v: unknown): string {
-    this.released = v;
-    return "marked";
-  }
+}
+
+/** Returns a handle to a new actor: handles travel in values. */
+export function spawnCounter(start: number): Actor<Counter> {
+  return createActor(Counter, start);
 }
 
 /** A task that finishes after `ms` (a producer of an object an actor waits for). */
@@ -136,4 +137,3 @@ export function byName(cls: string): number {
   return get(h.read.remote());
 }
 
-void remote;
