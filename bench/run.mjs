@@ -136,6 +136,75 @@ await row("single client put calls", "calls/s", () => {
   }, "small objects, one get each");
 }
 
+// ---- actors (Ray's "1:1 actor calls ...") ---------------------------------------
+
+const Sink = mod.actor("Sink");
+{
+  const a = Sink.remote();
+  await ray.get(Array.from({ length: 20_000 }, () => a.noop.remote()));
+  await row("1:1 actor calls sync", "us", async () => {
+    const n = 2000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await ray.get(a.noop.remote());
+    return ((performance.now() - t0) * 1000) / n;
+  }, "call + get of a no-op method, one at a time");
+  await row("1:1 actor calls async", "calls/s", async () => {
+    const n = 100_000;
+    const t0 = performance.now();
+    const refs = new Array(n);
+    for (let i = 0; i < n; i++) refs[i] = a.noop.remote();
+    await ray.get(refs);
+    return n / ((performance.now() - t0) / 1000);
+  }, "100k calls, then one get");
+  await ray.kill(a);
+}
+{
+  const a = Sink.options({ maxConcurrency: 16 }).remote();
+  await ray.get(Array.from({ length: 20_000 }, () => a.noop.remote()));
+  await row("1:1 actor calls concurrent", "calls/s", async () => {
+    const n = 100_000;
+    const t0 = performance.now();
+    const refs = new Array(n);
+    for (let i = 0; i < n; i++) refs[i] = a.noop.remote();
+    await ray.get(refs);
+    return n / ((performance.now() - t0) / 1000);
+  }, "maxConcurrency 16");
+  await ray.kill(a);
+}
+{
+  const actors = Array.from({ length: 4 }, () => Sink.remote());
+  await ray.get(actors.map((a) => a.noop.remote()));
+  await row("1:n actor calls async", "calls/s", async () => {
+    const n = 100_000;
+    const t0 = performance.now();
+    const refs = new Array(n);
+    for (let i = 0; i < n; i++) refs[i] = actors[i & 3].noop.remote();
+    await ray.get(refs);
+    return n / ((performance.now() - t0) / 1000);
+  }, "one driver, 4 actors");
+  for (const a of actors) await ray.kill(a);
+}
+{
+  const n = 2;
+  const actors = Array.from({ length: n }, () => Sink.remote());
+  const caller = mod.fn("caller");
+  const small = ray.put(new Uint8Array(64));
+  await ray.get(actors.map((a) => caller.remote(a, 1000, null)));
+  await row("n:n actor calls async", "calls/s", async () => {
+    const m = 20_000;
+    const t0 = performance.now();
+    await ray.get(actors.map((a) => caller.remote(a, m, null)));
+    return (n * m) / ((performance.now() - t0) / 1000);
+  }, `${n} tasks, each calling its own actor`);
+  await row("n:n actor calls with arg async", "calls/s", async () => {
+    const m = 20_000;
+    const t0 = performance.now();
+    await ray.get(actors.map((a) => caller.remote(a, m, [small])));
+    return (n * m) / ((performance.now() - t0) / 1000);
+  }, "the same, each call passing a value holding a ref");
+  for (const a of actors) await ray.kill(a);
+}
+
 // the gigabyte rows last: their buffers (3 GiB) would make the collector
 // work harder under every other row
 await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");

@@ -103,6 +103,8 @@ interface PendingCall {
   timeoutMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   watched: Set<string> | undefined;
+  /** Objects not sealed yet, as of the last look (sealing counts it down). */
+  unready: number;
   onSealed: () => void;
 }
 
@@ -587,8 +589,12 @@ export class HostNode implements Executor, PoolEvents {
       timeoutMs,
       timer: undefined,
       watched: undefined,
+      unready: 0,
       onSealed: () => {
-        if (this.#top(iso) === call && !call.lent) this.#evaluate(call);
+        // count down; look at the whole call again only once it may be answerable
+        const left = --call.unready;
+        const answerable = call.kind === GET ? left <= 0 : call.ids.length - left >= call.numReturns;
+        if (answerable && this.#top(iso) === call && !call.lent) this.#evaluate(call);
       },
     };
     let stack = this.#calls.get(iso);
@@ -638,6 +644,7 @@ export class HostNode implements Executor, PoolEvents {
     }
     // parked: tell the isolate to stop spinning, and watch each missing object once
     this.pool.parked(call.iso);
+    call.unready = unready.length;
     const w = (call.watched ??= new Set());
     for (const id of unready) {
       if (w.has(id)) continue;

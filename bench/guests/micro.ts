@@ -1,3 +1,4 @@
+import { get } from "wray/guest";
 // Tasks for the microbenchmarks (bench/run.mjs).
 export function noop(): void {}
 
@@ -7,4 +8,20 @@ export function add(a: number, b: number): number {
 
 export function size(b: Uint8Array): number {
   return b.length;
+}
+
+/** An actor whose methods do nothing: the cost of a call. */
+export class Sink {
+  noop(): void {}
+  echo(x: unknown): unknown {
+    return x;
+  }
+}
+
+/** n:n rows: a task that makes `m` calls to its actor and waits for them. */
+export function caller(h: { noop: { remote(): unknown }; echo: { remote(x: unknown): unknown } }, m: number, arg: unknown): number {
+  const refs = [];
+  for (let i = 0; i < m; i++) refs.push(arg === null ? h.noop.remote() : h.echo.remote(arg));
+  get(refs as never);
+  return m;
 }

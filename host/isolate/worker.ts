@@ -715,9 +715,14 @@ class Isolate implements RuntimeHost {
 
 function objectId(task: TaskId, index: number): Uint8Array {
   const b = new Uint8Array(OBJECT_ID_BYTES);
-  const dv = new DataView(b.buffer);
-  writeTaskId(dv, 0, task);
-  dv.setUint32(TASK_ID_BYTES, index, true);
+  const w = [task.w0, task.w1, task.w2, task.w3, index >>> 0];
+  for (let i = 0; i < 5; i++) {
+    const x = w[i]!;
+    b[4 * i] = x & 0xff;
+    b[4 * i + 1] = (x >>> 8) & 0xff;
+    b[4 * i + 2] = (x >>> 16) & 0xff;
+    b[4 * i + 3] = x >>> 24;
+  }
   return b;
 }
 
