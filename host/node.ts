@@ -124,8 +124,8 @@ export class HostNode implements Executor, PoolEvents {
   readonly #calls = new Map<number, PendingCall[]>();
   readonly #minIsolates: number;
   #timed = 0;
-  /** Tasks lent to waiting isolates that have not reported back yet. */
-  #lentInFlight = 0;
+  /** Executions sent or lent to isolates that have not reported back yet. */
+  #inFlight = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #reaper: ReturnType<typeof setInterval>;
   readonly #idleIsolateMs: number;
@@ -322,6 +322,7 @@ export class HostNode implements Executor, PoolEvents {
       this.#freeSlot(slot);
       return false;
     }
+    this.#inFlight++;
     if (task.timeoutMs > 0) this.#startWatchdog();
     return true;
   }
@@ -335,7 +336,7 @@ export class HostNode implements Executor, PoolEvents {
     const call = this.#top(iso);
     const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true };
     const slot = this.#slot(exec);
-    this.#lentInFlight++;
+    this.#inFlight++;
     if (call) call.lent = true;
     if (task.timeoutMs > 0) this.#startWatchdog();
     this.pool.replyRun(iso, slot, task, this.#pieces(task, exec, 1 << 30));
@@ -361,8 +362,13 @@ export class HostNode implements Executor, PoolEvents {
 
   // ---- PoolEvents -----------------------------------------------------------------------------
 
+  /**
+   * Results are on their way: keep the host awake for a moment after each
+   * event rather than paying a thread wake-up per batch (the pool's spin is
+   * bounded by spinMs after the last event, so long tasks cost little).
+   */
   expectingSoon(): boolean {
-    return this.#lentInFlight > 0;
+    return this.#inFlight > 0;
   }
 
   isolateReady(iso: number): void {
@@ -400,7 +406,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   #finish(exec: Execution): void {
-    if (exec.lent) this.#lentInFlight--;
+    this.#inFlight--;
     this.#freeBlocks(exec);
     if (exec.owned) for (const id of exec.owned) this.store.release(id);
     exec.owned = undefined;
@@ -724,7 +730,7 @@ export class HostNode implements Executor, PoolEvents {
       exec.owned = undefined;
       this.#freeBlocks(exec);
       if (exec.task.timeoutMs > 0) this.#timed--;
-      if (exec.lent) this.#lentInFlight--;
+      this.#inFlight--;
       if (!wasRunning) {
         retry.push(task);
         continue;
