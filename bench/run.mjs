@@ -29,6 +29,15 @@ function median(xs) {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** Calls/s of `n` calls made by `call(i)`, then one get of all of them. */
+async function throughput(n, call) {
+  const t0 = performance.now();
+  const refs = new Array(n);
+  for (let i = 0; i < n; i++) refs[i] = call(i);
+  await ray.get(refs);
+  return n / ((performance.now() - t0) / 1000);
+}
+
 function report(name, value, unit, note = "") {
   const row = { name, value: Number(value.toPrecision(4)), unit };
   rows.push({ ...row, note });
@@ -102,14 +111,7 @@ await row("single client tasks sync", "us", async () => {
   return ((performance.now() - t0) * 1000) / n;
 }, "submit + get of a no-op task, one at a time");
 
-await row("single client tasks async", "tasks/s", async () => {
-  const n = 100_000;
-  const t0 = performance.now();
-  const refs = new Array(n);
-  for (let i = 0; i < n; i++) refs[i] = noop.remote();
-  await ray.get(refs);
-  return n / ((performance.now() - t0) / 1000);
-}, "100k no-op tasks submitted, then one get");
+await row("single client tasks async", "tasks/s", () => throughput(100_000, () => noop.remote()), "100k no-op tasks submitted, then one get");
 
 await row("single client tasks and get batch", "tasks/s", async () => {
   const batches = 100;
@@ -148,40 +150,19 @@ const Sink = mod.actor("Sink");
     for (let i = 0; i < n; i++) await ray.get(a.noop.remote());
     return ((performance.now() - t0) * 1000) / n;
   }, "call + get of a no-op method, one at a time");
-  await row("1:1 actor calls async", "calls/s", async () => {
-    const n = 100_000;
-    const t0 = performance.now();
-    const refs = new Array(n);
-    for (let i = 0; i < n; i++) refs[i] = a.noop.remote();
-    await ray.get(refs);
-    return n / ((performance.now() - t0) / 1000);
-  }, "100k calls, then one get");
+  await row("1:1 actor calls async", "calls/s", () => throughput(100_000, () => a.noop.remote()), "100k calls, then one get");
   await ray.kill(a);
 }
 {
   const a = Sink.options({ maxConcurrency: 16 }).remote();
   await ray.get(Array.from({ length: 20_000 }, () => a.noop.remote()));
-  await row("1:1 actor calls concurrent", "calls/s", async () => {
-    const n = 100_000;
-    const t0 = performance.now();
-    const refs = new Array(n);
-    for (let i = 0; i < n; i++) refs[i] = a.noop.remote();
-    await ray.get(refs);
-    return n / ((performance.now() - t0) / 1000);
-  }, "maxConcurrency 16");
+  await row("1:1 actor calls concurrent", "calls/s", () => throughput(100_000, () => a.noop.remote()), "maxConcurrency 16");
   await ray.kill(a);
 }
 {
   const actors = Array.from({ length: 4 }, () => Sink.remote());
   await ray.get(actors.map((a) => a.noop.remote()));
-  await row("1:n actor calls async", "calls/s", async () => {
-    const n = 100_000;
-    const t0 = performance.now();
-    const refs = new Array(n);
-    for (let i = 0; i < n; i++) refs[i] = actors[i & 3].noop.remote();
-    await ray.get(refs);
-    return n / ((performance.now() - t0) / 1000);
-  }, "one driver, 4 actors");
+  await row("1:n actor calls async", "calls/s", () => throughput(100_000, (i) => actors[i & 3].noop.remote()), "one driver, 4 actors");
   for (const a of actors) await ray.kill(a);
 }
 {

@@ -15,6 +15,12 @@ export const EXT_ACTOR_HANDLE = 2;
 export const EXT_TYPED_ARRAY = 3;
 export const OBJECT_ID_BYTES = 20;
 
+function hexOf(id: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < id.length; i++) s += (id[i]! < 16 ? "0" : "") + id[i]!.toString(16);
+  return s;
+}
+
 /** A reference to an object in the host's object store. */
 export class ObjectRef<T = unknown> {
   /** The 20-byte object ID. */
@@ -26,9 +32,7 @@ export class ObjectRef<T = unknown> {
   }
   /** The ID as 40 lowercase hex digits, as the host prints it. */
   get hex(): string {
-    let s = "";
-    for (let i = 0; i < this.id.length; i++) s += (this.id[i]! < 16 ? "0" : "") + this.id[i]!.toString(16);
-    return s;
+    return hexOf(this.id);
   }
   toString(): string {
     return `ObjectRef(${this.hex})`;
@@ -47,9 +51,7 @@ export class ActorHandle {
   }
   /** The ID as 32 lowercase hex digits, as the host prints it. */
   get hex(): string {
-    let s = "";
-    for (let i = 0; i < this.id.length; i++) s += (this.id[i]! < 16 ? "0" : "") + this.id[i]!.toString(16);
-    return s;
+    return hexOf(this.id);
   }
   toString(): string {
     return `ActorHandle(${this.hex})`;
