@@ -13,6 +13,7 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCGuest } from "./build-native.js";
 import { BuildError } from "./errors.js";
 
 export interface BuildOptions {
@@ -20,6 +21,8 @@ export interface BuildOptions {
   output?: string;
   /** Use QuickJS's smaller build (~1.1 MB instead of ~1.6 MB, slower calls). */
   optimizeSize?: boolean;
+  /** The guest's language; default from the entry's extension (`.c` is C, anything else TypeScript/JavaScript). */
+  lang?: "js" | "c";
 }
 
 export interface BuildResult {
@@ -89,6 +92,9 @@ function messages(e: unknown): string[] {
 export async function buildGuest(entry: string, options: BuildOptions = {}): Promise<BuildResult> {
   const file = resolve(entry);
   if (!existsSync(file) || !statSync(file).isFile()) throw new BuildError(`no such file: ${entry}`);
+  const lang = options.lang ?? (file.endsWith(".c") ? "c" : "js");
+  if (lang === "c") return buildCGuest([entry], witDir(), { output: options.output });
+  if (lang !== "js") throw new BuildError(`unknown guest language '${String(lang)}' (known: js, c)`);
   const output = resolve(options.output ?? file.replace(/\.[cm]?[jt]sx?$/, "") + ".wasm");
   const esbuild = await import("esbuild");
   const sdk = guestRuntime();

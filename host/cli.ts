@@ -2,7 +2,7 @@
 /**
  * The `wray` command.
  *
- *   wray build <entry.ts|js> [-o out.wasm] [--opt-size]
+ *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|c]
  */
 import { parseArgs } from "node:util";
 import { BuildError, buildGuest } from "../guest-sdk/index.js";
@@ -10,9 +10,11 @@ import { BuildError, buildGuest } from "../guest-sdk/index.js";
 const USAGE = `usage: wray <command> [options]
 
 commands:
-  build <entry> [-o <out.wasm>] [--opt-size]
-      compile a TypeScript/JavaScript guest (exported functions are tasks,
-      exported classes actors) into a WebAssembly component
+  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|c]
+      compile a guest into a WebAssembly component: TypeScript/JavaScript
+      (exported functions are tasks, exported classes actors) or C (tasks
+      and actors declared with guest-sdk/c/wray.h); the language follows
+      the entry's extension unless --lang says
   help
       show this text
 `;
@@ -21,7 +23,7 @@ async function build(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { output: { type: "string", short: "o" }, "opt-size": { type: "boolean" } },
+    options: { output: { type: "string", short: "o" }, "opt-size": { type: "boolean" }, lang: { type: "string" } },
   });
   if (positionals.length !== 1) {
     process.stderr.write(`wray build: expected one entry file, got ${positionals.length}\n\n${USAGE}`);
@@ -29,9 +31,15 @@ async function build(argv: string[]): Promise<number> {
   }
   const t0 = performance.now();
   try {
-    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"] });
+    const lang = values.lang;
+    if (lang !== undefined && lang !== "js" && lang !== "c") {
+      process.stderr.write(`wray build: unknown --lang '${lang}' (known: js, c)\n`);
+      return 2;
+    }
+    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang });
     const ms = (performance.now() - t0).toFixed(0);
-    process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB, exports: ${r.exports.join(", ")}) in ${ms} ms\n`);
+    const exports = r.exports.length > 0 ? `, exports: ${r.exports.join(", ")}` : "";
+    process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB${exports}) in ${ms} ms\n`);
     return 0;
   } catch (e) {
     if (e instanceof BuildError) {

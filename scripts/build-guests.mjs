@@ -3,12 +3,18 @@
 // <behaviour>.wasm beside their source. A guest is rebuilt only when its
 // source, the guest SDK or the WIT changed (a hash is kept in .build-hash).
 // Run after `npm run build`: it uses the built `wray build` pipeline.
+//
+// Compiled guests (index.c) are checked in prebuilt, so tests run without
+// their toolchains. Where clang and wasi-libc are present the script
+// rebuilds them and compares: a fixture that is not current is rewritten,
+// and under CI=true that is an error (commit the rebuilt fixture).
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentize } from "componentize-qjs";
-import { buildGuest } from "../dist/index.js";
+import { execFileSync } from "node:child_process";
+import { buildCGuest, buildGuest, witDir } from "../dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const guests = join(root, "test", "guests");
@@ -28,11 +34,39 @@ const special = {
   wasi: { wit: join(root, "wit"), world: "runtime", stubWasi: false },
 };
 
+function haveClangForWasm() {
+  try {
+    execFileSync("clang", ["--target=wasm32-wasi", "-print-file-name=libc.a"], { stdio: "pipe" });
+    return existsSync("/usr/lib/wasm32-wasi/libc.a") || existsSync("/usr/share/wasi-sysroot/lib/wasm32-wasi/libc.a");
+  } catch {
+    return false;
+  }
+}
+
 let built = 0;
+let stale = 0;
 const t0 = performance.now();
+const clang = haveClangForWasm();
 for (const name of readdirSync(guests).sort()) {
   const dir = join(guests, name);
   if (!statSync(dir).isDirectory()) continue;
+  const cEntry = join(dir, "index.c");
+  if (existsSync(cEntry)) {
+    const out = join(dir, `${name}.wasm`);
+    if (!clang) {
+      if (!existsSync(out)) throw new Error(`test/guests/${name}/${name}.wasm is missing and clang with wasi-libc is not installed to build it`);
+      continue;
+    }
+    const tmp = join(dir, `.${name}.new.wasm`);
+    await buildCGuest([cEntry], witDir(), { output: tmp });
+    const fresh = readFileSync(tmp);
+    rmSync(tmp);
+    if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) continue;
+    writeFileSync(out, fresh);
+    stale++;
+    process.stdout.write(`rebuilt test/guests/${name}/${name}.wasm: the checked-in fixture was not current (commit it)\n`);
+    continue;
+  }
   const entry = ["index.ts", "index.js"].map((f) => join(dir, f)).find(existsSync);
   if (!entry) continue;
   const out = join(dir, `${name}.wasm`);
@@ -57,4 +91,8 @@ for (const name of readdirSync(guests).sort()) {
   built++;
   process.stdout.write(`built test/guests/${name}/${name}.wasm\n`);
 }
-process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date\n`);
+process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date${clang ? "" : " (C fixtures used as checked in: no clang for wasm32-wasi here)"}\n`);
+if (stale > 0 && process.env.CI === "true") {
+  process.stderr.write(`${stale} checked-in compiled guest fixture(s) were not current with their sources\n`);
+  process.exit(1);
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -72,6 +72,51 @@ test("wray build reports bad input clearly", { timeout: 60_000 }, async () => {
     });
     await assert.rejects(run(process.execPath, [cli, "frobnicate"]), (e: unknown) => (e as { code: number }).code === 2);
     assert.ok(!existsSync(join(dir.path, "broken.wasm")));
+  } finally {
+    await dir.remove();
+  }
+});
+
+const haveClang = (() => {
+  try {
+    return existsSync("/usr/lib/wasm32-wasi/libc.a") && spawnSync("clang", ["--version"]).status === 0;
+  } catch {
+    return false;
+  }
+})();
+
+test("wray build --lang c: a C guest builds and runs; compile errors come back with file:line", { timeout: 60_000, skip: haveClang ? false : "no clang with wasi-libc here" }, async () => {
+  const dir = await tempDir();
+  try {
+    const src = join(dir.path, "twice.c");
+    await writeFile(
+      src,
+      `#define WRAY_IMPLEMENTATION\n#include "wray.h"\n` +
+        `static int twice(wray_args *a, wray_writer *out) { double x; if (!wray_read_f64(&a->r, &x)) return wray_fail(out, "TypeError", "twice(x)"); wray_write_f64(out, 2 * x); return 0; }\n` +
+        `WRAY_TASKS({ "twice", twice });\nWRAY_NO_ACTORS;\n`,
+    );
+    const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "t.wasm")]);
+    assert.match(stdout, /built .*t\.wasm/);
+    const ray = await init({ numCpus: 1 });
+    try {
+      const mod = await ray.load(join(dir.path, "t.wasm"));
+      assert.deepEqual(mod.tasks, ["twice"]);
+      assert.deepEqual(Object.keys(mod.actors), []);
+      assert.equal(await ray.get(mod.fn("twice").remote(21)), 42);
+    } finally {
+      await ray.shutdown();
+    }
+    const bad = join(dir.path, "bad.c");
+    await writeFile(bad, `int broken(\n`);
+    await assert.rejects(buildGuest(bad, { output: join(dir.path, "bad.wasm") }), (e: unknown) => e instanceof BuildError && /bad\.c:1:\d+: error/.test(e.message));
+    const sys = join(dir.path, "sys.c");
+    await writeFile(
+      sys,
+      `#define WRAY_IMPLEMENTATION\n#include "wray.h"\n#include <stdio.h>\n` +
+        `static int hi(wray_args *a, wray_writer *out) { printf("hi\\n"); wray_write_nil(out); return 0; }\n` +
+        `WRAY_TASKS({ "hi", hi });\nWRAY_NO_ACTORS;\n`,
+    );
+    await assert.rejects(buildGuest(sys, { output: join(dir.path, "sys.wasm") }), (e: unknown) => e instanceof BuildError && /imports .*wasi_snapshot_preview1\.fd_write.*only wray:runtime\/host/.test(e.message));
   } finally {
     await dir.remove();
   }

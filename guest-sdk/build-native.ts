@@ -1,0 +1,117 @@
+/**
+ * `wray build` for compiled guests. A C guest is compiled by clang's wasm32
+ * target against wasi-libc into a core module that implements the
+ * `wray:runtime` world's canonical ABI itself (guest-sdk/c/wray.h); the
+ * core module is then wrapped as a component: the WIT is embedded as the
+ * `component-type` custom section and `wasm-tools component new` (through
+ * jco's programmatic API: its CLI cannot read files) lifts it.
+ *
+ * Toolchain (Debian): `clang lld wasi-libc libclang-rt-dev-wasm32`, which
+ * scripts/setup-toolchains.sh installs.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BuildError } from "./errors.js";
+import type { BuildResult } from "./build.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const HOST_MODULE = "wray:runtime/host@0.1.0";
+
+/** The folder holding wray.h (guest-sdk/c in the repository and in the package). */
+export function cSdkDir(): string {
+  for (const d of [resolve(here, "c"), resolve(here, "..", "guest-sdk", "c")]) if (existsSync(join(d, "wray.h"))) return d;
+  throw new BuildError("cannot find the C guest SDK (guest-sdk/c/wray.h) beside this package");
+}
+
+function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) fail(Object.assign(err, { stdout, stderr }));
+      else ok({ stdout, stderr });
+    });
+  });
+}
+
+/** Wraps a core module that implements the world's canonical ABI as a component of `wray:runtime`. */
+export async function componentFromCore(core: Uint8Array, witDir: string): Promise<Uint8Array> {
+  let imports: WebAssembly.ModuleImportDescriptor[];
+  try {
+    imports = WebAssembly.Module.imports(await WebAssembly.compile(core));
+  } catch (e) {
+    throw new BuildError(`the compiler's output is not a valid WebAssembly module: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const foreign = imports.filter((i) => i.module !== HOST_MODULE).map((i) => `${i.module}.${i.name}`);
+  if (foreign.length > 0) {
+    throw new BuildError(
+      `the guest imports ${foreign.join(", ")}, which wray does not provide: guests may import only ${HOST_MODULE} ` +
+        `(system calls such as printf, files and clocks need WASI: use wray_log and wray_now instead)`,
+    );
+  }
+  const { componentEmbed, componentNew } = await import("@bytecodealliance/jco");
+  const witSource = await readFile(join(witDir, "runtime.wit"), "utf8");
+  try {
+    const embedded = await componentEmbed({ binary: core, witSource, world: "runtime", stringEncoding: "utf8" });
+    return await componentNew(embedded, []);
+  } catch (e) {
+    throw new BuildError(`the core module is not a component of wray:runtime/runtime: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export interface NativeBuildOptions {
+  output?: string;
+  /** The C compiler (default `$CC` when it names clang, else `clang`). */
+  cc?: string;
+  /** Extra compiler flags (e.g. `-O3`, `-I include`). */
+  cflags?: string[];
+}
+
+/** Builds a C guest (one or more .c files; the first names the output). */
+export async function buildCGuest(sources: string[], witDir: string, options: NativeBuildOptions = {}): Promise<BuildResult> {
+  if (sources.length === 0) throw new BuildError("no C source files given");
+  const files = sources.map((s) => resolve(s));
+  for (const [i, f] of files.entries()) {
+    if (!existsSync(f) || !statSync(f).isFile()) throw new BuildError(`no such file: ${sources[i]}`);
+  }
+  const output = resolve(options.output ?? files[0]!.replace(/\.c$/, "") + ".wasm");
+  const cc = options.cc ?? (process.env.CC && /clang/.test(process.env.CC) ? process.env.CC : "clang");
+  const tmp = join(tmpdir(), `wray-cbuild-${process.pid}-${Date.now()}`);
+  await mkdir(tmp, { recursive: true });
+  const core = join(tmp, "core.wasm");
+  try {
+    try {
+      await run(cc, [
+        "--target=wasm32-wasi",
+        "-O2",
+        "-I",
+        cSdkDir(),
+        "-nostartfiles",
+        "-Wl,--no-entry",
+        "-Wl,--strip-all",
+        ...(options.cflags ?? []),
+        "-o",
+        core,
+        ...files,
+      ]);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { stderr?: string };
+      if (err.code === "ENOENT") {
+        throw new BuildError(`${cc} not found: C guests need clang, lld and wasi-libc (Debian: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32)`);
+      }
+      const text = (err.stderr ?? "").trim();
+      if (/unable to find library -lc|crt1\.o|'(stdlib|string|stdint)\.h' file not found/.test(text)) {
+        throw new BuildError(`${cc} cannot build for wasm32-wasi (is wasi-libc installed?):\n${text}`);
+      }
+      throw new BuildError(`${sources.join(" ")} does not compile:\n${text}`);
+    }
+    const bytes = await componentFromCore(await readFile(core), witDir);
+    await mkdir(dirname(output), { recursive: true });
+    await writeFile(output, bytes);
+    return { output, bytes: bytes.length, exports: [] };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
