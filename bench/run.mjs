@@ -14,6 +14,7 @@ import { availableParallelism, cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { buildGuest, init } from "../dist/index.js";
+import { GuestInstance, loadComponent, prepareComponent } from "../dist/host.js";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -184,6 +185,43 @@ const Sink = mod.actor("Sink");
     return (n * m) / ((performance.now() - t0) / 1000);
   }, "the same, each call passing a value holding a ref");
   for (const a of actors) await ray.kill(a);
+}
+
+// ---- guests by language ----------------------------------------------------------------
+
+/** The conformance guest of `lang` (TS built here when missing, C checked in). */
+async function conformanceGuest(lang) {
+  if (lang === "c") return here("../test/guests/conformance-c/conformance-c.wasm");
+  const out = here("./out/conformance-ts.wasm");
+  if (!existsSync(out)) await buildGuest(here("../test/guests/conformance-ts/index.ts"), { output: out });
+  return out;
+}
+
+const refuse = () => {
+  throw new Error("no host calls in this benchmark");
+};
+const noHost = { log() {}, submit: refuse, get: refuse, wait: refuse, put: refuse, createActor: refuse, callActor: refuse, getActor: refuse };
+
+for (const lang of ["ts", "c"]) {
+  const prepared = await prepareComponent(readFileSync(await conformanceGuest(lang)), lang);
+  const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
+  const name = new TextEncoder().encode("echo");
+  const args = new Uint8Array([0x91, 0xc4, 13, ...new Array(13).fill(7)]); // [bin(13)]: 16 bytes
+  let sink = 0;
+  const onReply = (r) => (sink += r.length);
+  const call = () => {
+    const np = inst.lowerBytes(name);
+    const ap = inst.lowerBytes(args);
+    inst.invoke(np, name.length, ap, args.length, 1, onReply);
+  };
+  for (let i = 0; i < 20_000; i++) call();
+  await row(`guest call overhead (${lang})`, "us", () => {
+    const n = 200_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) call();
+    return ((performance.now() - t0) * 1000) / n;
+  }, "16-byte echo task: lower name+args, call the guest export, read the reply, post-return (no isolate hop)");
+  if (sink === 0) throw new Error("no replies");
 }
 
 // the gigabyte rows last: their buffers (3 GiB) would make the collector

@@ -31,3 +31,6 @@ export { ActorHandle } from "../common/actor-handle.js";
 export type { ValueOf } from "../common/object-ref.js";
 export { WrayError } from "../common/errors.js";
 export type { WrayErrorCode } from "../common/errors.js";
+/** Low level: one guest instance in the current thread, called without an isolate (benchmarks, tools). */
+export { GuestInstance, loadComponent } from "./isolate/guest.js";
+export type { RuntimeHost, GuestBytes } from "./imports/runtime.js";
