@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { buildGuest, init } from "../dist/index.js";
 import { GuestInstance, loadComponent, prepareComponent } from "../dist/host.js";
+import { decode as decodeMsgpack, encode as encodeArgs } from "@msgpack/msgpack";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -222,6 +223,101 @@ for (const lang of ["ts", "c"]) {
     return ((performance.now() - t0) * 1000) / n;
   }, "16-byte echo task: lower name+args, call the guest export, read the reply, post-return (no isolate hop)");
   if (sink === 0) throw new Error("no replies");
+}
+
+// ---- guest compute: one kernel in every language ---------------------------------------
+
+/** Plain Node's copy of bench/guests/pendulum.ts (the same arithmetic). */
+function pendulumJs(steps, seed) {
+  let s = seed >>> 0;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+  const w1 = new Float64Array(48);
+  const b1 = new Float64Array(16);
+  const w2 = new Float64Array(16);
+  for (let i = 0; i < 48; i++) w1[i] = rnd();
+  for (let i = 0; i < 16; i++) b1[i] = rnd();
+  for (let i = 0; i < 16; i++) w2[i] = rnd();
+  const b2 = rnd();
+  let th = rnd() * 2 * Math.PI;
+  let thdot = rnd() * 2;
+  let total = 0;
+  for (let t = 0; t < steps; t++) {
+    const c = Math.cos(th);
+    const sn = Math.sin(th);
+    let a = b2;
+    for (let j = 0; j < 16; j++) a += w2[j] * Math.tanh(w1[j * 3] * c + w1[j * 3 + 1] * sn + w1[j * 3 + 2] * thdot + b1[j]);
+    let u = 2 * Math.tanh(a);
+    if (u > 2) u = 2;
+    else if (u < -2) u = -2;
+    const an = ((((th + Math.PI) % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI)) - Math.PI;
+    total -= an * an + 0.1 * thdot * thdot + 0.001 * u * u;
+    thdot += (15 * sn + 3 * u) * 0.05;
+    if (thdot > 8) thdot = 8;
+    else if (thdot < -8) thdot = -8;
+    th += thdot * 0.05;
+  }
+  return total;
+}
+
+/** Builds bench/guests/pendulum.<ext> into bench/out when its source changed; undefined when it cannot be built here. */
+async function computeGuest(ext) {
+  const src = here(`./guests/pendulum.${ext}`);
+  const out = here(`./out/pendulum-${ext}.wasm`);
+  const stamp = here(`./out/pendulum-${ext}.hash`);
+  const sdk = ext === "c" ? here("../guest-sdk/c/wray.h") : here("../dist/guest.js");
+  const hash = createHash("sha256").update(readFileSync(src)).update(readFileSync(sdk)).digest("hex");
+  if (!existsSync(out) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== hash) {
+    mkdirSync(here("./out"), { recursive: true });
+    try {
+      await buildGuest(src, { output: out });
+    } catch (e) {
+      process.stderr.write(`guest compute (${ext}) skipped: ${e.message.split("\n")[0]}\n`);
+      return undefined;
+    }
+    writeFileSync(stamp, hash);
+  }
+  return out;
+}
+
+if (!filter || "guest compute".includes(filter) || filter.startsWith("guest compute")) {
+  const SEED = 42;
+  const expected = pendulumJs(1000, SEED);
+  const steps = { node: 200_000, c: 200_000, ts: 10_000 };
+  const rate = (n, fn) => {
+    const t0 = performance.now();
+    fn(n);
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const kernels = { node: (n) => pendulumJs(n, SEED) };
+  for (const ext of ["c", "ts"]) {
+    const file = await computeGuest(ext);
+    if (!file) continue;
+    const prepared = await prepareComponent(readFileSync(file), `pendulum.${ext}`);
+    const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
+    const name = new TextEncoder().encode("pendulum");
+    kernels[ext] = (n) => {
+      const args = encodeArgs([n, SEED]);
+      let value;
+      inst.invoke(inst.lowerBytes(name), name.length, inst.lowerBytes(args), args.length, 1, (r) => (value = decodeMsgpack(r)[0]));
+      return value;
+    };
+    const got = kernels[ext](1000);
+    if (Math.abs(got - expected) > 1e-9 * Math.abs(expected)) throw new Error(`pendulum.${ext} computes ${got}, plain Node ${expected}`);
+  }
+  // interleaved repetitions, so every language sees the same machine noise
+  const values = Object.fromEntries(Object.keys(kernels).map((k) => [k, []]));
+  for (const k of Object.keys(kernels)) kernels[k](steps[k] / 10); // warm up
+  for (let i = 0; i < reps; i++) for (const k of Object.keys(kernels)) values[k].push(rate(steps[k], kernels[k]));
+  const node = median(values.node);
+  report("guest compute: plain Node", node, "steps/s", "Pendulum steps, 3-16-1 tanh policy, JIT-compiled JS");
+  const label = { c: "C (clang -O2)", ts: "TypeScript on QuickJS" };
+  for (const k of Object.keys(kernels).filter((x) => x !== "node")) {
+    const v = median(values[k]);
+    report(`guest compute: ${label[k]}`, v, "steps/s", `${((100 * v) / node).toFixed(1)}% of plain Node`);
+  }
 }
 
 // the gigabyte rows last: their buffers (3 GiB) would make the collector
