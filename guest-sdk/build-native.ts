@@ -83,19 +83,16 @@ export async function buildCGuest(sources: string[], witDir: string, options: Na
   const core = join(tmp, "core.wasm");
   try {
     try {
-      await run(cc, [
-        "--target=wasm32-wasi",
-        "-O2",
-        "-I",
-        cSdkDir(),
-        "-nostartfiles",
-        "-Wl,--no-entry",
-        "-Wl,--strip-all",
-        ...(options.cflags ?? []),
-        "-o",
-        core,
-        ...files,
-      ]);
+      // compile and link apart: clang's driver runs `wasm-opt` after an
+      // optimizing link whenever one is on PATH (node_modules/.bin under
+      // npm), which would make the output depend on who ran the build
+      const objects: string[] = [];
+      for (const [i, f] of files.entries()) {
+        const o = join(tmp, `${i}.o`);
+        await run(cc, ["--target=wasm32-wasi", "-O2", "-I", cSdkDir(), ...(options.cflags ?? []), "-c", "-o", o, f]);
+        objects.push(o);
+      }
+      await run(cc, ["--target=wasm32-wasi", "-nostartfiles", "-Wl,--no-entry", "-Wl,--strip-all", "-o", core, ...objects, "-lm"]);
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       if (err.code === "ENOENT") {
