@@ -47,8 +47,11 @@ function report(name, value, unit, note = "") {
   else process.stdout.write(`${name.padEnd(40)} ${String(row.value).padStart(12)} ${unit.padEnd(10)} ${note}\n`);
 }
 
+/** Whether the row `name` passes --filter. */
+const wants = (name) => !filter || name.includes(filter);
+
 async function row(name, unit, fn, note) {
-  if (filter && !name.includes(filter)) return;
+  if (!wants(name)) return;
   const values = [];
   for (let i = 0; i < reps; i++) values.push(await fn(i));
   report(name, median(values), unit, note);
@@ -204,6 +207,7 @@ const refuse = () => {
 const noHost = { log() {}, submit: refuse, get: refuse, wait: refuse, put: refuse, createActor: refuse, callActor: refuse, getActor: refuse };
 
 for (const lang of ["ts", "c"]) {
+  if (!wants(`guest call overhead (${lang})`)) continue;
   const prepared = await prepareComponent(readFileSync(await conformanceGuest(lang)), lang);
   const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
   const name = new TextEncoder().encode("echo");
@@ -227,39 +231,12 @@ for (const lang of ["ts", "c"]) {
 
 // ---- guest compute: one kernel in every language ---------------------------------------
 
-/** Plain Node's copy of bench/guests/pendulum.ts (the same arithmetic). */
-function pendulumJs(steps, seed) {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-  const w1 = new Float64Array(48);
-  const b1 = new Float64Array(16);
-  const w2 = new Float64Array(16);
-  for (let i = 0; i < 48; i++) w1[i] = rnd();
-  for (let i = 0; i < 16; i++) b1[i] = rnd();
-  for (let i = 0; i < 16; i++) w2[i] = rnd();
-  const b2 = rnd();
-  let th = rnd() * 2 * Math.PI;
-  let thdot = rnd() * 2;
-  let total = 0;
-  for (let t = 0; t < steps; t++) {
-    const c = Math.cos(th);
-    const sn = Math.sin(th);
-    let a = b2;
-    for (let j = 0; j < 16; j++) a += w2[j] * Math.tanh(w1[j * 3] * c + w1[j * 3 + 1] * sn + w1[j * 3 + 2] * thdot + b1[j]);
-    let u = 2 * Math.tanh(a);
-    if (u > 2) u = 2;
-    else if (u < -2) u = -2;
-    const an = ((((th + Math.PI) % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI)) - Math.PI;
-    total -= an * an + 0.1 * thdot * thdot + 0.001 * u * u;
-    thdot += (15 * sn + 3 * u) * 0.05;
-    if (thdot > 8) thdot = 8;
-    else if (thdot < -8) thdot = -8;
-    th += thdot * 0.05;
-  }
-  return total;
+/** bench/guests/pendulum.ts itself, compiled by esbuild and run by V8: the plain Node baseline. */
+async function pendulumInNode() {
+  const { transform } = await import("esbuild");
+  const { code } = await transform(readFileSync(here("./guests/pendulum.ts"), "utf8"), { loader: "ts", format: "esm" });
+  const mod = await import("data:text/javascript;base64," + Buffer.from(code).toString("base64"));
+  return mod.pendulum;
 }
 
 /** Builds bench/guests/pendulum.<ext> into bench/out when its source changed; undefined when it cannot be built here. */
@@ -282,8 +259,9 @@ async function computeGuest(ext) {
   return out;
 }
 
-if (!filter || "guest compute".includes(filter) || filter.startsWith("guest compute")) {
+if (wants("guest compute") || filter.startsWith("guest compute")) {
   const SEED = 42;
+  const pendulumJs = await pendulumInNode();
   const expected = pendulumJs(1000, SEED);
   const steps = { node: 200_000, c: 200_000, ts: 10_000 };
   const rate = (n, fn) => {

@@ -9,7 +9,7 @@
  * Toolchain (Debian): `clang lld wasi-libc libclang-rt-dev-wasm32`, which
  * scripts/setup-toolchains.sh installs.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +25,11 @@ const HOST_MODULE = "wray:runtime/host@0.1.0";
 export function cSdkDir(): string {
   for (const d of [resolve(here, "c"), resolve(here, "..", "guest-sdk", "c")]) if (existsSync(join(d, "wray.h"))) return d;
   throw new BuildError("cannot find the C guest SDK (guest-sdk/c/wray.h) beside this package");
+}
+
+/** Whether C guests can be built here: clang runs and wasi-libc is installed where Debian puts it. */
+export function cToolchainAvailable(cc = "clang"): boolean {
+  return existsSync("/usr/lib/wasm32-wasi/libc.a") && spawnSync(cc, ["--version"], { stdio: "ignore" }).status === 0;
 }
 
 function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {

@@ -5,5 +5,5 @@
 export { buildGuest, witDir } from "./build.js";
 export type { BuildOptions, BuildResult } from "./build.js";
 export { BuildError } from "./errors.js";
-export { buildCGuest, componentFromCore } from "./build-native.js";
+export { buildCGuest, componentFromCore, cToolchainAvailable } from "./build-native.js";
 export type { NativeBuildOptions } from "./build-native.js";

@@ -13,8 +13,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentize } from "componentize-qjs";
-import { execFileSync } from "node:child_process";
-import { buildCGuest, buildGuest, witDir } from "../dist/index.js";
+import { buildCGuest, buildGuest, cToolchainAvailable, witDir } from "../dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const guests = join(root, "test", "guests");
@@ -34,19 +33,10 @@ const special = {
   wasi: { wit: join(root, "wit"), world: "runtime", stubWasi: false },
 };
 
-function haveClangForWasm() {
-  try {
-    execFileSync("clang", ["--target=wasm32-wasi", "-print-file-name=libc.a"], { stdio: "pipe" });
-    return existsSync("/usr/lib/wasm32-wasi/libc.a") || existsSync("/usr/share/wasi-sysroot/lib/wasm32-wasi/libc.a");
-  } catch {
-    return false;
-  }
-}
-
 let built = 0;
 let stale = 0;
 const t0 = performance.now();
-const clang = haveClangForWasm();
+const clang = cToolchainAvailable();
 for (const name of readdirSync(guests).sort()) {
   const dir = join(guests, name);
   if (!statSync(dir).isDirectory()) continue;

@@ -584,75 +584,63 @@ static void wray_unknown_(wray_writer *out, const char *kind, const char *p, siz
 }
 
 /* Runs fn over args (a MessagePack array); the reply is an array of num_returns values or a failure map. */
-static void wray_run_(wray_writer *out, wray_fn fn, uint8_t *args, size_t args_len, uint32_t num_returns, int wrap) {
+static void wray_run_(wray_writer *out, wray_fn fn, uint8_t *args, size_t args_len, uint32_t num_returns) {
   wray_args a;
   a.r.p = args;
   a.r.end = args + args_len;
   a.num_returns = num_returns;
-  out->len = 0;
-  out->failed = 0;
   if (!wray_read_array(&a.r, &a.count)) {
     wray_fail(out, "TypeError", "arguments are not a MessagePack array");
-  } else {
-    if (wrap) wray_write_array(out, num_returns);
-    size_t head = out->len;
-    if (fn(&a, out) == 0 && !out->failed && wrap && num_returns > 0 && out->len == head) {
-      wray_fail(out, "TypeError", "the task returned without writing its result");
-    }
+    return;
   }
+  wray_write_array(out, num_returns);
+  size_t head = out->len;
+  if (fn(&a, out) != 0 || out->failed) return;
+  if (num_returns == 0) {
+    out->len = 0; /* nothing to return (a constructor): an empty array, whatever fn wrote */
+    wray_write_array(out, 0);
+  } else if (out->len == head) {
+    wray_fail(out, "TypeError", "the task returned without writing its result");
+  }
+}
+
+/* Calls fn, or replies that `kind name` is unknown when fn is null; frees the lowered name and args. */
+static void *wray_dispatch_(wray_fn fn, const char *kind, char *name, size_t name_len, uint8_t *args, size_t args_len, uint32_t num_returns) {
+  wray_writer out = {0};
+  if (fn) wray_run_(&out, fn, args, args_len, num_returns);
+  else wray_unknown_(&out, kind, name, name_len);
+  free(name);
   free(args);
+  return wray_reply_(&out);
+}
+
+static wray_fn wray_find_(const wray_task *table, size_t n, const char *name, size_t name_len) {
+  for (size_t i = 0; i < n; i++) if (wray_name_is_(table[i].name, name, name_len)) return table[i].fn;
+  return 0;
 }
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#invoke")))
 void *wray_export_invoke_(char *name, size_t name_len, uint8_t *args, size_t args_len, uint32_t num_returns) {
-  wray_writer out = {0};
-  for (size_t i = 0; i < wray_num_tasks_; i++) {
-    if (wray_name_is_(wray_tasks_[i].name, name, name_len)) {
-      wray_run_(&out, wray_tasks_[i].fn, args, args_len, num_returns, 1);
-      free(name);
-      return wray_reply_(&out);
-    }
-  }
-  wray_unknown_(&out, "task '", name, name_len);
-  free(name);
-  free(args);
-  return wray_reply_(&out);
+  wray_fn fn = wray_find_(wray_tasks_, wray_num_tasks_, name, name_len);
+  return wray_dispatch_(fn, "task '", name, name_len, args, args_len, num_returns);
 }
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#construct")))
 void *wray_export_construct_(char *name, size_t name_len, uint8_t *args, size_t args_len) {
-  wray_writer out = {0};
-  for (size_t i = 0; i < wray_num_actors_; i++) {
+  wray_fn fn = 0;
+  for (size_t i = 0; i < wray_num_actors_ && !fn; i++) {
     if (wray_name_is_(wray_actors_[i].name, name, name_len)) {
       wray_actor_ = &wray_actors_[i];
-      wray_run_(&out, wray_actor_->construct, args, args_len, 0, 0);
-      if (!out.failed) { out.len = 0; wray_write_array(&out, 0); }
-      free(name);
-      return wray_reply_(&out);
+      fn = wray_actor_->construct;
     }
   }
-  wray_unknown_(&out, "actor class '", name, name_len);
-  free(name);
-  free(args);
-  return wray_reply_(&out);
+  return wray_dispatch_(fn, "actor class '", name, name_len, args, args_len, 0);
 }
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#call")))
 void *wray_export_call_(char *name, size_t name_len, uint8_t *args, size_t args_len, uint32_t num_returns) {
-  wray_writer out = {0};
-  if (wray_actor_) {
-    for (size_t i = 0; i < wray_actor_->num_methods; i++) {
-      if (wray_name_is_(wray_actor_->methods[i].name, name, name_len)) {
-        wray_run_(&out, wray_actor_->methods[i].fn, args, args_len, num_returns, 1);
-        free(name);
-        return wray_reply_(&out);
-      }
-    }
-  }
-  wray_unknown_(&out, "method '", name, name_len);
-  free(name);
-  free(args);
-  return wray_reply_(&out);
+  wray_fn fn = wray_actor_ ? wray_find_(wray_actor_->methods, wray_actor_->num_methods, name, name_len) : 0;
+  return wray_dispatch_(fn, "method '", name, name_len, args, args_len, num_returns);
 }
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#describe")))

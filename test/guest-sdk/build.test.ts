@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BuildError, buildGuest, init } from "wray";
+import { BuildError, buildGuest, cToolchainAvailable, init } from "wray";
 import { tempDir } from "../temp.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -77,13 +77,7 @@ test("wray build reports bad input clearly", { timeout: 60_000 }, async () => {
   }
 });
 
-const haveClang = (() => {
-  try {
-    return existsSync("/usr/lib/wasm32-wasi/libc.a") && spawnSync("clang", ["--version"]).status === 0;
-  } catch {
-    return false;
-  }
-})();
+const haveClang = cToolchainAvailable();
 
 test("wray build --lang c: a C guest builds and runs; compile errors come back with file:line", { timeout: 60_000, skip: haveClang ? false : "no clang with wasi-libc here" }, async () => {
   const dir = await tempDir();
