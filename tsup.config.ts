@@ -15,7 +15,7 @@ export default defineConfig([
     splitting: true,
     dts: { entry: { index: "index.ts", host: "host/index.ts" } },
     sourcemap: true,
-    external: ["@bytecodealliance/jco", "componentize-qjs", "esbuild", "@msgpack/msgpack"],
+    external: ["@bytecodealliance/jco", "componentize-qjs", "esbuild", "@msgpack/msgpack", "assemblyscript", "assemblyscript/asc"],
   },
   {
     // the guest SDK runs inside QuickJS: one self-contained module, no Node APIs

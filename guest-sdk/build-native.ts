@@ -42,7 +42,7 @@ function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: str
 }
 
 /** Wraps a core module that implements the world's canonical ABI as a component of `wray:runtime`. */
-export async function componentFromCore(core: Uint8Array, witDir: string): Promise<Uint8Array> {
+export async function componentFromCore(core: Uint8Array, witDir: string, options: { hint?: string } = {}): Promise<Uint8Array> {
   let imports: WebAssembly.ModuleImportDescriptor[];
   try {
     imports = WebAssembly.Module.imports(await WebAssembly.compile(core));
@@ -53,7 +53,7 @@ export async function componentFromCore(core: Uint8Array, witDir: string): Promi
   if (foreign.length > 0) {
     throw new BuildError(
       `the guest imports ${foreign.join(", ")}, which wray does not provide: guests may import only ${HOST_MODULE} ` +
-        `(system calls such as printf, files and clocks need WASI: use wray_log and wray_now instead)`,
+        `(${options.hint ?? "system calls such as printf, files and clocks need WASI: use wray_log and wray_now instead"})`,
     );
   }
   const { componentEmbed, componentNew } = await import("@bytecodealliance/jco");
@@ -116,4 +116,71 @@ export async function buildCGuest(sources: string[], witDir: string, options: Na
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+function readLeb(b: Uint8Array, at: number): [value: number, next: number] {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    const x = b[at++]!;
+    v += (x & 0x7f) * 2 ** shift;
+    if ((x & 0x80) === 0) return [v, at];
+    shift += 7;
+  }
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let x = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) x |= 0x80;
+    out.push(x);
+  } while (n > 0);
+  return out;
+}
+
+/**
+ * Renames a core module's exports (`from` → `to`). Compilers whose export
+ * names must be identifiers (AssemblyScript) cannot spell the component
+ * model's `wray:runtime/guest@0.1.0#invoke`, so they export plain names
+ * that are renamed here, in the export section, before `component new`.
+ */
+export function renameExports(core: Uint8Array, names: Readonly<Record<string, string>>): Uint8Array {
+  const parts: Uint8Array[] = [core.subarray(0, 8)];
+  let at = 8;
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  while (at < core.length) {
+    const id = core[at]!;
+    const [size, body] = readLeb(core, at + 1);
+    const end = body + size;
+    if (id !== 7) {
+      parts.push(core.subarray(at, end));
+      at = end;
+      continue;
+    }
+    let [count, p] = readLeb(core, body);
+    const out: number[] = [...leb(count)];
+    for (let i = 0; i < count; i++) {
+      const [n, s] = readLeb(core, p);
+      const name = dec.decode(core.subarray(s, s + n));
+      p = s + n;
+      const kind = core[p++]!;
+      const [index, q] = readLeb(core, p);
+      p = q;
+      const bytes = enc.encode(names[name] ?? name);
+      out.push(...leb(bytes.length), ...bytes, kind, ...leb(index));
+    }
+    parts.push(Uint8Array.from([7, ...leb(out.length), ...out]));
+    at = end;
+  }
+  const total = parts.reduce((s, x) => s + x.length, 0);
+  const result = new Uint8Array(total);
+  let o = 0;
+  for (const x of parts) {
+    result.set(x, o);
+    o += x.length;
+  }
+  return result;
 }

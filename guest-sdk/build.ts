@@ -9,20 +9,42 @@
  * `list<u8>` echo: 1.6 MB vs 12 MB components, ~130k vs ~32k calls/s, and
  * a few MB of linear memory where componentize-js grew to hundreds of MB.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildAsGuest } from "./build-as.js";
 import { buildCGuest } from "./build-native.js";
 import { BuildError } from "./errors.js";
+
+/** Languages `wray build` compiles: TypeScript/JavaScript (QuickJS), AssemblyScript, C. */
+export type GuestLanguage = "js" | "as" | "c";
+export const GUEST_LANGUAGES: readonly GuestLanguage[] = ["js", "as", "c"];
+
+/**
+ * The language of a guest entry when none is given: `.c` is C; a module
+ * that imports `wray/as`, or that has an `asconfig.json` beside it, is
+ * AssemblyScript; anything else TypeScript/JavaScript.
+ */
+export function guestLanguage(entry: string): GuestLanguage {
+  if (entry.endsWith(".c")) return "c";
+  if (!/\.[cm]?[jt]sx?$/.test(entry)) return "js";
+  if (existsSync(join(dirname(resolve(entry)), "asconfig.json"))) return "as";
+  try {
+    if (/\bfrom\s+["']wray\/as["']/.test(readFileSync(entry, "utf8"))) return "as";
+  } catch {
+    // a missing file is reported by the build
+  }
+  return "js";
+}
 
 export interface BuildOptions {
   /** Where to write the component. Default: the entry's path with `.wasm`. */
   output?: string;
   /** Use QuickJS's smaller build (~1.1 MB instead of ~1.6 MB, slower calls). */
   optimizeSize?: boolean;
-  /** The guest's language; default from the entry's extension (`.c` is C, anything else TypeScript/JavaScript). */
-  lang?: "js" | "c";
+  /** The guest's language; default: guestLanguage(entry). */
+  lang?: GuestLanguage;
 }
 
 export interface BuildResult {
@@ -92,9 +114,10 @@ function messages(e: unknown): string[] {
 export async function buildGuest(entry: string, options: BuildOptions = {}): Promise<BuildResult> {
   const file = resolve(entry);
   if (!existsSync(file) || !statSync(file).isFile()) throw new BuildError(`no such file: ${entry}`);
-  const lang = options.lang ?? (file.endsWith(".c") ? "c" : "js");
+  const lang = options.lang ?? guestLanguage(file);
   if (lang === "c") return buildCGuest([entry], witDir(), { output: options.output });
-  if (lang !== "js") throw new BuildError(`unknown guest language '${String(lang)}' (known: js, c)`);
+  if (lang === "as") return buildAsGuest(entry, witDir(), { output: options.output, optimizeSize: options.optimizeSize });
+  if (lang !== "js") throw new BuildError(`unknown guest language '${String(lang)}' (known: ${GUEST_LANGUAGES.join(", ")})`);
   const output = resolve(options.output ?? file.replace(/\.[cm]?[jt]sx?$/, "") + ".wasm");
   const esbuild = await import("esbuild");
   const sdk = guestRuntime();

@@ -2,19 +2,22 @@
 /**
  * The `wray` command.
  *
- *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|c]
+ *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c]
  */
 import { parseArgs } from "node:util";
-import { BuildError, buildGuest } from "../guest-sdk/index.js";
+import type { GuestLanguage } from "../guest-sdk/index.js";
+import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
 
 const USAGE = `usage: wray <command> [options]
 
 commands:
-  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|c]
+  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|as|c]
       compile a guest into a WebAssembly component: TypeScript/JavaScript
-      (exported functions are tasks, exported classes actors) or C (tasks
-      and actors declared with guest-sdk/c/wray.h); the language follows
-      the entry's extension unless --lang says
+      run by QuickJS (exported functions are tasks, exported classes
+      actors), AssemblyScript compiled ahead of time (tasks and actors
+      declared with task()/actor() from "wray/as") or C (declared with
+      guest-sdk/c/wray.h). Without --lang: .c is C; a module importing
+      "wray/as" or beside an asconfig.json is AssemblyScript
   help
       show this text
 `;
@@ -32,11 +35,11 @@ async function build(argv: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     const lang = values.lang;
-    if (lang !== undefined && lang !== "js" && lang !== "c") {
-      process.stderr.write(`wray build: unknown --lang '${lang}' (known: js, c)\n`);
+    if (lang !== undefined && !(GUEST_LANGUAGES as readonly string[]).includes(lang)) {
+      process.stderr.write(`wray build: unknown --lang '${lang}' (known: ${GUEST_LANGUAGES.join(", ")})\n`);
       return 2;
     }
-    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang });
+    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang: lang as GuestLanguage | undefined });
     const ms = (performance.now() - t0).toFixed(0);
     const exports = r.exports.length > 0 ? `, exports: ${r.exports.join(", ")}` : "";
     process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB${exports}) in ${ms} ms\n`);

@@ -4,16 +4,18 @@
 // source, the guest SDK or the WIT changed (a hash is kept in .build-hash).
 // Run after `npm run build`: it uses the built `wray build` pipeline.
 //
-// Compiled guests (index.c) are checked in prebuilt, so tests run without
-// their toolchains. Where clang and wasi-libc are present the script
-// rebuilds them and compares: a fixture that is not current is rewritten,
-// and under CI=true that is an error (commit the rebuilt fixture).
+// Compiled guests (index.c, and index.ts importing "wray/as") are checked
+// in prebuilt, so tests run without their toolchains. Where the toolchain
+// is present (clang with wasi-libc; the assemblyscript package) the script
+// rebuilds them when their inputs changed and compares: a fixture that is
+// not current is rewritten, and under CI=true that is an error (commit the
+// rebuilt fixture).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentize } from "componentize-qjs";
-import { buildCGuest, buildGuest, cToolchainAvailable, witDir } from "../dist/index.js";
+import { asToolchainAvailable, buildAsGuest, buildCGuest, buildGuest, cToolchainAvailable, guestLanguage, witDir } from "../dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const guests = join(root, "test", "guests");
@@ -36,21 +38,31 @@ const special = {
 let built = 0;
 let stale = 0;
 const t0 = performance.now();
-const clang = cToolchainAvailable();
+const toolchains = { c: cToolchainAvailable(), as: await asToolchainAvailable() };
+const compiled = {
+  c: { entry: "index.c", sdk: join(root, "guest-sdk", "c"), build: (src, out) => buildCGuest([src], witDir(), { output: out }), toolchain: "clang with wasi-libc" },
+  as: { entry: "index.ts", sdk: join(root, "guest-sdk", "as"), build: (src, out) => buildAsGuest(src, witDir(), { output: out }), toolchain: "the assemblyscript package" },
+};
 for (const name of readdirSync(guests).sort()) {
   const dir = join(guests, name);
   if (!statSync(dir).isDirectory()) continue;
-  const cEntry = join(dir, "index.c");
-  if (existsSync(cEntry)) {
+  const lang = ["c", "as"].find((l) => existsSync(join(dir, compiled[l].entry)) && guestLanguage(join(dir, compiled[l].entry)) === l);
+  if (lang) {
+    const c = compiled[lang];
+    const src = join(dir, c.entry);
     const out = join(dir, `${name}.wasm`);
-    if (!clang) {
-      if (!existsSync(out)) throw new Error(`test/guests/${name}/${name}.wasm is missing and clang with wasi-libc is not installed to build it`);
+    if (!toolchains[lang]) {
+      if (!existsSync(out)) throw new Error(`test/guests/${name}/${name}.wasm is missing and ${c.toolchain} is not installed to build it`);
       continue;
     }
+    const stamp = join(dir, ".build-hash");
+    const hash = hashFiles([src, c.sdk, join(root, "wit"), join(root, "guest-sdk", "build-native.ts"), join(root, "guest-sdk", "build-as.ts")]);
+    if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) continue;
     const tmp = join(dir, `.${name}.new.wasm`);
-    await buildCGuest([cEntry], witDir(), { output: tmp });
+    await c.build(src, tmp);
     const fresh = readFileSync(tmp);
     rmSync(tmp);
+    writeFileSync(stamp, hash);
     if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) continue;
     writeFileSync(out, fresh);
     stale++;
@@ -81,7 +93,8 @@ for (const name of readdirSync(guests).sort()) {
   built++;
   process.stdout.write(`built test/guests/${name}/${name}.wasm\n`);
 }
-process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date${clang ? "" : " (C fixtures used as checked in: no clang for wasm32-wasi here)"}\n`);
+const missing = Object.keys(toolchains).filter((l) => !toolchains[l]).map((l) => `${l}: no ${compiled[l].toolchain}`);
+process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date${missing.length ? ` (compiled fixtures used as checked in — ${missing.join("; ")})` : ""}\n`);
 if (stale > 0 && process.env.CI === "true") {
   process.stderr.write(`${stale} checked-in compiled guest fixture(s) were not current with their sources\n`);
   process.exit(1);

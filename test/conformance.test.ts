@@ -12,7 +12,7 @@ interface Counter {
   get(): number;
 }
 
-const LANGUAGES = ["ts", "c"] as const;
+const LANGUAGES = ["ts", "as", "c"] as const;
 
 for (const lang of LANGUAGES) {
   describe(`conformance: ${lang} guest`, () => {

@@ -526,10 +526,11 @@ wray_bytes wray_get_actor(const char *name) {
 
 double wray_now(void) { return wray_host_now_(); }
 uint64_t wray_random_seed(void) { return (uint64_t)wray_host_random_seed_(); }
-void wray_free_bytes(wray_bytes b) { free(b.ptr); }
+/* an empty list's pointer is not an allocation (cabi_realloc hands out `align` for zero bytes) */
+void wray_free_bytes(wray_bytes b) { if (b.len) free(b.ptr); }
 void wray_free_bytes_list(wray_bytes_list l) {
-  for (size_t i = 0; i < l.len; i++) free(l.ptr[i].ptr);
-  free(l.ptr);
+  for (size_t i = 0; i < l.len; i++) wray_free_bytes(l.ptr[i]);
+  if (l.len) free(l.ptr);
 }
 
 /* ---- canonical ABI: exports ---------------------------------------- */
@@ -609,8 +610,8 @@ static void *wray_dispatch_(wray_fn fn, const char *kind, char *name, size_t nam
   wray_writer out = {0};
   if (fn) wray_run_(&out, fn, args, args_len, num_returns);
   else wray_unknown_(&out, kind, name, name_len);
-  free(name);
-  free(args);
+  if (name_len) free(name);
+  if (args_len) free(args);
   return wray_reply_(&out);
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BuildError, buildGuest, cToolchainAvailable, init } from "wray";
+import { BuildError, GuestTrapError, TaskError, buildGuest, cToolchainAvailable, init } from "wray";
 import { tempDir } from "../temp.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -111,6 +111,80 @@ test("wray build --lang c: a C guest builds and runs; compile errors come back w
         `WRAY_TASKS({ "hi", hi });\nWRAY_NO_ACTORS;\n`,
     );
     await assert.rejects(buildGuest(sys, { output: join(dir.path, "sys.wasm") }), (e: unknown) => e instanceof BuildError && /imports .*wasi_snapshot_preview1\.fd_write.*only wray:runtime\/host/.test(e.message));
+  } finally {
+    await dir.remove();
+  }
+});
+
+const AS_GUEST = `
+import { Args, Out, Writer, get, log, put, task } from "wray/as";
+
+task("twice", (a: Args, out: Out): void => {
+  out.f64(2 * a.f64());
+});
+
+// typed arrays in and out (extension 3)
+task("scale", (a: Args, out: Out): void => {
+  const xs = a.f64s();
+  const k = a.f64();
+  for (let i = 0; i < xs.length; i++) xs[i] *= k;
+  out.f64s(xs);
+});
+
+// put inside the guest, then get it back
+task("roundTrip", (a: Args, out: Out): void => {
+  const s = a.str();
+  const ref = put(new Writer().str(s + "!"));
+  const v = get([ref]);
+  out.str(v.str());
+});
+
+task("boom", (a: Args, out: Out): void => {
+  log("about to throw");
+  throw new Error("boom from AssemblyScript");
+});
+
+task("random", (a: Args, out: Out): void => {
+  out.f64(Math.random());
+});
+`;
+
+test("wray build --lang as: an AssemblyScript guest builds (detected by its wray/as import) and runs; errors are typed", { timeout: 90_000 }, async () => {
+  const dir = await tempDir();
+  try {
+    const src = join(dir.path, "policy.ts");
+    await writeFile(src, AS_GUEST);
+    const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "p.wasm")]);
+    assert.match(stdout, /built .*p\.wasm/);
+    const lines: string[] = [];
+    const ray = await init({ numCpus: 1, log: (l) => lines.push(l) });
+    try {
+      const mod = await ray.load(join(dir.path, "p.wasm"));
+      assert.deepEqual([...mod.tasks].sort(), ["boom", "random", "roundTrip", "scale", "twice"]);
+      assert.equal(await ray.get(mod.fn("twice").remote(21)), 42);
+      assert.deepEqual(await ray.get(mod.fn("scale").remote(new Float64Array([1, 2.5, -3]), 2)), new Float64Array([2, 5, -6]));
+      assert.equal(await ray.get(mod.fn("roundTrip").remote("héllo")), "héllo!");
+      const r = (await ray.get(mod.fn("random").remote())) as number;
+      assert.ok(r >= 0 && r < 1);
+      // an argument of the wrong kind fails the task with a TypeError naming it
+      await assert.rejects(ray.get(mod.fn("twice").remote("x")), (e: unknown) => e instanceof TaskError && /task 'twice' got a bad argument: expected a number, found a string/.test(e.message));
+      // throw in AssemblyScript aborts: the task traps, its message is logged, the next task runs
+      await assert.rejects(ray.get(mod.fn("boom").remote()), (e: unknown) => e instanceof GuestTrapError && e.trap === "unreachable");
+      assert.ok(lines.some((l) => /boom from AssemblyScript at .*policy\.ts:\d+:\d+/.test(l)), lines.join("\n"));
+      assert.equal(await ray.get(mod.fn("twice").remote(1.5)), 3);
+    } finally {
+      await ray.shutdown();
+    }
+
+    const bad = join(dir.path, "bad.ts");
+    await writeFile(bad, `import { task } from "wray/as";\nlet x: i32 = "not a number";\n`);
+    await assert.rejects(buildGuest(bad, { output: join(dir.path, "bad.wasm") }), (e: unknown) => {
+      return e instanceof BuildError && e.diagnostics.some((d) => /bad\.ts:2:\d+: .*not assignable/.test(d));
+    });
+    // Date.now needs an import wray does not provide: refused at build, naming it
+    const clock = join(dir.path, "clock.ts");
+    await writeFile(clock, `import { Args, Out, task } from "wray/as";\ntask("t", (a: Args, out: Out): void => { out.f64(<f64>Date.now()); });\n`);
+    await assert.rejects(buildGuest(clock, { output: join(dir.path, "clock.wasm") }), (e: unknown) => e instanceof BuildError && /imports env\.Date\.now, which wray does not provide.*use now\(\) and log\(\) from wray\/as/.test(e.message));
   } finally {
     await dir.remove();
   }

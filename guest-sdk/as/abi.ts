@@ -1,0 +1,135 @@
+// The `guest` interface of wit/runtime.wit as core exports, by hand: the
+// canonical ABI with one memory and UTF-8 strings. `wray build --lang as`
+// re-exports these from a generated entry and renames them to the
+// component model's names (`wray:runtime/guest@0.1.0#invoke`, ...).
+//
+// Memory: lists the host passes in are allocated by cabi_realloc on the raw
+// heap and freed once the call returns; a reply is a Writer's GC-managed
+// buffer, pinned until the host's post-return call unpins it.
+import { ActorClass, actors, Args, Entry, Out, TaskFn, tasks } from "./guest";
+import { log, Level } from "./host";
+
+const RET = memory.data(8);
+let current: ActorClass | null = null;
+
+export function cabi_realloc(old: usize, oldSize: usize, align: usize, newSize: usize): usize {
+  if (newSize == 0) return align; // an empty list: no block, nothing to free later
+  return old == 0 ? heap.alloc(newSize) : heap.realloc(old, newSize);
+}
+
+function named(key: ArrayBuffer, ptr: usize, len: usize): bool {
+  return <usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0;
+}
+
+function find(entries: Entry[], ptr: usize, len: usize): TaskFn | null {
+  for (let i = 0; i < entries.length; i++) {
+    const e = unchecked(entries[i]);
+    if (named(e.key, ptr, len)) return e.fn;
+  }
+  return null;
+}
+
+function reply(out: Out): usize {
+  __pin(changetype<usize>(out.buf));
+  store<usize>(RET, changetype<usize>(out.buf));
+  store<u32>(RET, out.len, 4);
+  return RET;
+}
+
+function unknown(out: Out, kind: string, name: string): void {
+  out.len = 0;
+  out.failed = true;
+  out.map(4).str("code").str("WRAY_UNKNOWN_FUNCTION").str("name").str("WrayError");
+  out.str("message").str(kind + " '" + name + "' is not exported by this component").str("stack").str("");
+}
+
+// runs fn over the lowered args; the reply is an array of numReturns values or a failure map
+function dispatch(fn: TaskFn | null, kind: string, namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
+  const out = new Out();
+  if (fn === null) {
+    unknown(out, kind, String.UTF8.decodeUnsafe(namePtr, nameLen));
+  } else {
+    const a = new Args(argsPtr, argsPtr + argsLen, numReturns);
+    if (a.error !== null) {
+      out.fail("TypeError", "the arguments are not a MessagePack array");
+    } else {
+      out.array(numReturns);
+      const head = out.len;
+      fn(a, out);
+      if (!out.failed) {
+        const err = a.error;
+        if (err !== null) {
+          out.fail("TypeError", kind + " '" + String.UTF8.decodeUnsafe(namePtr, nameLen) + "' got a bad argument: " + err + " of its arguments");
+        } else if (numReturns == 0) {
+          out.len = 0; // a constructor returns nothing, whatever it wrote
+          out.array(0);
+        } else if (out.len == head) {
+          out.fail("TypeError", kind + " '" + String.UTF8.decodeUnsafe(namePtr, nameLen) + "' returned without writing its result");
+        }
+      }
+    }
+  }
+  if (nameLen > 0) heap.free(namePtr);
+  if (argsLen > 0) heap.free(argsPtr);
+  return reply(out);
+}
+
+export function wray_invoke(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
+  return dispatch(find(tasks, namePtr, nameLen), "task", namePtr, nameLen, argsPtr, argsLen, numReturns);
+}
+
+export function wray_construct(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize): usize {
+  let fn: TaskFn | null = null;
+  for (let i = 0; i < actors.length; i++) {
+    const c = unchecked(actors[i]);
+    if (named(c.key, namePtr, nameLen)) {
+      current = c;
+      fn = c.construct;
+      break;
+    }
+  }
+  return dispatch(fn, "actor class", namePtr, nameLen, argsPtr, argsLen, 0);
+}
+
+export function wray_call(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
+  const c = current;
+  let fn: TaskFn | null = null;
+  if (c !== null) fn = find(c.methods, namePtr, nameLen);
+  return dispatch(fn, "method", namePtr, nameLen, argsPtr, argsLen, numReturns);
+}
+
+export function wray_describe(): usize {
+  const out = new Out();
+  out.map(2).str("tasks").array(tasks.length);
+  for (let i = 0; i < tasks.length; i++) out.str(unchecked(tasks[i]).name);
+  out.str("actors").map(actors.length);
+  for (let i = 0; i < actors.length; i++) {
+    const c = unchecked(actors[i]);
+    out.str(c.name).array(c.methods.length);
+    for (let j = 0; j < c.methods.length; j++) out.str(unchecked(c.methods[j]).name);
+  }
+  return reply(out);
+}
+
+function post(ret: usize): void {
+  __unpin(load<usize>(ret));
+}
+export function wray_post_invoke(ret: usize): void { post(ret); }
+export function wray_post_construct(ret: usize): void { post(ret); }
+export function wray_post_call(ret: usize): void { post(ret); }
+export function wray_post_describe(ret: usize): void { post(ret); }
+
+let aborting = false;
+
+// `abort` (a thrown error, a failed assertion, an out-of-range index): logs
+// where, then traps — the task fails with GuestTrapError, the host lives on
+export function wrayAbort(message: string | null, file: string | null, line: u32, column: u32): void {
+  if (!aborting) {
+    aborting = true; // logging allocates: an abort for lack of memory must not recurse
+    const m = message === null ? "abort" : message;
+    const where = file === null ? "" : " at " + file + ":" + line.toString() + ":" + column.toString();
+    log(m + where, Level.Error);
+    aborting = false;
+  }
+  unreachable();
+}
