@@ -4,8 +4,9 @@
 // component model's names (`wray:runtime/guest@0.1.0#invoke`, ...).
 //
 // Memory: lists the host passes in are allocated by cabi_realloc on the raw
-// heap and freed once the call returns; a reply is a Writer's GC-managed
-// buffer, pinned until the host's post-return call unpins it.
+// heap and freed once the call returns. A reply is an Out's GC-managed
+// buffer, kept alive on the `live` stack until the host's post-return call;
+// Outs and Args are then reused, so a call allocates nothing of its own.
 import { ActorClass, actors, Args, Entry, Out, TaskFn, tasks } from "./guest";
 import { log, Level } from "./host";
 
@@ -29,8 +30,24 @@ function find(entries: Entry[], ptr: usize, len: usize): TaskFn | null {
   return null;
 }
 
+// replies the host has not read yet (calls nest while a method waits, and
+// post-return follows each call at once, so this is a stack), and spares
+const live: Out[] = [];
+const spare: Out[] = [];
+const spareArgs: Args[] = [];
+// a reused Out keeps its buffer unless a large reply grew it
+const KEEP_BYTES = 64 << 10;
+
+function takeOut(): Out {
+  if (spare.length == 0) return new Out();
+  const o = spare.pop();
+  o.len = 0;
+  o.failed = false;
+  return o;
+}
+
 function reply(out: Out): usize {
-  __pin(changetype<usize>(out.buf));
+  live.push(out);
   store<usize>(RET, changetype<usize>(out.buf));
   store<u32>(RET, out.len, 4);
   return RET;
@@ -45,11 +62,12 @@ function unknown(out: Out, kind: string, name: string): void {
 
 // runs fn over the lowered args; the reply is an array of numReturns values or a failure map
 function dispatch(fn: TaskFn | null, kind: string, namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
-  const out = new Out();
+  const out = takeOut();
   if (fn === null) {
     unknown(out, kind, String.UTF8.decodeUnsafe(namePtr, nameLen));
   } else {
-    const a = new Args(argsPtr, argsPtr + argsLen, numReturns);
+    const a = spareArgs.length > 0 ? spareArgs.pop() : new Args();
+    a.reset(argsPtr, argsPtr + argsLen, numReturns);
     if (a.error !== null) {
       out.fail("TypeError", "the arguments are not a MessagePack array");
     } else {
@@ -68,6 +86,8 @@ function dispatch(fn: TaskFn | null, kind: string, namePtr: usize, nameLen: usiz
         }
       }
     }
+    a.rewind(0, 0);
+    spareArgs.push(a);
   }
   if (nameLen > 0) heap.free(namePtr);
   if (argsLen > 0) heap.free(argsPtr);
@@ -99,7 +119,7 @@ export function wray_call(namePtr: usize, nameLen: usize, argsPtr: usize, argsLe
 }
 
 export function wray_describe(): usize {
-  const out = new Out();
+  const out = takeOut();
   out.map(2).str("tasks").array(tasks.length);
   for (let i = 0; i < tasks.length; i++) out.str(unchecked(tasks[i]).name);
   out.str("actors").map(actors.length);
@@ -112,7 +132,9 @@ export function wray_describe(): usize {
 }
 
 function post(ret: usize): void {
-  __unpin(load<usize>(ret));
+  const o = live.pop();
+  if (o.buf.byteLength > KEEP_BYTES) o.buf = new ArrayBuffer(64);
+  spare.push(o);
 }
 export function wray_post_invoke(ret: usize): void { post(ret); }
 export function wray_post_construct(ret: usize): void { post(ret); }

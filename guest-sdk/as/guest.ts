@@ -16,10 +16,15 @@ export class Args extends Reader {
   /** How many values the caller expects in `out` (1 unless it asked for `numReturns`). */
   numReturns: u32 = 1;
 
-  constructor(ptr: usize, end: usize, numReturns: u32) {
-    super(ptr, end);
-    this.count = this.array();
+  constructor() {
+    super(0, 0);
+  }
+
+  // (the runtime reuses Args between calls: they are valid only during the call)
+  reset(ptr: usize, end: usize, numReturns: u32): void {
+    this.rewind(ptr, end);
     this.numReturns = numReturns;
+    this.count = this.array();
   }
 }
 

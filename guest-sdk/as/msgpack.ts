@@ -89,6 +89,14 @@ export class Reader {
     this.owner = owner;
   }
 
+  /** Reads `ptr..end` from the start, forgetting any error. */
+  rewind(ptr: usize, end: usize): void {
+    this.ptr = ptr;
+    this.end = end;
+    this.start = ptr;
+    this.error = null;
+  }
+
   /** A reader over a copy-free view of `bytes`. */
   static of(bytes: Uint8Array): Reader {
     return new Reader(bytes.dataStart, bytes.dataStart + <usize>bytes.length, bytes.buffer);
@@ -640,6 +648,14 @@ export class Writer {
   /** Already-encoded MessagePack (e.g. from Reader.raw). */
   raw(b: Uint8Array): Writer {
     this.copy(b.dataStart, b.length);
+    return this;
+  }
+
+  /** Copies the reader's next value, unchanged (e.g. to pass an argument on). */
+  value(r: Reader): Writer {
+    const p = r.ptr;
+    r.skip();
+    if (r.error === null) this.copy(p, <i32>(r.ptr - p));
     return this;
   }
 

@@ -7,7 +7,7 @@ task("echo", (a: Args, out: Out): void => {
     out.fail("TypeError", "echo(x) takes one value");
     return;
   }
-  out.raw(a.raw());
+  out.value(a);
 });
 
 // add(a, b) -> a + b
