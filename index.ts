@@ -35,5 +35,16 @@ export {
 export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectLostError } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";
-export { buildGuest, buildAsGuest, buildCGuest, asToolchainAvailable, cToolchainAvailable, guestLanguage, witDir, BuildError } from "./guest-sdk/index.js";
+export {
+  buildGuest,
+  buildAsGuest,
+  buildCGuest,
+  buildRustGuest,
+  asToolchainAvailable,
+  cToolchainAvailable,
+  rustToolchainAvailable,
+  guestLanguage,
+  witDir,
+  BuildError,
+} from "./guest-sdk/index.js";
 export type { AsBuildOptions, BuildOptions, BuildResult, GuestLanguage } from "./guest-sdk/index.js";

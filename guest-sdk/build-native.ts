@@ -1,13 +1,15 @@
 /**
  * `wray build` for compiled guests. A C guest is compiled by clang's wasm32
  * target against wasi-libc into a core module that implements the
- * `wray:runtime` world's canonical ABI itself (guest-sdk/c/wray.h); the
- * core module is then wrapped as a component: the WIT is embedded as the
- * `component-type` custom section and `wasm-tools component new` (through
- * jco's programmatic API: its CLI cannot read files) lifts it.
+ * `wray:runtime` world's canonical ABI itself (guest-sdk/c/wray.h); a Rust
+ * guest by rustc for wasm32-unknown-unknown against the SDK crate
+ * (guest-sdk/rust/wray.rs, no dependencies). The core module is then
+ * wrapped as a component: the WIT is embedded as the `component-type`
+ * custom section and `wasm-tools component new` (through jco's
+ * programmatic API: its CLI cannot read files) lifts it.
  *
- * Toolchain (Debian): `clang lld wasi-libc libclang-rt-dev-wasm32`, which
- * scripts/setup-toolchains.sh installs.
+ * Toolchains (Debian): `clang lld wasi-libc libclang-rt-dev-wasm32` and
+ * `rustc libstd-rust-dev-wasm32`, which scripts/setup-toolchains.sh installs.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -25,6 +27,34 @@ const HOST_MODULE = "wray:runtime/host@0.1.0";
 export function cSdkDir(): string {
   for (const d of [resolve(here, "c"), resolve(here, "..", "guest-sdk", "c")]) if (existsSync(join(d, "wray.h"))) return d;
   throw new BuildError("cannot find the C guest SDK (guest-sdk/c/wray.h) beside this package");
+}
+
+/** The folder holding the Rust SDK crate (guest-sdk/rust/wray.rs). */
+export function rustSdkDir(): string {
+  for (const d of [resolve(here, "rust"), resolve(here, "..", "guest-sdk", "rust")]) if (existsSync(join(d, "wray.rs"))) return d;
+  throw new BuildError("cannot find the Rust guest SDK (guest-sdk/rust/wray.rs) beside this package");
+}
+
+const RUST_TARGET = "wasm32-unknown-unknown";
+
+/**
+ * A rustc that can build for wasm32-unknown-unknown: `$RUSTC`, the one on
+ * PATH, or Debian's /usr/bin/rustc (rustup's toolchains on PATH often lack
+ * the target while Debian's libstd-rust-dev-wasm32 provides it); undefined
+ * when none can.
+ */
+export function findRustc(): string | undefined {
+  for (const rustc of [process.env.RUSTC, "rustc", "/usr/bin/rustc"]) {
+    if (!rustc) continue;
+    const r = spawnSync(rustc, ["--print", "sysroot"], { encoding: "utf8" });
+    if (r.status === 0 && existsSync(join(r.stdout.trim(), "lib", "rustlib", RUST_TARGET, "lib"))) return rustc;
+  }
+  return undefined;
+}
+
+/** Whether Rust guests can be built here. */
+export function rustToolchainAvailable(): boolean {
+  return findRustc() !== undefined;
 }
 
 /** Whether C guests can be built here: clang runs and wasi-libc is installed where Debian puts it. */
@@ -110,6 +140,59 @@ export async function buildCGuest(sources: string[], witDir: string, options: Na
       throw new BuildError(`${sources.join(" ")} does not compile:\n${text}`);
     }
     const bytes = await componentFromCore(await readFile(core), witDir);
+    await mkdir(dirname(output), { recursive: true });
+    await writeFile(output, bytes);
+    return { output, bytes: bytes.length, exports: [] };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** rustc's errors as `file:line:column: message` lines. */
+function rustDiagnostics(text: string): string[] {
+  const out: string[] = [];
+  const re = /^(error(?:\[E\d+\])?): ([^\n]*)\n\s*--> ([^\n]+?):(\d+):(\d+)/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(`${m[3]}:${m[4]}:${m[5]}: ${m[1]}: ${m[2]}`);
+  return out;
+}
+
+/**
+ * Builds a Rust guest: `entry` is the crate root (lib.rs) of a crate that
+ * uses `wray` (the SDK crate, compiled alongside) and declares its tasks
+ * and actors with `wray::guest!`. No Cargo and no crates.io: dependencies
+ * other than std are not available to guests built this way.
+ */
+export async function buildRustGuest(entry: string, witDir: string, options: NativeBuildOptions & { rustc?: string; rustflags?: string[] } = {}): Promise<BuildResult> {
+  const file = resolve(entry);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new BuildError(`no such file: ${entry}`);
+  const output = resolve(options.output ?? file.replace(/\.rs$/, "") + ".wasm");
+  const rustc = options.rustc ?? findRustc();
+  if (!rustc) {
+    throw new BuildError(
+      `no rustc that can build for ${RUST_TARGET}: Rust guests need it (Debian: apt-get install rustc libstd-rust-dev-wasm32; rustup: rustup target add ${RUST_TARGET})`,
+    );
+  }
+  const tmp = join(tmpdir(), `wray-rsbuild-${process.pid}-${Date.now()}`);
+  await mkdir(tmp, { recursive: true });
+  const core = join(tmp, "core.wasm");
+  const common = ["--edition", "2021", "--target", RUST_TARGET, "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", ...(options.rustflags ?? [])];
+  try {
+    const lib = join(tmp, "libwray.rlib");
+    try {
+      await run(rustc, [...common, "--crate-type", "rlib", "--crate-name", "wray", "-o", lib, join(rustSdkDir(), "wray.rs")]);
+    } catch (e) {
+      throw new BuildError(`the Rust guest SDK does not compile with ${rustc}:\n${((e as { stderr?: string }).stderr ?? String(e)).trim()}`);
+    }
+    try {
+      await run(rustc, [...common, "--crate-type", "cdylib", "--crate-name", "guest", "--extern", `wray=${lib}`, "-o", core, file]);
+    } catch (e) {
+      const text = ((e as { stderr?: string }).stderr ?? String(e)).trim();
+      const diags = rustDiagnostics(text);
+      throw new BuildError(`${entry} does not compile`, diags.length > 0 ? diags : [text]);
+    }
+    const bytes = await componentFromCore(await readFile(core), witDir, {
+      hint: "std's files, clocks and threads are not available to guests: use wray::log and wray::now",
+    });
     await mkdir(dirname(output), { recursive: true });
     await writeFile(output, bytes);
     return { output, bytes: bytes.length, exports: [] };

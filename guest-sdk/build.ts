@@ -14,20 +14,21 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAsGuest } from "./build-as.js";
-import { buildCGuest } from "./build-native.js";
+import { buildCGuest, buildRustGuest } from "./build-native.js";
 import { BuildError } from "./errors.js";
 
-/** Languages `wray build` compiles: TypeScript/JavaScript (QuickJS), AssemblyScript, C. */
-export type GuestLanguage = "js" | "as" | "c";
-export const GUEST_LANGUAGES: readonly GuestLanguage[] = ["js", "as", "c"];
+/** Languages `wray build` compiles: TypeScript/JavaScript (QuickJS), AssemblyScript, C, Rust. */
+export type GuestLanguage = "js" | "as" | "c" | "rust";
+export const GUEST_LANGUAGES: readonly GuestLanguage[] = ["js", "as", "c", "rust"];
 
 /**
- * The language of a guest entry when none is given: `.c` is C; a module
+ * The language of a guest entry when none is given: `.c` is C, `.rs` Rust; a module
  * that imports `wray/as`, or that has an `asconfig.json` beside it, is
  * AssemblyScript; anything else TypeScript/JavaScript.
  */
 export function guestLanguage(entry: string): GuestLanguage {
   if (entry.endsWith(".c")) return "c";
+  if (entry.endsWith(".rs")) return "rust";
   if (!/\.[cm]?[jt]sx?$/.test(entry)) return "js";
   if (existsSync(join(dirname(resolve(entry)), "asconfig.json"))) return "as";
   try {
@@ -116,6 +117,7 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
   if (!existsSync(file) || !statSync(file).isFile()) throw new BuildError(`no such file: ${entry}`);
   const lang = options.lang ?? guestLanguage(file);
   if (lang === "c") return buildCGuest([entry], witDir(), { output: options.output });
+  if (lang === "rust") return buildRustGuest(entry, witDir(), { output: options.output });
   if (lang === "as") return buildAsGuest(entry, witDir(), { output: options.output, optimizeSize: options.optimizeSize });
   if (lang !== "js") throw new BuildError(`unknown guest language '${String(lang)}' (known: ${GUEST_LANGUAGES.join(", ")})`);
   const output = resolve(options.output ?? file.replace(/\.[cm]?[jt]sx?$/, "") + ".wasm");

@@ -7,5 +7,5 @@ export type { BuildOptions, BuildResult, GuestLanguage } from "./build.js";
 export { asToolchainAvailable, buildAsGuest } from "./build-as.js";
 export type { AsBuildOptions } from "./build-as.js";
 export { BuildError } from "./errors.js";
-export { buildCGuest, componentFromCore, cToolchainAvailable, renameExports } from "./build-native.js";
+export { buildCGuest, buildRustGuest, componentFromCore, cToolchainAvailable, renameExports, rustToolchainAvailable } from "./build-native.js";
 export type { NativeBuildOptions } from "./build-native.js";

@@ -2,7 +2,7 @@
 /**
  * The `wray` command.
  *
- *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c]
+ *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c|rust]
  */
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../guest-sdk/index.js";
@@ -11,13 +11,14 @@ import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
 const USAGE = `usage: wray <command> [options]
 
 commands:
-  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|as|c]
+  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|as|c|rust]
       compile a guest into a WebAssembly component: TypeScript/JavaScript
       run by QuickJS (exported functions are tasks, exported classes
       actors), AssemblyScript compiled ahead of time (tasks and actors
-      declared with task()/actor() from "wray/as") or C (declared with
-      guest-sdk/c/wray.h). Without --lang: .c is C; a module importing
-      "wray/as" or beside an asconfig.json is AssemblyScript
+      declared with task()/actor() from "wray/as"), C (declared with
+      guest-sdk/c/wray.h) or Rust (wray::guest! from guest-sdk/rust).
+      Without --lang: .c is C, .rs Rust; a module importing "wray/as" or
+      beside an asconfig.json is AssemblyScript
   help
       show this text
 `;

@@ -4,9 +4,10 @@
 // source, the guest SDK or the WIT changed (a hash is kept in .build-hash).
 // Run after `npm run build`: it uses the built `wray build` pipeline.
 //
-// Compiled guests (index.c, and index.ts importing "wray/as") are checked
-// in prebuilt, so tests run without their toolchains. Where the toolchain
-// is present (clang with wasi-libc; the assemblyscript package) the script
+// Compiled guests (index.c, lib.rs, and index.ts importing "wray/as") are
+// checked in prebuilt, so tests run without their toolchains. Where the
+// toolchain is present (clang with wasi-libc; rustc with the wasm32 target;
+// the assemblyscript package) the script
 // rebuilds them when their inputs changed and compares: a fixture that is
 // not current is rewritten, and under CI=true that is an error (commit the
 // rebuilt fixture).
@@ -15,7 +16,17 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentize } from "componentize-qjs";
-import { asToolchainAvailable, buildAsGuest, buildCGuest, buildGuest, cToolchainAvailable, guestLanguage, witDir } from "../dist/index.js";
+import {
+  asToolchainAvailable,
+  buildAsGuest,
+  buildCGuest,
+  buildGuest,
+  buildRustGuest,
+  cToolchainAvailable,
+  guestLanguage,
+  rustToolchainAvailable,
+  witDir,
+} from "../dist/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const guests = join(root, "test", "guests");
@@ -38,15 +49,16 @@ const special = {
 let built = 0;
 let stale = 0;
 const t0 = performance.now();
-const toolchains = { c: cToolchainAvailable(), as: await asToolchainAvailable() };
+const toolchains = { c: cToolchainAvailable(), rust: rustToolchainAvailable(), as: await asToolchainAvailable() };
 const compiled = {
   c: { entry: "index.c", sdk: join(root, "guest-sdk", "c"), build: (src, out) => buildCGuest([src], witDir(), { output: out }), toolchain: "clang with wasi-libc" },
+  rust: { entry: "lib.rs", sdk: join(root, "guest-sdk", "rust"), build: (src, out) => buildRustGuest(src, witDir(), { output: out }), toolchain: "rustc with the wasm32-unknown-unknown target" },
   as: { entry: "index.ts", sdk: join(root, "guest-sdk", "as"), build: (src, out) => buildAsGuest(src, witDir(), { output: out }), toolchain: "the assemblyscript package" },
 };
 for (const name of readdirSync(guests).sort()) {
   const dir = join(guests, name);
   if (!statSync(dir).isDirectory()) continue;
-  const lang = ["c", "as"].find((l) => existsSync(join(dir, compiled[l].entry)) && guestLanguage(join(dir, compiled[l].entry)) === l);
+  const lang = Object.keys(compiled).find((l) => existsSync(join(dir, compiled[l].entry)) && guestLanguage(join(dir, compiled[l].entry)) === l);
   if (lang) {
     const c = compiled[lang];
     const src = join(dir, c.entry);

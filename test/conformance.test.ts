@@ -12,7 +12,7 @@ interface Counter {
   get(): number;
 }
 
-const LANGUAGES = ["ts", "as", "c"] as const;
+const LANGUAGES = ["ts", "as", "c", "rust"] as const;
 
 for (const lang of LANGUAGES) {
   describe(`conformance: ${lang} guest`, () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BuildError, GuestTrapError, TaskError, buildGuest, cToolchainAvailable, init } from "wray";
+import { BuildError, GuestTrapError, TaskError, buildGuest, cToolchainAvailable, init, rustToolchainAvailable } from "wray";
 import { tempDir } from "../temp.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -185,6 +185,81 @@ test("wray build --lang as: an AssemblyScript guest builds (detected by its wray
     const clock = join(dir.path, "clock.ts");
     await writeFile(clock, `import { Args, Out, task } from "wray/as";\ntask("t", (a: Args, out: Out): void => { out.f64(<f64>Date.now()); });\n`);
     await assert.rejects(buildGuest(clock, { output: join(dir.path, "clock.wasm") }), (e: unknown) => e instanceof BuildError && /imports env\.Date\.now, which wray does not provide.*use now\(\) and log\(\) from wray\/as/.test(e.message));
+  } finally {
+    await dir.remove();
+  }
+});
+
+const RUST_GUEST = `
+use wray::{Args, Error, Out, Result, Writer};
+
+fn twice(a: &mut Args, out: &mut Out) -> Result<()> {
+    let x = a.f64()?;
+    out.f64(2.0 * x);
+    Ok(())
+}
+
+fn scale(a: &mut Args, out: &mut Out) -> Result<()> {
+    let xs = a.f64s()?;
+    let k = a.f64()?;
+    let ys: Vec<f64> = xs.iter().map(|x| x * k).collect();
+    out.f64s(&ys);
+    Ok(())
+}
+
+fn round_trip(a: &mut Args, out: &mut Out) -> Result<()> {
+    let s = format!("{}!", a.str()?);
+    let mut w = Writer::new();
+    w.str(&s);
+    let r = wray::put(&w);
+    let values = wray::get(&[r], -1)?;
+    out.str(values.reader().str()?);
+    Ok(())
+}
+
+fn boom(_a: &mut Args, _out: &mut Out) -> Result<()> {
+    let v: Vec<u32> = Vec::new();
+    if v.is_empty() {
+        panic!("boom from Rust");
+    }
+    Err(Error::new("Error", "unreachable"))
+}
+
+wray::guest! {
+    tasks: { "twice" => twice, "scale" => scale, "roundTrip" => round_trip, "boom" => boom },
+}
+`;
+
+test("wray build --lang rust: a Rust guest builds and runs; errors are typed", { timeout: 120_000, skip: rustToolchainAvailable() ? false : "no rustc with the wasm32-unknown-unknown target here" }, async () => {
+  const dir = await tempDir();
+  try {
+    const src = join(dir.path, "lib.rs");
+    await writeFile(src, RUST_GUEST);
+    const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "r.wasm")]);
+    assert.match(stdout, /built .*r\.wasm/);
+    const lines: string[] = [];
+    const ray = await init({ numCpus: 1, log: (l) => lines.push(l) });
+    try {
+      const mod = await ray.load(join(dir.path, "r.wasm"));
+      assert.deepEqual([...mod.tasks].sort(), ["boom", "roundTrip", "scale", "twice"]);
+      assert.deepEqual(Object.keys(mod.actors), []);
+      assert.equal(await ray.get(mod.fn("twice").remote(21)), 42);
+      assert.deepEqual(await ray.get(mod.fn("scale").remote(new Float64Array([1, 2.5, -3]), 2)), new Float64Array([2, 5, -6]));
+      assert.equal(await ray.get(mod.fn("roundTrip").remote("héllo")), "héllo!");
+      // a read of the wrong kind, returned with ?, fails the task with a TypeError naming it
+      await assert.rejects(ray.get(mod.fn("twice").remote("x")), (e: unknown) => e instanceof TaskError && /expected a number, found a string at byte 1/.test(e.message));
+      // a panic traps the task and its message is logged; the next task runs
+      await assert.rejects(ray.get(mod.fn("boom").remote()), (e: unknown) => e instanceof GuestTrapError && e.trap === "unreachable");
+      assert.ok(lines.some((l) => /panic: .*boom from Rust/.test(l)), lines.join("\n"));
+      assert.equal(await ray.get(mod.fn("twice").remote(1.5)), 3);
+    } finally {
+      await ray.shutdown();
+    }
+    const bad = join(dir.path, "bad.rs");
+    await writeFile(bad, `fn f() -> u32 {\n    "not a number"\n}\nwray::guest! { tasks: {} }\n`);
+    await assert.rejects(buildGuest(bad, { output: join(dir.path, "bad.wasm") }), (e: unknown) => {
+      return e instanceof BuildError && e.diagnostics.some((d) => /bad\.rs:2:5: error\[E0308\]: mismatched types/.test(d));
+    });
   } finally {
     await dir.remove();
   }
