@@ -193,9 +193,9 @@ const Sink = mod.actor("Sink");
 
 // ---- guests by language ----------------------------------------------------------------
 
-/** The conformance guest of `lang` (TS built here when missing, C and AssemblyScript checked in). */
+/** The conformance guest of `lang` (TS built here when missing, compiled languages checked in). */
 async function conformanceGuest(lang) {
-  if (lang === "c" || lang === "as") return here(`../test/guests/conformance-${lang}/conformance-${lang}.wasm`);
+  if (lang !== "ts") return here(`../test/guests/conformance-${lang}/conformance-${lang}.wasm`);
   const out = here("./out/conformance-ts.wasm");
   if (!existsSync(out)) await buildGuest(here("../test/guests/conformance-ts/index.ts"), { output: out });
   return out;
@@ -206,7 +206,7 @@ const refuse = () => {
 };
 const noHost = { log() {}, submit: refuse, get: refuse, wait: refuse, put: refuse, createActor: refuse, callActor: refuse, getActor: refuse };
 
-for (const lang of ["ts", "as", "c"]) {
+for (const lang of ["ts", "as", "c", "rust"]) {
   if (!wants(`guest call overhead (${lang})`)) continue;
   const prepared = await prepareComponent(readFileSync(await conformanceGuest(lang)), lang);
   const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
@@ -242,6 +242,7 @@ async function pendulumInNode() {
 /** The kernel's source in each guest language, and the SDK files its build depends on. */
 const PENDULUM = {
   c: { src: "pendulum.c", sdk: ["../guest-sdk/c/wray.h"] },
+  rust: { src: "pendulum.rs", sdk: ["../guest-sdk/rust/wray.rs"] },
   as: { src: "pendulum.as.ts", sdk: ["msgpack.ts", "host.ts", "guest.ts", "abi.ts", "index.ts"].map((f) => `../guest-sdk/as/${f}`) },
   ts: { src: "pendulum.ts", sdk: ["../dist/guest.js"] },
 };
@@ -271,14 +272,14 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
   const SEED = 42;
   const pendulumJs = await pendulumInNode();
   const expected = pendulumJs(1000, SEED);
-  const steps = { node: 200_000, c: 200_000, as: 200_000, ts: 10_000 };
+  const steps = { node: 200_000, c: 200_000, rust: 200_000, as: 200_000, ts: 10_000 };
   const rate = (n, fn) => {
     const t0 = performance.now();
     fn(n);
     return n / ((performance.now() - t0) / 1000);
   };
   const kernels = { node: (n) => pendulumJs(n, SEED) };
-  for (const ext of ["c", "as", "ts"]) {
+  for (const ext of ["c", "rust", "as", "ts"]) {
     const file = await computeGuest(ext);
     if (!file) continue;
     const prepared = await prepareComponent(readFileSync(file), `pendulum-${ext}`);
@@ -299,7 +300,7 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
   for (let i = 0; i < reps; i++) for (const k of Object.keys(kernels)) values[k].push(rate(steps[k], kernels[k]));
   const node = median(values.node);
   report("guest compute: plain Node", node, "steps/s", "Pendulum steps, 3-16-1 tanh policy, JIT-compiled JS");
-  const label = { c: "C (clang -O2)", as: "AssemblyScript (asc -O3)", ts: "TypeScript on QuickJS" };
+  const label = { c: "C (clang -O2)", rust: "Rust (rustc -O3)", as: "AssemblyScript (asc -O3)", ts: "TypeScript on QuickJS" };
   for (const k of Object.keys(kernels).filter((x) => x !== "node")) {
     const v = median(values[k]);
     report(`guest compute: ${label[k]}`, v, "steps/s", `${((100 * v) / node).toFixed(1)}% of plain Node`);

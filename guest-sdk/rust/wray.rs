@@ -834,11 +834,20 @@ pub mod __rt {
         in_method: bool,
         // replies the host has not read yet: calls nest while a task waits, and post-return follows each at once
         live: Vec<Vec<u8>>,
+        // reply buffers to reuse, so a call allocates nothing of its own
+        spare: Vec<Vec<u8>>,
         hooked: bool,
     }
 
+    // a reused reply buffer is kept unless a large reply grew it
+    const KEEP_BYTES: usize = 64 << 10;
+
     thread_local! {
-        static STATE: RefCell<State> = RefCell::new(State { actor: None, in_method: false, live: Vec::new(), hooked: false });
+        static STATE: RefCell<State> = RefCell::new(State { actor: None, in_method: false, live: Vec::new(), spare: Vec::new(), hooked: false });
+    }
+
+    fn take_buffer() -> Vec<u8> {
+        STATE.with(|s| s.borrow_mut().spare.pop()).unwrap_or_else(|| Vec::with_capacity(64))
     }
     static mut RET: Ret = Ret { ptr: std::ptr::null(), len: 0 };
 
@@ -892,7 +901,15 @@ pub mod __rt {
     }
 
     pub unsafe fn post() {
-        STATE.with(|s| drop(s.borrow_mut().live.pop()));
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(mut b) = s.live.pop() {
+                if b.capacity() <= KEEP_BYTES {
+                    b.clear();
+                    s.spare.push(b);
+                }
+            }
+        });
     }
 
     // takes the lowered name and args (freed when done) and runs `f` over them
@@ -906,13 +923,17 @@ pub mod __rt {
             Err(_) => failure(&Error::type_error("the arguments are not a MessagePack array")),
             Ok(count) => {
                 let mut args = Args { r, count, num_returns };
-                let mut out = Writer::new();
+                let mut out = Writer { buf: take_buffer() };
                 out.array(num_returns);
                 let head = out.buf.len();
                 match f(&name, &mut args, &mut out) {
                     None => out.buf, // already a full reply (an unknown name)
                     Some(Err(e)) => failure(&e),
-                    Some(Ok(())) if num_returns == 0 => vec![0x90],
+                    Some(Ok(())) if num_returns == 0 => {
+                        out.buf.clear(); // a constructor returns nothing, whatever it wrote
+                        out.buf.push(0x90);
+                        out.buf
+                    }
                     Some(Ok(())) if out.buf.len() == head => failure(&Error::type_error(format!("'{}' returned without writing its result", name))),
                     Some(Ok(())) => out.buf,
                 }
@@ -982,7 +1003,7 @@ pub mod __rt {
     }
 
     pub unsafe fn describe(tasks: &'static [Task], classes: &'static [Class]) -> *mut Ret {
-        let mut w = Writer::new();
+        let mut w = Writer { buf: take_buffer() };
         w.map(2).str("tasks").array(tasks.len() as u32);
         for t in tasks {
             w.str(t.name);
