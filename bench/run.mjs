@@ -118,6 +118,20 @@ await row("single client tasks sync", "us", async () => {
 
 await row("single client tasks async", "tasks/s", () => throughput(100_000, () => noop.remote()), "100k no-op tasks submitted, then one get");
 
+// the same two rows with a compiled guest: what the interpreter costs end to end
+if (wants("single client tasks sync (c guest)") || wants("single client tasks async (c guest)")) {
+  const cmod = await ray.load(here("../test/guests/conformance-c/conformance-c.wasm"));
+  const square = cmod.fn("square");
+  await ray.get(Array.from({ length: 20_000 }, () => square.remote(3)));
+  await row("single client tasks sync (c guest)", "us", async () => {
+    const n = 2000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await ray.get(square.remote(3));
+    return ((performance.now() - t0) * 1000) / n;
+  }, "submit + get of square(3) in the C conformance guest, one at a time");
+  await row("single client tasks async (c guest)", "tasks/s", () => throughput(100_000, () => square.remote(3)), "100k square(3) tasks in the C guest, then one get");
+}
+
 await row("single client tasks and get batch", "tasks/s", async () => {
   const batches = 100;
   const size = 1000;
