@@ -175,7 +175,9 @@ export async function buildRustGuest(entry: string, witDir: string, options: Nat
   const tmp = join(tmpdir(), `wray-rsbuild-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   const core = join(tmp, "core.wasm");
-  const common = ["--edition", "2021", "--target", RUST_TARGET, "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", ...(options.rustflags ?? [])];
+  // source paths end up in panic locations: make them relative, so the output does not depend on where the build ran
+  const remap = ["--remap-path-prefix", `${dirname(file)}=.`, "--remap-path-prefix", `${rustSdkDir()}=wray`];
+  const common = ["--edition", "2021", "--target", RUST_TARGET, "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", ...remap, ...(options.rustflags ?? [])];
   try {
     const lib = join(tmp, "libwray.rlib");
     try {
