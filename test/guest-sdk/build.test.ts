@@ -225,8 +225,43 @@ fn boom(_a: &mut Args, _out: &mut Out) -> Result<()> {
     Err(Error::new("Error", "unreachable"))
 }
 
+/// later(ms, s): busy-waits ms, then returns s
+fn later(a: &mut Args, out: &mut Out) -> Result<()> {
+    let ms = a.f64()?;
+    let s = a.str()?;
+    let t0 = wray::now();
+    while wray::now() - t0 < ms {}
+    out.str(s);
+    Ok(())
+}
+
+struct Gate;
+
+impl wray::Actor for Gate {
+    fn new(_a: &mut Args) -> Result<Self> {
+        Ok(Gate)
+    }
+}
+
+impl Gate {
+    /// hold([ref]): waits for the nested ref inside the method
+    fn hold(&mut self, a: &mut Args, out: &mut Out) -> Result<()> {
+        a.array()?;
+        let r = a.object_ref()?;
+        let values = wray::get(&[r], -1)?;
+        out.str(&format!("held {}", values.reader().str()?));
+        Ok(())
+    }
+
+    fn status(&mut self, _a: &mut Args, out: &mut Out) -> Result<()> {
+        out.i64(1);
+        Ok(())
+    }
+}
+
 wray::guest! {
-    tasks: { "twice" => twice, "scale" => scale, "roundTrip" => round_trip, "boom" => boom },
+    tasks: { "twice" => twice, "scale" => scale, "roundTrip" => round_trip, "boom" => boom, "later" => later },
+    actors: { "Gate" => Gate { "hold" => hold, "status" => status } },
 }
 `;
 
@@ -241,8 +276,8 @@ test("wray build --lang rust: a Rust guest builds and runs; errors are typed", {
     const ray = await init({ numCpus: 1, log: (l) => lines.push(l) });
     try {
       const mod = await ray.load(join(dir.path, "r.wasm"));
-      assert.deepEqual([...mod.tasks].sort(), ["boom", "roundTrip", "scale", "twice"]);
-      assert.deepEqual(Object.keys(mod.actors), []);
+      assert.deepEqual([...mod.tasks].sort(), ["boom", "later", "roundTrip", "scale", "twice"]);
+      assert.deepEqual(mod.actors, { Gate: ["hold", "status"] });
       assert.equal(await ray.get(mod.fn("twice").remote(21)), 42);
       assert.deepEqual(await ray.get(mod.fn("scale").remote(new Float64Array([1, 2.5, -3]), 2)), new Float64Array([2, 5, -6]));
       assert.equal(await ray.get(mod.fn("roundTrip").remote("héllo")), "héllo!");
@@ -252,6 +287,13 @@ test("wray build --lang rust: a Rust guest builds and runs; errors are typed", {
       await assert.rejects(ray.get(mod.fn("boom").remote()), (e: unknown) => e instanceof GuestTrapError && e.trap === "unreachable");
       assert.ok(lines.some((l) => /panic: .*boom from Rust/.test(l)), lines.join("\n"));
       assert.equal(await ray.get(mod.fn("twice").remote(1.5)), 3);
+      // a Rust method holds &mut self: a call that would nest into a waiting one fails clearly, the waiting one completes
+      type Gate = { hold(refs: unknown[]): string; status(): number };
+      const gate = mod.actor<Gate>("Gate", { maxConcurrency: 2 }).remote();
+      const held = gate.hold.remote([mod.fn<[number, string], string>("later").remote(300, "go")]);
+      await assert.rejects(ray.get(gate.status.remote()), (e: unknown) => e instanceof TaskError && /one call at a time/.test(e.message));
+      assert.equal(await ray.get(held), "held go");
+      assert.equal(await ray.get(gate.status.remote()), 1);
     } finally {
       await ray.shutdown();
     }
