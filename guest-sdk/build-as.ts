@@ -11,10 +11,10 @@
  * from memory through its file-system hooks.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { componentFromCore, renameExports } from "./build-native.js";
+import { renameExports } from "../common/wasm-binary.js";
+import { componentFromCore, writeComponent } from "./build-native.js";
 import { BuildError } from "./errors.js";
 import type { BuildResult } from "./build.js";
 
@@ -151,7 +151,5 @@ export async function buildAsGuest(entry: string, witDir: string, options: AsBui
   const component = await componentFromCore(renameExports(core, ABI_EXPORTS), witDir, {
     hint: "AssemblyScript's Date, console and process need the host: use now() and log() from wray/as",
   });
-  await mkdir(dirname(output), { recursive: true });
-  await writeFile(output, component);
-  return { output, bytes: component.length, exports: [] };
+  return writeComponent(output, component);
 }

@@ -13,7 +13,7 @@
  */
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,6 +96,23 @@ export async function componentFromCore(core: Uint8Array, witDir: string, option
   }
 }
 
+/** Writes a built component to `output` (making its folder). */
+export async function writeComponent(output: string, component: Uint8Array, exports: string[] = []): Promise<BuildResult> {
+  await mkdir(dirname(output), { recursive: true });
+  await writeFile(output, component);
+  return { output, bytes: component.length, exports };
+}
+
+/** Runs `fn` with a fresh temporary folder, removed afterwards. */
+async function inTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export interface NativeBuildOptions {
   output?: string;
   /** The C compiler (default `$CC` when it names clang, else `clang`). */
@@ -113,10 +130,8 @@ export async function buildCGuest(sources: string[], witDir: string, options: Na
   }
   const output = resolve(options.output ?? files[0]!.replace(/\.c$/, "") + ".wasm");
   const cc = options.cc ?? (process.env.CC && /clang/.test(process.env.CC) ? process.env.CC : "clang");
-  const tmp = join(tmpdir(), `wray-cbuild-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  const core = join(tmp, "core.wasm");
-  try {
+  const core = await inTempDir("wray-cbuild-", async (tmp) => {
+    const core = join(tmp, "core.wasm");
     try {
       // compile and link apart: clang's driver runs `wasm-opt` after an
       // optimizing link whenever one is on PATH (node_modules/.bin under
@@ -139,13 +154,9 @@ export async function buildCGuest(sources: string[], witDir: string, options: Na
       }
       throw new BuildError(`${sources.join(" ")} does not compile:\n${text}`);
     }
-    const bytes = await componentFromCore(await readFile(core), witDir);
-    await mkdir(dirname(output), { recursive: true });
-    await writeFile(output, bytes);
-    return { output, bytes: bytes.length, exports: [] };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+    return readFile(core);
+  });
+  return writeComponent(output, await componentFromCore(core, witDir));
 }
 
 /** rustc's errors as `file:line:column: message` lines. */
@@ -172,16 +183,15 @@ export async function buildRustGuest(entry: string, witDir: string, options: Nat
       `no rustc that can build for ${RUST_TARGET}: Rust guests need it (Debian: apt-get install rustc libstd-rust-dev-wasm32; rustup: rustup target add ${RUST_TARGET})`,
     );
   }
-  const tmp = join(tmpdir(), `wray-rsbuild-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  const core = join(tmp, "core.wasm");
+  const sdk = rustSdkDir();
   // source paths end up in panic locations: make them relative, so the output does not depend on where the build ran
-  const remap = ["--remap-path-prefix", `${dirname(file)}=.`, "--remap-path-prefix", `${rustSdkDir()}=wray`];
+  const remap = ["--remap-path-prefix", `${dirname(file)}=.`, "--remap-path-prefix", `${sdk}=wray`];
   const common = ["--edition", "2021", "--target", RUST_TARGET, "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", ...remap, ...(options.rustflags ?? [])];
-  try {
+  const core = await inTempDir("wray-rsbuild-", async (tmp) => {
     const lib = join(tmp, "libwray.rlib");
+    const core = join(tmp, "core.wasm");
     try {
-      await run(rustc, [...common, "--crate-type", "rlib", "--crate-name", "wray", "-o", lib, join(rustSdkDir(), "wray.rs")]);
+      await run(rustc, [...common, "--crate-type", "rlib", "--crate-name", "wray", "-o", lib, join(sdk, "wray.rs")]);
     } catch (e) {
       throw new BuildError(`the Rust guest SDK does not compile with ${rustc}:\n${((e as { stderr?: string }).stderr ?? String(e)).trim()}`);
     }
@@ -192,80 +202,10 @@ export async function buildRustGuest(entry: string, witDir: string, options: Nat
       const diags = rustDiagnostics(text);
       throw new BuildError(`${entry} does not compile`, diags.length > 0 ? diags : [text]);
     }
-    const bytes = await componentFromCore(await readFile(core), witDir, {
-      hint: "std's files, clocks and threads are not available to guests: use wray::log and wray::now",
-    });
-    await mkdir(dirname(output), { recursive: true });
-    await writeFile(output, bytes);
-    return { output, bytes: bytes.length, exports: [] };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
-function readLeb(b: Uint8Array, at: number): [value: number, next: number] {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const x = b[at++]!;
-    v += (x & 0x7f) * 2 ** shift;
-    if ((x & 0x80) === 0) return [v, at];
-    shift += 7;
-  }
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let x = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) x |= 0x80;
-    out.push(x);
-  } while (n > 0);
-  return out;
-}
-
-/**
- * Renames a core module's exports (`from` → `to`). Compilers whose export
- * names must be identifiers (AssemblyScript) cannot spell the component
- * model's `wray:runtime/guest@0.1.0#invoke`, so they export plain names
- * that are renamed here, in the export section, before `component new`.
- */
-export function renameExports(core: Uint8Array, names: Readonly<Record<string, string>>): Uint8Array {
-  const parts: Uint8Array[] = [core.subarray(0, 8)];
-  let at = 8;
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
-  while (at < core.length) {
-    const id = core[at]!;
-    const [size, body] = readLeb(core, at + 1);
-    const end = body + size;
-    if (id !== 7) {
-      parts.push(core.subarray(at, end));
-      at = end;
-      continue;
-    }
-    let [count, p] = readLeb(core, body);
-    const out: number[] = [...leb(count)];
-    for (let i = 0; i < count; i++) {
-      const [n, s] = readLeb(core, p);
-      const name = dec.decode(core.subarray(s, s + n));
-      p = s + n;
-      const kind = core[p++]!;
-      const [index, q] = readLeb(core, p);
-      p = q;
-      const bytes = enc.encode(names[name] ?? name);
-      out.push(...leb(bytes.length), ...bytes, kind, ...leb(index));
-    }
-    parts.push(Uint8Array.from([7, ...leb(out.length), ...out]));
-    at = end;
-  }
-  const total = parts.reduce((s, x) => s + x.length, 0);
-  const result = new Uint8Array(total);
-  let o = 0;
-  for (const x of parts) {
-    result.set(x, o);
-    o += x.length;
-  }
-  return result;
+    return readFile(core);
+  });
+  const component = await componentFromCore(core, witDir, {
+    hint: "std's files, clocks and threads are not available to guests: use wray::log and wray::now",
+  });
+  return writeComponent(output, component);
 }

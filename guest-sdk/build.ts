@@ -10,11 +10,12 @@
  * a few MB of linear memory where componentize-js grew to hundreds of MB.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAsGuest } from "./build-as.js";
-import { buildCGuest, buildRustGuest } from "./build-native.js";
+import { withCustomSection } from "../common/wasm-binary.js";
+import { SOURCE_MAP_SECTION } from "../host/source-map.js";
+import { buildCGuest, buildRustGuest, writeComponent } from "./build-native.js";
 import { BuildError } from "./errors.js";
 
 /** Languages `wray build` compiles: TypeScript/JavaScript (QuickJS), AssemblyScript, C, Rust. */
@@ -57,37 +58,6 @@ export interface BuildResult {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Custom section of a built component holding `{ bundle, map, root }`: the source map of its JavaScript (read by host/source-map.ts). */
-const SOURCE_MAP_SECTION = "wray-sourcemap";
-
-function leb128(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Appends a custom section (id 0) to a component or module. */
-function withCustomSection(binary: Uint8Array, name: string, text: string): Uint8Array {
-  const nameBytes = new TextEncoder().encode(name);
-  const body = new TextEncoder().encode(text);
-  const head = [...leb128(nameBytes.length), ...nameBytes];
-  const size = leb128(head.length + body.length);
-  const out = new Uint8Array(binary.length + 1 + size.length + head.length + body.length);
-  out.set(binary, 0);
-  let at = binary.length;
-  out[at++] = 0;
-  out.set(size, at);
-  at += size.length;
-  out.set(head, at);
-  at += head.length;
-  out.set(body, at);
-  return out;
-}
 const fromSource = import.meta.url.endsWith(".ts");
 
 /** The wit/ folder of this package. */
@@ -194,8 +164,7 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
       e instanceof Error ? e.message : String(e),
     ]);
   }
+  // the source map of the bundle, read back by host/source-map.ts
   if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
-  await mkdir(dirname(output), { recursive: true });
-  await writeFile(output, component);
-  return { output, bytes: component.length, exports };
+  return writeComponent(output, component, exports);
 }

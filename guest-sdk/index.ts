@@ -7,5 +7,6 @@ export type { BuildOptions, BuildResult, GuestLanguage } from "./build.js";
 export { asToolchainAvailable, buildAsGuest } from "./build-as.js";
 export type { AsBuildOptions } from "./build-as.js";
 export { BuildError } from "./errors.js";
-export { buildCGuest, buildRustGuest, componentFromCore, cToolchainAvailable, renameExports, rustToolchainAvailable } from "./build-native.js";
+export { buildCGuest, buildRustGuest, componentFromCore, cToolchainAvailable, rustToolchainAvailable } from "./build-native.js";
+export { renameExports } from "../common/wasm-binary.js";
 export type { NativeBuildOptions } from "./build-native.js";

@@ -6,6 +6,7 @@
  */
 import { SourceMap } from "node:module";
 import { join } from "node:path";
+import { customSection, sections } from "../common/wasm-binary.js";
 
 export const SOURCE_MAP_SECTION = "wray-sourcemap";
 
@@ -17,31 +18,13 @@ export interface GuestSourceMap {
   readonly map: SourceMap;
 }
 
-function leb(b: Uint8Array, at: number): [number, number] {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const x = b[at++];
-    if (x === undefined) throw new RangeError("truncated LEB128");
-    v += (x & 0x7f) * 2 ** shift;
-    if ((x & 0x80) === 0) return [v, at];
-    shift += 7;
-  }
-}
-
 /** The source map a component carries, if any (a scan of its top-level sections). */
 export function readSourceMap(component: Uint8Array): GuestSourceMap | undefined {
   try {
-    let at = 8;
-    while (at < component.length) {
-      const id = component[at++];
-      const [size, body] = leb(component, at);
-      at = body + size;
-      if (id !== 0) continue;
-      const [nameLen, nameAt] = leb(component, body);
-      const name = new TextDecoder().decode(component.subarray(nameAt, nameAt + nameLen));
-      if (name !== SOURCE_MAP_SECTION) continue;
-      const payload = JSON.parse(new TextDecoder().decode(component.subarray(nameAt + nameLen, body + size))) as {
+    for (const s of sections(component)) {
+      const c = customSection(component, s);
+      if (c?.name !== SOURCE_MAP_SECTION) continue;
+      const payload = JSON.parse(new TextDecoder().decode(c.payload)) as {
         bundle: string;
         root: string;
         map: ConstructorParameters<typeof SourceMap>[0];

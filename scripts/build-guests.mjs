@@ -40,6 +40,14 @@ function hashFiles(paths) {
   return h.digest("hex");
 }
 
+/** Whether `out` was built from inputs whose hash its stamp file holds. */
+function upToDate(out, stamp, hash) {
+  return existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash;
+}
+
+// the build code compiled guests go through (their SDKs are hashed per language)
+const COMPILED_BUILDERS = ["guest-sdk/build-native.ts", "guest-sdk/build-as.ts", "common/wasm-binary.ts"].map((f) => join(root, f));
+
 // special guests: built straight with componentize-qjs, not through `wray build`
 const special = {
   wrongworld: { wit: join(guests, "wrongworld", "wit"), world: "greeter", stubWasi: true },
@@ -68,8 +76,8 @@ for (const name of readdirSync(guests).sort()) {
       continue;
     }
     const stamp = join(dir, ".build-hash");
-    const hash = hashFiles([src, c.sdk, join(root, "wit"), join(root, "guest-sdk", "build-native.ts"), join(root, "guest-sdk", "build-as.ts")]);
-    if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) continue;
+    const hash = hashFiles([src, c.sdk, join(root, "wit"), ...COMPILED_BUILDERS]);
+    if (upToDate(out, stamp, hash)) continue;
     const tmp = join(dir, `.${name}.new.wasm`);
     await c.build(src, tmp);
     const fresh = readFileSync(tmp);
@@ -88,7 +96,7 @@ for (const name of readdirSync(guests).sort()) {
   const inputs = [entry, join(root, "wit"), join(root, "dist", "guest.js"), join(root, "guest-sdk", "build.ts")];
   if (special[name]) inputs.push(special[name].wit);
   const hash = hashFiles(inputs);
-  if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) continue;
+  if (upToDate(out, stamp, hash)) continue;
   if (special[name]) {
     const s = special[name];
     let js = readFileSync(entry, "utf8");

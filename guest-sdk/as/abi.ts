@@ -18,16 +18,17 @@ export function cabi_realloc(old: usize, oldSize: usize, align: usize, newSize: 
   return old == 0 ? heap.alloc(newSize) : heap.realloc(old, newSize);
 }
 
-function named(key: ArrayBuffer, ptr: usize, len: usize): bool {
-  return <usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0;
-}
-
-function find(entries: Entry[], ptr: usize, len: usize): TaskFn | null {
-  for (let i = 0; i < entries.length; i++) {
-    const e = unchecked(entries[i]);
-    if (named(e.key, ptr, len)) return e.fn;
+// the one of `list` (Entries or ActorClasses) whose UTF-8 name is the lowered ptr/len, or null
+function lookup<T>(list: T[], ptr: usize, len: usize): T | null {
+  for (let i = 0; i < list.length; i++) {
+    const e = unchecked(list[i]);
+    if (<usize>e.key.byteLength == len && memory.compare(changetype<usize>(e.key), ptr, len) == 0) return e;
   }
   return null;
+}
+
+function fnOf(e: Entry | null): TaskFn | null {
+  return e === null ? null : e.fn;
 }
 
 // replies the host has not read yet (calls nest while a method waits, and
@@ -95,18 +96,15 @@ function dispatch(fn: TaskFn | null, kind: string, namePtr: usize, nameLen: usiz
 }
 
 export function wray_invoke(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
-  return dispatch(find(tasks, namePtr, nameLen), "task", namePtr, nameLen, argsPtr, argsLen, numReturns);
+  return dispatch(fnOf(lookup(tasks, namePtr, nameLen)), "task", namePtr, nameLen, argsPtr, argsLen, numReturns);
 }
 
 export function wray_construct(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize): usize {
+  const c = lookup(actors, namePtr, nameLen);
   let fn: TaskFn | null = null;
-  for (let i = 0; i < actors.length; i++) {
-    const c = unchecked(actors[i]);
-    if (named(c.key, namePtr, nameLen)) {
-      current = c;
-      fn = c.construct;
-      break;
-    }
+  if (c !== null) {
+    current = c;
+    fn = c.construct;
   }
   return dispatch(fn, "actor class", namePtr, nameLen, argsPtr, argsLen, 0);
 }
@@ -114,7 +112,7 @@ export function wray_construct(namePtr: usize, nameLen: usize, argsPtr: usize, a
 export function wray_call(namePtr: usize, nameLen: usize, argsPtr: usize, argsLen: usize, numReturns: u32): usize {
   const c = current;
   let fn: TaskFn | null = null;
-  if (c !== null) fn = find(c.methods, namePtr, nameLen);
+  if (c !== null) fn = fnOf(lookup(c.methods, namePtr, nameLen));
   return dispatch(fn, "method", namePtr, nameLen, argsPtr, argsLen, numReturns);
 }
 

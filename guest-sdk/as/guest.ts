@@ -61,12 +61,16 @@ export class ActorClass {
 
   /** Adds a method; returns the class, to chain. */
   method(name: string, fn: TaskFn): ActorClass {
-    for (let i = 0; i < this.methods.length; i++) {
-      if (unchecked(this.methods[i]).name == name) throw new Error("actor class '" + this.name + "' declares method '" + name + "' twice");
-    }
+    if (declared(this.methods, name)) throw new Error("actor class '" + this.name + "' declares method '" + name + "' twice");
     this.methods.push(new Entry(name, String.UTF8.encode(name), fn));
     return this;
   }
+}
+
+// whether one of `list` (Entries or ActorClasses) is named `name`
+function declared<T>(list: T[], name: string): bool {
+  for (let i = 0; i < list.length; i++) if (unchecked(list[i]).name == name) return true;
+  return false;
 }
 
 export const tasks: Entry[] = [];
@@ -74,9 +78,7 @@ export const actors: ActorClass[] = [];
 
 /** Declares a task: `fn` runs when a caller submits `name`. */
 export function task(name: string, fn: TaskFn): void {
-  for (let i = 0; i < tasks.length; i++) {
-    if (unchecked(tasks[i]).name == name) throw new Error("task '" + name + "' is declared twice");
-  }
+  if (declared(tasks, name)) throw new Error("task '" + name + "' is declared twice");
   tasks.push(new Entry(name, String.UTF8.encode(name), fn));
 }
 
@@ -85,9 +87,7 @@ export function task(name: string, fn: TaskFn): void {
  * actor's state can live in module-level variables that `construct` sets.
  */
 export function actor(name: string, construct: TaskFn): ActorClass {
-  for (let i = 0; i < actors.length; i++) {
-    if (unchecked(actors[i]).name == name) throw new Error("actor class '" + name + "' is declared twice");
-  }
+  if (declared(actors, name)) throw new Error("actor class '" + name + "' is declared twice");
   const c = new ActorClass(name, String.UTF8.encode(name), construct);
   actors.push(c);
   return c;

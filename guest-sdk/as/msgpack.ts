@@ -364,55 +364,44 @@ export class Reader {
     return new ActorHandle(this.idOf(EXT_ACTOR_HANDLE, ACTOR_ID_BYTES, "an ActorHandle"));
   }
 
-  // a typed array of `kind` (extension 3): its elements' address and count, or false
+  // whether the next value is a typed array (extension 3) of `kind`, elements of `size` bytes (extAt sets extData/extLen)
   private typed(kind: u8, size: u32): bool {
-    if (!this.extAt() || this.extType != EXT_TYPED_ARRAY || this.extLen < 1 || load<u8>(this.extData) != kind || (this.extLen - 1) % size != 0) return false;
-    return true;
+    return this.extAt() && this.extType == EXT_TYPED_ARRAY && this.extLen >= 1 && load<u8>(this.extData) == kind && (this.extLen - 1) % size == 0;
+  }
+
+  // the next value as a typed array T of `kind`, copied out (empty after a failed read)
+  private typedArray<T>(kind: u8, what: string): T {
+    const size = <u32>sizeof<valueof<T>>();
+    const ok = this.typed(kind, size);
+    if (!ok) this.fail(what);
+    const n = ok ? (this.extLen - 1) / size : 0;
+    const out = instantiate<T>(<i32>n);
+    if (ok) {
+      memory.copy(out.dataStart, this.extData + 1, <usize>n * size);
+      this.ptr = this.extData + this.extLen;
+    }
+    return out;
   }
 
   /** A Float64Array (extension 3), or an array of numbers. */
   f64s(): Float64Array {
-    if (this.typed(TYPED_F64, 8)) {
-      const n = (this.extLen - 1) >> 3;
-      const out = new Float64Array(n);
-      memory.copy(out.dataStart, this.extData + 1, n << 3);
-      this.ptr = this.extData + this.extLen;
-      return out;
-    }
     if (this.kind() == Kind.Array) {
       const n = this.array();
       const out = new Float64Array(n);
       for (let i: u32 = 0; i < n; i++) unchecked((out[i] = this.f64()));
       return out;
     }
-    this.fail("a Float64Array");
-    return new Float64Array(0);
+    return this.typedArray<Float64Array>(TYPED_F64, "a Float64Array");
   }
 
   /** A Float32Array (extension 3). */
   f32s(): Float32Array {
-    if (!this.typed(TYPED_F32, 4)) {
-      this.fail("a Float32Array");
-      return new Float32Array(0);
-    }
-    const n = (this.extLen - 1) >> 2;
-    const out = new Float32Array(n);
-    memory.copy(out.dataStart, this.extData + 1, n << 2);
-    this.ptr = this.extData + this.extLen;
-    return out;
+    return this.typedArray<Float32Array>(TYPED_F32, "a Float32Array");
   }
 
   /** An Int32Array (extension 3). */
   i32s(): Int32Array {
-    if (!this.typed(TYPED_I32, 4)) {
-      this.fail("an Int32Array");
-      return new Int32Array(0);
-    }
-    const n = (this.extLen - 1) >> 2;
-    const out = new Int32Array(n);
-    memory.copy(out.dataStart, this.extData + 1, n << 2);
-    this.ptr = this.extData + this.extLen;
-    return out;
+    return this.typedArray<Int32Array>(TYPED_I32, "an Int32Array");
   }
 
   /** Skips one value, nested ones included. */

@@ -114,6 +114,11 @@ pub struct ObjectRef(pub [u8; 20]);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActorHandle(pub [u8; 16]);
 
+/// An ID of N bytes from the host (zeros if it sent another length, which it does not).
+fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    bytes.try_into().unwrap_or([0; N])
+}
+
 /// Reads MessagePack values in order, borrowing strings and bytes from the input.
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -327,36 +332,26 @@ impl<'a> Reader<'a> {
         r
     }
 
-    /// An ObjectRef (extension 1): refs nested inside values stay refs.
-    pub fn object_ref(&mut self) -> Result<ObjectRef> {
+    // an ID carried as extension `t` (an ObjectRef or an ActorHandle)
+    fn ext_id<const N: usize>(&mut self, t: i8, what: &str) -> Result<[u8; N]> {
         let start = self.pos;
         match self.ext() {
-            Ok((EXT_OBJECT_REF, d)) if d.len() == 20 => {
-                let mut id = [0u8; 20];
-                id.copy_from_slice(d);
-                Ok(ObjectRef(id))
-            }
+            Ok((ty, d)) if ty == t && d.len() == N => Ok(fixed(d)),
             _ => {
                 self.pos = start;
-                Err(self.expected("an ObjectRef"))
+                Err(self.expected(what))
             }
         }
     }
 
+    /// An ObjectRef (extension 1): refs nested inside values stay refs.
+    pub fn object_ref(&mut self) -> Result<ObjectRef> {
+        self.ext_id(EXT_OBJECT_REF, "an ObjectRef").map(ObjectRef)
+    }
+
     /// An ActorHandle (extension 2).
     pub fn actor(&mut self) -> Result<ActorHandle> {
-        let start = self.pos;
-        match self.ext() {
-            Ok((EXT_ACTOR_HANDLE, d)) if d.len() == 16 => {
-                let mut id = [0u8; 16];
-                id.copy_from_slice(d);
-                Ok(ActorHandle(id))
-            }
-            _ => {
-                self.pos = start;
-                Err(self.expected("an ActorHandle"))
-            }
-        }
+        self.ext_id(EXT_ACTOR_HANDLE, "an ActorHandle").map(ActorHandle)
     }
 
     /// A Float64Array (extension 3), or an array of numbers.
@@ -621,12 +616,7 @@ impl RawList {
         let mut out = Vec::with_capacity(self.len);
         for i in 0..self.len {
             let item = std::ptr::read((self.ptr as *const RawList).add(i));
-            let bytes = item.into_bytes();
-            let mut id = [0u8; 20];
-            if bytes.len() == 20 {
-                id.copy_from_slice(&bytes);
-            }
-            out.push(ObjectRef(id));
+            out.push(ObjectRef(fixed(&item.into_bytes())));
         }
         free(self.ptr, self.len * 8, 4);
         out
@@ -731,9 +721,7 @@ pub fn put(value: &Writer) -> ObjectRef {
         host_put(value.buf.as_ptr(), value.buf.len(), &mut ret);
         ret.into_bytes()
     };
-    let mut id = [0u8; 20];
-    id.copy_from_slice(&bytes[..20]);
-    ObjectRef(id)
+    ObjectRef(fixed(&bytes))
 }
 
 /// Creates an actor of `class` (a class this component declares); `options`
@@ -745,9 +733,7 @@ pub fn create_actor(class: &str, args: &Writer, options: Option<&Writer>) -> Act
         host_create_actor(class.as_ptr(), class.len(), args.buf.as_ptr(), args.buf.len(), o.as_ptr(), o.len(), &mut ret);
         ret.into_bytes()
     };
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&bytes[..16]);
-    ActorHandle(id)
+    ActorHandle(fixed(&bytes))
 }
 
 /// Calls `method` on an actor; calls from one caller run in the order they are made.
@@ -767,12 +753,11 @@ pub fn get_actor(name: &str) -> Option<ActorHandle> {
         host_get_actor(name.as_ptr(), name.len(), &mut ret);
         ret.into_bytes()
     };
+    // an empty reply: no actor of that name
     if bytes.len() != 16 {
         return None;
     }
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&bytes);
-    Some(ActorHandle(id))
+    Some(ActorHandle(fixed(&bytes)))
 }
 
 /// Wall-clock milliseconds since the Unix epoch, with fractions.
