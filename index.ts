@@ -33,7 +33,8 @@ export {
   ActorNameTakenError,
 } from "./host/index.js";
 export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
-export { GetTimeoutError, ObjectStoreFullError, ObjectLostError } from "./store/index.js";
+export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./store/index.js";
+export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";
 export {
   buildGuest,

@@ -17,6 +17,8 @@ export type WrayErrorCode =
   | "WRAY_GET_TIMEOUT"
   | "WRAY_OBJECT_LOST"
   | "WRAY_OBJECT_TOO_LARGE"
+  | "WRAY_OBJECT_STORE_FULL"
+  | "WRAY_SPILL_FAILED"
   // actors
   | "WRAY_ACTOR_DIED"
   | "WRAY_ACTOR_NOT_FOUND"

@@ -17,7 +17,7 @@ import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
 import { ActorHandle } from "../common/actor-handle.js";
 import { ObjectRef } from "../common/object-ref.js";
-import type { ObjectEntry, StoreStats } from "../store/index.js";
+import type { MemorySummary, ObjectEntry, StoreStats } from "../store/index.js";
 import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING, unwatch, watch } from "../store/index.js";
 import type { SchedulerStats } from "../scheduler/index.js";
 import { prepareComponent } from "./component.js";
@@ -205,8 +205,10 @@ export class Driver {
   #closed = false;
   /** Refs the codec met while encoding the current value. */
   #encodedRefs: string[] | undefined;
-  /** Drops a reference when an ObjectRef (or a view into the arena) is collected. */
+  /** Drops a reference when an ObjectRef is collected. */
   readonly #registry: FinalizationRegistry<ObjectEntry>;
+  /** Ends a pin when a view into shared memory is collected. */
+  readonly #views: FinalizationRegistry<ObjectEntry>;
   #waiting = 0;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Rejecters of gets and waits in progress, failed with ShutdownError at shutdown. */
@@ -219,6 +221,9 @@ export class Driver {
     const store = node.store;
     this.#registry = new FinalizationRegistry((e) => {
       if (!this.#closed) store.release(e);
+    });
+    this.#views = new FinalizationRegistry((e) => {
+      if (!this.#closed) store.unpin(e);
     });
     this.#codec = new ValueCodec({
       onEncodeRef: (ref) => (this.#encodedRefs ??= []).push(this.#escape(ref)),
@@ -430,7 +435,13 @@ export class Driver {
     const e = store.create(objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0), 1);
     if (value instanceof Uint8Array && value.length > INLINE_MAX) {
       // MessagePack bin32 header, then the bytes (aligned), written in place
-      const ref = store.arena.alloc(value.length + 5, BLOCK_ALIGN - 5);
+      let ref;
+      try {
+        ref = store.alloc(value.length + 5, BLOCK_ALIGN - 5);
+      } catch (err) {
+        store.release(e);
+        throw err;
+      }
       const view = store.arena.view(ref);
       view[0] = 0xc6;
       new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
@@ -586,7 +597,8 @@ export class Driver {
 
   #value(e: ObjectEntry): unknown {
     if (e.state === FAILED) throw e.error;
-    const v = this.#codec.decode(e.bytes!);
+    // read back from disk if it was spilled
+    const v = this.#codec.decode(this.#node.store.bytes(e)!);
     // values decoded from shared memory may hold views of it: keep the object while they live
     if (e.arena) this.#pinViews(v, e, 0);
     return v;
@@ -596,14 +608,28 @@ export class Driver {
     if (v === null || typeof v !== "object" || depth > 64) return;
     if (v instanceof Uint8Array) {
       if (v.buffer instanceof SharedArrayBuffer) {
-        this.#node.store.addRef(e);
-        this.#registry.register(v, e);
+        // a view into shared memory: the object stays there (never spilled or freed) while it lives
+        this.#node.store.pin(e);
+        this.#views.register(v, e);
       }
       return;
     }
     if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
     if (Array.isArray(v)) for (const x of v) this.#pinViews(x, e, depth + 1);
     else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
+  }
+
+  /**
+   * What the object store holds, like Ray's `ray memory`: totals (objects,
+   * bytes inline, in shared memory, pinned and spilled, spill traffic) and
+   * the largest objects with their sizes, locations, reference counts and
+   * pins. `limit` caps the list (default 1000); the totals cover everything.
+   */
+  memory(options: { limit?: number } = {}): MemorySummary {
+    this.#check("memory()");
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`memory(): limit must be a whole number >= 0, got ${options.limit}`);
+    return this.#node.store.memory(limit);
   }
 
   /** Object-store, scheduler and actor figures, for status tools. */

@@ -7,7 +7,7 @@
  * Everything here runs on the host thread. Nothing blocks: isolates wait in
  * their own threads, and the host answers them when it can.
  */
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism, tmpdir, totalmem } from "node:os";
 import { decode, encode } from "@msgpack/msgpack";
 import type { TaskId } from "../common/ids.js";
 import { keyToBytes, keyToHex, objectKey } from "../common/ids.js";
@@ -15,7 +15,7 @@ import { mayHoldRefs, nestedRefs, readArrayHeader, refAt, skipValue } from "../c
 import type { Executor, FunctionStats, ResourceRequest, TaskSpec } from "../scheduler/index.js";
 import { LocalScheduler, shapeOf } from "../scheduler/index.js";
 import type { ArenaRef, ObjectEntry } from "../store/index.js";
-import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING } from "../store/index.js";
+import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING, SpillFiles } from "../store/index.js";
 import type { PreparedComponent } from "./component.js";
 import type { GuestSourceMap } from "./source-map.js";
 import { remapStack } from "./source-map.js";
@@ -26,7 +26,7 @@ import type { TrapKind } from "./isolate/guest.js";
 import type { PoolEvents } from "./isolate/pool.js";
 import { IsolatePool } from "./isolate/pool.js";
 import type { Piece } from "./isolate/protocol.js";
-import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "./isolate/protocol.js";
+import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP, UNREADABLE_SEGMENT } from "./isolate/protocol.js";
 
 export interface NodeOptions {
   /** CPUs this node offers to tasks. Default: the machine's cores. */
@@ -41,6 +41,14 @@ export interface NodeOptions {
   maxIsolates?: number;
   /** Bytes of shared memory for large objects. Default: 30% of RAM. */
   objectStoreMemory?: number;
+  /**
+   * Where objects are spilled when the store is full (a directory of this
+   * process's own is made in it, and removed at shutdown). Default: the
+   * system's temporary directory.
+   */
+  objectSpillingDirectory?: string;
+  /** Spill to disk under pressure (default true); when false a full store refuses new objects. */
+  objectSpilling?: boolean;
   /** How long a waiting thread spins before it sleeps, ms. Default 0.1. */
   spinMs?: number;
   /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */
@@ -84,6 +92,10 @@ interface Execution {
   timedOut: boolean;
   /** Lent to a waiting isolate (runs nested), rather than sent through its ring. */
   lent: boolean;
+  /** Objects pinned for it (arguments in shared memory, values its gets returned), unpinned when it ends. */
+  pinned: ObjectEntry[] | undefined;
+  /** The object store's refusal (no room for its arguments or results): what it fails with, if it fails. */
+  storeError: Error | undefined;
 }
 
 const GET = 0;
@@ -138,7 +150,13 @@ export class HostNode implements Executor, PoolEvents {
     const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
     if (options.numGpus) resources.GPU = options.numGpus;
     const capacity = options.objectStoreMemory ?? Math.floor(totalmem() * 0.3);
-    this.store = new ObjectStore(new Arena({ capacity }));
+    if (typeof capacity !== "number" || !(capacity >= 1 << 20) || !Number.isFinite(capacity)) {
+      throw new RangeError(`objectStoreMemory must be a number of bytes >= 1 MiB, got ${options.objectStoreMemory}`);
+    }
+    const spillDir = options.objectSpillingDirectory ?? tmpdir();
+    if (typeof spillDir !== "string" || spillDir.length === 0) throw new TypeError("objectSpillingDirectory must be a non-empty path");
+    const spill = options.objectSpilling === false ? undefined : new SpillFiles(spillDir);
+    this.store = new ObjectStore(new Arena({ capacity: Math.floor(capacity) }), { spill });
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -289,6 +307,16 @@ export class HostNode implements Executor, PoolEvents {
         if (id !== undefined) {
           if (p > spanStart) pieces.push(args.subarray(spanStart, p));
           const e = this.store.entry(id)!;
+          if (e.arena !== undefined || e.spill !== undefined) {
+            // in shared memory until the task ends (read back from disk first if spilled)
+            try {
+              this.store.pin(e);
+            } catch (err) {
+              exec.storeError = err as Error;
+              return [{ seg: UNREADABLE_SEGMENT, off: 0, len: 0 }];
+            }
+            (exec.pinned ??= []).push(e);
+          }
           pieces.push(e.arena ?? e.bytes!);
           spanStart = end;
         }
@@ -302,7 +330,13 @@ export class HostNode implements Executor, PoolEvents {
     // too big for one record: gather the arguments into one arena block
     let total = 0;
     for (const x of pieces) total += x instanceof Uint8Array ? x.length : x.len;
-    const ref = this.store.arena.alloc(total);
+    let ref: ArenaRef;
+    try {
+      ref = this.store.alloc(total);
+    } catch (err) {
+      exec.storeError = err as Error;
+      return [{ seg: UNREADABLE_SEGMENT, off: 0, len: 0 }];
+    }
     const view = this.store.arena.view(ref);
     let at = 0;
     for (const x of pieces) {
@@ -315,7 +349,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   send(iso: number, task: TaskSpec): boolean {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined };
     const slot = this.#slot(exec);
     if (!this.pool.sendTask(iso, slot, task, this.#pieces(task, exec, this.pool.maxRecord(iso)))) {
       this.#freeBlocks(exec);
@@ -334,7 +368,7 @@ export class HostNode implements Executor, PoolEvents {
 
   lend(iso: number, task: TaskSpec): void {
     const call = this.#top(iso);
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true, pinned: undefined, storeError: undefined };
     const slot = this.#slot(exec);
     this.#inFlight++;
     if (call) call.lent = true;
@@ -355,9 +389,12 @@ export class HostNode implements Executor, PoolEvents {
     this.#releaseArgs(task);
   }
 
+  /** Frees the argument blocks of `exec` and ends its pins. */
   #freeBlocks(exec: Execution): void {
     if (exec.blocks) for (const b of exec.blocks) this.store.arena.free(b);
     exec.blocks = undefined;
+    if (exec.pinned) for (const e of exec.pinned) this.store.unpin(e);
+    exec.pinned = undefined;
   }
 
   // ---- PoolEvents -----------------------------------------------------------------------------
@@ -396,6 +433,7 @@ export class HostNode implements Executor, PoolEvents {
     } else {
       const name = actor && task.kind === KIND_METHOD ? `${actor.className}.${task.name}` : task.name;
       if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
+      else if (exec.storeError) err = exec.storeError; // the store had no room for its arguments or results
       else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.#components[task.component]?.prepared.sourceMap);
       else err = trapOrHostError(name, status, detail!);
       for (const e of returns) this.store.fail(e, err);
@@ -548,6 +586,17 @@ export class HostNode implements Executor, PoolEvents {
     this.callActor(r, method, taskId, bytes, p.deps, p.nested, numReturns, p.returnIds, p.returns);
   }
 
+  alloc(_iso: number, slot: number, len: number): ArenaRef {
+    try {
+      return this.store.alloc(len);
+    } catch (err) {
+      // if the task fails for it, it fails with this error
+      const exec = this.#execs[slot];
+      if (exec) exec.storeError = err as Error;
+      throw err;
+    }
+  }
+
   getActor(iso: number, _slot: number, name: string): void {
     const r = this.actors.byName(name);
     this.pool.replyActor(iso, r ? keyToBytes(r.key) : undefined);
@@ -675,6 +724,7 @@ export class HostNode implements Executor, PoolEvents {
     } else {
       const values: Piece[] = [];
       let failure: Uint8Array | undefined;
+      const exec = this.#execs[call.slot];
       for (const id of call.ids) {
         const e = this.store.entry(id);
         if (e === undefined) {
@@ -686,8 +736,19 @@ export class HostNode implements Executor, PoolEvents {
           break;
         }
         if (e.state === FAILED) {
-          failure = errorToFailure(e);
+          failure = errorToFailure(e.error);
           break;
+        }
+        if (e.arena !== undefined || e.spill !== undefined) {
+          // the isolate copies from shared memory after this returns: keep it there until the task ends
+          try {
+            this.store.pin(e);
+          } catch (err) {
+            failure = errorToFailure(err as Error);
+            break;
+          }
+          if (exec) (exec.pinned ??= []).push(e);
+          else this.store.unpin(e);
         }
         values.push(e.arena ?? e.bytes!);
       }
@@ -793,7 +854,7 @@ export class HostNode implements Executor, PoolEvents {
     for (const stack of this.#calls.values()) for (const call of stack) if (call.timer) clearTimeout(call.timer);
     this.#calls.clear();
     await this.pool.close();
-    this.store.arena.trim();
+    this.store.close();
   }
 }
 
@@ -925,8 +986,7 @@ function failureBytes(f: Required<Failure>): Uint8Array {
   return encode(f);
 }
 
-function errorToFailure(e: ObjectEntry): Uint8Array {
-  const err = e.error;
+function errorToFailure(err: Error | undefined): Uint8Array {
   if (err instanceof TaskError) {
     return failureBytes({ code: err.code, name: err.guestName, message: err.message, task: err.taskName, stack: err.guestStack });
   }

@@ -14,7 +14,7 @@
  * - All allocation happens on the host thread; isolates ask for blocks over
  *   their channel.
  */
-import { ObjectStoreFullError } from "./errors.js";
+import { ObjectStoreFullError, ObjectTooLargeError } from "./errors.js";
 
 /** Where a block lives: segment ID, byte offset, length. */
 export interface ArenaRef {
@@ -104,20 +104,45 @@ export class Arena {
    * Allocates `len` bytes. With `lead` (< BLOCK_ALIGN) the bytes start
    * `lead` bytes into an aligned block, so that a small header can precede
    * an aligned payload (copies into aligned memory run faster).
-   * Throws ObjectStoreFullError when it cannot.
+   * Throws ObjectTooLargeError when the block could never fit and
+   * ObjectStoreFullError when it does not fit now (the object store spills
+   * to make room: see `tryAlloc`).
    */
   alloc(len: number, lead = 0): ArenaRef {
+    const ref = this.tryAlloc(len, lead);
+    if (ref) return ref;
+    throw new ObjectStoreFullError(len, this.capacity, this.#used, this.#used);
+  }
+
+  /** Bytes of mapped memory a block of `len` bytes (after `lead`) needs. */
+  footprint(len: number, lead = 0): number {
+    const size = Math.max(BLOCK_ALIGN, alignUp(lead + len, BLOCK_ALIGN));
+    return size > this.segmentSize / 2 ? alignUp(size, DEDICATED_ROUND) : size;
+  }
+
+  /**
+   * Like `alloc`, but undefined when the block does not fit now. Throws
+   * ObjectTooLargeError for a block larger than the whole arena.
+   */
+  tryAlloc(len: number, lead = 0): ArenaRef | undefined {
     if (!Number.isInteger(len) || len < 0) throw new RangeError(`cannot allocate ${len} bytes`);
     if (!Number.isInteger(lead) || lead < 0 || lead >= BLOCK_ALIGN) throw new RangeError(`lead must be from 0 to ${BLOCK_ALIGN - 1}`);
     const size = Math.max(BLOCK_ALIGN, alignUp(lead + len, BLOCK_ALIGN));
-    if (size > this.segmentSize / 2) return this.#allocDedicated(len, size, lead);
+    if (this.footprint(len, lead) > this.capacity) throw new ObjectTooLargeError(len, this.capacity);
+    if (size > this.segmentSize / 2) return this.#allocDedicated(len, size, lead) ?? this.#allocShared(len, size, lead, false);
+    return this.#allocShared(len, size, lead, true);
+  }
+
+  /** First fit in the shared segments, mapping a new one if `mayMap`. */
+  #allocShared(len: number, size: number, lead: number, mayMap: boolean): ArenaRef | undefined {
     for (const s of this.#segments.values()) {
       if (s.dedicated) continue;
       const off = this.#take(s, size);
       if (off >= 0) return this.#grant(s, off + lead, len, size);
     }
-    const s = this.#map(this.segmentSize, false, size);
-    return this.#grant(s, this.#take(s, size) + lead, len, size);
+    if (!mayMap) return undefined;
+    const s = this.#map(this.segmentSize, false);
+    return s ? this.#grant(s, this.#take(s, size) + lead, len, size) : undefined;
   }
 
   /** Returns a block. Freeing twice is an error. */
@@ -173,27 +198,35 @@ export class Arena {
     return -1;
   }
 
-  #allocDedicated(len: number, size: number, lead: number): ArenaRef {
+  #allocDedicated(len: number, size: number, lead: number): ArenaRef | undefined {
     // reuse an empty dedicated segment that fits without wasting more than half
     let best: Segment | undefined;
     for (const s of this.#segments.values()) {
       if (s.dedicated && s.used === 0 && s.size >= size && s.size <= 2 * size && (!best || s.size < best.size)) best = s;
     }
-    const s = best ?? this.#map(alignUp(size, DEDICATED_ROUND), true, size);
+    const s = best ?? this.#map(alignUp(size, DEDICATED_ROUND), true);
+    if (!s) return undefined;
     s.free = [];
     s.used = s.size;
     this.#used += s.size;
     return { seg: s.id, off: lead, len };
   }
 
-  #map(size: number, dedicated: boolean, need: number): Segment {
+  /** Maps a new segment, unmapping empty ones to stay within capacity; undefined when it cannot. */
+  #map(size: number, dedicated: boolean): Segment | undefined {
     if (this.#mapped + size > this.capacity) this.#unmapEmpty(this.#mapped + size - this.capacity);
-    if (this.#mapped + size > this.capacity) throw new ObjectStoreFullError(need, this.capacity, this.#used);
+    if (this.#mapped + size > this.capacity) return undefined;
     let sab: SharedArrayBuffer;
     try {
       sab = new SharedArrayBuffer(size);
     } catch {
-      throw new ObjectStoreFullError(need, this.capacity, this.#used);
+      // the system is short of memory: give back every cached segment and try once more
+      this.#unmapEmpty(Infinity);
+      try {
+        sab = new SharedArrayBuffer(size);
+      } catch {
+        return undefined;
+      }
     }
     const s: Segment = { id: this.#nextId++, sab, size, dedicated, free: [{ off: 0, len: size }], used: 0 };
     this.#segments.set(s.id, s);

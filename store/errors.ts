@@ -7,18 +7,54 @@ export class GetTimeoutError extends WrayError {
   }
 }
 
-/** The object store cannot hold an object of this size. */
+/**
+ * The object store cannot make room for an object: everything it could
+ * spill is spilled and the rest is pinned (in use by running tasks or held
+ * as views), or spilling is off. `ObjectTooLargeError` is the case of an
+ * object larger than the whole store.
+ */
 export class ObjectStoreFullError extends WrayError {
+  /** Bytes asked for. */
   readonly requested: number;
+  /** The store's size (`objectStoreMemory`). */
   readonly capacity: number;
-  constructor(requested: number, capacity: number, inUse: number) {
+  /** Bytes held by objects in use that cannot be spilled now. */
+  readonly pinned: number;
+  constructor(requested: number, capacity: number, inUse: number, pinned: number, why = "") {
     super(
-      "WRAY_OBJECT_TOO_LARGE",
-      `the object store cannot fit ${fmt(requested)}: it holds ${fmt(inUse)} of ${fmt(capacity)}. ` +
-        `Free objects you no longer need, or raise objectStoreMemory in init().`,
+      "WRAY_OBJECT_STORE_FULL",
+      `the object store cannot fit ${fmtBytes(requested)}: it holds ${fmtBytes(inUse)} of ${fmtBytes(capacity)}, ` +
+        `${fmtBytes(pinned)} of it pinned by running tasks and live views${why ? `, and ${why}` : ""}. ` +
+        `Drop refs and views you no longer need, or raise objectStoreMemory in init().`,
     );
     this.requested = requested;
     this.capacity = capacity;
+    this.pinned = pinned;
+  }
+}
+
+/** An object larger than the whole object store: raise `objectStoreMemory` or split it. */
+export class ObjectTooLargeError extends WrayError {
+  readonly requested: number;
+  readonly capacity: number;
+  constructor(requested: number, capacity: number) {
+    super(
+      "WRAY_OBJECT_TOO_LARGE",
+      `an object of ${fmtBytes(requested)} is larger than the whole object store (${fmtBytes(capacity)}). ` +
+        `Raise objectStoreMemory in init() above its size, or split it into smaller objects.`,
+    );
+    this.requested = requested;
+    this.capacity = capacity;
+  }
+}
+
+/** Spilling an object to disk (or reading it back) failed: the directory and the system's reason. */
+export class SpillError extends WrayError {
+  readonly path: string;
+  constructor(what: string, path: string, cause: unknown) {
+    const reason = (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause instanceof Error ? cause.message : String(cause));
+    super("WRAY_SPILL_FAILED", `${what} ${path} failed (${reason}). Set objectSpillingDirectory in init() to a writable directory with room.`, { cause });
+    this.path = path;
   }
 }
 
@@ -31,7 +67,7 @@ export class ObjectLostError extends WrayError {
   }
 }
 
-function fmt(n: number): string {
+export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;

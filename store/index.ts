@@ -1,9 +1,12 @@
 /**
  * The object store: immutable objects per host, small ones inline and
- * large ones in a shared arena that every isolate maps.
+ * large ones in a shared arena that every isolate maps, spilled to disk
+ * under pressure.
  */
 export { Arena, BLOCK_ALIGN } from "./arena.js";
 export type { ArenaOptions, ArenaRef, ArenaListener } from "./arena.js";
 export { ObjectStore, INLINE_MAX, PENDING, READY, FAILED, watch, unwatch } from "./object-store.js";
-export type { ObjectEntry, ObjectState, StoreStats } from "./object-store.js";
-export { GetTimeoutError, ObjectStoreFullError, ObjectLostError } from "./errors.js";
+export type { ObjectEntry, ObjectState, StoreStats, ObjectInfo, MemorySummary, ObjectStoreOptions } from "./object-store.js";
+export { SpillFiles } from "./spill.js";
+export type { SpillRef, SpillStats } from "./spill.js";
+export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./errors.js";

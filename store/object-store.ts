@@ -1,23 +1,37 @@
 /**
  * The object table of one host: every object's state, bytes and reference
- * count.
+ * count, and what happens under memory pressure.
  *
  * Entries are found by key only once *indexed*. The driver's own task
  * results and puts are reached through their ObjectRefs, so they are
  * indexed only when their ID escapes (into a value, or to a guest): at a
  * hundred thousand tasks a second the hash table was a tenth of the host's
- * time. Small objects (at most INLINE_MAX bytes) are kept as plain byte
- * arrays and travel inside task records; larger ones live in the shared
- * arena and travel as references to it.
+ * time. Every live entry is on an intrusive list all the same, so that
+ * `memory()` can show them. Small objects (at most INLINE_MAX bytes) are
+ * kept as plain byte arrays and travel inside task records; larger ones
+ * live in the shared arena and travel as references to it.
  *
  * An object is freed when its count drops to zero. Counts are held by
  * driver ObjectRefs (released by a FinalizationRegistry), by tasks for
  * their arguments until they finish, by running tasks for the refs they
- * create, by driver views into arena memory, and by objects for the refs
- * nested in their values. Objects are immutable: sealing twice keeps the
- * first value.
+ * create, by pins, and by objects for the refs nested in their values.
+ * Objects are immutable: sealing twice keeps the first value.
+ *
+ * Pressure: an arena object that is *pinned* (a running task's argument,
+ * a value handed to a guest's `get`, a driver view into shared memory) is
+ * never moved. The others are kept in least-recently-used order; when an
+ * allocation does not fit, the oldest are spilled to disk (store/spill.ts)
+ * until it does, and a spilled object is read back into the arena when it
+ * is next used. A restored object keeps its copy on disk until it is
+ * freed, so evicting it again costs no write. Inline objects live in the
+ * JavaScript heap and are not spilled (Ray keeps its small objects in the
+ * owner's memory in the same way).
  */
+import { keyToHex } from "../common/ids.js";
 import type { Arena, ArenaRef } from "./arena.js";
+import { BLOCK_ALIGN } from "./arena.js";
+import { ObjectStoreFullError, SpillError } from "./errors.js";
+import type { SpillFiles, SpillRef } from "./spill.js";
 
 /** Objects up to this size travel inline with tasks (Ray's limit too). */
 export const INLINE_MAX = 100 * 1024;
@@ -48,6 +62,17 @@ export interface ObjectEntry {
   indexed: boolean;
   /** The store the entry belongs to. */
   readonly store: ObjectStore;
+  /** Uses that need the bytes to stay where they are (each also holds a reference). */
+  pins: number;
+  /** The copy on disk, if it was ever spilled (kept after a restore). */
+  spill: SpillRef | undefined;
+  /** On the eviction list: sealed, in the arena, not pinned. */
+  lru: boolean;
+  lruPrev: ObjectEntry | undefined;
+  lruNext: ObjectEntry | undefined;
+  /** Neighbours on the list of all live entries. */
+  prev: ObjectEntry | undefined;
+  next: ObjectEntry | undefined;
 }
 
 /** Adds a callback for when `e` is sealed (the caller checked it is pending). */
@@ -69,23 +94,93 @@ export function unwatch(e: ObjectEntry, cb: () => void): void {
 }
 
 export interface StoreStats {
+  /** Live objects (pending ones included). */
   objects: number;
   pending: number;
+  /** Bytes of small objects, kept in the JavaScript heap. */
   inlineBytes: number;
+  /** Bytes of shared memory held by objects (and task arguments in transit). */
   arenaBytes: number;
+  /** Bytes of shared memory mapped (cached free segments included). */
   arenaMapped: number;
+  /** The store's size: `objectStoreMemory`. */
   arenaCapacity: number;
+  /** Objects whose bytes are pinned in shared memory now, and their bytes. */
+  pinnedObjects: number;
+  pinnedBytes: number;
+  /** Objects only on disk now, and their bytes. */
+  spilledObjects: number;
+  spilledBytes: number;
+  /** Since start: objects written to disk, bytes written, objects read back, bytes read. */
+  spillsTotal: number;
+  spilledBytesTotal: number;
+  restoresTotal: number;
+  restoredBytesTotal: number;
+  /** Spill files on disk and their bytes (dead objects in live files included). */
+  spillFiles: number;
+  spillDiskBytes: number;
+  /** The spill directory, once one was made; undefined when spilling is off or has not happened. */
+  spillDirectory: string | undefined;
+}
+
+/** One object as `memory()` shows it. */
+export interface ObjectInfo {
+  /** The object ID (hex). */
+  id: string;
+  state: "pending" | "ready" | "failed";
+  /** Where its bytes are: inline (JS heap), shared (the arena), spilled (disk only), none (pending or failed). */
+  where: "inline" | "shared" | "spilled" | "none";
+  /** Bytes of its value (0 while pending or for a failure). */
+  size: number;
+  /** References held on it (refs, task arguments, containing objects, pins). */
+  refs: number;
+  /** Pins: uses that keep it in shared memory. */
+  pins: number;
+  /** It has a copy on disk. */
+  onDisk: boolean;
+  /** Refs nested in its value (kept alive by it). */
+  nested: number;
+}
+
+/** What `memory()` returns: totals over every object, and the largest objects. */
+export interface MemorySummary {
+  totals: StoreStats;
+  /** The largest objects first, at most `limit` of them. */
+  objects: ObjectInfo[];
+  /** Objects left out of `objects` by the limit. */
+  omitted: number;
+}
+
+export interface ObjectStoreOptions {
+  /** Where evicted objects go; without it nothing is spilled and a full store refuses new objects. */
+  spill?: SpillFiles;
 }
 
 export class ObjectStore {
   readonly arena: Arena;
+  readonly #spill: SpillFiles | undefined;
   readonly #entries = new Map<string, ObjectEntry>();
   #inlineBytes = 0;
   #pending = 0;
   #live = 0;
+  /** All live entries, oldest first. */
+  #first: ObjectEntry | undefined;
+  #last: ObjectEntry | undefined;
+  /** Evictable entries, least recently used first. */
+  #lruFirst: ObjectEntry | undefined;
+  #lruLast: ObjectEntry | undefined;
+  #pinnedObjects = 0;
+  #pinnedBytes = 0;
+  #spilledObjects = 0;
+  #spilledBytes = 0;
+  #spillsTotal = 0;
+  #spilledBytesTotal = 0;
+  #restoresTotal = 0;
+  #restoredBytesTotal = 0;
 
-  constructor(arena: Arena) {
+  constructor(arena: Arena, options: ObjectStoreOptions = {}) {
     this.arena = arena;
+    this.#spill = options.spill;
   }
 
   /** Live objects, indexed or not. */
@@ -116,7 +211,30 @@ export class ObjectStore {
   create(id: string, refs = 0): ObjectEntry {
     this.#pending++;
     this.#live++;
-    return { state: PENDING, bytes: undefined, arena: undefined, error: undefined, refs, waiters: undefined, nested: undefined, key: id, live: true, indexed: false, store: this };
+    const e: ObjectEntry = {
+      state: PENDING,
+      bytes: undefined,
+      arena: undefined,
+      error: undefined,
+      refs,
+      waiters: undefined,
+      nested: undefined,
+      key: id,
+      live: true,
+      indexed: false,
+      store: this,
+      pins: 0,
+      spill: undefined,
+      lru: false,
+      lruPrev: undefined,
+      lruNext: undefined,
+      prev: this.#last,
+      next: undefined,
+    };
+    if (this.#last) this.#last.next = e;
+    else this.#first = e;
+    this.#last = e;
+    return e;
   }
 
   /** Makes `e` findable by its key (its ID is about to be seen elsewhere). */
@@ -124,6 +242,33 @@ export class ObjectStore {
     if (e.indexed || !e.live) return;
     e.indexed = true;
     this.#entries.set(e.key, e);
+  }
+
+  /**
+   * Shared memory for `len` bytes (after `lead`, see Arena.alloc), spilling
+   * the least recently used objects until it fits. Throws
+   * ObjectTooLargeError for more than the whole store, ObjectStoreFullError
+   * when the rest is pinned (or spilling is off or failed).
+   */
+  alloc(len: number, lead = 0): ArenaRef {
+    for (;;) {
+      const ref = this.arena.tryAlloc(len, lead);
+      if (ref) return ref;
+      const victim = this.#lruFirst;
+      if (!victim || !this.#spill) throw this.#full(len, this.#spill ? "" : "spilling is off");
+      try {
+        this.#evict(victim);
+      } catch (e) {
+        if (e instanceof SpillError) throw this.#full(len, `spilling failed: ${e.message}`, e);
+        throw e;
+      }
+    }
+  }
+
+  #full(len: number, why: string, cause?: unknown): ObjectStoreFullError {
+    const err = new ObjectStoreFullError(len, this.arena.capacity, this.arena.used, this.#pinnedBytes, why);
+    if (cause !== undefined) Object.defineProperty(err, "cause", { value: cause });
+    return err;
   }
 
   /**
@@ -135,7 +280,7 @@ export class ObjectStore {
     if (e.state !== PENDING) return e;
     if (bytes.length <= INLINE_MAX) this.sealInline(e, bytes.slice(), nested);
     else {
-      const ref = this.arena.alloc(bytes.length);
+      const ref = this.alloc(bytes.length);
       this.arena.view(ref).set(bytes);
       this.sealArena(e, ref, nested);
     }
@@ -165,6 +310,7 @@ export class ObjectStore {
     }
     e.arena = ref;
     e.bytes = this.arena.view(ref);
+    if (e.pins === 0) this.#lruAppend(e);
     this.#ready(e, READY, nested);
   }
 
@@ -230,14 +376,133 @@ export class ObjectStore {
     e.live = false;
     this.#live--;
     if (e.state === PENDING) this.#pending--;
+    if (e.lru) this.#lruRemove(e);
     if (e.arena) this.arena.free(e.arena);
-    else if (e.bytes) this.#inlineBytes -= e.bytes.length;
+    else if (e.spill) {
+      this.#spilledObjects--;
+      this.#spilledBytes -= e.spill.len;
+    } else if (e.bytes) this.#inlineBytes -= e.bytes.length;
+    if (e.spill) this.#spill?.free(e.spill);
     e.bytes = undefined;
     e.arena = undefined;
+    e.spill = undefined;
+    // off the list of live entries
+    if (e.prev) e.prev.next = e.next;
+    else this.#first = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.#last = e.prev;
+    e.prev = e.next = undefined;
     if (e.nested) for (const n of e.nested) this.release(n);
   }
 
+  // ---- pressure ----------------------------------------------------------------------
+
+  /**
+   * Keeps `e`'s bytes in shared memory, where they are, until `unpin`:
+   * reads it back first if it was spilled. Takes a reference too, so a
+   * pinned object is never freed under a reader. Throws what `alloc`
+   * throws, or SpillError, when it cannot be read back.
+   */
+  pin(e: ObjectEntry): void {
+    if (e.spill && !e.arena && e.state === READY) this.#restore(e);
+    e.refs++;
+    if (e.pins++ === 0 && e.arena) {
+      if (e.lru) this.#lruRemove(e);
+      this.#pinnedObjects++;
+      this.#pinnedBytes += e.arena.len;
+    }
+  }
+
+  /** Ends a pin (and drops its reference). */
+  unpin(e: ObjectEntry): void {
+    if (--e.pins === 0 && e.arena) {
+      this.#pinnedObjects--;
+      this.#pinnedBytes -= e.arena.len;
+      if (e.live && e.state === READY) this.#lruAppend(e);
+    }
+    this.release(e);
+  }
+
+  /**
+   * `e`'s bytes, in memory: read back from disk if it was spilled (which
+   * may spill others), and marked as just used. Undefined while pending or
+   * failed.
+   */
+  bytes(e: ObjectEntry): Uint8Array | undefined {
+    if (e.state !== READY) return undefined;
+    if (!e.arena) {
+      if (!e.spill) return e.bytes;
+      this.#restore(e);
+    } else if (e.lru && e !== this.#lruLast) {
+      this.#lruRemove(e);
+      this.#lruAppend(e);
+    }
+    return e.bytes;
+  }
+
+  #restore(e: ObjectEntry): void {
+    const s = e.spill!;
+    const ref = this.alloc(s.len, s.lead);
+    const view = this.arena.view(ref);
+    try {
+      this.#spill!.read(s, view);
+    } catch (err) {
+      this.arena.free(ref);
+      throw err;
+    }
+    e.arena = ref;
+    e.bytes = view;
+    this.#spilledObjects--;
+    this.#spilledBytes -= s.len;
+    this.#restoresTotal++;
+    this.#restoredBytesTotal += s.len;
+    if (e.pins === 0) this.#lruAppend(e);
+  }
+
+  /** Moves `e` out of shared memory: written to disk unless a copy is there already. */
+  #evict(e: ObjectEntry): void {
+    if (!e.spill) {
+      const ref = e.arena!;
+      e.spill = this.#spill!.write(e.bytes!, ref.off % BLOCK_ALIGN);
+      this.#spillsTotal++;
+      this.#spilledBytesTotal += ref.len;
+    }
+    this.#lruRemove(e);
+    this.arena.free(e.arena!);
+    e.arena = undefined;
+    e.bytes = undefined;
+    this.#spilledObjects++;
+    this.#spilledBytes += e.spill.len;
+  }
+
+  #lruAppend(e: ObjectEntry): void {
+    e.lru = true;
+    e.lruNext = undefined;
+    e.lruPrev = this.#lruLast;
+    if (this.#lruLast) this.#lruLast.lruNext = e;
+    else this.#lruFirst = e;
+    this.#lruLast = e;
+  }
+
+  #lruRemove(e: ObjectEntry): void {
+    e.lru = false;
+    if (e.lruPrev) e.lruPrev.lruNext = e.lruNext;
+    else this.#lruFirst = e.lruNext;
+    if (e.lruNext) e.lruNext.lruPrev = e.lruPrev;
+    else this.#lruLast = e.lruPrev;
+    e.lruPrev = e.lruNext = undefined;
+  }
+
+  /** At shutdown: unmaps what is free and removes the spill files and their directory. */
+  close(): void {
+    this.arena.trim();
+    this.#spill?.close();
+  }
+
+  // ---- introspection ------------------------------------------------------------------
+
   stats(): StoreStats {
+    const spill = this.#spill?.stats();
     return {
       objects: this.#live,
       pending: this.#pending,
@@ -245,6 +510,44 @@ export class ObjectStore {
       arenaBytes: this.arena.used,
       arenaMapped: this.arena.mapped,
       arenaCapacity: this.arena.capacity,
+      pinnedObjects: this.#pinnedObjects,
+      pinnedBytes: this.#pinnedBytes,
+      spilledObjects: this.#spilledObjects,
+      spilledBytes: this.#spilledBytes,
+      spillsTotal: this.#spillsTotal,
+      spilledBytesTotal: this.#spilledBytesTotal,
+      restoresTotal: this.#restoresTotal,
+      restoredBytesTotal: this.#restoredBytesTotal,
+      spillFiles: spill?.files ?? 0,
+      spillDiskBytes: spill?.diskBytes ?? 0,
+      spillDirectory: spill?.directory,
     };
   }
+
+  /** Every live object (the largest `limit` listed one by one) and the totals: Ray's `ray memory`. */
+  memory(limit = 1000): MemorySummary {
+    if (!(limit >= 0)) throw new RangeError(`memory(): limit must be >= 0, got ${limit}`);
+    const all: ObjectEntry[] = [];
+    for (let e = this.#first; e; e = e.next) all.push(e);
+    all.sort((a, b) => sizeOf(b) - sizeOf(a));
+    const objects = all.slice(0, limit).map(info);
+    return { totals: this.stats(), objects, omitted: all.length - objects.length };
+  }
+}
+
+function sizeOf(e: ObjectEntry): number {
+  return e.arena ? e.arena.len : e.spill ? e.spill.len : (e.bytes?.length ?? 0);
+}
+
+function info(e: ObjectEntry): ObjectInfo {
+  return {
+    id: keyToHex(e.key),
+    state: e.state === PENDING ? "pending" : e.state === READY ? "ready" : "failed",
+    where: e.state !== READY ? "none" : e.arena ? "shared" : e.spill ? "spilled" : "inline",
+    size: sizeOf(e),
+    refs: e.refs,
+    pins: e.pins,
+    onDisk: e.spill !== undefined,
+    nested: e.nested?.length ?? 0,
+  };
 }

@@ -97,6 +97,8 @@ export interface PoolEvents {
   guestCallActor(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void;
   /** Blocking: answer with replyActor. */
   getActor(iso: number, slot: number, name: string): void;
+  /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */
+  alloc(iso: number, slot: number, len: number): ArenaRef;
   /** True while an isolate will need the host again within microseconds (it runs a lent task). */
   expectingSoon(): boolean;
 }
@@ -500,10 +502,11 @@ export class IsolatePool {
         }
         case E_ALLOC: {
           const len = dv.getUint32(at, true);
+          const slot = dv.getUint32(at + 4, true);
           let ref: ArenaRef | undefined;
           let err = "";
           try {
-            ref = this.#arena.alloc(len);
+            ref = this.#events.alloc(h.id, slot, len);
           } catch (e) {
             err = e instanceof Error ? e.message : String(e);
           }

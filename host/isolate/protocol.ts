@@ -66,6 +66,14 @@ export const R_ACTOR = 7;
 export const PIECE_INLINE = 0;
 export const PIECE_ARENA = 1;
 
+/**
+ * An arena piece in this segment cannot be read: the isolate fails the
+ * task before it starts. The host sends it when it could not make an
+ * argument readable (the object store had no room to read it back), so
+ * that the task fails in its place in the isolate's pipeline.
+ */
+export const UNREADABLE_SEGMENT = 0xffffffff;
+
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

@@ -50,6 +50,7 @@ import {
   E_WAIT,
   KIND_CONSTRUCT,
   PIECE_INLINE,
+  UNREADABLE_SEGMENT,
   KIND_METHOD,
   KIND_TASK,
   R_ACTOR,
@@ -247,6 +248,7 @@ class Isolate implements RuntimeHost {
   }
 
   #segment(id: number): SharedArrayBuffer {
+    if (id === UNREADABLE_SEGMENT) throw new Error("the host could not make an argument readable");
     let s = this.#segments.get(id);
     if (!s) {
       this.#drainControl();
@@ -376,7 +378,13 @@ class Isolate implements RuntimeHost {
     if (values.length !== numReturns) {
       return this.#hostError(slot, new Error(`the guest returned ${values.length} values, expected ${numReturns}`), ms);
     }
-    const pieces = this.#pieces(values);
+    let pieces: Piece[];
+    try {
+      pieces = this.#pieces(values);
+    } catch (e) {
+      // the store had no room for the results: the task fails, the instance is fine
+      return this.#hostError(slot, e, ms);
+    }
     let size = 20;
     for (const p of pieces) size += pieceSize(p);
     this.#emit(E_RESULT, size, (dv, b, at) => {
@@ -512,9 +520,10 @@ class Isolate implements RuntimeHost {
   }
 
   #alloc(len: number): { seg: number; off: number; len: number } {
+    const slot = this.#current().slot;
     const r = this.#call(E_ALLOC, 8, (dv, _b, at) => {
       dv.setUint32(at, len, true);
-      dv.setUint32(at + 4, 0, true);
+      dv.setUint32(at + 4, slot, true);
     });
     if (r.kind !== R_ALLOC) {
       const n = r.dv.getUint32(r.at, true);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Arena, BLOCK_ALIGN, ObjectStoreFullError } from "../../store/index.js";
+import { Arena, BLOCK_ALIGN, ObjectStoreFullError, ObjectTooLargeError } from "../../store/index.js";
 
 test("blocks are aligned, disjoint, and reused after free", () => {
   const a = new Arena({ capacity: 64 << 20, segmentSize: 1 << 20 });
@@ -48,7 +48,7 @@ test("large objects get their own segment, reused when the size fits", () => {
 
 test("the arena refuses what does not fit, with sizes in the message", () => {
   const a = new Arena({ capacity: 8 << 20, segmentSize: 1 << 20 });
-  assert.throws(() => a.alloc(16 << 20), (e: unknown) => e instanceof ObjectStoreFullError && /objectStoreMemory/.test(e.message));
+  assert.throws(() => a.alloc(16 << 20), (e: unknown) => e instanceof ObjectTooLargeError && e.code === "WRAY_OBJECT_TOO_LARGE" && /objectStoreMemory/.test(e.message));
   const held = a.alloc(6 << 20);
   a.alloc(1 << 20 >> 2);
   assert.throws(() => a.alloc(3 << 20), ObjectStoreFullError);
@@ -56,6 +56,28 @@ test("the arena refuses what does not fit, with sizes in the message", () => {
   // empty cached segments are unmapped to make room
   assert.doesNotThrow(() => a.alloc(7 << 20));
   assert.throws(() => a.alloc(-1), RangeError);
+  assert.equal(a.tryAlloc(3 << 20), undefined, "tryAlloc says no without throwing");
+});
+
+test("a large block takes free space in a shared segment when no segment of its own can be mapped", () => {
+  const a = new Arena({ capacity: 8 << 20, segmentSize: 4 << 20 });
+  const t = a.alloc(64);
+  const u = a.alloc(2 << 20);
+  const v = a.alloc((2 << 20) - 128);
+  const w = a.alloc(2 << 20); // a second shared segment: the whole capacity is mapped
+  assert.equal(a.mapped, 8 << 20);
+  assert.notEqual(w.seg, t.seg);
+  a.free(u);
+  a.free(v);
+  const big = a.tryAlloc(3 << 20);
+  assert.ok(big, "placed in the first segment's free space");
+  assert.equal(big.seg, t.seg);
+  assert.equal(big.off, 64);
+  assert.equal(a.tryAlloc(3 << 20), undefined);
+  a.free(big);
+  a.free(t);
+  a.free(w);
+  assert.equal(a.used, 0);
 });
 
 test("a block can start a few bytes into its aligned space (header before an aligned payload)", () => {
