@@ -240,13 +240,14 @@ export class ActorManager {
    * (`reclaimed`: the caller makes the isolate skip them) and returns the
    * next call to run nested, in order.
    */
-  blocked(iso: number, mayLend: boolean): { reclaimed: number; lend: TaskSpec | undefined } {
+  blocked(iso: number, mayLend: boolean): { reclaimed: TaskSpec[]; lend: TaskSpec | undefined } {
     const r = this.#byIso.get(iso);
-    if (!r || r.state !== "alive" || !mayLend || 1 + r.nested.length >= r.maxConcurrency) return { reclaimed: 0, lend: undefined };
-    let reclaimed = 0;
+    if (!r || r.state !== "alive" || !mayLend || 1 + r.nested.length >= r.maxConcurrency) return { reclaimed: [], lend: undefined };
+    const reclaimed: TaskSpec[] = [];
     while (r.pipeline.length > 1) {
-      r.queue.unshift(r.pipeline.pop()!);
-      reclaimed++;
+      const t = r.pipeline.pop()!;
+      r.queue.unshift(t);
+      reclaimed.push(t);
     }
     const t = r.queue.peek();
     if (!t || t.unresolved > 0 || (t.deps !== undefined && (!this.#checked.has(t) || this.#failedDep(t)))) return { reclaimed, lend: undefined };

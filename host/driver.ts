@@ -202,6 +202,7 @@ export class Driver {
   readonly #spinMs: number;
   #submitted = 0;
   #puts = 0;
+  #gets = 0;
   #closed = false;
   /** Refs the codec met while encoding the current value. */
   #encodedRefs: string[] | undefined;
@@ -458,7 +459,12 @@ export class Driver {
       }
       const nested = this.#encodedRefs;
       this.#encodedRefs = undefined;
-      store.putBytes(e, bytes, 0, nested);
+      try {
+        store.putBytes(e, bytes, 0, nested);
+      } catch (err) {
+        store.release(e);
+        throw err;
+      }
     }
     return this.#own(e) as ObjectRef<T>;
   }
@@ -479,6 +485,13 @@ export class Driver {
     const timeoutMs = checkTimeout(options.timeoutMs);
     const entries = this.#entries(list, "get()");
     await this.#until(entries, entries.length, timeoutMs);
+    if ((++this.#gets & 255) === 0) {
+      // a loop of gets of ready objects runs on microtasks alone; give
+      // finalizers a turn now and then, so dropped refs and views are
+      // released (and their objects freed or unpinned) during the loop
+      await new Promise((r) => setImmediate(r));
+      this.#check("get()");
+    }
     const out = new Array<unknown>(list.length);
     for (let i = 0; i < list.length; i++) out[i] = this.#value(entries[i]!);
     return single ? out[0] : out;
@@ -597,10 +610,17 @@ export class Driver {
 
   #value(e: ObjectEntry): unknown {
     if (e.state === FAILED) throw e.error;
+    const store = this.#node.store;
     // read back from disk if it was spilled
-    const v = this.#codec.decode(this.#node.store.bytes(e)!);
-    // values decoded from shared memory may hold views of it: keep the object while they live
-    if (e.arena) this.#pinViews(v, e, 0);
+    const bytes = store.bytes(e)!;
+    if (!e.arena) return this.#codec.decode(bytes);
+    // Binary values decoded from shared memory are views of it (zero-copy),
+    // which pin the object until they are collected. Collection is up to
+    // the garbage collector, so views may pin at most half the store; past
+    // that, values come from a private copy and the store stays free to spill.
+    if (store.pinnedBytes + bytes.length > store.arena.capacity * VIEW_PIN_SHARE) return this.#codec.decode(bytes.slice());
+    const v = this.#codec.decode(bytes);
+    this.#pinViews(v, e, 0);
     return v;
   }
 
@@ -647,6 +667,9 @@ export class Driver {
     await this.#node.close();
   }
 }
+
+/** The share of the object store that views returned by `get` may pin. */
+const VIEW_PIN_SHARE = 0.5;
 
 /** The encoding of an empty argument list, shared (records copy it, nothing writes it). */
 const NO_ARGS = Uint8Array.of(0x90);

@@ -687,12 +687,15 @@ export class HostNode implements Executor, PoolEvents {
     }
     // a call with a deadline is not lent work: the task might outlast it
     const mayLend = call.timeoutMs < 0;
-    let reclaimed: number;
+    let reclaimed: TaskSpec[];
     let help: TaskSpec | undefined;
     if (this.actors.onIsolate(call.iso)) ({ reclaimed, lend: help } = this.actors.blocked(call.iso, mayLend));
     else ({ reclaimed, help } = this.scheduler.blocked(call.iso, unready, !call.blocked, mayLend));
     call.blocked = true;
-    if (reclaimed > 0) this.pool.discardUnread(call.iso);
+    if (reclaimed.length > 0) {
+      this.pool.discardUnread(call.iso);
+      this.#dropUnstarted(call.iso, reclaimed);
+    }
     if (help) {
       this.lend(call.iso, help);
       return;
@@ -705,6 +708,24 @@ export class HostNode implements Executor, PoolEvents {
       if (w.has(id)) continue;
       w.add(id);
       this.store.whenSealed(id, call.onSealed);
+    }
+  }
+
+  /**
+   * The isolate will skip these tasks (they were taken back to run
+   * elsewhere): their executions end here, unpinning their arguments.
+   */
+  #dropUnstarted(iso: number, tasks: TaskSpec[]): void {
+    const taken = new Set(tasks);
+    for (let slot = 0; slot < this.#execs.length; slot++) {
+      const exec = this.#execs[slot];
+      if (!exec || exec.iso !== iso || exec.lent || !taken.has(exec.task)) continue;
+      this.#freeSlot(slot);
+      this.#freeBlocks(exec);
+      if (exec.owned) for (const id of exec.owned) this.store.release(id);
+      exec.owned = undefined;
+      if (exec.task.timeoutMs > 0) this.#timed--;
+      this.#inFlight--;
     }
   }
 

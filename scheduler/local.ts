@@ -288,9 +288,9 @@ export class LocalScheduler {
    * deadline must not be kept busy past it), returns a task for it to run
    * nested meanwhile; otherwise it parks and lends its resources out.
    */
-  blocked(id: number, awaited: readonly string[], opened: boolean, mayHelp = true): { reclaimed: number; help: TaskSpec | undefined } {
+  blocked(id: number, awaited: readonly string[], opened: boolean, mayHelp = true): { reclaimed: TaskSpec[]; help: TaskSpec | undefined } {
     const iso = this.#isolates.get(id);
-    if (!iso) return { reclaimed: 0, help: undefined };
+    if (!iso) return { reclaimed: [], help: undefined };
     if (opened) iso.calls++;
     iso.lendable = mayHelp;
     const unstarted: TaskSpec[] = [];
@@ -305,7 +305,7 @@ export class LocalScheduler {
       this.resources.release(iso.lease);
     }
     this.#schedule();
-    return { reclaimed: unstarted.length, help };
+    return { reclaimed: unstarted, help };
   }
 
   /** Isolate `id`'s innermost blocking call has been answered: it runs again. */

@@ -188,6 +188,11 @@ export class ObjectStore {
     return this.#live;
   }
 
+  /** Bytes of shared memory pinned now. */
+  get pinnedBytes(): number {
+    return this.#pinnedBytes;
+  }
+
   entry(id: string): ObjectEntry | undefined {
     return this.#entries.get(id);
   }

@@ -19,7 +19,7 @@
  *   directories left by processes that no longer run are removed when a
  *   new one is made.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SpillError } from "./errors.js";
 
@@ -130,8 +130,14 @@ export class SpillFiles {
     const f = ref.file;
     f.live -= ref.len;
     this.#liveBytes -= ref.len;
-    if (f.live > 0 || f === this.#current) return;
-    this.#drop(f);
+    if (f.live > 0) return;
+    if (f !== this.#current) this.#drop(f);
+    else {
+      // the file being written holds nothing alive: start it over
+      ftruncateSync(f.fd, 0);
+      this.#diskBytes -= f.size;
+      f.size = 0;
+    }
   }
 
   stats(): SpillStats {

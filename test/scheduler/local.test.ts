@@ -151,7 +151,7 @@ test("a blocked isolate gives back unstarted tasks and runs the task it waits fo
   s.submit(child);
   assert.equal(s.stats().queued, 1, "no CPU for the child");
   const r1 = s.blocked(iso, [child.returnIds[0]!], true);
-  assert.equal(r1.reclaimed, 1, "'other' was taken back");
+  assert.equal(r1.reclaimed.length, 1, "'other' was taken back");
   assert.equal(r1.help, child, "it runs its own child nested");
   assert.equal(s.stats().resources.available.CPU, 0, "helping keeps the CPU");
   s.finished(iso, child, 1);
