@@ -337,7 +337,91 @@ memcpySrc = memcpyDst = undefined;
     prev = ray.put(data);
     return 1 / ((performance.now() - t0) / 1000);
   }, "1 GiB Uint8Array");
+  // get returns a view of shared memory (zero-copy); owning the bytes costs
+  // one copy, which this row includes: get, then copy into a touched buffer
+  const ref = prev;
   prev = undefined;
+  const dst = data; // touched already
+  const viewUs = [];
+  await row("single client get gigabytes", "GB/s", async () => {
+    // the previous repetition's view pins the object until it is collected
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 10));
+    const t0 = performance.now();
+    const v = await ray.get(ref);
+    const t1 = performance.now();
+    dst.set(v);
+    const t2 = performance.now();
+    viewUs.push((t1 - t0) * 1000);
+    if (v.length !== GiB || dst[GiB - 1] !== 3) throw new Error("get gigabytes read the wrong bytes");
+    return 1 / ((t2 - t0) / 1000);
+  }, "1 GiB: get (a zero-copy view) + one copy into a touched buffer");
+  if (viewUs.length && !json) process.stdout.write(`${"".padEnd(40)} get alone: ${median(viewUs).toFixed(1)} us for the 1 GiB view\n`);
+}
+await ray.shutdown();
+
+// ---- spilling: a small store over-subscribed 3x, against dd in the same directory --------
+
+if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(wants)) {
+  const { tmpdir } = await import("node:os");
+  const { execFileSync } = await import("node:child_process");
+  const { rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const dir = process.env.WRAY_SPILL_DIR ?? tmpdir();
+  const store = 256 << 20;
+  const objSize = 8 << 20;
+  const count = (3 * store) / objSize;
+  const total = count * objSize;
+  const ddFile = join(dir, `wray-bench-dd-${process.pid}.bin`);
+  const dd = () => {
+    // sequential write of the same bytes in the same block size, without a sync (spill files are not synced either)
+    const t0 = performance.now();
+    execFileSync("dd", ["if=/dev/zero", `of=${ddFile}`, `bs=${objSize}`, `count=${count}`], { stdio: "ignore" });
+    const gbs = total / GiB / ((performance.now() - t0) / 1000);
+    rmSync(ddFile, { force: true });
+    return gbs;
+  };
+  const ddSync = () => {
+    const t0 = performance.now();
+    execFileSync("dd", ["if=/dev/zero", `of=${ddFile}`, `bs=${objSize}`, `count=${count}`, "conv=fdatasync"], { stdio: "ignore" });
+    const gbs = total / GiB / ((performance.now() - t0) / 1000);
+    rmSync(ddFile, { force: true });
+    return gbs;
+  };
+  const ddValues = [];
+  await row("baseline: dd sequential write", "GB/s", () => {
+    const v = dd();
+    ddValues.push(v);
+    return v;
+  }, `${total >> 20} MiB in ${objSize >> 20} MiB blocks, no sync, in ${dir}`);
+  await row("baseline: dd sequential write, synced", "GB/s", ddSync, "the same with conv=fdatasync: the disk itself");
+  const ddMedian = median(ddValues);
+  const small = await init({ numCpus: 1, objectStoreMemory: store, objectSpillingDirectory: dir, log: () => {} });
+  const payload = Array.from({ length: count }, (_, i) => new Uint8Array(objSize).fill(i & 255));
+  const writes = [];
+  const reads = [];
+  for (let rep = 0; rep < reps; rep++) {
+    let refs = [];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) refs.push(small.put(payload[i]));
+    const t1 = performance.now();
+    for (let i = 0; i < count; i++) {
+      const v = await small.get(refs[i]);
+      if (v.length !== objSize || v[0] !== (i & 255) || v[objSize - 1] !== (i & 255)) throw new Error(`spilled object ${i} came back wrong`);
+    }
+    const t2 = performance.now();
+    const st = small.stats().store;
+    if (st.spillsTotal === 0) throw new Error("nothing was spilled");
+    writes.push(total / GiB / ((t1 - t0) / 1000));
+    reads.push(total / GiB / ((t2 - t1) / 1000));
+    refs = undefined;
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const w = median(writes);
+  const r = median(reads);
+  report("spill gigabytes: put 3x the store", w, "GB/s", `${total >> 20} MiB of ${objSize >> 20} MiB objects into a ${store >> 20} MiB store; ${((100 * w) / ddMedian).toFixed(0)}% of dd`);
+  report("spill gigabytes: get it all back", r, "GB/s", `restored from disk as read; ${((100 * r) / ddMedian).toFixed(0)}% of dd's write speed`);
+  await small.shutdown();
 }
 
-await ray.shutdown();
