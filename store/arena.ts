@@ -13,6 +13,8 @@
  *   that become empty stay cached until the capacity is needed elsewhere.
  * - All allocation happens on the host thread; isolates ask for blocks over
  *   their channel.
+ * - The arena never evicts: `tryAlloc` says when a block does not fit and
+ *   the object store spills objects to make room (object-store.ts).
  */
 import { ObjectStoreFullError, ObjectTooLargeError } from "./errors.js";
 
