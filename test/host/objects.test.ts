@@ -206,6 +206,26 @@ test("a full store with everything pinned by running tasks refuses with ObjectSt
   });
 });
 
+test("a task whose spilled argument cannot be read back (everything else pinned) fails with ObjectStoreFullError; the isolate goes on", async () => {
+  await withSpillingRay(4, async (ray) => {
+    const mod = await ray.load(guest("store"));
+    const sleepy = mod.fn<[number], number>("sleepy");
+    const digestFn = mod.fn<[Uint8Array, number], number>("digest");
+    const digestAfter = mod.fn<[Uint8Array, ObjectRef<number>[], number], number>("digestAfter");
+    const x = ray.put(pattern(2 * MiB, 9));
+    const held = [0, 1].map((i) => ray.put(pattern(MiB + MiB / 2, i))); // x spills to make room
+    assert.equal(ray.memory().objects.find((o) => o.id === x.hex)?.where, "spilled");
+    const gate = sleepy.remote(1500);
+    const runs = held.map((a) => digestAfter.remote(a as unknown as Uint8Array, [gate], 4096));
+    assert.ok(await eventually(() => ray.stats().store.pinnedBytes >= 3 * MiB, 10_000));
+    const late = digestFn.remote(x as unknown as Uint8Array, 4096);
+    await assert.rejects(ray.get(late), (e: unknown) => e instanceof ObjectStoreFullError && /pinned/.test(e.message));
+    assert.equal((await ray.get(runs)).length, 2);
+    // with the pins gone the same argument is read back and the task runs
+    assert.equal(await ray.get(digestFn.remote(x as unknown as Uint8Array, 4096)), digest(pattern(2 * MiB, 9), 4096));
+  });
+});
+
 test("views and guests keep an object while the driver drops its ref", async () => {
   await withSpillingRay(8, async (ray) => {
     // a driver view into shared memory outlives its ObjectRef, and is never spilled under it
