@@ -434,37 +434,26 @@ export class Driver {
     this.#check("put()");
     const store = this.#node.store;
     const e = store.create(objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0), 1);
-    if (value instanceof Uint8Array && value.length > INLINE_MAX) {
-      // MessagePack bin32 header, then the bytes (aligned), written in place
-      let ref;
-      try {
-        ref = store.alloc(value.length + 5, BLOCK_ALIGN - 5);
-      } catch (err) {
-        store.release(e);
-        throw err;
-      }
-      const view = store.arena.view(ref);
-      view[0] = 0xc6;
-      new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
-      view.set(value, 5);
-      store.sealArena(e, ref);
-    } else {
-      this.#encodedRefs = undefined;
-      let bytes: Uint8Array;
-      try {
-        bytes = this.#codec.encodeTransient(value);
-      } catch (err) {
-        store.release(e);
-        throw err;
-      }
-      const nested = this.#encodedRefs;
-      this.#encodedRefs = undefined;
-      try {
+    try {
+      if (value instanceof Uint8Array && value.length > INLINE_MAX) {
+        // MessagePack bin32 header, then the bytes (aligned), written in place
+        const ref = store.alloc(value.length + 5, BLOCK_ALIGN - 5);
+        const view = store.arena.view(ref);
+        view[0] = 0xc6;
+        new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
+        view.set(value, 5);
+        store.sealArena(e, ref);
+      } else {
+        this.#encodedRefs = undefined;
+        const bytes = this.#codec.encodeTransient(value);
+        const nested = this.#encodedRefs;
+        this.#encodedRefs = undefined;
         store.putBytes(e, bytes, 0, nested);
-      } catch (err) {
-        store.release(e);
-        throw err;
       }
+    } catch (err) {
+      // a value that cannot be encoded, or no room for it: nothing is left behind
+      store.release(e);
+      throw err;
     }
     return this.#own(e) as ObjectRef<T>;
   }

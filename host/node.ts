@@ -288,6 +288,31 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   /**
+   * The task's arguments as pieces (see #pieces). When the store cannot
+   * provide them (no room to read one back or to gather them), a piece
+   * that fails the task in the isolate, in its place in the pipeline.
+   */
+  #argPieces(task: TaskSpec, exec: Execution, maxRecord: number): Piece[] {
+    try {
+      return this.#pieces(task, exec, maxRecord);
+    } catch (err) {
+      exec.storeError = err as Error;
+      return [{ seg: UNREADABLE_SEGMENT, off: 0, len: 0 }];
+    }
+  }
+
+  /**
+   * Keeps `e` in shared memory until `exec` ends, reading it back first if
+   * it was spilled (objects inline need nothing). Throws what the store
+   * throws when it cannot.
+   */
+  #pinFor(exec: Execution, e: ObjectEntry): void {
+    if (e.arena === undefined && e.spill === undefined) return;
+    this.store.pin(e);
+    (exec.pinned ??= []).push(e);
+  }
+
+  /**
    * The task's arguments as pieces: top-level ObjectRef arguments replaced
    * by their values (inline bytes, or the arena block), the rest as spans
    * of the encoded array. Arguments too big for a record go to the arena.
@@ -307,16 +332,7 @@ export class HostNode implements Executor, PoolEvents {
         if (id !== undefined) {
           if (p > spanStart) pieces.push(args.subarray(spanStart, p));
           const e = this.store.entry(id)!;
-          if (e.arena !== undefined || e.spill !== undefined) {
-            // in shared memory until the task ends (read back from disk first if spilled)
-            try {
-              this.store.pin(e);
-            } catch (err) {
-              exec.storeError = err as Error;
-              return [{ seg: UNREADABLE_SEGMENT, off: 0, len: 0 }];
-            }
-            (exec.pinned ??= []).push(e);
-          }
+          this.#pinFor(exec, e);
           pieces.push(e.arena ?? e.bytes!);
           spanStart = end;
         }
@@ -330,13 +346,7 @@ export class HostNode implements Executor, PoolEvents {
     // too big for one record: gather the arguments into one arena block
     let total = 0;
     for (const x of pieces) total += x instanceof Uint8Array ? x.length : x.len;
-    let ref: ArenaRef;
-    try {
-      ref = this.store.alloc(total);
-    } catch (err) {
-      exec.storeError = err as Error;
-      return [{ seg: UNREADABLE_SEGMENT, off: 0, len: 0 }];
-    }
+    const ref = this.store.alloc(total);
     const view = this.store.arena.view(ref);
     let at = 0;
     for (const x of pieces) {
@@ -351,7 +361,7 @@ export class HostNode implements Executor, PoolEvents {
   send(iso: number, task: TaskSpec): boolean {
     const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined };
     const slot = this.#slot(exec);
-    if (!this.pool.sendTask(iso, slot, task, this.#pieces(task, exec, this.pool.maxRecord(iso)))) {
+    if (!this.pool.sendTask(iso, slot, task, this.#argPieces(task, exec, this.pool.maxRecord(iso)))) {
       this.#freeBlocks(exec);
       this.#freeSlot(slot);
       return false;
@@ -373,7 +383,7 @@ export class HostNode implements Executor, PoolEvents {
     this.#inFlight++;
     if (call) call.lent = true;
     if (task.timeoutMs > 0) this.#startWatchdog();
-    this.pool.replyRun(iso, slot, task, this.#pieces(task, exec, 1 << 30));
+    this.pool.replyRun(iso, slot, task, this.#argPieces(task, exec, 1 << 30));
   }
 
   grow(): boolean {
@@ -443,12 +453,21 @@ export class HostNode implements Executor, PoolEvents {
     else this.actors.finished(iso, task, err, status === STATUS_TRAP);
   }
 
+  /** `exec` is over: its task's references on its arguments go too. */
   #finish(exec: Execution): void {
+    this.#abandon(exec);
+    this.#releaseArgs(exec.task);
+  }
+
+  /**
+   * Ends an execution but not its task (which may run again elsewhere):
+   * frees its argument blocks, ends its pins, drops the refs its guest made.
+   */
+  #abandon(exec: Execution): void {
     this.#inFlight--;
     this.#freeBlocks(exec);
     if (exec.owned) for (const id of exec.owned) this.store.release(id);
     exec.owned = undefined;
-    this.#releaseArgs(exec.task);
     if (exec.task.timeoutMs > 0) this.#timed--;
   }
 
@@ -721,11 +740,7 @@ export class HostNode implements Executor, PoolEvents {
       const exec = this.#execs[slot];
       if (!exec || exec.iso !== iso || exec.lent || !taken.has(exec.task)) continue;
       this.#freeSlot(slot);
-      this.#freeBlocks(exec);
-      if (exec.owned) for (const id of exec.owned) this.store.release(id);
-      exec.owned = undefined;
-      if (exec.task.timeoutMs > 0) this.#timed--;
-      this.#inFlight--;
+      this.#abandon(exec);
     }
   }
 
@@ -760,16 +775,13 @@ export class HostNode implements Executor, PoolEvents {
           failure = errorToFailure(e.error);
           break;
         }
-        if (e.arena !== undefined || e.spill !== undefined) {
-          // the isolate copies from shared memory after this returns: keep it there until the task ends
-          try {
-            this.store.pin(e);
-          } catch (err) {
-            failure = errorToFailure(err as Error);
-            break;
-          }
-          if (exec) (exec.pinned ??= []).push(e);
-          else this.store.unpin(e);
+        // the isolate copies from shared memory after this returns: keep it there until the task ends
+        try {
+          if (exec) this.#pinFor(exec, e);
+          else this.store.bytes(e);
+        } catch (err) {
+          failure = errorToFailure(err as Error);
+          break;
         }
         values.push(e.arena ?? e.bytes!);
       }
@@ -808,11 +820,7 @@ export class HostNode implements Executor, PoolEvents {
       this.#freeSlot(slot);
       const task = exec.task;
       const wasRunning = running.includes(task);
-      if (exec.owned) for (const id of exec.owned) this.store.release(id);
-      exec.owned = undefined;
-      this.#freeBlocks(exec);
-      if (exec.task.timeoutMs > 0) this.#timed--;
-      this.#inFlight--;
+      this.#abandon(exec);
       if (!wasRunning) {
         retry.push(task);
         continue;

@@ -113,7 +113,7 @@ export class Arena {
   alloc(len: number, lead = 0): ArenaRef {
     const ref = this.tryAlloc(len, lead);
     if (ref) return ref;
-    throw new ObjectStoreFullError(len, this.capacity, this.#used, this.#used);
+    throw new ObjectStoreFullError(len, this.capacity, this.#used, 0);
   }
 
   /** Bytes of mapped memory a block of `len` bytes (after `lead`) needs. */

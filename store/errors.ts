@@ -20,12 +20,15 @@ export class ObjectStoreFullError extends WrayError {
   readonly capacity: number;
   /** Bytes held by objects in use that cannot be spilled now. */
   readonly pinned: number;
-  constructor(requested: number, capacity: number, inUse: number, pinned: number, why = "") {
+  constructor(requested: number, capacity: number, inUse: number, pinned: number, why = "", cause?: unknown) {
+    const reasons = [`it holds ${fmtBytes(inUse)} of ${fmtBytes(capacity)}`];
+    if (pinned > 0) reasons.push(`${fmtBytes(pinned)} of it pinned by running tasks and live views`);
+    if (why) reasons.push(why);
     super(
       "WRAY_OBJECT_STORE_FULL",
-      `the object store cannot fit ${fmtBytes(requested)}: it holds ${fmtBytes(inUse)} of ${fmtBytes(capacity)}, ` +
-        `${fmtBytes(pinned)} of it pinned by running tasks and live views${why ? `, and ${why}` : ""}. ` +
+      `the object store cannot fit ${fmtBytes(requested)}: ${reasons.join(", ")}. ` +
         `Drop refs and views you no longer need, or raise objectStoreMemory in init().`,
+      cause === undefined ? undefined : { cause },
     );
     this.requested = requested;
     this.capacity = capacity;

@@ -271,9 +271,7 @@ export class ObjectStore {
   }
 
   #full(len: number, why: string, cause?: unknown): ObjectStoreFullError {
-    const err = new ObjectStoreFullError(len, this.arena.capacity, this.arena.used, this.#pinnedBytes, why);
-    if (cause !== undefined) Object.defineProperty(err, "cause", { value: cause });
-    return err;
+    return new ObjectStoreFullError(len, this.arena.capacity, this.arena.used, this.#pinnedBytes, why, cause);
   }
 
   /**

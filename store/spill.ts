@@ -168,11 +168,8 @@ export class SpillFiles {
     this.#diskBytes -= f.size;
   }
 
+  /** A new file to append to; the full one before it stays open for reads until its objects are freed. */
   #open(): SpillFile {
-    // the full file of before stays open for reads; drop it now if it holds nothing alive
-    const prev = this.#current;
-    this.#current = undefined;
-    if (prev && prev.live === 0) this.#drop(prev);
     const dir = this.#directory();
     const path = join(dir, `${this.#nextId}.spill`);
     let fd: number;

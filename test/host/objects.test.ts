@@ -11,6 +11,7 @@ import type { Driver, ObjectRef } from "wray";
 import { ObjectStoreFullError, ObjectTooLargeError, TaskError } from "wray";
 import { collect, eventually, guest, withRay } from "../helpers.js";
 import { tempDir } from "../temp.js";
+import { pattern } from "../bytes.js";
 
 const MiB = 1 << 20;
 
@@ -19,19 +20,6 @@ function digest(data: Uint8Array, stride = 1): number {
   let h = 0x811c9dc5 ^ data.length;
   for (let i = 0; i < data.length; i += stride) h = Math.imul(h ^ data[i]!, 0x01000193);
   return h >>> 0;
-}
-
-/** Bytes that differ per object and per position. */
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
 }
 
 /** Byte i is (seed + i * 7) & 255: what the guest's makeBytes makes. */

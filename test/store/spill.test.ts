@@ -5,21 +5,9 @@ import { test } from "node:test";
 import type { ObjectEntry } from "../../store/index.js";
 import { Arena, ObjectStore, ObjectStoreFullError, ObjectTooLargeError, SpillError, SpillFiles } from "../../store/index.js";
 import { tempDir } from "../temp.js";
+import { pattern } from "../bytes.js";
 
 const MiB = 1 << 20;
-
-/** Bytes that say which object they belong to and where they are in it. */
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 async function withStore(capacity: number, fn: (s: ObjectStore, dir: string) => void | Promise<void>, spill = true): Promise<void> {
   const tmp = await tempDir();
