@@ -1,0 +1,32 @@
+/**
+ * The network: the wire format (message types, frames), connections with
+ * requests and batching, and the transports that carry them (WebSockets
+ * between processes, in-process pairs for the embedded mode and tests).
+ */
+export { MSG, MAX_FRAME_BYTES, FRAME_TARGET_BYTES, CHUNK_BYTES, FrameWriter, decodeFrame, encodeMessage, typeName } from "./wire.js";
+export type {
+  MessageType,
+  Message,
+  FailBody,
+  GcsKeyBody,
+  GcsPutBody,
+  GcsScanBody,
+  GcsChannelBody,
+  GcsEventBody,
+  NodeInfo,
+  HeartbeatBody,
+  WireArg,
+  WireTask,
+  WireResult,
+  TaskDoneBody,
+  PullBody,
+  PullReply,
+  FreeBody,
+  ActorKillBody,
+} from "./wire.js";
+export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED } from "./connection.js";
+export type { Link, Handler } from "./connection.js";
+export type { Transport, Listener, ListenOptions } from "./transport.js";
+export { WsTransport, TOKEN_HEADER } from "./ws.js";
+export { InprocTransport } from "./inproc.js";
+export { WireError, ConnectionClosedError, UnauthorizedError, RemoteError } from "./errors.js";

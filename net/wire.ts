@@ -1,0 +1,382 @@
+/**
+ * The wire format between wray processes: message types and their
+ * encoding, apart from any transport (testable with bytes alone).
+ *
+ * A *frame* (one WebSocket binary message, or one in-process delivery)
+ * holds one or more *messages* back to back, each a MessagePack array
+ * `[type, id, body]`:
+ * - `type` names the message (MSG below) and decides the shape of `body`;
+ * - `id` pairs a request with its REPLY/FAIL (0: a notification, no reply).
+ *
+ * Under load a connection packs every message written in one turn of the
+ * event loop into as few frames as it can (FRAME_TARGET_BYTES each), so
+ * per-frame costs are paid once per batch. A frame larger than
+ * MAX_FRAME_BYTES is refused by the receiver; a message that does not
+ * decode, has an unknown type or a body of the wrong shape is a
+ * WireError, and the connection that sent it is closed.
+ */
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { WireError } from "./errors.js";
+
+/** Message types. Numbers are part of the protocol: never reuse one. */
+export const MSG = {
+  REPLY: 1,
+  FAIL: 2,
+  // control store
+  GCS_GET: 10,
+  GCS_PUT: 11,
+  GCS_DELETE: 12,
+  GCS_SCAN: 13,
+  GCS_SUBSCRIBE: 14,
+  GCS_UNSUBSCRIBE: 15,
+  GCS_EVENT: 16,
+  // nodes
+  NODE_REGISTER: 20,
+  NODE_HEARTBEAT: 21,
+  // tasks
+  TASK_SUBMIT: 30,
+  TASK_RUN: 31,
+  TASK_DONE: 32,
+  // objects
+  OBJECT_PULL: 40,
+  OBJECT_FREE: 41,
+  // actors
+  ACTOR_CREATE: 50,
+  ACTOR_CALL: 51,
+  ACTOR_KILL: 52,
+  // cluster
+  CLUSTER_STATUS: 60,
+  CLUSTER_STOP: 61,
+} as const;
+
+export type MessageType = (typeof MSG)[keyof typeof MSG];
+
+/** The biggest frame a receiver accepts (a pulled chunk plus headers fits with room). */
+export const MAX_FRAME_BYTES = 64 << 20;
+/** Frames are cut near this size when many messages are queued. */
+export const FRAME_TARGET_BYTES = 1 << 20;
+/** Object bytes travel in chunks of this size. */
+export const CHUNK_BYTES = 4 << 20;
+
+// ---- bodies ---------------------------------------------------------------------------------
+
+/** A failure sent back for a request. */
+export interface FailBody {
+  code: string;
+  message: string;
+}
+
+export interface GcsKeyBody {
+  table: string;
+  key: string;
+}
+export interface GcsPutBody extends GcsKeyBody {
+  value: unknown;
+}
+export interface GcsScanBody {
+  table: string;
+  prefix: string;
+}
+export interface GcsChannelBody {
+  channel: string;
+}
+/** A change in the control store: `value` null when the key was deleted. */
+export interface GcsEventBody {
+  channel: string;
+  key: string;
+  value: unknown;
+}
+
+/** A node as it registers (and as the nodes table holds it). */
+export interface NodeInfo {
+  nodeId: string;
+  /** ws:// address of its peer server ("" for a node that serves no peers). */
+  address: string;
+  /** Resource totals in fixed-point units (scheduler/resources.ts UNIT). */
+  resources: Record<string, number>;
+  /** A driver's node: never chosen by the global scheduler. */
+  driver: boolean;
+  pid: number;
+  hostname: string;
+  startedAt: number;
+}
+
+export interface HeartbeatBody {
+  nodeId: string;
+  /** Free resources now (fixed-point units). */
+  available: Record<string, number>;
+  /** Tasks queued, waiting for arguments or running. */
+  queued: number;
+  /** Estimated ms of queued work. */
+  queueMs: number;
+  objects: number;
+  storeUsed: number;
+  storeCapacity: number;
+  actors: number;
+}
+
+/** An argument of a task sent to another node: its value inline, or where to pull it from. */
+export interface WireArg {
+  /** 20-byte object ID. */
+  id: Uint8Array;
+  size: number;
+  /** The encoded value, for small objects. */
+  value?: Uint8Array;
+  /** Nodes holding a copy, for large ones. */
+  nodes?: string[];
+}
+
+/** A task (or actor call) as it travels between nodes. */
+export interface WireTask {
+  /** 16-byte task ID. */
+  id: Uint8Array;
+  /** The node that owns its results (where they are reported). */
+  owner: string;
+  /** Hash of its component (the functions table key). */
+  component: string;
+  name: string;
+  /** KIND_TASK, KIND_CONSTRUCT or KIND_METHOD. */
+  kind: number;
+  args: Uint8Array;
+  /** Top-level ObjectRef arguments, in order. */
+  deps?: WireArg[];
+  /** 20-byte IDs of refs nested deeper in the arguments. */
+  nested?: Uint8Array[];
+  numReturns: number;
+  retries: number;
+  timeoutMs: number;
+  /** Resource demand as [name, fixed-point units] pairs. */
+  resources: [string, number][];
+  /** For actor calls and constructors: the actor's 16-byte ID. */
+  actor?: Uint8Array;
+  /** For constructors: actor options (name, maxConcurrency). */
+  actorName?: string;
+  maxConcurrency?: number;
+  /** Nodes already tried (the global scheduler avoids them when it can). */
+  tried?: string[];
+}
+
+/** A result reported to a task's owner. */
+export interface WireResult {
+  /** The encoded value, for small results. */
+  value?: Uint8Array;
+  /** For results kept by the node that made them: its ID and the size. */
+  node?: string;
+  size?: number;
+  /** 20-byte IDs of refs inside the value. */
+  nested?: Uint8Array[];
+}
+
+export interface TaskDoneBody {
+  id: Uint8Array;
+  /** Results in order, when the task succeeded. */
+  results?: WireResult[];
+  /** The failure, when it did not: an encoded error (see host/remote-errors.ts). */
+  error?: Uint8Array;
+  /** The node that ran it. */
+  node: string;
+}
+
+export interface PullBody {
+  id: Uint8Array;
+  offset: number;
+  length: number;
+}
+/** Reply to OBJECT_PULL: the object's size and the bytes asked for. */
+export interface PullReply {
+  size: number;
+  data: Uint8Array;
+}
+
+export interface FreeBody {
+  ids: Uint8Array[];
+}
+
+export interface ActorKillBody {
+  actor: Uint8Array;
+}
+
+// ---- shape checks ---------------------------------------------------------------------------
+
+type Check = (v: unknown) => boolean;
+
+const str: Check = (v) => typeof v === "string";
+const uint: Check = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+const num: Check = (v) => typeof v === "number" && Number.isFinite(v);
+const bool: Check = (v) => typeof v === "boolean";
+const bin: Check = (v) => v instanceof Uint8Array;
+const any: Check = () => true;
+const bin16: Check = (v) => v instanceof Uint8Array && v.length === 16;
+const bin20: Check = (v) => v instanceof Uint8Array && v.length === 20;
+const arrayOf =
+  (c: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(c);
+const opt =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined || v === null || c(v);
+const record =
+  (c: Check): Check =>
+  (v) =>
+    isPlainObject(v) && Object.values(v as object).every(c);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+const shape =
+  (fields: Record<string, Check>): Check =>
+  (v) => {
+    if (!isPlainObject(v)) return false;
+    for (const k in fields) if (!fields[k]!(v[k])) return false;
+    return true;
+  };
+
+const wireArg = shape({ id: bin20, size: uint, value: opt(bin), nodes: opt(arrayOf(str)) });
+const wireTask = shape({
+  id: bin16,
+  owner: str,
+  component: str,
+  name: str,
+  kind: uint,
+  args: bin,
+  deps: opt(arrayOf(wireArg)),
+  nested: opt(arrayOf(bin20)),
+  numReturns: uint,
+  retries: uint,
+  timeoutMs: num,
+  resources: arrayOf((p) => Array.isArray(p) && p.length === 2 && str(p[0]) && uint(p[1])),
+  actor: opt(bin16),
+  actorName: opt(str),
+  maxConcurrency: opt(uint),
+  tried: opt(arrayOf(str)),
+});
+const nodeInfo = shape({ nodeId: str, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num });
+const wireResult = shape({ value: opt(bin), node: opt(str), size: opt(uint), nested: opt(arrayOf(bin20)) });
+
+const BODY: Record<number, Check> = {
+  [MSG.REPLY]: any,
+  [MSG.FAIL]: shape({ code: str, message: str }),
+  [MSG.GCS_GET]: shape({ table: str, key: str }),
+  [MSG.GCS_PUT]: shape({ table: str, key: str, value: any }),
+  [MSG.GCS_DELETE]: shape({ table: str, key: str }),
+  [MSG.GCS_SCAN]: shape({ table: str, prefix: str }),
+  [MSG.GCS_SUBSCRIBE]: shape({ channel: str }),
+  [MSG.GCS_UNSUBSCRIBE]: shape({ channel: str }),
+  [MSG.GCS_EVENT]: shape({ channel: str, key: str, value: any }),
+  [MSG.NODE_REGISTER]: nodeInfo,
+  [MSG.NODE_HEARTBEAT]: shape({
+    nodeId: str,
+    available: record(uint),
+    queued: uint,
+    queueMs: num,
+    objects: uint,
+    storeUsed: uint,
+    storeCapacity: uint,
+    actors: uint,
+  }),
+  [MSG.TASK_SUBMIT]: wireTask,
+  [MSG.TASK_RUN]: wireTask,
+  [MSG.TASK_DONE]: shape({ id: bin16, results: opt(arrayOf(wireResult)), error: opt(bin), node: str }),
+  [MSG.OBJECT_PULL]: shape({ id: bin20, offset: uint, length: uint }),
+  [MSG.OBJECT_FREE]: shape({ ids: arrayOf(bin20) }),
+  [MSG.ACTOR_CREATE]: wireTask,
+  [MSG.ACTOR_CALL]: wireTask,
+  [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
+  [MSG.CLUSTER_STATUS]: any,
+  [MSG.CLUSTER_STOP]: any,
+};
+
+/** One decoded message. `body`'s shape was checked against `type`. */
+export interface Message {
+  type: MessageType;
+  id: number;
+  body: unknown;
+}
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+/**
+ * Builds frames: `add` appends one encoded message, `take` hands out the
+ * frame so far. One encoder per connection (it reuses its buffer).
+ */
+export class FrameWriter {
+  readonly #encoder = new Encoder({ ignoreUndefined: true });
+  #buf = new Uint8Array(64 * 1024);
+  #len = 0;
+  #count = 0;
+
+  /** Appends `[type, id, body]`; returns the frame's size so far. */
+  add(type: MessageType, id: number, body: unknown): number {
+    const bytes = this.#encoder.encodeSharedRef([type, id, body]);
+    if (this.#len + bytes.length > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + bytes.length));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+    this.#count++;
+    return this.#len;
+  }
+
+  get length(): number {
+    return this.#len;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The frame (a copy the caller owns); the writer starts a new one. */
+  take(): Uint8Array {
+    const frame = this.#buf.slice(0, this.#len);
+    this.#len = 0;
+    this.#count = 0;
+    if (this.#buf.length > 4 * FRAME_TARGET_BYTES) this.#buf = new Uint8Array(64 * 1024);
+    return frame;
+  }
+}
+
+/** One message as a frame of its own. */
+export function encodeMessage(type: MessageType, id: number, body: unknown): Uint8Array {
+  const w = new FrameWriter();
+  w.add(type, id, body);
+  return w.take();
+}
+
+const decoder = new Decoder();
+
+/**
+ * The messages of a frame, each checked. Throws WireError for a frame too
+ * large, bytes that are not MessagePack, or a message of the wrong shape.
+ * Binary fields of the messages are views into `frame`.
+ */
+export function decodeFrame(frame: Uint8Array): Message[] {
+  if (frame.length === 0) throw new WireError("empty frame");
+  if (frame.length > MAX_FRAME_BYTES) throw new WireError(`frame of ${frame.length} bytes is over the limit of ${MAX_FRAME_BYTES}`);
+  const out: Message[] = [];
+  let items: Iterable<unknown>;
+  try {
+    items = [...decoder.decodeMulti(frame)];
+  } catch (e) {
+    throw new WireError(`frame is not MessagePack: ${(e as Error).message}`);
+  }
+  for (const m of items) {
+    if (!Array.isArray(m) || m.length !== 3) throw new WireError("message is not a [type, id, body] array");
+    const [type, id, body] = m as [unknown, unknown, unknown];
+    if (typeof type !== "number" || !(type in BODY)) throw new WireError(`unknown message type ${String(type)}`);
+    if (!uint(id) || (id as number) > 0xffff_ffff) throw new WireError(`bad request id ${String(id)}`);
+    if (!BODY[type]!(body)) throw new WireError(`message ${typeName(type)} has a body of the wrong shape`);
+    out.push({ type: type as MessageType, id: id as number, body });
+  }
+  return out;
+}
+
+const NAMES = new Map<number, string>(Object.entries(MSG).map(([k, v]) => [v, k]));
+
+/** The name of a message type, for logs and errors. */
+export function typeName(type: number): string {
+  return NAMES.get(type) ?? `#${type}`;
+}

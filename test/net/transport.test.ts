@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import WebSocket from "ws";
+import type { Connection, Message, Transport } from "../../net/index.js";
+import { ConnectionClosedError, InprocTransport, MSG, RemoteError, TOKEN_HEADER, UnauthorizedError, WsTransport } from "../../net/index.js";
+
+const TOKEN = "s3cret-token";
+
+/** A server that echoes REPLYs to GCS_GET requests and fails GCS_DELETE. */
+async function echoServer(t: Transport, log: string[]) {
+  const seen: Message[] = [];
+  const listener = await t.listen({ token: TOKEN, log: (l) => log.push(l) }, (conn) => {
+    conn.handler = (m) => {
+      seen.push(m);
+      if (m.type === MSG.GCS_DELETE) throw Object.assign(new Error("no such key"), { code: "WRAY_NOPE" });
+      if (m.type === MSG.GCS_SCAN) return new Promise((r) => setTimeout(() => r("later"), 5));
+      return m.body;
+    };
+  });
+  return { listener, seen };
+}
+
+for (const [name, make] of [
+  ["in-process", () => new InprocTransport()],
+  ["ws", () => new WsTransport()],
+] as [string, () => Transport][]) {
+  test(`${name}: requests get their replies, failures come back as RemoteError`, async () => {
+    const t = make();
+    const log: string[] = [];
+    const { listener, seen } = await echoServer(t, log);
+    const c = await t.connect(listener.address, TOKEN);
+    try {
+      assert.deepEqual(await c.request(MSG.GCS_GET, { table: "a", key: "b" }), { table: "a", key: "b" });
+      assert.equal(await c.request(MSG.GCS_SCAN, { table: "a", prefix: "" }), "later");
+      await assert.rejects(c.request(MSG.GCS_DELETE, { table: "a", key: "b" }), (e: unknown) => e instanceof RemoteError && e.remoteCode === "WRAY_NOPE" && /no such key/.test(e.message));
+      // many requests in one turn: answered, in few frames
+      const before = c.framesOut;
+      const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => c.request(MSG.GCS_GET, { table: "t", key: String(i) })));
+      assert.deepEqual(
+        replies.map((r) => (r as { key: string }).key),
+        Array.from({ length: 1000 }, (_, i) => String(i)),
+      );
+      assert.ok(c.framesOut - before <= 2, `1000 requests went out in ${c.framesOut - before} frames`);
+      c.notify(MSG.GCS_UNSUBSCRIBE, { channel: "x" });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.ok(seen.some((m) => m.type === MSG.GCS_UNSUBSCRIBE && m.id === 0));
+    } finally {
+      c.close();
+      await listener.close();
+    }
+  });
+
+  test(`${name}: a peer without the token is refused and logged; others are unaffected`, async () => {
+    const t = make();
+    const log: string[] = [];
+    const { listener } = await echoServer(t, log);
+    const good = await t.connect(listener.address, TOKEN);
+    try {
+      await assert.rejects(t.connect(listener.address, "wrong"), UnauthorizedError);
+      await assert.rejects(t.connect(listener.address, ""), UnauthorizedError);
+      assert.ok(log.some((l) => /refused/.test(l)), log.join("\n"));
+      assert.equal(await good.request(MSG.GCS_GET, { table: "a", key: "still" }).then((r) => (r as { key: string }).key), "still");
+    } finally {
+      good.close();
+      await listener.close();
+    }
+  });
+
+  test(`${name}: requests in flight fail with ConnectionClosedError when the peer goes`, async () => {
+    const t = make();
+    const listener = await t.listen({ token: TOKEN }, (conn) => {
+      conn.handler = () => new Promise(() => {}); // never answers
+    });
+    const c = await t.connect(listener.address, TOKEN);
+    const p = c.request(MSG.GCS_GET, { table: "a", key: "b" });
+    await new Promise((r) => setTimeout(r, 10));
+    await listener.close();
+    await assert.rejects(p, ConnectionClosedError);
+    await assert.rejects(c.request(MSG.GCS_GET, { table: "a", key: "b" }), ConnectionClosedError);
+    assert.ok(c.isClosed);
+  });
+
+  test(`${name}: a request times out when asked to`, async () => {
+    const t = make();
+    const listener = await t.listen({ token: TOKEN }, (conn) => {
+      conn.handler = () => new Promise(() => {});
+    });
+    const c = await t.connect(listener.address, TOKEN);
+    try {
+      await assert.rejects(c.request(MSG.GCS_GET, { table: "a", key: "b" }, 30), /within 30 ms/);
+    } finally {
+      c.close();
+      await listener.close();
+    }
+  });
+
+  test(`${name}: bulk senders see back-pressure and drain`, async () => {
+    const t = make();
+    let received = 0;
+    const listener = await t.listen({ token: TOKEN }, (conn) => {
+      conn.handler = (m) => {
+        received += (m.body as { value: Uint8Array }).value.length;
+      };
+    });
+    const c = await t.connect(listener.address, TOKEN);
+    try {
+      const chunk = new Uint8Array(4 << 20);
+      let sawCongestion = false;
+      for (let i = 0; i < 16; i++) {
+        c.notify(MSG.GCS_PUT, { table: "bulk", key: String(i), value: chunk });
+        if (c.congested) {
+          sawCongestion = true;
+          await c.drain();
+          assert.ok(!c.congested);
+        }
+      }
+      assert.ok(sawCongestion, "64 MiB written in one go must congest a 16 MiB window");
+      const deadline = Date.now() + 10_000;
+      while (received < 16 * chunk.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(received, 16 * chunk.length);
+    } finally {
+      c.close();
+      await listener.close();
+    }
+  });
+}
+
+test("ws: garbage and text frames close only the connection that sent them, and are logged", async () => {
+  const t = new WsTransport();
+  const log: string[] = [];
+  const { listener } = await echoServer(t, log);
+  const good = await t.connect(listener.address, TOKEN);
+  try {
+    for (const payload of [Buffer.from([0xc1, 0xff, 0x00]), "hello", Buffer.from([0x93, 0x01, 0x01])]) {
+      const raw = new WebSocket(listener.address, { headers: { [TOKEN_HEADER]: TOKEN } });
+      await new Promise((r, j) => {
+        raw.once("open", r);
+        raw.once("error", j);
+      });
+      const closed = new Promise<number>((r) => raw.once("close", (code) => r(code)));
+      raw.send(payload, { binary: typeof payload !== "string" });
+      assert.ok([1002, 1003, 1007, 1008].includes(await closed));
+    }
+    assert.equal(log.filter((l) => /closing the connection/.test(l)).length, 3, log.join("\n"));
+    assert.deepEqual(await good.request(MSG.GCS_GET, { table: "ok", key: "1" }), { table: "ok", key: "1" });
+  } finally {
+    good.close();
+    await listener.close();
+  }
+});
+
+test("ws: a connection to nothing fails with a clear error", async () => {
+  await assert.rejects(new WsTransport().connect("ws://127.0.0.1:1", TOKEN), /cannot connect to ws:\/\/127.0.0.1:1/);
+  await assert.rejects(new WsTransport().connect("not a url", TOKEN), TypeError);
+});
+
+void (null as unknown as Connection);
