@@ -10,3 +10,5 @@ export type { ObjectEntry, ObjectState, StoreStats, ObjectInfo, MemorySummary, O
 export { SpillFiles } from "./spill.js";
 export type { SpillRef, SpillStats } from "./spill.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./errors.js";
+export { TABLES, channelOf, ShardedControlStore, ControlStoreService, RemoteControlStore, ControlStoreError } from "./control/index.js";
+export type { Table, ControlStore, ChangeListener, ShardedControlStoreOptions } from "./control/index.js";

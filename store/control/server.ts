@@ -1,0 +1,65 @@
+/**
+ * Serves a control store to one connection: GCS_* requests, and the
+ * connection's subscriptions (ended when it closes). Returns false for
+ * messages that are not the control store's, so the caller can route
+ * them elsewhere.
+ */
+import type { Connection, GcsChannelBody, GcsKeyBody, GcsPutBody, GcsScanBody, Message } from "../../net/index.js";
+import { MSG } from "../../net/index.js";
+import type { ControlStore, Table } from "./types.js";
+
+export class ControlStoreService {
+  readonly #store: ControlStore;
+  /** Subscriptions per connection: channel → unsubscribe. */
+  readonly #subs = new Map<Connection, Map<string, () => void>>();
+
+  constructor(store: ControlStore) {
+    this.#store = store;
+  }
+
+  /** Handles `m` if it is a control-store message: returns `{ value }` (the reply), or undefined if not ours. */
+  handle(m: Message, conn: Connection): { value: unknown } | undefined {
+    switch (m.type) {
+      case MSG.GCS_GET: {
+        const b = m.body as GcsKeyBody;
+        return { value: this.#store.get(b.table as Table, b.key).then((v) => v ?? null) };
+      }
+      case MSG.GCS_PUT: {
+        const b = m.body as GcsPutBody;
+        return { value: this.#store.put(b.table as Table, b.key, b.value) };
+      }
+      case MSG.GCS_DELETE: {
+        const b = m.body as GcsKeyBody;
+        return { value: this.#store.delete(b.table as Table, b.key) };
+      }
+      case MSG.GCS_SCAN: {
+        const b = m.body as GcsScanBody;
+        return { value: this.#store.scan(b.table as Table, b.prefix) };
+      }
+      case MSG.GCS_SUBSCRIBE: {
+        const ch = (m.body as GcsChannelBody).channel;
+        let subs = this.#subs.get(conn);
+        if (!subs) {
+          this.#subs.set(conn, (subs = new Map()));
+          conn.onClose(() => this.#drop(conn));
+        }
+        if (!subs.has(ch)) subs.set(ch, this.#store.subscribe(ch, (key, value) => conn.notify(MSG.GCS_EVENT, { channel: ch, key, value: value ?? null })));
+        return { value: null };
+      }
+      case MSG.GCS_UNSUBSCRIBE: {
+        const ch = (m.body as GcsChannelBody).channel;
+        const subs = this.#subs.get(conn);
+        subs?.get(ch)?.();
+        subs?.delete(ch);
+        return { value: null };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  #drop(conn: Connection): void {
+    for (const off of this.#subs.get(conn)?.values() ?? []) off();
+    this.#subs.delete(conn);
+  }
+}
