@@ -145,3 +145,10 @@ export function hexToKey(hex: string): string {
   for (let i = 0; i < hex.length; i += 4) s += String.fromCharCode(parseInt(hex.substr(i, 2), 16) | (parseInt(hex.substr(i + 2, 2), 16) << 8));
   return s;
 }
+
+/** The TaskId of a task key (8 UTF-16 units, as made by makeTaskId). */
+export function taskIdFromKey(key: string): TaskId {
+  if (key.length !== TASK_KEY_LENGTH) throw new RangeError(`a task key has ${TASK_KEY_LENGTH} units, got ${key.length}`);
+  const u = (i: number) => key.charCodeAt(i);
+  return makeTaskId(u(0) | (u(1) << 16), u(2) | (u(3) << 16), u(4) | (u(5) << 16), u(6) | (u(7) << 16));
+}

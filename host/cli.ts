@@ -3,10 +3,14 @@
  * The `wray` command.
  *
  *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c|rust]
+ *   wray start --head | --address ws://HEAD:PORT [options]
+ *   wray status [--json]
+ *   wray stop
  */
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
+import { start, status, stop } from "./cluster-cli.js";
 
 const USAGE = `usage: wray <command> [options]
 
@@ -19,6 +23,18 @@ commands:
       guest-sdk/c/wray.h) or Rust (wray::guest! from guest-sdk/rust).
       Without --lang: .c is C, .rs Rust; a module importing "wray/as" or
       beside an asconfig.json is AssemblyScript
+  start --head [--port 6380] [--host 127.0.0.1] [--token-file ~/.wray/token]
+        [--shards 4] [--heartbeat-ms 1000] [node options]
+      start a cluster: the control store, the global scheduler and a node
+      (the token file is made if missing)
+  start --address ws://HEAD:PORT [--token-file F] [node options]
+      start a node that joins the cluster
+      node options: --num-cpus N --num-gpus N --resources '{"name": n}'
+                    --object-store-memory BYTES --block (stay in the foreground)
+  status [--address ws://HEAD:PORT] [--token-file F] [--json]
+      nodes, resources, load, objects and actors of the cluster
+  stop
+      stop the wray nodes running on this machine
   help
       show this text
 `;
@@ -59,6 +75,12 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "build":
       return build(rest);
+    case "start":
+      return start(rest);
+    case "stop":
+      return stop(rest);
+    case "status":
+      return status(rest);
     case undefined:
     case "help":
     case "--help":

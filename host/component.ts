@@ -12,12 +12,18 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { decode } from "@msgpack/msgpack";
 import { ComponentInvalidError, WorldMismatchError } from "./errors.js";
 import type { RuntimeHost } from "./imports/runtime.js";
 import type { GuestSourceMap } from "./source-map.js";
 import { readSourceMap } from "./source-map.js";
 import { GUEST_EXPORT, GuestInstance, loadComponent } from "./isolate/guest.js";
+
+// Node 20's V8 needs this for the constant expressions QuickJS guests use;
+// later versions have it on by default (and ignore the flag). Every process
+// that compiles components (drivers, and hosts started by the CLI) gets it here.
+if (Number(process.versions.node.split(".")[0]) < 22) setFlagsFromString("--experimental-wasm-extended-const");
 
 /** What a component exports, from its `describe`. */
 export interface ComponentManifest {

@@ -11,7 +11,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { ValueCodec } from "../common/codec.js";
 import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
@@ -20,17 +19,30 @@ import { ObjectRef } from "../common/object-ref.js";
 import type { MemorySummary, ObjectEntry, StoreStats } from "../store/index.js";
 import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING, unwatch, watch } from "../store/index.js";
 import type { SchedulerStats } from "../scheduler/index.js";
+import type { ClusterStatus } from "./head.js";
 import { prepareComponent } from "./component.js";
 import { ActorNotFoundError, ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
 import type { ActorOptionsResolved } from "./actors.js";
 import type { ActorOptions, ComponentRecord, FunctionInfo, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
 import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
+import { ClusterNode } from "./cluster.js";
+import { readToken } from "./cluster-files.js";
 
-// Node 20's V8 needs this for the constant expressions QuickJS guests use;
-// later versions have it on by default (and ignore the flag).
-if (Number(process.versions.node.split(".")[0]) < 22) setFlagsFromString("--experimental-wasm-extended-const");
 
-export type InitOptions = NodeOptions;
+export interface InitOptions extends NodeOptions {
+  /**
+   * A cluster to join (`ws://HOST:PORT`, the head's address). Without it
+   * wray runs an embedded single-host cluster in this process. The driver
+   * then joins as a node of its own: its resources (`numCpus`, default 0
+   * here) take tasks only when given; objects it puts and results it gets
+   * live in its own object store.
+   */
+  address?: string;
+  /** The cluster token. Default: $WRAY_TOKEN, else the token file. */
+  token?: string;
+  /** Where the cluster token is. Default: ~/.wray/token (or $WRAY_HOME/token). */
+  tokenFile?: string;
+}
 
 /** Arguments as a task takes them: each may also be an ObjectRef to a value of its type. */
 export type RefArgs<A extends readonly unknown[]> = { [K in keyof A]: A[K] | ObjectRef<A[K]> };
@@ -215,9 +227,12 @@ export class Driver {
   /** Rejecters of gets and waits in progress, failed with ShutdownError at shutdown. */
   readonly #pending = new Set<(e: Error) => void>();
 
+  readonly #cluster: ClusterNode | undefined;
+
   /** @internal */
-  constructor(node: HostNode, spinMs: number) {
+  constructor(node: HostNode, spinMs: number, cluster?: ClusterNode) {
     this.#node = node;
+    this.#cluster = cluster;
     this.#spinMs = spinMs;
     const store = node.store;
     this.#registry = new FinalizationRegistry((e) => {
@@ -242,7 +257,14 @@ export class Driver {
 
   /** A ref found in a value read back: its object is indexed; take a reference for the handle. */
   #adopt(key: string): ObjectRef {
-    const e = this.#node.store.entry(key);
+    let e = this.#node.store.entry(key);
+    // in a cluster, an object of another node: a local entry, filled from there when read
+    if (!e && this.#cluster) {
+      e = this.#cluster.want(key);
+      const r = new ObjectRef(key, e);
+      this.#registry.register(r, e);
+      return r;
+    }
     if (!e) return new ObjectRef(key);
     this.#node.store.addRef(e);
     const r = new ObjectRef(key, e);
@@ -297,6 +319,8 @@ export class Driver {
     } else throw new TypeError("load() takes a path or a Uint8Array");
     const prepared = await prepareComponent(bytes, source);
     this.#check("load()");
+    // in a cluster, other nodes load it from the functions table when they first run it
+    await this.#cluster?.publishComponent(prepared.hash, bytes);
     return new ComponentModule(this, this.#node.addComponent(prepared, source));
   }
 
@@ -362,6 +386,10 @@ export class Driver {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { bytes, deps, nested } = this.#encodeArgs(args);
+    if (this.#cluster) {
+      this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options);
+      return this.#actorHandle(taskId.key, className, new Set(c.prepared.manifest.actors[className] ?? []));
+    }
     const r = this.#node.createActor(c, className, taskId, bytes, deps, nested, options);
     return this.#actorHandle(r.key, r.className, r.methods);
   }
@@ -371,11 +399,12 @@ export class Driver {
     if (this.#closed) throw new ShutdownError(`${handle.className}.${method}.remote()`);
     const node = this.#node;
     const r = node.actors.get(handle.key);
-    if (!r) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { bytes, deps, nested } = this.#encodeArgs(args);
     const { ids, entries, refs } = this.#returns(taskId, numReturns);
-    node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
+    if (r) node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
+    else this.#cluster!.callActor(handle.key, method, taskId, bytes, deps, nested, numReturns, ids, entries);
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
     return refs;
   }
@@ -403,8 +432,10 @@ export class Driver {
     this.#check("getActor()");
     if (typeof name !== "string") throw new TypeError("getActor(name): name must be a string");
     const r = this.#node.actors.byName(name);
-    if (!r) throw new ActorNotFoundError(`named '${name}'`);
-    return this.#actorHandle(r.key, r.className, r.methods) as Actor<T>;
+    if (r) return this.#actorHandle(r.key, r.className, r.methods) as Actor<T>;
+    const key = await this.#cluster?.actorByName(name);
+    if (key === undefined) throw new ActorNotFoundError(`named '${name}'`);
+    return this.#actorHandle(key, this.#cluster!.actorClass(key) ?? "", undefined) as Actor<T>;
   }
 
   /**
@@ -416,14 +447,14 @@ export class Driver {
     this.#check("kill()");
     if (!(handle instanceof ActorHandle)) throw new TypeError("kill() takes an actor handle");
     const r = this.#node.actors.get(handle.key);
-    if (!r) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
-    this.#node.actors.kill(r);
+    if (r) this.#node.actors.kill(r);
+    else if (!(await this.#cluster?.killActor(handle.key))) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
   }
 
   /** A handle read back from a value. */
   #adoptActor(key: string): ActorHandle {
     const r = this.#node.actors.get(key);
-    return this.#actorHandle(key, r?.className ?? "", r?.methods);
+    return this.#actorHandle(key, r?.className ?? this.#cluster?.actorClass(key) ?? "", r?.methods);
   }
 
   /**
@@ -545,6 +576,8 @@ export class Driver {
       if (e.state === PENDING) {
         watch(e, onSealed);
         watched.push(e);
+        // on another node: bring it here
+        if (e.remote !== undefined) e.store.demand(e);
       }
     }
     // objects still pending when we stop waiting must not call back later
@@ -641,6 +674,17 @@ export class Driver {
     return this.#node.store.memory(limit);
   }
 
+  /** The cluster's status (nodes, resources, load), as `wray status` shows it; undefined when embedded. */
+  async clusterStatus(): Promise<ClusterStatus | undefined> {
+    this.#check("clusterStatus()");
+    return (await this.#cluster?.status()) as ClusterStatus | undefined;
+  }
+
+  /** This driver's node ID in the cluster (undefined when embedded). */
+  get nodeId(): string | undefined {
+    return this.#cluster?.nodeId;
+  }
+
   /** Object-store, scheduler and actor figures, for status tools. */
   stats(): { store: StoreStats; scheduler: SchedulerStats; actors: { alive: number; pending: number; dead: number } } {
     return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats(), actors: this.#node.actors.count() };
@@ -653,6 +697,7 @@ export class Driver {
     for (const reject of this.#pending) reject(new ShutdownError("get()/wait() in progress"));
     this.#pending.clear();
     if (this.#keepAlive) clearInterval(this.#keepAlive);
+    await this.#cluster?.close();
     await this.#node.close();
   }
 }
@@ -670,11 +715,27 @@ function checkTimeout(t: number | undefined): number {
 }
 
 /**
- * Starts wray. With no address (the only mode so far) it runs an embedded
- * single-host cluster in this process: one isolate per core.
+ * Starts wray. With no address it runs an embedded single-host cluster in
+ * this process (one isolate per core); with `address` it joins that
+ * cluster as a driver.
  */
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const node = new HostNode(options);
+  const { address, token, tokenFile, ...nodeOptions } = options;
+  if (address === undefined) {
+    const node = new HostNode(nodeOptions);
+    node.start();
+    return new Driver(node, options.spinMs ?? 0.1);
+  }
+  if (typeof address !== "string" || !/^wss?:\/\//.test(address)) throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
+  const clusterToken = token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
+  const node = new HostNode({ numCpus: 0, ...nodeOptions });
   node.start();
-  return new Driver(node, options.spinMs ?? 0.1);
+  let cluster: ClusterNode;
+  try {
+    cluster = await ClusterNode.join(node, { address, token: clusterToken, driver: true, log: options.log });
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
+  return new Driver(node, options.spinMs ?? 0.1, cluster);
 }

@@ -120,3 +120,12 @@ export class ShutdownError extends WrayError {
     super("WRAY_SHUTDOWN", `${what}: wray has been shut down`);
   }
 }
+
+/** The node running a task died, and the task had no retries left (or was an actor's call). */
+export class NodeDiedError extends WrayError {
+  readonly nodeId: string;
+  constructor(what: string, nodeId: string, why: string) {
+    super("WRAY_NODE_DIED", `${what}: node ${nodeId.slice(0, 8)} died (${why})`);
+    this.nodeId = nodeId;
+  }
+}

@@ -28,6 +28,20 @@ import { IsolatePool } from "./isolate/pool.js";
 import type { Piece } from "./isolate/protocol.js";
 import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP, UNREADABLE_SEGMENT } from "./isolate/protocol.js";
 
+/** What a node asks of its cluster membership (host/cluster.ts implements it). */
+export interface ClusterLink {
+  /** Places a task: here, or on another node. */
+  submit(task: TaskSpec): void;
+  /** An ID this node has no entry for: make a pending one and find the object in the cluster. */
+  want(id: string): ObjectEntry;
+  /** Calls a method of an actor on another node (false: the actor is not known to the cluster link). */
+  callActor(actorKey: string, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): boolean;
+  /** Creates an actor somewhere in the cluster. */
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved): void;
+  /** The key of the live actor named `name`, found in the control store. */
+  actorByName(name: string): Promise<string | undefined>;
+}
+
 export interface NodeOptions {
   /** CPUs this node offers to tasks. Default: the machine's cores. */
   numCpus?: number;
@@ -128,6 +142,8 @@ export class HostNode implements Executor, PoolEvents {
   readonly pool: IsolatePool;
   readonly actors: ActorManager;
   readonly numCpus: number;
+  /** Set when this node is part of a cluster (host/cluster.ts): submissions and foreign objects go through it. */
+  cluster: ClusterLink | undefined;
   readonly #log: (line: string) => void;
   readonly #components: ComponentRecord[] = [];
   readonly #execs: (Execution | undefined)[] = [];
@@ -203,6 +219,11 @@ export class HostNode implements Executor, PoolEvents {
     return rec;
   }
 
+  /** The component with this hash, if loaded here. */
+  componentByHash(hash: string): ComponentRecord | undefined {
+    return this.#components.find((c) => c.prepared.hash === hash);
+  }
+
   component(index: number): ComponentRecord {
     const c = this.#components[index];
     if (!c) throw new RangeError(`no component ${index}`);
@@ -257,15 +278,18 @@ export class HostNode implements Executor, PoolEvents {
       nestedSubmit,
       unresolved: 0,
       seq: 0,
+      onDone: undefined,
     };
   }
 
+  /** Submits a task: to this node's scheduler, or, in a cluster, wherever the cluster node decides. */
   submit(task: TaskSpec): void {
-    this.scheduler.submit(task);
+    if (this.cluster) this.cluster.submit(task);
+    else this.scheduler.submit(task);
   }
 
   /** Drops the references a task holds on its arguments. */
-  #releaseArgs(task: TaskSpec): void {
+  releaseArgs(task: TaskSpec): void {
     if (task.deps) for (const d of task.deps) this.store.release(d);
     if (task.nested) for (const d of task.nested) this.store.release(d);
   }
@@ -396,7 +420,8 @@ export class HostNode implements Executor, PoolEvents {
 
   reject(task: TaskSpec, error: Error): void {
     for (const e of task.returns) this.store.fail(e, error);
-    this.#releaseArgs(task);
+    this.releaseArgs(task);
+    task.onDone?.(task);
   }
 
   /** Frees the argument blocks of `exec` and ends its pins. */
@@ -451,12 +476,13 @@ export class HostNode implements Executor, PoolEvents {
     this.#finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
     else this.actors.finished(iso, task, err, status === STATUS_TRAP);
+    task.onDone?.(task);
   }
 
   /** `exec` is over: its task's references on its arguments go too. */
   #finish(exec: Execution): void {
     this.#abandon(exec);
-    this.#releaseArgs(exec.task);
+    this.releaseArgs(exec.task);
   }
 
   /**
@@ -560,10 +586,23 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   /** Queues a call of `method` on actor `r` (its results already exist). */
-  callActor(r: ActorRecord, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): void {
+  callActor(
+    r: ActorRecord,
+    method: string,
+    taskId: TaskId,
+    args: Uint8Array,
+    deps: string[] | undefined,
+    nested: string[] | undefined,
+    numReturns: number,
+    returnIds: string[],
+    returns: ObjectEntry[],
+    onDone?: (task: TaskSpec) => void,
+  ): void {
     const c = this.#components[r.component]!;
     const opts = numReturns === 1 ? DEFAULT_RESOLVED : { ...DEFAULT_RESOLVED, numReturns };
-    this.actors.call(r, this.makeTask(c, this.functionInfo(c, method), taskId, args, deps, nested, opts, false, returnIds, returns, KIND_METHOD));
+    const task = this.makeTask(c, this.functionInfo(c, method), taskId, args, deps, nested, opts, false, returnIds, returns, KIND_METHOD);
+    task.onDone = onDone;
+    this.actors.call(r, task);
   }
 
   guestCreateActor(_iso: number, parentSlot: number, actorId: TaskId, cls: string, args: Piece, options: Uint8Array): void {
@@ -584,7 +623,10 @@ export class HostNode implements Executor, PoolEvents {
     if (!failure && !(cls in known)) failure = new UnknownFunctionError("actor class", cls, c.source, Object.keys(known));
     const ctor = this.#constructorCall(c, cls, actorId, bytes, failure ? undefined : p.deps, failure ? undefined : p.nested);
     if (failure || !opts) this.actors.createDead(ctor, failure?.message ?? "bad options", failure ?? new Error("bad options"));
-    else this.actors.create(ctor, new Set(known[cls] ?? []), opts);
+    else if (this.cluster) {
+      this.releaseArgs(ctor); // the cluster makes the constructor call where the actor goes
+      this.cluster.createActor(c, cls, actorId, bytes, p.deps, p.nested, opts);
+    } else this.actors.create(ctor, new Set(known[cls] ?? []), opts);
   }
 
   guestCallActor(_iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void {
@@ -594,6 +636,7 @@ export class HostNode implements Executor, PoolEvents {
     const r = this.actors.get(actorKey);
     const p = this.#guestParts(parent, `${r?.className ?? "actor"}.${method}`, taskId, numReturns, bytes, options);
     let failure = p.failure;
+    if (!r && !failure && this.cluster?.callActor(actorKey, method, taskId, bytes, p.deps, p.nested, numReturns, p.returnIds, p.returns)) return;
     if (!r) failure ??= new ActorNotFoundError(`with ID ${keyToHex(actorKey)}`);
     else if (r.state !== "dead" && !r.methods.has(method)) failure ??= new UnknownFunctionError("method", method, `actor class ${r.className}`, [...r.methods]);
     if (failure || !r) {
@@ -618,7 +661,15 @@ export class HostNode implements Executor, PoolEvents {
 
   getActor(iso: number, _slot: number, name: string): void {
     const r = this.actors.byName(name);
-    this.pool.replyActor(iso, r ? keyToBytes(r.key) : undefined);
+    if (r || !this.cluster) {
+      this.pool.replyActor(iso, r ? keyToBytes(r.key) : undefined);
+      return;
+    }
+    // the isolate waits for the answer; the control store knows the cluster's names
+    this.cluster.actorByName(name).then(
+      (key) => this.pool.replyActor(iso, key !== undefined ? keyToBytes(key) : undefined),
+      () => this.pool.replyActor(iso, undefined),
+    );
   }
 
   put(_iso: number, slot: number, index: number, value: Piece): void {
@@ -651,6 +702,16 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   #call(kind: typeof GET | typeof WAIT, iso: number, slot: number, ids: string[], numReturns: number, timeoutMs: number): void {
+    if (this.cluster) {
+      // objects of other nodes (refs that came in values): find them in the cluster, held until the task ends
+      for (const id of ids) {
+        if (this.store.entry(id) !== undefined) continue;
+        this.cluster.want(id);
+        const exec = this.#execs[slot];
+        if (exec) (exec.owned ??= []).push(id);
+        else this.store.release(id);
+      }
+    }
     const call: PendingCall = {
       kind,
       iso,
@@ -809,6 +870,7 @@ export class HostNode implements Executor, PoolEvents {
         this.#freeSlot(slot);
         this.#finish(exec);
         for (const e of exec.task.returns) this.store.fail(e, death);
+        exec.task.onDone?.(exec.task);
       }
       return;
     }
@@ -971,7 +1033,7 @@ export function argRefs(args: Uint8Array): { deps: string[] | undefined; nested:
   return { deps, nested };
 }
 
-function nestedOrUndefined(b: Uint8Array): string[] | undefined {
+export function nestedOrUndefined(b: Uint8Array): string[] | undefined {
   if (!mayHoldRefs(b)) return undefined;
   const n = nestedRefs(b);
   return n.length > 0 ? n : undefined;

@@ -4,7 +4,11 @@
  */
 export { LocalScheduler } from "./local.js";
 export type { Executor, LocalSchedulerOptions, SchedulerStats } from "./local.js";
-export { ResourcePool, shapeOf, within, UNIT } from "./resources.js";
+export { ResourcePool, shapeOf, shapeFromEntries, within, UNIT } from "./resources.js";
+export { place, charge, feasibleOn } from "./policy/locality.js";
+export { GlobalScheduler } from "./global.js";
+export type { NodeEntry } from "./global.js";
+export type { NodeLoad, ArgLocation } from "./policy/locality.js";
 export type { ResourceRequest, Shape } from "./resources.js";
 export type { FunctionStats, TaskSpec } from "./task.js";
 export { InfeasibleTaskError } from "./errors.js";

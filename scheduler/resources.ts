@@ -56,6 +56,18 @@ export function shapeOf(req: ResourceRequest, defaultCpus = 1): Shape {
   return s;
 }
 
+/** The Shape of (name, fixed-point units) pairs, as `Shape.entries` holds them (from the wire). */
+export function shapeFromEntries(pairs: readonly (readonly [string, number])[]): Shape {
+  const entries = pairs.filter((p) => p[1] > 0).sort((a, b) => (a[0] < b[0] ? -1 : 1)) as (readonly [string, number])[];
+  const key = entries.map(([k, v]) => `${k}=${v / UNIT}`).join(",");
+  let s = shapes.get(key);
+  if (!s) {
+    s = { key, entries };
+    shapes.set(key, s);
+  }
+  return s;
+}
+
 /** True when every demand of `inner` is at most what `outer` holds. */
 export function within(inner: Shape, outer: Shape): boolean {
   for (const [k, v] of inner.entries) {

@@ -44,4 +44,6 @@ export interface TaskSpec {
   unresolved: number;
   /** Order of first queueing (0 until then), for fairness between shapes. */
   seq: number;
+  /** Called once when it has finished for good (ran, failed or was rejected): a cluster node reports it to its owner. */
+  onDone: ((task: TaskSpec) => void) | undefined;
 }

@@ -70,6 +70,11 @@ export interface ObjectEntry {
   lru: boolean;
   lruPrev: ObjectEntry | undefined;
   lruNext: ObjectEntry | undefined;
+  /**
+   * A copy on another node (cluster): the object stays PENDING here until
+   * someone waits for it, which asks for it to be pulled (`onDemand`).
+   */
+  remote: RemoteCopy | undefined;
   /** Neighbours on the list of all live entries. */
   prev: ObjectEntry | undefined;
   next: ObjectEntry | undefined;
@@ -128,8 +133,8 @@ export interface ObjectInfo {
   /** The object ID (hex). */
   id: string;
   state: "pending" | "ready" | "failed";
-  /** Where its bytes are: inline (JS heap), shared (the arena), spilled (disk only), none (pending or failed). */
-  where: "inline" | "shared" | "spilled" | "none";
+  /** Where its bytes are: inline (JS heap), shared (the arena), spilled (disk only), remote (on another node only), none (pending or failed). */
+  where: "inline" | "shared" | "spilled" | "remote" | "none";
   /** Bytes of its value (0 while pending or for a failure). */
   size: number;
   /** References held on it (refs, task arguments, containing objects, pins). */
@@ -151,9 +156,25 @@ export interface MemorySummary {
   omitted: number;
 }
 
+/** Where an object's value is when it is on another node. */
+export interface RemoteCopy {
+  /** The node holding it. */
+  readonly node: string;
+  /** Bytes of its value. */
+  readonly size: number;
+}
+
 export interface ObjectStoreOptions {
   /** Where evicted objects go; without it nothing is spilled and a full store refuses new objects. */
   spill?: SpillFiles;
+}
+
+/** What a cluster node does for objects that live elsewhere (see `ObjectStore.cluster`). */
+export interface RemoteObjects {
+  /** Someone waits for `e`, which has a remote copy: bring it here (and seal it). */
+  demand(e: ObjectEntry): void;
+  /** `e`, which had a remote copy, was freed here. */
+  freed(e: ObjectEntry): void;
 }
 
 export class ObjectStore {
@@ -178,9 +199,27 @@ export class ObjectStore {
   #restoresTotal = 0;
   #restoredBytesTotal = 0;
 
+  /** Set by a cluster node: how objects with remote copies are brought here. */
+  cluster: RemoteObjects | undefined;
+
   constructor(arena: Arena, options: ObjectStoreOptions = {}) {
     this.arena = arena;
     this.#spill = options.spill;
+  }
+
+  /**
+   * Records that `e`'s value is on another node. It stays pending here;
+   * anyone waiting for it (now or later) makes the cluster pull it.
+   */
+  setRemote(e: ObjectEntry, copy: RemoteCopy): void {
+    if (!e.live || e.state !== PENDING) return;
+    e.remote = copy;
+    if (e.waiters !== undefined) this.cluster?.demand(e);
+  }
+
+  /** Asks for `e` to be brought here if it is pending with a remote copy (the driver's waits call this). */
+  demand(e: ObjectEntry): void {
+    if (e.remote !== undefined && e.state === PENDING) this.cluster?.demand(e);
   }
 
   /** Live objects, indexed or not. */
@@ -230,6 +269,7 @@ export class ObjectStore {
       store: this,
       pins: 0,
       spill: undefined,
+      remote: undefined,
       lru: false,
       lruPrev: undefined,
       lruNext: undefined,
@@ -355,6 +395,7 @@ export class ObjectStore {
     const e = this.#find(id);
     if (!e || e.state !== PENDING) return false;
     watch(e, cb);
+    if (e.remote !== undefined) this.cluster?.demand(e);
     return true;
   }
 
@@ -396,6 +437,7 @@ export class ObjectStore {
     else this.#last = e.prev;
     e.prev = e.next = undefined;
     if (e.nested) for (const n of e.nested) this.release(n);
+    if (e.remote !== undefined) this.cluster?.freed(e);
   }
 
   // ---- pressure ----------------------------------------------------------------------
@@ -546,7 +588,7 @@ function info(e: ObjectEntry): ObjectInfo {
   return {
     id: keyToHex(e.key),
     state: e.state === PENDING ? "pending" : e.state === READY ? "ready" : "failed",
-    where: e.state !== READY ? "none" : e.arena ? "shared" : e.spill ? "spilled" : "inline",
+    where: e.state !== READY ? (e.remote ? "remote" : "none") : e.arena ? "shared" : e.spill ? "spilled" : "inline",
     size: sizeOf(e),
     refs: e.refs,
     pins: e.pins,

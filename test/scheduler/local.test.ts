@@ -35,6 +35,7 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     nestedSubmit: opts.nested ?? false,
     unresolved: 0,
     seq: 0,
+    onDone: undefined,
   };
 }
 

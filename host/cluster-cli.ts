@@ -1,0 +1,279 @@
+/**
+ * `wray start`, `wray stop` and `wray status`: run a head or a host as a
+ * process of its own, stop this machine's nodes, show the cluster.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { MSG, WsTransport } from "../net/index.js";
+import { ClusterNode } from "./cluster.js";
+import {
+  defaultTokenFile,
+  ensureToken,
+  readHeadFile,
+  readToken,
+  removeHeadFile,
+  removeNodeFile,
+  runningNodes,
+  wrayHome,
+  writeHeadFile,
+  writeNodeFile,
+} from "./cluster-files.js";
+import type { ClusterStatus } from "./head.js";
+import { Head } from "./head.js";
+import type { NodeOptions } from "./node.js";
+import { HostNode } from "./node.js";
+
+const START_OPTIONS = {
+  head: { type: "boolean" },
+  address: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "token-file": { type: "string" },
+  "num-cpus": { type: "string" },
+  "num-gpus": { type: "string" },
+  resources: { type: "string" },
+  "object-store-memory": { type: "string" },
+  shards: { type: "string" },
+  "heartbeat-ms": { type: "string" },
+  block: { type: "boolean" },
+} as const;
+
+function num(name: string, v: string | undefined, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got '${v}'`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+/** `wray start`: without --block, starts the node in the background and returns once it is up. */
+export async function start(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof START_OPTIONS }>>["values"];
+  try {
+    ({ values } = parseArgs({ args: argv, options: START_OPTIONS }));
+    if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
+    if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
+    if (values.resources !== undefined) {
+      const r = JSON.parse(values.resources) as unknown;
+      if (typeof r !== "object" || r === null || Array.isArray(r)) throw new UsageError("--resources must be a JSON object, e.g. '{\"memoryBound\": 2}'");
+    }
+  } catch (e) {
+    process.stderr.write(`wray start: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (values.block) return runNode(values);
+  return startInBackground(argv, values.head === true);
+}
+
+async function startInBackground(argv: string[], head: boolean): Promise<number> {
+  const logs = join(wrayHome(), "logs");
+  mkdirSync(logs, { recursive: true });
+  const log = join(logs, `${head ? "head" : "node"}-${Date.now()}.log`);
+  const fd = openSync(log, "a");
+  const cli = fileURLToPath(new URL("./cli.js", import.meta.url));
+  const child = spawn(process.execPath, [cli, "start", ...argv, "--block"], { detached: true, stdio: ["ignore", fd, fd] });
+  const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? 1)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (runningNodes().some((n) => n.pid === child.pid)) break;
+    const code = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+    if (code !== undefined || Date.now() > deadline) {
+      process.stderr.write(`wray start: the node did not start (see ${log}):\n${readFileSync(log, "utf8").slice(-4000)}`);
+      if (code === undefined) child.kill("SIGKILL");
+      return 1;
+    }
+  }
+  child.unref();
+  process.stdout.write(readFileSync(log, "utf8"));
+  process.stdout.write(`(logs: ${log})\n`);
+  return 0;
+}
+
+async function runNode(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const say = (l: string) => process.stdout.write(`${l}\n`);
+  const tokenFile = (values["token-file"] as string | undefined) ?? defaultTokenFile();
+  let head: Head | undefined;
+  let sessionDir: string | undefined;
+  let address = values.address as string | undefined;
+  let token: string;
+  if (values.head) {
+    token = ensureToken(tokenFile);
+    sessionDir = join(wrayHome(), "sessions", `${Date.now()}-${process.pid}`);
+    head = await Head.start({
+      host: values.host as string | undefined,
+      port: num("port", values.port as string | undefined) ?? 6380,
+      token,
+      directory: join(sessionDir, "gcs"),
+      shards: num("shards", values.shards as string | undefined, 1),
+      heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"] as string | undefined, 10),
+      log: say,
+      onStop: () => void shutdown(0),
+    });
+    address = head.address;
+  } else token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
+  const options: NodeOptions = { log: say };
+  const cpus = num("num-cpus", values["num-cpus"] as string | undefined);
+  if (cpus !== undefined) options.numCpus = cpus;
+  const gpus = num("num-gpus", values["num-gpus"] as string | undefined);
+  if (gpus !== undefined) options.numGpus = gpus;
+  if (values.resources !== undefined) options.resources = JSON.parse(values.resources as string) as Record<string, number>;
+  const mem = num("object-store-memory", values["object-store-memory"] as string | undefined, 1 << 20);
+  if (mem !== undefined) options.objectStoreMemory = mem;
+  const node = new HostNode(options);
+  node.start();
+  let cluster: ClusterNode;
+  try {
+    cluster = await ClusterNode.join(node, { address: address!, token, listenHost: values.host as string | undefined, log: say });
+  } catch (e) {
+    process.stderr.write(`wray start: ${(e as Error).message}\n`);
+    await node.close();
+    await head?.close();
+    return 1;
+  }
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    removeNodeFile(process.pid);
+    removeHeadFile(process.pid);
+    await cluster.close().catch(() => {});
+    await node.close().catch(() => {});
+    await head?.close().catch(() => {});
+    if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
+    process.exit(code);
+  }
+  process.on("SIGTERM", () => void shutdown(0));
+  process.on("SIGINT", () => void shutdown(0));
+  cluster.head.onClose(() => {
+    if (!stopping) {
+      say("(wray) the head is gone: stopping");
+      void shutdown(head ? 0 : 1);
+    }
+  });
+  const res = Object.entries(Object.fromEntries(node.scheduler.resources.total))
+    .map(([k, v]) => `${k}=${v / 10_000}`)
+    .join(", ");
+  if (head) {
+    writeHeadFile({ address: head.address, pid: process.pid, tokenFile });
+    say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${res})`);
+    say(`join it:   wray start --address ${head.address} --token-file ${tokenFile}`);
+    say(`drivers:   init({ address: "${head.address}" })`);
+  } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${res}), serving peers at ${cluster.address}`);
+  writeNodeFile({ pid: process.pid, nodeId: cluster.nodeId, head: head !== undefined, address: head?.address ?? cluster.address });
+  await new Promise(() => {});
+  return 0;
+}
+
+/** `wray stop`: SIGTERM to this machine's nodes (heads last), SIGKILL to any still there after 10 s. */
+export async function stop(_argv: string[]): Promise<number> {
+  const nodes = runningNodes();
+  if (nodes.length === 0) {
+    process.stdout.write("no wray nodes are running on this machine\n");
+    return 0;
+  }
+  const order = [...nodes.filter((n) => !n.head), ...nodes.filter((n) => n.head)];
+  for (const n of order) {
+    try {
+      process.kill(n.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 10_000;
+  while (order.some((n) => alive(n.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  let killed = 0;
+  for (const n of order) {
+    if (!alive(n.pid)) continue;
+    process.kill(n.pid, "SIGKILL");
+    removeNodeFile(n.pid);
+    killed++;
+  }
+  process.stdout.write(`stopped ${order.length} wray node(s)${killed ? ` (${killed} killed after 10 s)` : ""}\n`);
+  return 0;
+}
+
+/** `wray status [--address A] [--token-file F] [--json]`. */
+export async function status(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" } } });
+  const headFile = readHeadFile();
+  const address = values.address ?? headFile?.address;
+  if (!address) {
+    process.stderr.write("wray status: no cluster address (give --address, or start a head on this machine)\n");
+    return 1;
+  }
+  const tokenFile = values["token-file"] ?? headFile?.tokenFile ?? defaultTokenFile();
+  let s: ClusterStatus;
+  try {
+    const token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
+    const conn = await new WsTransport().connect(address, token);
+    try {
+      s = await conn.request<ClusterStatus>(MSG.CLUSTER_STATUS, null, 10_000);
+    } finally {
+      conn.close();
+    }
+  } catch (e) {
+    process.stderr.write(`wray status: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(values.json ? JSON.stringify(s, null, 2) + "\n" : formatStatus(s));
+  return 0;
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** The status as a table a person reads. */
+export function formatStatus(s: ClusterStatus): string {
+  const alive = s.nodes.filter((n) => n.state === "alive");
+  const totals: Record<string, [number, number]> = {};
+  for (const n of alive) {
+    if (n.driver) continue;
+    for (const [k, v] of Object.entries(n.resources)) {
+      const t = (totals[k] ??= [0, 0]);
+      t[0] += (n.resources[k] ?? 0) - (n.available[k] ?? 0);
+      t[1] += v;
+    }
+  }
+  const lines = [
+    `wray cluster at ${s.address}`,
+    `nodes: ${alive.filter((n) => !n.driver).length} alive, ${alive.filter((n) => n.driver).length} driver(s), ${s.nodes.length - alive.length} dead · heartbeat ${s.heartbeatMs} ms`,
+    `resources (used/total): ${Object.entries(totals).map(([k, [u, t]]) => `${k} ${+u.toFixed(2)}/${+t.toFixed(2)}`).join(", ") || "none"}`,
+    `tasks placed by the global scheduler: ${s.placed} · actors: ${s.actors.alive} alive · control store: ${s.controlStore.shards} shards, ${s.controlStore.writes} writes`,
+    "",
+  ];
+  const rows = [["NODE", "STATE", "KIND", "HOST", "PID", "RESOURCES (free/total)", "QUEUED", "OBJECTS", "STORE", "ACTORS", "HEARTBEAT"]];
+  for (const n of s.nodes) {
+    rows.push([
+      n.nodeId.slice(0, 8),
+      n.state,
+      n.driver ? "driver" : "node",
+      n.hostname,
+      String(n.pid),
+      Object.entries(n.resources).map(([k, v]) => `${k} ${+(n.available[k] ?? 0).toFixed(2)}/${v}`).join(", ") || "-",
+      String(n.queued),
+      String(n.objects),
+      `${fmtBytes(n.storeUsed)}/${fmtBytes(n.storeCapacity)}`,
+      String(n.actors),
+      n.state === "alive" ? `${n.lastHeartbeatMs} ms ago` : (n.death ?? ""),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
+  return lines.join("\n") + "\n";
+}

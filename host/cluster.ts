@@ -1,0 +1,1083 @@
+/**
+ * A host's membership of a cluster: registration and heartbeats with the
+ * head, bottom-up placement of the tasks submitted here, tasks and actor
+ * calls run here for other nodes, results reported to their owners, and
+ * objects pulled between nodes in chunks.
+ *
+ * Design assumptions:
+ * - Ownership (as in Ray): the node that submits a task owns its results.
+ *   It resolves the task's arguments before placing it (a task leaves only
+ *   with its arguments sealed, or known to be on another node), keeps the
+ *   spec until the task is reported done, and resubmits it if the node
+ *   running it dies. The node that runs it reports TASK_DONE straight to
+ *   the owner: small results inline, large ones (and ones holding refs)
+ *   kept where they were made until the owner frees them.
+ * - Bottom-up: a task runs here when this node could ever run it, its
+ *   queue is short (LOCAL_QUEUE_PER_CPU tasks per CPU waiting) and at most
+ *   LOCALITY_BYTES of its arguments would have to be pulled; otherwise it
+ *   goes to the head's global scheduler (scheduler/policy/locality.ts).
+ *   Actors always go through the head (it keeps their names unique).
+ * - An object with a copy elsewhere stays pending here until something
+ *   waits for it; then it is pulled (CHUNK_BYTES at a time, PULL_WINDOW
+ *   chunks in flight) from the node holding it. Objects of other owners
+ *   that reach a guest as refs inside values are found in the control
+ *   store's object table, where a node records an object when a ref to it
+ *   leaves the node.
+ * - Messages to one peer keep their order (one connection per pair), so
+ *   an actor's calls from one caller arrive in the order they were made.
+ */
+import { hostname } from "node:os";
+import { bytesToHex, bytesToKey, hexToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../common/ids.js";
+import type { TaskId } from "../common/ids.js";
+import type { Connection, Message, NodeInfo, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
+import { CHUNK_BYTES, MSG, RemoteError, WsTransport } from "../net/index.js";
+import type { TaskSpec } from "../scheduler/index.js";
+import { InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
+import type { ObjectEntry, RemoteObjects } from "../store/index.js";
+import { FAILED, INLINE_MAX, ObjectLostError, PENDING, READY, RemoteControlStore, TABLES, channelOf } from "../store/index.js";
+import type { ActorOptionsResolved } from "./actors.js";
+import { prepareComponent } from "./component.js";
+import { ActorDiedError, ActorNameTakenError, ActorNotFoundError, NodeDiedError } from "./errors.js";
+import type { ActorTableRecord, NodeRecord } from "./head.js";
+import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK } from "./isolate/protocol.js";
+import type { ClusterLink, ComponentRecord, HostNode } from "./node.js";
+import { nestedOrUndefined } from "./node.js";
+import { decodeError, encodeError } from "./remote-errors.js";
+
+/** Tasks waiting per CPU before new ones go to the global scheduler. */
+export const LOCAL_QUEUE_PER_CPU = 4;
+/** Arguments that would have to be pulled, beyond which the global scheduler places the task. */
+export const LOCALITY_BYTES = 1 << 20;
+/** Chunks of one pull in flight at once. */
+export const PULL_WINDOW = 4;
+/** How long calls that arrive before their actor is started here wait for it. */
+const EARLY_CALL_WAIT_MS = 30_000;
+
+export interface ClusterOptions {
+  /** The head's address, `ws://HOST:PORT`. */
+  address: string;
+  /** The cluster token. */
+  token: string;
+  /** A driver's node: the global scheduler never places work on it. */
+  driver?: boolean;
+  /** Interface for this node's peer server. Default 127.0.0.1. */
+  listenHost?: string;
+  /** Port for this node's peer server. Default: any free one. */
+  listenPort?: number;
+  transport?: Transport;
+  log?: (line: string) => void;
+}
+
+/** A task this node owns that runs elsewhere. */
+interface Forwarded {
+  task: TaskSpec;
+  /** Where it was sent (undefined until the head answers). */
+  node: string | undefined;
+  wire: WireTask;
+}
+
+/** An actor on another node, as its callers here know it. */
+interface RemoteActor {
+  key: string;
+  className: string;
+  /** Undefined until the head says where it went. */
+  node: string | undefined;
+  /** Calls made before the placement was known, in order. */
+  waiting: WireTask[] | undefined;
+  /** Calls not sent yet (an argument unresolved, or behind one that is), in order. */
+  outbox: { ready: boolean; send: () => void }[];
+  death: Error | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface Pull {
+  entry: ObjectEntry;
+  node: string;
+}
+
+export class ClusterNode implements ClusterLink, RemoteObjects {
+  readonly nodeId: string;
+  readonly node: HostNode;
+  readonly gcs: RemoteControlStore;
+  readonly #head: Connection;
+  readonly #transport: Transport;
+  readonly #token: string;
+  readonly #log: (line: string) => void;
+  readonly #listener: { address: string; close(): Promise<void> };
+  readonly #driver: boolean;
+  readonly #peers = new Map<string, Promise<Connection>>();
+  readonly #addresses = new Map<string, string>();
+  readonly #dead = new Map<string, string>();
+  readonly #forwarded = new Map<string, Forwarded>();
+  readonly #actors = new Map<string, RemoteActor>();
+  /** Results kept for their owners (large, or holding refs), until OBJECT_FREE. */
+  readonly #held = new Map<string, ObjectEntry>();
+  readonly #pulls = new Map<string, Pull>();
+  readonly #published = new Set<string>();
+  readonly #components = new Map<string, Promise<ComponentRecord>>();
+  readonly #componentHashes = new Set<string>();
+  /** TASK_RUN/ACTOR_* messages waiting for a component to load, in arrival order. */
+  readonly #inbox: { hash: string; run: (c: ComponentRecord | undefined, err?: Error) => void }[] = [];
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  /** Counters for status. */
+  forwardedTotal = 0;
+  ranForOthers = 0;
+  pulledBytes = 0;
+
+  private constructor(node: HostNode, head: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport) {
+    this.node = node;
+    this.nodeId = nodeId;
+    this.#head = head;
+    this.#listener = listener;
+    this.#transport = transport;
+    this.#token = options.token;
+    this.#log = options.log ?? ((l) => console.log(l));
+    this.#driver = options.driver ?? false;
+    this.gcs = new RemoteControlStore(head);
+  }
+
+  /** Connects `node` to the cluster at `options.address`: serves peers, registers, starts heartbeats. */
+  static async join(node: HostNode, options: ClusterOptions): Promise<ClusterNode> {
+    const transport = options.transport ?? new WsTransport();
+    const log = options.log ?? ((l) => console.log(l));
+    const nodeId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+    let self: ClusterNode | undefined;
+    const early: Connection[] = [];
+    const listener = await transport.listen({ host: options.listenHost, port: options.listenPort ?? 0, token: options.token, log }, (conn) => {
+      if (self) self.#accept(conn);
+      else early.push(conn);
+    });
+    let head: Connection;
+    try {
+      head = await transport.connect(options.address, options.token, log);
+    } catch (e) {
+      await listener.close();
+      throw e;
+    }
+    self = new ClusterNode(node, head, nodeId, listener, options, transport);
+    for (const c of early) self.#accept(c);
+    head.handler = (m, c) => self!.#handle(m, c);
+    head.onClose((why) => {
+      if (!self!.#closed) log(`(wray) lost the connection to the head at ${options.address}: ${why}`);
+    });
+    const resources: Record<string, number> = {};
+    for (const [k, v] of node.scheduler.resources.total) resources[k] = v;
+    const info: NodeInfo = {
+      nodeId,
+      address: listener.address,
+      resources,
+      driver: self.#driver,
+      pid: process.pid,
+      hostname: hostname(),
+      startedAt: Date.now(),
+    };
+    try {
+      // learn of nodes (addresses, deaths) from the nodes table, then say who we are
+      self.gcs.subscribe(channelOf(TABLES.nodes), (id, v) => self!.#nodeChanged(id, v as NodeRecord | undefined));
+      for (const [id, rec] of await self.gcs.scan<NodeRecord>(TABLES.nodes)) self.#nodeChanged(id, rec);
+      const reply = await head.request<{ heartbeatMs: number }>(MSG.NODE_REGISTER, info);
+      node.cluster = self;
+      node.store.cluster = self;
+      self.#heartbeat = setInterval(() => self!.#beat(), reply.heartbeatMs);
+      self.#heartbeat.unref();
+      self.#beat();
+    } catch (e) {
+      head.close();
+      await listener.close();
+      throw e;
+    }
+    return self;
+  }
+
+  get address(): string {
+    return this.#listener.address;
+  }
+
+  /** The head connection (for status and stop requests). */
+  get head(): Connection {
+    return this.#head;
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  #beat(): void {
+    const s = this.node.scheduler.stats();
+    const available: Record<string, number> = {};
+    for (const [k, v] of this.node.scheduler.resources.available) available[k] = Math.max(0, v);
+    const st = this.node.store.stats();
+    const queued = s.queued + s.waitingForArgs;
+    this.#head.notify(MSG.NODE_HEARTBEAT, {
+      nodeId: this.nodeId,
+      available,
+      queued,
+      queueMs: queued * 1,
+      objects: st.objects,
+      storeUsed: st.arenaBytes,
+      storeCapacity: st.arenaCapacity,
+      actors: this.node.actors.count().alive,
+    });
+  }
+
+  #nodeChanged(id: string, rec: NodeRecord | undefined): void {
+    if (!rec) return;
+    if (rec.address) this.#addresses.set(id, rec.address);
+    if (rec.state === "dead" && !this.#dead.has(id)) this.#nodeDied(id, rec.death ?? "dead");
+  }
+
+  /** A node died: resubmit what it ran for us, fail what only it held. */
+  #nodeDied(id: string, why: string): void {
+    this.#dead.set(id, why);
+    const peer = this.#peers.get(id);
+    this.#peers.delete(id);
+    peer?.then((c) => c.close("node died")).catch(() => {});
+    if (id === this.nodeId) return;
+    const again: Forwarded[] = [];
+    for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
+    for (const f of again) {
+      if (f.task.kind === KIND_METHOD) {
+        this.#forwarded.delete(f.task.taskId.key);
+        this.#finishForwarded(f.task, new ActorDiedError(f.wire.name, keyToHex(bytesToKey(f.wire.actor!, 0, 16)), `its node died (${why})`));
+      } else this.#nodeDiedFor(f, id, why);
+    }
+    for (const a of this.#actors.values()) {
+      if (a.node === id && !a.death) a.death = new ActorDiedError(a.className, keyToHex(a.key), `its node died (${why})`);
+    }
+    for (const p of this.#pulls.values()) if (p.node === id) this.#pullFailed(p, new ObjectLostError(keyToHex(p.entry.key), `the node holding it died (${why})`));
+  }
+
+  #accept(conn: Connection): void {
+    conn.handler = (m, c) => this.#handle(m, c);
+  }
+
+  /** A connection to node `id` (made on first use). */
+  #peer(id: string): Promise<Connection> {
+    let p = this.#peers.get(id);
+    if (p) return p;
+    p = (async () => {
+      const dead = this.#dead.get(id);
+      if (dead) throw new NodeDiedError("cannot reach it", id, dead);
+      let address = this.#addresses.get(id);
+      if (!address) {
+        const rec = await this.gcs.get<NodeRecord>(TABLES.nodes, id);
+        if (!rec || !rec.address) throw new Error(`node ${id} is not known to the control store`);
+        address = rec.address;
+        this.#addresses.set(id, address);
+      }
+      const conn = await this.#transport.connect(address, this.#token, this.#log);
+      conn.peer = `node ${id.slice(0, 8)}`;
+      conn.handler = (m, c) => this.#handle(m, c);
+      conn.onClose(() => {
+        if (this.#peers.get(id) === p) this.#peers.delete(id);
+      });
+      return conn;
+    })();
+    this.#peers.set(id, p);
+    p.catch(() => {
+      if (this.#peers.get(id) === p) this.#peers.delete(id);
+    });
+    return p;
+  }
+
+  /** Sends to node `id` in order with earlier sends to it. */
+  #send(id: string, type: (typeof MSG)[keyof typeof MSG], body: unknown, onError?: (e: Error) => void): void {
+    if (id === this.nodeId) {
+      // to ourselves: the same handling, without a socket
+      queueMicrotask(() => this.#handle({ type, id: 0, body }, this.#head));
+      return;
+    }
+    this.#peer(id).then(
+      (c) => c.notify(type, body),
+      (e: Error) => onError?.(e),
+    );
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  #handle(m: Message, _conn: Connection): unknown {
+    switch (m.type) {
+      case MSG.GCS_EVENT:
+        this.gcs.event(m.body as never);
+        return null;
+      case MSG.TASK_RUN:
+        this.#run(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_CREATE:
+        this.#startActor(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_CALL:
+        this.#runCall(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_KILL: {
+        const r = this.node.actors.get(bytesToKey((m.body as { actor: Uint8Array }).actor, 0, 16));
+        if (r) this.node.actors.kill(r);
+        return null;
+      }
+      case MSG.TASK_DONE:
+        this.#done(m.body as TaskDoneBody);
+        return null;
+      case MSG.OBJECT_PULL:
+        return this.#serve(m.body as { id: Uint8Array; offset: number; length: number });
+      case MSG.OBJECT_FREE:
+        for (const id of (m.body as { ids: Uint8Array[] }).ids) {
+          const key = bytesToKey(id);
+          const e = this.#held.get(key);
+          if (!e) continue;
+          this.#held.delete(key);
+          this.node.store.release(e);
+        }
+        return null;
+      case MSG.CLUSTER_STOP:
+        return null;
+      default:
+        throw new Error("not served by a host");
+    }
+  }
+
+  // ---- components ----------------------------------------------------------------------------
+
+  /** Puts a component's bytes in the functions table (once), so other nodes can load it. */
+  async publishComponent(hash: string, bytes: Uint8Array): Promise<void> {
+    if (this.#componentHashes.has(hash)) return;
+    if ((await this.gcs.get(TABLES.functions, hash)) === undefined) await this.gcs.put(TABLES.functions, hash, bytes);
+    this.#componentHashes.add(hash);
+  }
+
+  #load(hash: string): Promise<ComponentRecord> {
+    const have = this.node.componentByHash(hash);
+    if (have) return Promise.resolve(have);
+    let p = this.#components.get(hash);
+    if (!p) {
+      p = (async () => {
+        const bytes = await this.gcs.get<Uint8Array>(TABLES.functions, hash);
+        if (!bytes) throw new Error(`component ${hash.slice(0, 12)} is not in the control store's functions table`);
+        const prepared = await prepareComponent(bytes, `component ${hash.slice(0, 12)}`);
+        return this.node.addComponent(prepared, `component ${hash.slice(0, 12)}`);
+      })();
+      this.#components.set(hash, p);
+      p.catch(() => this.#components.delete(hash));
+    }
+    return p;
+  }
+
+  /** Runs `run` with the component, in arrival order with the other messages that need one. */
+  #withComponent(hash: string, run: (c: ComponentRecord | undefined, err?: Error) => void): void {
+    const c = this.#inbox.length === 0 ? this.node.componentByHash(hash) : undefined;
+    if (c) return run(c);
+    this.#inbox.push({ hash, run });
+    if (this.#inbox.length === 1) void this.#drainInbox();
+  }
+
+  async #drainInbox(): Promise<void> {
+    while (this.#inbox.length > 0) {
+      const next = this.#inbox[0]!;
+      let c: ComponentRecord | undefined;
+      let err: Error | undefined;
+      try {
+        c = await this.#load(next.hash);
+      } catch (e) {
+        err = e as Error;
+      }
+      this.#inbox.shift();
+      next.run(c, err);
+    }
+  }
+
+  // ---- owner side: placing tasks ----------------------------------------------------------------
+
+  /** Places a task submitted here (ClusterLink). */
+  submit(task: TaskSpec): void {
+    const deps = task.deps;
+    if (deps === undefined) return this.#route(task);
+    let waiting = 0;
+    const store = this.node.store;
+    const ready = () => {
+      if (--waiting === 0) this.#route(task);
+    };
+    for (const d of deps) {
+      const e = store.entry(d);
+      if (e === undefined || e.state !== PENDING || e.remote !== undefined) continue;
+      // owner-side resolution: wait until it is sealed here or known to be elsewhere
+      waiting++;
+      this.#whenResolved(e, ready);
+    }
+    if (waiting === 0) this.#route(task);
+  }
+
+  readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
+
+  /** Calls `cb` once `e` is sealed here or has a remote copy, without asking for it to be pulled. */
+  #whenResolved(e: ObjectEntry, cb: () => void): void {
+    let list = this.#resolving.get(e);
+    if (!list) {
+      this.#resolving.set(e, (list = []));
+      const fire = () => {
+        const l = this.#resolving.get(e);
+        this.#resolving.delete(e);
+        if (l) for (const f of l) f();
+      };
+      this.node.store.whenSealed(e, fire);
+    }
+    list.push(cb);
+  }
+
+  /** `e` now has a remote copy: tasks waiting to be placed on it may go. */
+  #resolvedRemotely(e: ObjectEntry): void {
+    const l = this.#resolving.get(e);
+    if (!l) return;
+    this.#resolving.delete(e);
+    for (const f of l) f();
+  }
+
+  #route(task: TaskSpec): void {
+    const sched = this.node.scheduler;
+    if (sched.resources.feasible(task.shape)) {
+      const s = sched.stats();
+      const cpus = Math.max(1, (sched.resources.total.get("CPU") ?? 0) / UNIT);
+      if (s.queued + s.waitingForArgs < LOCAL_QUEUE_PER_CPU * cpus && this.#bytesToPull(task) <= LOCALITY_BYTES) {
+        sched.submit(task);
+        return;
+      }
+    }
+    const wire = this.#toWire(task);
+    if (!wire) return;
+    this.#forward(task, wire);
+  }
+
+  #bytesToPull(task: TaskSpec): number {
+    if (task.deps === undefined) return 0;
+    let n = 0;
+    for (const d of task.deps) {
+      const e = this.node.store.entry(d);
+      if (e && e.state === PENDING && e.remote) n += e.remote.size;
+    }
+    return n;
+  }
+
+  #forward(task: TaskSpec, wire: WireTask): void {
+    const f: Forwarded = { task, node: undefined, wire };
+    this.#forwarded.set(task.taskId.key, f);
+    this.forwardedTotal++;
+    this.#head.request<string>(MSG.TASK_SUBMIT, wire).then(
+      (node) => {
+        if (this.#forwarded.get(task.taskId.key) !== f) return;
+        f.node = node;
+        // it died between placement and now: as if it died with the task
+        const dead = this.#dead.get(node);
+        if (dead) this.#nodeDiedFor(f, node, dead);
+      },
+      (e: Error) => {
+        if (this.#forwarded.get(task.taskId.key) !== f) return;
+        this.#forwarded.delete(task.taskId.key);
+        this.#finishForwarded(task, remoteToLocal(e, task.name));
+      },
+    );
+  }
+
+  #nodeDiedFor(f: Forwarded, node: string, why: string): void {
+    this.#forwarded.delete(f.task.taskId.key);
+    if (f.task.retriesLeft > 0) {
+      f.task.retriesLeft--;
+      f.wire.retries = f.task.retriesLeft;
+      (f.wire.tried ??= []).push(node);
+      this.#forward(f.task, f.wire);
+    } else this.#finishForwarded(f.task, new NodeDiedError(`task '${f.task.name}'`, node, why));
+  }
+
+  /** A task of ours that ran elsewhere is over: fail its results if `error`, drop its argument refs. */
+  #finishForwarded(task: TaskSpec, error: Error | undefined): void {
+    if (error) for (const e of task.returns) this.node.store.fail(e, error);
+    this.node.releaseArgs(task);
+    task.onDone?.(task);
+  }
+
+  /** The spec as it travels. Fails the task (and returns undefined) if an argument failed. */
+  #toWire(task: TaskSpec, actor?: string, componentHash?: string): WireTask | undefined {
+    const store = this.node.store;
+    let deps: WireArg[] | undefined;
+    if (task.deps) {
+      deps = [];
+      for (const d of task.deps) {
+        const e = store.entry(d);
+        if (e === undefined || e.state === FAILED) {
+          this.node.reject(task, e?.error ?? new ObjectLostError(keyToHex(d), "freed before its task was placed"));
+          return undefined;
+        }
+        const id = keyToBytes(d);
+        if (e.state === PENDING) deps.push({ id, size: e.remote!.size, nodes: [e.remote!.node] });
+        else if (!e.arena && !e.spill) deps.push({ id, size: e.bytes!.length, value: e.bytes! });
+        else {
+          deps.push({ id, size: (e.arena?.len ?? e.spill?.len)!, nodes: [this.nodeId] });
+          this.#publish(e);
+        }
+      }
+    }
+    const nested = task.nested?.map((k) => {
+      const e = store.entry(k);
+      if (e) this.#publish(e);
+      return keyToBytes(k);
+    });
+    const w: WireTask = {
+      id: keyToBytes(task.taskId.key),
+      owner: this.nodeId,
+      component: componentHash ?? this.node.component(task.component).prepared.hash,
+      name: task.name,
+      kind: task.kind,
+      args: task.args,
+      numReturns: task.numReturns,
+      retries: task.retriesLeft,
+      timeoutMs: task.timeoutMs,
+      resources: task.shape.entries.map(([k, v]) => [k, v]),
+    };
+    if (deps) w.deps = deps;
+    if (nested) w.nested = nested;
+    if (actor !== undefined) w.actor = keyToBytes(actor);
+    return w;
+  }
+
+  /** Records in the object table that this node holds `e` (its ref is leaving the node). */
+  #publish(e: ObjectEntry): void {
+    if (this.#published.has(e.key)) return;
+    if (e.state === PENDING) {
+      if (e.remote) return; // its holder publishes it
+      this.node.store.whenSealed(e, () => this.#publish(e));
+      return;
+    }
+    if (e.state !== READY) return;
+    this.#published.add(e.key);
+    const size = e.arena?.len ?? e.spill?.len ?? e.bytes?.length ?? 0;
+    void this.gcs.put(TABLES.objects, keyToHex(e.key), { nodes: [this.nodeId], size }).catch(() => {});
+    if (e.nested) for (const n of e.nested) {
+      const ne = this.node.store.entry(n);
+      if (ne) this.#publish(ne);
+    }
+  }
+
+  // ---- executor side: running tasks for others ---------------------------------------------------
+
+  /** Local entries for a wire task's arguments: values sealed here, others to be pulled on demand. */
+  #argEntries(w: WireTask): string[] | undefined {
+    if (!w.deps) return undefined;
+    const store = this.node.store;
+    const keys: string[] = [];
+    for (const a of w.deps) {
+      const key = bytesToKey(a.id);
+      keys.push(key);
+      const have = store.entry(key);
+      if (have && have.state !== FAILED) continue;
+      const e = store.expect(key, 0);
+      if (a.value) store.sealInline(e, a.value.slice(), nestedOrUndefined(a.value));
+      else if (a.nodes && a.nodes.length > 0) store.setRemote(e, { node: a.nodes[0]!, size: a.size });
+    }
+    return keys;
+  }
+
+  #returnsFor(taskId: TaskId, n: number): { ids: string[]; entries: ObjectEntry[] } {
+    const ids = new Array<string>(n);
+    const entries = new Array<ObjectEntry>(n);
+    for (let i = 0; i < n; i++) {
+      ids[i] = objectKey(taskId, i + 1);
+      entries[i] = this.node.store.expect(ids[i]!, 1);
+    }
+    return { ids, entries };
+  }
+
+  #run(w: WireTask): void {
+    this.ranForOthers++;
+    this.#withComponent(w.component, (c, err) => {
+      const taskId = taskIdFromKey(bytesToKey(w.id, 0, 16));
+      const { ids, entries } = this.#returnsFor(taskId, w.numReturns);
+      if (!c) {
+        for (const e of entries) this.node.store.fail(e, err ?? new Error("component unavailable"));
+        this.#report(w, entries);
+        return;
+      }
+      const opts = {
+        numReturns: w.numReturns,
+        maxRetries: w.retries,
+        timeoutMs: w.timeoutMs,
+        shape: shapeFromEntries(w.resources),
+      };
+      const deps = this.#argEntries(w);
+      const nested = w.nested?.map((b) => bytesToKey(b));
+      const task = this.node.makeTask(c, this.node.functionInfo(c, w.name), taskId, w.args, deps, undefined, opts, false, ids, entries, KIND_TASK);
+      void nested; // nested refs are found in the cluster when a guest asks for them
+      task.onDone = () => this.#report(w, entries);
+      this.node.scheduler.submit(task);
+    });
+  }
+
+  /** Tells the owner how `w` ended; keeps results it may pull. */
+  #report(w: WireTask, entries: ObjectEntry[]): void {
+    const body: TaskDoneBody = { id: w.id, node: this.nodeId };
+    const store = this.node.store;
+    const failed = entries.find((e) => e.state === FAILED);
+    if (failed) body.error = encodeError(failed.error);
+    else {
+      const results: WireResult[] = [];
+      for (const e of entries) {
+        if (!e.arena && !e.spill && e.bytes && !e.nested) {
+          results.push({ value: e.bytes });
+          continue;
+        }
+        const size = e.arena?.len ?? e.spill?.len ?? e.bytes?.length ?? 0;
+        const r: WireResult = { node: this.nodeId, size };
+        if (e.nested) {
+          r.nested = e.nested.map((k) => keyToBytes(k));
+          for (const k of e.nested) {
+            const ne = store.entry(k);
+            if (ne) this.#publish(ne);
+          }
+        }
+        results.push(r);
+        store.addRef(e); // kept for the owner until it frees it
+        this.#held.set(e.key, e);
+      }
+      body.results = results;
+    }
+    this.#send(w.owner, MSG.TASK_DONE, body);
+    for (const e of entries) store.release(e);
+  }
+
+  // ---- owner side: results --------------------------------------------------------------------------
+
+  #done(b: TaskDoneBody): void {
+    const key = bytesToKey(b.id, 0, 16);
+    const f = this.#forwarded.get(key);
+    if (!f) {
+      // a result nobody waits for (a resubmitted task's first run): free what was kept for us
+      const ids = (b.results ?? []).filter((r) => r.node).map((_, i) => keyToBytes(objectKey(taskIdFromKey(key), i + 1)));
+      if (ids.length > 0) this.#send(b.node, MSG.OBJECT_FREE, { ids });
+      return;
+    }
+    this.#forwarded.delete(key);
+    const store = this.node.store;
+    if (b.error) {
+      this.#finishForwarded(f.task, decodeError(b.error));
+      return;
+    }
+    const results = b.results ?? [];
+    f.task.returns.forEach((e, i) => {
+      const r = results[i];
+      if (!r) store.fail(e, new Error(`task '${f.task.name}' reported ${results.length} results, expected ${f.task.returns.length}`));
+      else if (r.value) store.sealInline(e, r.value.slice(), nestedOrUndefined(r.value));
+      else if (!e.live || e.state !== PENDING) this.#send(b.node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
+      else {
+        store.index(e);
+        store.setRemote(e, { node: r.node!, size: r.size ?? 0 });
+        this.#resolvedRemotely(e);
+      }
+    });
+    this.#finishForwarded(f.task, undefined);
+  }
+
+  // ---- objects -----------------------------------------------------------------------------------
+
+  /** An ID with no entry here: a pending entry (one ref, the caller's), filled from the cluster (ClusterLink). */
+  want(id: string): ObjectEntry {
+    const store = this.node.store;
+    const e = store.expect(id, 1);
+    if (e.state !== PENDING || e.remote || this.#pulls.has(id)) return e;
+    const hex = keyToHex(id);
+    let off: (() => void) | undefined;
+    const found = (v: unknown) => {
+      const loc = v as { nodes: string[]; size: number } | undefined;
+      if (!loc || !e.live || e.state !== PENDING || e.remote) return;
+      off?.();
+      const node = loc.nodes.find((n) => !this.#dead.has(n));
+      if (!node) store.fail(e, new ObjectLostError(hex, "every node holding it died"));
+      else store.setRemote(e, { node, size: loc.size });
+    };
+    off = this.gcs.subscribe(channelOf(TABLES.objects, hex), (_k, v) => found(v));
+    this.gcs.get(TABLES.objects, hex).then(found, () => {});
+    return e;
+  }
+
+  /** Someone waits for `e`, which is on another node: pull it (RemoteObjects). */
+  demand(e: ObjectEntry): void {
+    if (this.#pulls.has(e.key) || !e.remote) return;
+    const p: Pull = { entry: e, node: e.remote.node };
+    this.#pulls.set(e.key, p);
+    const dead = this.#dead.get(p.node);
+    if (dead) {
+      this.#pullFailed(p, new ObjectLostError(keyToHex(e.key), `the node holding it died (${dead})`));
+      return;
+    }
+    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err));
+  }
+
+  async #pull(p: Pull): Promise<void> {
+    const e = p.entry;
+    const size = e.remote!.size;
+    const conn = await this.#peer(p.node);
+    const id = keyToBytes(e.key);
+    const store = this.node.store;
+    const small = size <= INLINE_MAX;
+    const ref = small ? undefined : store.alloc(size);
+    const dest = small ? new Uint8Array(size) : store.arena.view(ref!);
+    try {
+      let next = 0;
+      const one = async (): Promise<void> => {
+        while (next < size) {
+          const offset = next;
+          const length = Math.min(CHUNK_BYTES, size - offset);
+          next += length;
+          const r = await conn.request<PullReply>(MSG.OBJECT_PULL, { id, offset, length });
+          if (r.size !== size || r.data.length !== length) throw new ObjectLostError(keyToHex(e.key), `node ${p.node.slice(0, 8)} has a different object under this ID`);
+          dest.set(r.data, offset);
+        }
+      };
+      const workers = size === 0 ? [] : Array.from({ length: Math.min(PULL_WINDOW, Math.ceil(size / CHUNK_BYTES)) }, one);
+      await Promise.all(workers);
+    } catch (err) {
+      if (ref) store.arena.free(ref);
+      throw err;
+    }
+    this.#pulls.delete(e.key);
+    this.pulledBytes += size;
+    if (!e.live || e.state !== PENDING) {
+      if (ref) store.arena.free(ref);
+      return;
+    }
+    if (ref) store.sealArena(e, ref, nestedOrUndefined(dest));
+    else store.sealInline(e, dest, nestedOrUndefined(dest));
+  }
+
+  #pullFailed(p: Pull, err: Error): void {
+    if (this.#pulls.get(p.entry.key) !== p) return;
+    this.#pulls.delete(p.entry.key);
+    const lost = err instanceof ObjectLostError ? err : new ObjectLostError(keyToHex(p.entry.key), `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`);
+    this.node.store.fail(p.entry, lost);
+  }
+
+  /** Serves a chunk of an object held here (waits for it while it is being made here). */
+  #serve(b: { id: Uint8Array; offset: number; length: number }): PullReply | Promise<PullReply> {
+    const store = this.node.store;
+    const key = bytesToKey(b.id);
+    const e = store.entry(key) ?? this.#held.get(key);
+    if (!e || !e.live) throw new ObjectLostError(bytesToHex(b.id), `node ${this.nodeId.slice(0, 8)} does not hold it`);
+    if (e.state === PENDING && !e.remote) {
+      return new Promise((resolve, reject) => {
+        store.whenSealed(e, () => {
+          try {
+            resolve(this.#serve(b) as PullReply);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
+    if (e.state !== READY) throw e.error ?? new ObjectLostError(bytesToHex(b.id), "not here");
+    const bytes = store.bytes(e)!;
+    const end = Math.min(bytes.length, b.offset + b.length);
+    // the reply is encoded (copied into the frame) before this returns to the connection
+    return { size: bytes.length, data: bytes.subarray(Math.min(b.offset, end), end) };
+  }
+
+  /** `e` had a copy elsewhere and was freed here: the holder may drop what it kept for us (RemoteObjects). */
+  freed(e: ObjectEntry): void {
+    const node = e.remote?.node;
+    if (!node || this.#dead.has(node) || this.#closed) return;
+    this.#send(node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
+  }
+
+  // ---- actors ------------------------------------------------------------------------------------
+
+  /** Creates an actor through the head (ClusterLink). Its calls queue here until it is placed. */
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved): void {
+    const ctor = this.node.makeTask(c, this.node.functionInfo(c, className), actorId, args, deps, nested, { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape }, false, [], [], KIND_CONSTRUCT);
+    const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined };
+    this.#actors.set(actorId.key, a);
+    const place = () => {
+      const w = this.#toWire(ctor, actorId.key);
+      if (!w) {
+        a.death = new ActorDiedError(className, keyToHex(actorId.key), "an argument of its constructor failed");
+        this.#flushActor(a);
+        return;
+      }
+      if (options.name !== undefined) w.actorName = options.name;
+      w.maxConcurrency = options.maxConcurrency;
+      this.#head.request<string>(MSG.ACTOR_CREATE, w).then(
+        (node) => {
+          a.node = node;
+          this.node.releaseArgs(ctor);
+          this.#flushActor(a);
+        },
+        (e: Error) => {
+          this.node.releaseArgs(ctor);
+          a.death = remoteToLocal(e, className);
+          if (!(a.death instanceof ActorDiedError)) a.death = new ActorDiedError(className, keyToHex(actorId.key), a.death.message, a.death);
+          this.#flushActor(a);
+        },
+      );
+    };
+    // the constructor's arguments must be resolved before it leaves
+    let waiting = 0;
+    for (const d of deps ?? []) {
+      const e = this.node.store.entry(d);
+      if (e && e.state === PENDING && !e.remote) {
+        waiting++;
+        this.#whenResolved(e, () => {
+          if (--waiting === 0) place();
+        });
+      }
+    }
+    if (waiting === 0) place();
+  }
+
+  /** Sends the calls that waited for the actor's placement, or fails them. */
+  #flushActor(a: RemoteActor): void {
+    const calls = a.waiting ?? [];
+    a.waiting = undefined;
+    for (const w of calls) this.#sendCall(a, w);
+  }
+
+  /** Does the cluster know this actor (not local)? Looks it up in the control store when needed. */
+  knowsActor(key: string): boolean {
+    return this.#actors.has(key);
+  }
+
+  /** Records an actor found in the control store (handles that came from elsewhere, getActor). */
+  adoptActor(key: string, rec: ActorTableRecord): void {
+    if (this.#actors.has(key) || this.node.actors.get(key)) return;
+    const a: RemoteActor = { key, className: rec.className, node: rec.node, waiting: undefined, outbox: [], death: undefined };
+    if (rec.state === "dead") a.death = new ActorDiedError(rec.className, keyToHex(key), rec.death ?? "dead");
+    else if (this.#dead.has(rec.node)) a.death = new ActorDiedError(rec.className, keyToHex(key), `its node died (${this.#dead.get(rec.node)})`);
+    this.#actors.set(key, a);
+  }
+
+  /** The actor's record in the control store. */
+  async lookupActor(key: string): Promise<ActorTableRecord | undefined> {
+    return this.gcs.get<ActorTableRecord>(TABLES.actors, keyToHex(key));
+  }
+
+  /** The live actor named `name` (ClusterLink). */
+  async actorByName(name: string): Promise<string | undefined> {
+    const hex = await this.gcs.get<string>(TABLES.actorNames, name);
+    if (hex === undefined) return undefined;
+    const key = hexToKey(hex);
+    const rec = await this.lookupActor(key);
+    if (!rec || rec.state === "dead") return undefined;
+    this.adoptActor(key, rec);
+    return key;
+  }
+
+  /** Calls a method of an actor on another node (ClusterLink). */
+  callActor(actorKey: string, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): boolean {
+    let a = this.#actors.get(actorKey);
+    if (!a) {
+      // a handle that came in a value: find the actor first, keeping this call's place in line
+      const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined };
+      this.#actors.set(actorKey, (a = found));
+      this.lookupActor(actorKey).then(
+        (rec) => {
+          if (!rec) found.death = new ActorNotFoundError(`with ID ${keyToHex(actorKey)} in this cluster`);
+          else {
+            found.className = rec.className;
+            found.node = rec.node;
+            if (rec.state === "dead") found.death = new ActorDiedError(rec.className, keyToHex(actorKey), rec.death ?? "dead");
+          }
+          this.#flushActor(found);
+        },
+        (e: Error) => {
+          found.death = e;
+          this.#flushActor(found);
+        },
+      );
+    }
+    const actor = a;
+    const store = this.node.store;
+    if (deps) for (const d of deps) store.addRef(d);
+    if (nested) for (const d of nested) store.addRef(d);
+    const task: TaskSpec = {
+      taskId,
+      name: method,
+      nameBytes: EMPTY,
+      stats: { avgMs: NaN },
+      component: -1,
+      kind: KIND_METHOD,
+      args,
+      deps,
+      nested,
+      numReturns,
+      returnIds,
+      returns,
+      shape: shapeFromEntries([]),
+      retriesLeft: 0,
+      timeoutMs: 0,
+      nestedSubmit: false,
+      unresolved: 0,
+      seq: 0,
+      onDone: undefined,
+    };
+    // calls leave in the order they were made: one whose arguments are not
+    // resolved yet holds back the later ones (as at a local actor)
+    const slot = { ready: false, send: () => {} };
+    slot.send = () => {
+      const w = this.#toWire(task, actorKey, "");
+      if (!w) return;
+      this.#forwarded.set(task.taskId.key, { task, node: actor.node, wire: w });
+      if (actor.waiting) actor.waiting.push(w);
+      else this.#sendCall(actor, w);
+    };
+    actor.outbox.push(slot);
+    let waiting = 0;
+    const resolved = () => {
+      slot.ready = true;
+      this.#pumpCalls(actor);
+    };
+    for (const d of deps ?? []) {
+      const e = store.entry(d);
+      if (e && e.state === PENDING && !e.remote) {
+        waiting++;
+        this.#whenResolved(e, () => {
+          if (--waiting === 0) resolved();
+        });
+      }
+    }
+    if (waiting === 0) resolved();
+    return true;
+  }
+
+  #pumpCalls(a: RemoteActor): void {
+    while (a.outbox.length > 0 && a.outbox[0]!.ready) a.outbox.shift()!.send();
+  }
+
+  #sendCall(a: RemoteActor, w: WireTask): void {
+    const key = bytesToKey(w.id, 0, 16);
+    const f = this.#forwarded.get(key);
+    if (!f) return;
+    if (a.death || !a.node) {
+      this.#forwarded.delete(key);
+      this.#finishForwarded(f.task, a.death ?? new ActorNotFoundError(`with ID ${keyToHex(a.key)}`));
+      return;
+    }
+    f.node = a.node;
+    const dead = this.#dead.get(a.node);
+    if (dead) {
+      this.#forwarded.delete(key);
+      this.#finishForwarded(f.task, new ActorDiedError(a.className, keyToHex(a.key), `its node died (${dead})`));
+      return;
+    }
+    this.#send(a.node, MSG.ACTOR_CALL, w, (e) => {
+      if (this.#forwarded.get(key) !== f) return;
+      this.#forwarded.delete(key);
+      this.#finishForwarded(f.task, new ActorDiedError(a.className, keyToHex(a.key), e.message, e));
+    });
+  }
+
+  /** Kills an actor wherever it is. */
+  async killActor(key: string): Promise<boolean> {
+    const a = this.#actors.get(key);
+    let node = a?.node;
+    if (!node) node = (await this.lookupActor(key))?.node;
+    if (!node) return false;
+    this.#send(node, MSG.ACTOR_KILL, { actor: keyToBytes(key) });
+    if (a) a.death ??= new ActorDiedError(a.className, keyToHex(key), "it was killed");
+    return true;
+  }
+
+  /** The class of a remote actor, if known. */
+  actorClass(key: string): string | undefined {
+    return this.#actors.get(key)?.className;
+  }
+
+  /** ACTOR_CREATE from the head: start the actor here. */
+  #startActor(w: WireTask): void {
+    this.#withComponent(w.component, (c, err) => {
+      const actorId = taskIdFromKey(bytesToKey(w.actor!, 0, 16));
+      const hex = keyToHex(actorId.key);
+      const rec: ActorTableRecord = { node: this.nodeId, className: w.name, owner: w.owner, state: "alive", methods: [] };
+      if (w.actorName !== undefined) rec.name = w.actorName;
+      const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources) };
+      const deps = c ? this.#argEntries(w) : undefined;
+      let failure = err;
+      let r;
+      if (c) {
+        try {
+          r = this.node.createActor(c, w.name, actorId, w.args, deps, undefined, options);
+          rec.methods = [...r.methods];
+        } catch (e) {
+          failure = e as Error;
+        }
+      }
+      if (!r) {
+        rec.state = "dead";
+        rec.death = failure?.message ?? "could not start";
+      }
+      void this.gcs.put(TABLES.actors, hex, rec).catch(() => {});
+      if (rec.state === "dead" && w.actorName !== undefined) void this.gcs.delete(TABLES.actorNames, w.actorName).catch(() => {});
+      this.#flushEarly(actorId.key);
+    });
+  }
+
+  /** ACTOR_CALL from a caller: queue it on the local actor; report to the caller when done. */
+  #runCall(w: WireTask): void {
+    const key = bytesToKey(w.actor!, 0, 16);
+    const early = this.#early.get(key);
+    if (early) {
+      early.calls.push(w);
+      return;
+    }
+    const r = this.node.actors.get(key);
+    if (!r) {
+      // the call overtook the head's ACTOR_CREATE (they come by different connections), or the
+      // actor's component is still loading: hold calls, in order, until it starts
+      const e = { calls: [w], timer: setTimeout(() => this.#flushEarly(key), EARLY_CALL_WAIT_MS) };
+      e.timer.unref();
+      this.#early.set(key, e);
+      return;
+    }
+    const taskId = taskIdFromKey(bytesToKey(w.id, 0, 16));
+    const { ids, entries } = this.#returnsFor(taskId, w.numReturns);
+    const deps = this.#argEntries(w);
+    this.node.callActor(r, w.name, taskId, w.args, deps, undefined, w.numReturns, ids, entries, () => this.#report(w, entries));
+  }
+
+  readonly #early = new Map<string, { calls: WireTask[]; timer: ReturnType<typeof setTimeout> }>();
+
+  /** Runs (or, if the actor never started here, fails) the calls that came before the actor. */
+  #flushEarly(key: string): void {
+    const early = this.#early.get(key);
+    if (!early) return;
+    this.#early.delete(key);
+    clearTimeout(early.timer);
+    const r = this.node.actors.get(key);
+    for (const w of early.calls) {
+      if (r) {
+        this.#runCall(w);
+        continue;
+      }
+      const { entries } = this.#returnsFor(taskIdFromKey(bytesToKey(w.id, 0, 16)), w.numReturns);
+      for (const e of entries) this.node.store.fail(e, new ActorNotFoundError(`with ID ${keyToHex(key)} on node ${this.nodeId.slice(0, 8)}`));
+      this.#report(w, entries);
+    }
+  }
+
+  // ---- status and shutdown -------------------------------------------------------------------------
+
+  /** The cluster's status, from the head. */
+  status(): Promise<unknown> {
+    return this.#head.request(MSG.CLUSTER_STATUS, null, 10_000);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.node.cluster = undefined;
+    this.node.store.cluster = undefined;
+    for (const p of this.#peers.values()) p.then((c) => c.close("node leaving"), () => {});
+    this.#head.close("node leaving");
+    await this.#listener.close();
+  }
+}
+
+/** A failure the head or a peer sent back, as the error class it names where we know it. */
+function remoteToLocal(e: Error, name: string): Error {
+  if (!(e instanceof RemoteError)) return e;
+  if (e.remoteCode === "WRAY_TASK_INFEASIBLE") return new InfeasibleTaskError(name, e.message.replace(/^task '[^']*' can never be scheduled: /, ""));
+  if (e.remoteCode === "WRAY_ACTOR_NAME_TAKEN") return new ActorNameTakenError(/'([^']*)'/.exec(e.message)?.[1] ?? "?");
+  return e;
+}

@@ -1,0 +1,279 @@
+/**
+ * The head's services: the control store (served to every connection),
+ * the global scheduler, node registration, heartbeats and failure
+ * detection, and the cluster's status. Hosts (the head's own included)
+ * and drivers connect to it over the transport.
+ */
+import { bytesToHex } from "../common/ids.js";
+import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, Transport, WireTask } from "../net/index.js";
+import { MSG, WsTransport } from "../net/index.js";
+import type { NodeEntry } from "../scheduler/index.js";
+import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
+import { ControlStoreService, ShardedControlStore, TABLES } from "../store/index.js";
+import { ActorNameTakenError } from "./errors.js";
+
+export interface HeadOptions {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 6380. */
+  port?: number;
+  /** The cluster token peers must present. */
+  token: string;
+  /** Where the control store's shards live. */
+  directory: string;
+  /** Control-store shards. Default 4. */
+  shards?: number;
+  /** How often hosts report; a node that misses 1.5 periods is dead. Default 1000 ms. */
+  heartbeatMs?: number;
+  transport?: Transport;
+  log?: (line: string) => void;
+  /** Called when a client asks the cluster to stop (`wray stop`). */
+  onStop?: () => void;
+}
+
+/** What `wray status` shows of a node. */
+export interface NodeStatus {
+  nodeId: string;
+  address: string;
+  hostname: string;
+  pid: number;
+  driver: boolean;
+  state: "alive" | "dead";
+  death?: string;
+  resources: Record<string, number>;
+  available: Record<string, number>;
+  queued: number;
+  objects: number;
+  storeUsed: number;
+  storeCapacity: number;
+  actors: number;
+  lastHeartbeatMs: number;
+}
+
+export interface ClusterStatus {
+  address: string;
+  heartbeatMs: number;
+  nodes: NodeStatus[];
+  /** Tasks and actors the global scheduler placed. */
+  placed: number;
+  actors: { alive: number; dead: number };
+  controlStore: { shards: number; writes: number };
+}
+
+/** A node record in the control store. */
+export interface NodeRecord extends NodeInfo {
+  state: "alive" | "dead";
+  death?: string;
+}
+
+/** An actor record in the control store. */
+export interface ActorTableRecord {
+  node: string;
+  className: string;
+  name?: string;
+  owner: string;
+  state: "alive" | "dead";
+  death?: string;
+  methods: string[];
+}
+
+export class Head {
+  readonly address: string;
+  readonly store: ShardedControlStore;
+  readonly scheduler: GlobalScheduler;
+  readonly #service: ControlStoreService;
+  readonly #listener: Listener;
+  readonly #log: (line: string) => void;
+  readonly #conns = new Map<string, Connection>();
+  readonly #info = new Map<string, NodeInfo>();
+  readonly #monitor: ReturnType<typeof setInterval>;
+  readonly #onStop: (() => void) | undefined;
+  #closed = false;
+
+  private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined) {
+    this.store = store;
+    this.scheduler = scheduler;
+    this.#service = new ControlStoreService(store);
+    this.#listener = listener;
+    this.address = listener.address;
+    this.#log = log;
+    this.#onStop = onStop;
+    this.#monitor = setInterval(() => {
+      for (const n of this.scheduler.overdue()) this.#dead(n.nodeId, `missed heartbeats for ${Math.round(performance.now() - n.lastBeat)} ms`);
+    }, Math.max(5, scheduler.heartbeatMs / 4));
+    this.#monitor.unref();
+  }
+
+  static async start(options: HeadOptions): Promise<Head> {
+    const log = options.log ?? ((l) => console.log(l));
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    if (!(heartbeatMs >= 10)) throw new RangeError(`heartbeatMs must be at least 10, got ${options.heartbeatMs}`);
+    const store = await ShardedControlStore.open({ directory: options.directory, shards: options.shards ?? 4 });
+    const scheduler = new GlobalScheduler({ heartbeatMs });
+    let head: Head | undefined;
+    const pending: Connection[] = [];
+    let listener: Listener;
+    try {
+      listener = await (options.transport ?? new WsTransport()).listen({ host: options.host, port: options.port ?? 6380, token: options.token, log }, (conn) => {
+        if (head) head.#accept(conn);
+        else pending.push(conn);
+      });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    head = new Head(store, listener, scheduler, log, options.onStop);
+    for (const c of pending) head.#accept(c);
+    return head;
+  }
+
+  #accept(conn: Connection): void {
+    conn.handler = (m, c) => this.#handle(m, c);
+    conn.onClose((why) => {
+      const id = conn.tag;
+      if (id !== undefined && this.#conns.get(id) === conn) this.#dead(id, `its connection to the head closed (${why})`);
+    });
+  }
+
+  #handle(m: Message, conn: Connection): unknown {
+    const gcs = this.#service.handle(m, conn);
+    if (gcs) return gcs.value;
+    switch (m.type) {
+      case MSG.NODE_REGISTER:
+        return this.#register(m.body as NodeInfo, conn);
+      case MSG.NODE_HEARTBEAT: {
+        const b = m.body as HeartbeatBody;
+        if (conn.tag === b.nodeId) this.scheduler.heartbeat(b.nodeId, b);
+        return null;
+      }
+      case MSG.TASK_SUBMIT:
+        return this.#placeTask(m.body as WireTask);
+      case MSG.ACTOR_CREATE:
+        return this.#placeActor(m.body as WireTask);
+      case MSG.CLUSTER_STATUS:
+        return this.status();
+      case MSG.CLUSTER_STOP:
+        this.#log("(wray) stop requested");
+        setImmediate(() => this.#onStop?.());
+        return null;
+      default:
+        throw new Error(`the head does not serve this message`);
+    }
+  }
+
+  async #register(info: NodeInfo, conn: Connection): Promise<{ nodeId: string; heartbeatMs: number }> {
+    if (this.#info.has(info.nodeId)) throw new Error(`node ${info.nodeId} is already registered`);
+    conn.tag = info.nodeId;
+    conn.peer = `node ${info.nodeId.slice(0, 8)}`;
+    this.#conns.set(info.nodeId, conn);
+    this.#info.set(info.nodeId, info);
+    this.scheduler.addNode(info.nodeId, info.resources, info.driver);
+    await this.store.put(TABLES.nodes, info.nodeId, { ...info, state: "alive" } satisfies NodeRecord);
+    this.#log(`(wray) ${info.driver ? "driver" : "node"} ${info.nodeId.slice(0, 8)} joined from ${info.hostname} (pid ${info.pid}${info.address ? `, ${info.address}` : ""})`);
+    return { nodeId: info.nodeId, heartbeatMs: this.scheduler.heartbeatMs };
+  }
+
+  #dead(nodeId: string, why: string): void {
+    if (!this.scheduler.markDead(nodeId, why)) return;
+    this.#conns.get(nodeId)?.close(`declared dead: ${why}`);
+    this.#conns.delete(nodeId);
+    const info = this.#info.get(nodeId);
+    this.#log(`(wray) node ${nodeId.slice(0, 8)} is dead: ${why}`);
+    if (info) void this.store.put(TABLES.nodes, nodeId, { ...info, state: "dead", death: why } satisfies NodeRecord).catch(() => {});
+    void this.#actorsDied(nodeId, why);
+  }
+
+  async #actorsDied(nodeId: string, why: string): Promise<void> {
+    for (const [key, a] of await this.store.scan<ActorTableRecord>(TABLES.actors)) {
+      if (a.node !== nodeId || a.state === "dead") continue;
+      await this.store.put(TABLES.actors, key, { ...a, state: "dead", death: `its node died (${why})` } satisfies ActorTableRecord);
+      if (a.name) await this.store.delete(TABLES.actorNames, a.name);
+    }
+  }
+
+  /** Sends a task to the node the policy picks; the reply names that node. */
+  #placeTask(t: WireTask): string {
+    const shape = shapeFromEntries(t.resources);
+    const args = (t.deps ?? []).map((d) => ({ size: d.size, nodes: d.value ? [t.owner] : (d.nodes ?? []) }));
+    const n = this.scheduler.place(shape, args, false, t.tried);
+    if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+    this.#conns.get(n.nodeId)!.notify(MSG.TASK_RUN, t);
+    return n.nodeId;
+  }
+
+  /** Places an actor: checks its name is free, picks a node, records it, and starts it there. */
+  async #placeActor(t: WireTask): Promise<string> {
+    const shape = shapeFromEntries(t.resources);
+    const key = bytesToHex(t.actor!);
+    if (t.actorName !== undefined) {
+      const holder = await this.store.get<string>(TABLES.actorNames, t.actorName);
+      if (holder !== undefined) throw new ActorNameTakenError(t.actorName);
+    }
+    const n = this.scheduler.place(shape, [], true, t.tried);
+    if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+    if (t.actorName !== undefined) await this.store.put(TABLES.actorNames, t.actorName, key);
+    const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, state: "alive", methods: [] };
+    if (t.actorName !== undefined) rec.name = t.actorName;
+    await this.store.put(TABLES.actors, key, rec);
+    const conn = this.#conns.get(n.nodeId);
+    if (!conn || !n.alive) throw new Error(`node ${n.nodeId} died while the actor was placed`);
+    conn.notify(MSG.ACTOR_CREATE, t);
+    return n.nodeId;
+  }
+
+  #shortfall(entries: readonly (readonly [string, number])[]): string {
+    const want = entries.map(([k, v]) => `${v / UNIT} ${k}`).join(", ") || "nothing";
+    const alive = [...this.scheduler.nodes()].filter((n) => n.alive && !n.driver).length;
+    return `no node of the cluster (${alive} alive) has ${want}`;
+  }
+
+  status(): ClusterStatus {
+    const now = performance.now();
+    const nodes: NodeStatus[] = [];
+    let actorsAlive = 0;
+    for (const n of this.scheduler.nodes() as IterableIterator<NodeEntry>) {
+      const info = this.#info.get(n.nodeId)!;
+      const s: NodeStatus = {
+        nodeId: n.nodeId,
+        address: info.address,
+        hostname: info.hostname,
+        pid: info.pid,
+        driver: info.driver,
+        state: n.alive ? "alive" : "dead",
+        resources: units(n.total),
+        available: units(n.available),
+        queued: n.queued,
+        objects: n.objects,
+        storeUsed: n.storeUsed,
+        storeCapacity: n.storeCapacity,
+        actors: n.actors,
+        lastHeartbeatMs: Math.round(now - n.lastBeat),
+      };
+      if (n.death) s.death = n.death;
+      if (n.alive) actorsAlive += n.actors;
+      nodes.push(s);
+    }
+    const stats = this.store.stats();
+    return {
+      address: this.address,
+      heartbeatMs: this.scheduler.heartbeatMs,
+      nodes,
+      placed: this.scheduler.placed,
+      actors: { alive: actorsAlive, dead: 0 },
+      controlStore: { shards: stats.length, writes: stats.reduce((a, s) => a + s.writes, 0) },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#monitor);
+    await this.#listener.close();
+    await this.store.close();
+  }
+}
+
+function units(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v / UNIT]));
+}
+
