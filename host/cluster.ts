@@ -508,7 +508,9 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
         if (e.state === PENDING) deps.push({ id, size: e.remote!.size, nodes: [e.remote!.node] });
         else if (!e.arena && !e.spill) deps.push({ id, size: e.bytes!.length, value: e.bytes! });
         else {
-          deps.push({ id, size: (e.arena?.len ?? e.spill?.len)!, nodes: [this.nodeId] });
+          // here, and where it was pulled from (which still has it)
+          const nodes = e.remote && !this.#dead.has(e.remote.node) ? [this.nodeId, e.remote.node] : [this.nodeId];
+          deps.push({ id, size: (e.arena?.len ?? e.spill?.len)!, nodes });
           this.#publish(e);
         }
       }

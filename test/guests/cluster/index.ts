@@ -1,0 +1,72 @@
+// The cluster tests' guest: tasks that say where they ran (their host's
+// log), large values, gets of refs made on other nodes, and an actor that
+// guests call across nodes.
+import type { Actor, ObjectRef } from "wray/guest";
+import { get, put } from "wray/guest";
+
+/** Logs `ran <tag>` (the line lands in the log of the host that ran it) and returns the tag. */
+export function where(tag: string): string {
+  console.log(`ran ${tag}`);
+  return tag;
+}
+
+/** FNV-1a over every byte, with the length folded in. */
+export function digest(data: Uint8Array): number {
+  let h = 0x811c9dc5 ^ data.length;
+  for (let i = 0; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** Byte i is (seed + i * 7) & 255. */
+export function makeBytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (seed + i * 7) & 255;
+  return b;
+}
+
+/** Digests its argument and says where it ran. */
+export function digestAt(data: Uint8Array, tag: string): number {
+  console.log(`ran ${tag}`);
+  return digest(data);
+}
+
+/** Gets a ref made elsewhere (nested, so the guest's get fetches it) and digests it. */
+export function digestRef(list: ObjectRef<Uint8Array>[]): number {
+  return digest(get(list[0]!));
+}
+
+/** put() inside the guest; the ref travels back in the result. */
+export function putBytes(n: number, seed: number): { ref: ObjectRef<Uint8Array> } {
+  return { ref: put(makeBytes(n, seed)) };
+}
+
+/** Busy for `ms` (a guest has no timers), then says where it ran. */
+export function sleepy(ms: number, tag: string): string {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+  console.log(`ran ${tag}`);
+  return tag;
+}
+
+export class Counter {
+  private value: number;
+  constructor(start: number) {
+    this.value = start;
+  }
+  inc(by = 1): number {
+    this.value += by;
+    return this.value;
+  }
+  read(): number {
+    return this.value;
+  }
+}
+
+/** A task that calls an actor it was handed (the actor may be on another node). */
+export function bump(c: Actor<Counter>, times: number): number {
+  let last = 0;
+  for (let i = 0; i < times; i++) last = get(c.inc.remote(1));
+  return last;
+}

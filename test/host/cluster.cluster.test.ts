@@ -1,0 +1,214 @@
+/**
+ * A cluster of separate processes on loopback: a head (with a host of its
+ * own, 1 CPU) and two hosts, A (2 CPUs, resource `onlyA`) and B (1 CPU).
+ * A driver in this process joins it with init({ address }).
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import WebSocket from "ws";
+import type { Driver } from "wray";
+import { ActorNameTakenError, InfeasibleTaskError, init } from "wray";
+import type { TestCluster } from "../cluster.js";
+import { startCluster, until } from "../cluster.js";
+import { guest } from "../helpers.js";
+
+const HEARTBEAT_MS = 500;
+let cluster: TestCluster;
+let ray: Driver;
+const driverLog: string[] = [];
+
+before(async () => {
+  cluster = await startCluster({
+    heartbeatMs: HEARTBEAT_MS,
+    hosts: [
+      ["--num-cpus", "2", "--resources", '{"onlyA": 1, "pool": 1}'],
+      ["--num-cpus", "1", "--resources", '{"pool": 1}'],
+    ],
+  });
+  ray = await init({ address: cluster.address, token: cluster.token, log: (l) => driverLog.push(l) });
+});
+
+after(async () => {
+  await ray?.shutdown();
+  await cluster?.stop();
+});
+
+/** Which processes logged `ran <tag>`. */
+function ranOn(tag: string): string[] {
+  const who: string[] = [];
+  for (const [name, p] of [["head", cluster.head], ["A", cluster.hosts[0]!], ["B", cluster.hosts[1]!]] as const) {
+    if (p.lines(new RegExp(`ran ${tag}$`)).length > 0) who.push(name);
+  }
+  return who;
+}
+
+test("the same program runs on the cluster: tasks on other nodes, results back, failures re-raised", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
+  const digest = mod.fn<[Uint8Array], number>("digest");
+  // small and large results, refs passed on
+  const small = await ray.get(makeBytes.remote(1000, 3));
+  assert.equal(small.length, 1000);
+  assert.equal(small[999], (3 + 999 * 7) & 255);
+  // over one pull chunk (4 MiB), so it comes in pieces
+  const n = (4 << 20) + 12345;
+  const bigRef = makeBytes.remote(n, 5);
+  const big = await ray.get(bigRef);
+  assert.equal(big.length, n);
+  assert.equal(big[n - 1], (5 + (n - 1) * 7) & 255);
+  const local = await ray.get(digest.remote(big));
+  assert.equal(await ray.get(digest.remote(bigRef)), local, "a large result passed by ref gives the same digest");
+  // a driver's put, large, read by a task elsewhere
+  const put = ray.put(big);
+  assert.equal(await ray.get(digest.remote(put)), local);
+  // refs inside values: the guest gets an object held by another node
+  const { ref } = await ray.get(mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9));
+  const viaGuest = await ray.get(mod.fn<[unknown[]], number>("digestRef").remote([ref]));
+  assert.equal(viaGuest, await ray.get(digest.remote(await ray.get(ref))));
+  // many tasks spread over the nodes
+  const tags = Array.from({ length: 40 }, (_, i) => `spread-${i}`);
+  const where = mod.fn<[string], string>("where");
+  assert.deepEqual(await ray.get(tags.map((t) => where.remote(t))), tags);
+  const nodes = new Set(tags.flatMap((t) => ranOn(t)));
+  assert.ok(nodes.size >= 2, `40 tasks from a driver with no CPUs ran on ${[...nodes].join(", ")}`);
+  // a failure on another node is raised here with the guest's message
+  await assert.rejects(ray.get(makeBytes.remote(-1, 0)), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
+});
+
+test("a task needing a resource only one host has runs there; one no host has is infeasible", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const where = mod.fn<[string], string>("where");
+  const tags = Array.from({ length: 6 }, (_, i) => `onlyA-${i}`);
+  await ray.get(tags.map((t) => where.options({ resources: { onlyA: 1 } }).remote(t)));
+  for (const t of tags) assert.deepEqual(ranOn(t), ["A"], t);
+  await assert.rejects(ray.get(where.options({ resources: { nowhere: 1 } }).remote("x")), InfeasibleTaskError);
+});
+
+test("tasks are placed on the host holding their large argument", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
+  const digestAt = mod.fn<[Uint8Array, string], number>("digestAt");
+  // 4 MiB made on A (only A has onlyA), then used by tasks any node could run
+  const data = makeBytes.options({ resources: { onlyA: 1 } }).remote(4 << 20, 1);
+  await ray.wait([data]);
+  const tags = Array.from({ length: 4 }, (_, i) => `local-${i}`);
+  const digests = await ray.get(tags.map((t) => digestAt.remote(data, t)));
+  assert.equal(new Set(digests).size, 1);
+  for (const t of tags) assert.deepEqual(ranOn(t), ["A"], `${t} should run where its 4 MiB argument is`);
+});
+
+test("actors on remote hosts: called from the driver in order, from guests, by name; kill", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const Counter = mod.actor<{ inc(by?: number): number; read(): number }>("Counter");
+  const c = Counter.remote(10);
+  const incs = Array.from({ length: 50 }, () => c.inc.remote(1));
+  assert.deepEqual(await ray.get(incs), Array.from({ length: 50 }, (_, i) => 11 + i), "calls run in the order they were made");
+  // a guest on some node calls the actor on another
+  const bump = mod.fn<[unknown, number], number>("bump");
+  assert.equal(await ray.get(bump.remote(c, 5)), 65);
+  assert.equal(await ray.get(c.read.remote()), 65);
+  // named actors are unique across the cluster and found by name
+  const named = Counter.options({ name: "shared-counter" }).remote(100);
+  assert.equal(await ray.get(named.inc.remote(1)), 101);
+  const again = await ray.getActor<{ inc(by?: number): number }>("shared-counter");
+  assert.equal(await ray.get(again.inc.remote(1)), 102);
+  const dup = Counter.options({ name: "shared-counter" }).remote(0);
+  await assert.rejects(ray.get(dup.inc.remote(1)), (e: Error & { code?: string }) => e.code === "WRAY_ACTOR_DIED" && e.cause instanceof ActorNameTakenError);
+  await ray.kill(named);
+  await assert.rejects(ray.get(named.inc.remote(1)), (e: Error & { code?: string }) => e.code === "WRAY_ACTOR_DIED");
+});
+
+test("wray status shows the nodes as a table and as JSON", async () => {
+  const table = await cluster.cli(["status"]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, new RegExp(`wray cluster at ${cluster.address.replace(/[/.]/g, "\\$&")}`));
+  assert.match(table.stdout, /nodes: 3 alive, 1 driver\(s\), 0 dead/);
+  assert.match(table.stdout, /NODE\s+STATE\s+KIND/);
+  for (const p of [cluster.head, ...cluster.hosts]) assert.match(table.stdout, new RegExp(`${p.nodeId}\\s+alive\\s+node`));
+  assert.match(table.stdout, /onlyA 1\/1/);
+  const json = await cluster.cli(["status", "--json"]);
+  assert.equal(json.code, 0, json.stderr);
+  const s = JSON.parse(json.stdout) as { nodes: { nodeId: string; state: string; driver: boolean; resources: Record<string, number> }[] };
+  assert.equal(s.nodes.filter((n) => n.state === "alive" && !n.driver).length, 3);
+  assert.equal(s.nodes.find((n) => n.nodeId.startsWith(cluster.hosts[0]!.nodeId))!.resources.CPU, 2);
+});
+
+test("a connection without the token is refused and logged; garbage frames do not hurt the head", async () => {
+  const refused = (token: string | undefined) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(cluster.address, token === undefined ? {} : { headers: { "x-wray-token": token } });
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => resolve(101));
+      ws.on("error", () => {});
+    });
+  assert.equal(await refused(undefined), 401);
+  assert.equal(await refused("wrong"), 401);
+  await assert.rejects(init({ address: cluster.address, token: "wrong" }), (e: Error & { code?: string }) => e.code === "WRAY_UNAUTHORIZED");
+  await until(() => cluster.head.lines(/refused a connection/).length >= 3, 5000, "refusals in the head's log");
+  // with the token, but speaking garbage
+  for (const payload of [Buffer.from([0xc1, 0x00, 0xff]), Buffer.from("not msgpack at all"), Buffer.from([0x93, 0x7f, 0x01, 0x80])]) {
+    const ws = new WebSocket(cluster.address, { headers: { "x-wray-token": cluster.token } });
+    await new Promise((r) => ws.once("open", r));
+    const closed = new Promise((r) => ws.once("close", r));
+    ws.send(payload);
+    await closed;
+  }
+  assert.ok(cluster.head.lines(/closing the connection/).length >= 3, cluster.head.output());
+  assert.equal(cluster.head.proc.exitCode, null, "the head lives");
+  const mod = await ray.load(guest("cluster"));
+  assert.equal(await ray.get(mod.fn<[string], string>("where").remote("after-garbage")), "after-garbage");
+});
+
+test("a host killed with SIGKILL is detected within 2 heartbeats; its queued tasks complete elsewhere", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const sleepy = mod.fn<[number, string], string>("sleepy");
+  // warm B up so it has the component, then give it a backlog it cannot finish in time
+  const victim = cluster.hosts[1]!;
+  const tags = Array.from({ length: 12 }, (_, i) => `survive-${i}`);
+  const refs = tags.map((t) => sleepy.options({ resources: { pool: 1 } }).remote(150, t));
+  await until(() => victim.lines(/ran survive-/).length >= 1, 20_000, "B to start on the backlog");
+  const killedAt = Date.now();
+  victim.proc.kill("SIGKILL");
+  // the head declares it dead within 2 heartbeat periods
+  await until(
+    async () => {
+      const s = await ray.clusterStatus();
+      return s!.nodes.some((n) => n.nodeId.startsWith(victim.nodeId) && n.state === "dead");
+    },
+    2 * HEARTBEAT_MS + 1000,
+    "the victim to be declared dead",
+  );
+  const detectedMs = Date.now() - killedAt;
+  assert.ok(detectedMs <= 2 * HEARTBEAT_MS + 200, `detected after ${detectedMs} ms`);
+  // every task completes: those queued on B ran again on A
+  assert.deepEqual(await ray.get(refs), tags);
+  const onB = tags.filter((t) => ranOn(t).includes("B"));
+  const onA = tags.filter((t) => ranOn(t).includes("A"));
+  assert.ok(onB.length < tags.length, "B did not finish its backlog before it died");
+  assert.equal(onA.length + onB.length - tags.filter((t) => ranOn(t).length === 2).length, tags.length);
+  const status = await cluster.cli(["status"]);
+  assert.match(status.stdout, /nodes: 2 alive, 1 driver\(s\), 1 dead/);
+});
+
+test("a host that stops answering (SIGSTOP: its socket stays open) is declared dead by missed heartbeats", async () => {
+  const frozen = await cluster.addHost(["--num-cpus", "1"]);
+  await until(async () => (await ray.clusterStatus())!.nodes.some((n) => n.nodeId.startsWith(frozen.nodeId) && n.state === "alive"), 5000, "the new host");
+  const stoppedAt = Date.now();
+  frozen.proc.kill("SIGSTOP");
+  try {
+    await until(
+      async () => (await ray.clusterStatus())!.nodes.some((n) => n.nodeId.startsWith(frozen.nodeId) && n.state === "dead"),
+      4 * HEARTBEAT_MS,
+      "the frozen host to be declared dead",
+    );
+    const ms = Date.now() - stoppedAt;
+    assert.ok(ms <= 2 * HEARTBEAT_MS + 200, `declared dead after ${ms} ms`);
+    const s = (await ray.clusterStatus())!;
+    assert.match(s.nodes.find((n) => n.nodeId.startsWith(frozen.nodeId))!.death ?? "", /missed heartbeats/);
+  } finally {
+    frozen.proc.kill("SIGCONT");
+  }
+  // woken, it finds the head has dropped it, and exits
+  await until(() => frozen.proc.exitCode !== null, 10_000, "the dropped host to exit");
+  assert.match(frozen.output(), /the head is gone/);
+});
