@@ -435,3 +435,133 @@ if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(
   report("spill gigabytes: get it all back", median(reads), "GB/s", `restored as read (views collected every 8 gets); ${pct(1)} (dd's write speed)`);
 }
 
+
+// ---- cluster: a head and two hosts as processes on loopback, this process a driver --------------
+
+const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "control store writes"];
+if (CLUSTER_ROWS.some(wants)) {
+  const { spawn } = await import("node:child_process");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { ShardedControlStore } = await import("../dist/host.js");
+  const cli = here("../dist/cli.js");
+
+  /** A child node process that has printed `ready`; resolves with the match. */
+  function child(argv, env, ready) {
+    const p = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    return new Promise((resolve, reject) => {
+      p.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(ready);
+        if (m) resolve({ p, m });
+      });
+      p.once("exit", (c) => reject(new Error(`exited with ${c}: ${out}`)));
+    });
+  }
+
+  // raw ws between two processes: the floor for a cross-host hop
+  const echoSrc = `
+    const { WebSocketServer } = require(${JSON.stringify(here("../node_modules/ws"))});
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, maxPayload: 1 << 30 });
+    wss.on("listening", () => console.log("port " + wss.address().port));
+    wss.on("connection", (ws) => ws.on("message", (d) => { if (d.length < 1024) ws.send(d); else ws.bytes = (ws.bytes || 0) + d.length; if (d.length >= 1024 && ws.bytes >= ${GiB}) { ws.send("done"); ws.bytes = 0; } }));`;
+  const echo = await child(["-e", echoSrc], process.env, /port (\d+)/);
+  const { default: WebSocket } = await import("ws");
+  const raw = new WebSocket(`ws://127.0.0.1:${echo.m[1]}`, { perMessageDeflate: false });
+  await new Promise((r) => raw.once("open", r));
+  const rawRtt = async () => {
+    const n = 2000;
+    const msg = new Uint8Array(200);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const p = new Promise((r) => raw.once("message", r));
+      raw.send(msg);
+      await p;
+    }
+    return ((performance.now() - t0) * 1000) / n;
+  };
+  await row("baseline: ws round trip", "us", rawRtt, "200 B, two processes on loopback (ws + bufferutil): the floor of one cross-host hop pair");
+  await row("baseline: ws bulk transfer", "GB/s", async () => {
+    const chunk = new Uint8Array(4 << 20).fill(1);
+    const done = new Promise((r) => raw.once("message", r));
+    const t0 = performance.now();
+    for (let sent = 0; sent < GiB; sent += chunk.length) {
+      raw.send(chunk);
+      if (raw.bufferedAmount > 64 << 20) await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    return 1 / ((performance.now() - t0) / 1000);
+  }, "1 GiB in 4 MiB frames to another process");
+  raw.close();
+  echo.p.kill();
+
+  const home = mkdtempSync(join(tmpdir(), "wray-bench-cluster-"));
+  const env = { ...process.env, WRAY_HOME: home };
+  const procs = [];
+  try {
+    const head = await child([cli, "start", "--head", "--port", "0", "--num-cpus", "0", "--block"], env, /wray head started at (ws:\/\/\S+)/);
+    procs.push(head.p);
+    const address = head.m[1];
+    for (let i = 0; i < 2; i++) procs.push((await child([cli, "start", "--address", address, "--num-cpus", "1", "--block"], env, /joined/)).p);
+    const { readFileSync } = await import("node:fs");
+    const token = readFileSync(join(home, "token"), "utf8").trim();
+    const cray = await init({ address, token, log: () => {} });
+    const cmod = await cray.load(await guestPath());
+    const cnoop = cmod.fn("noop");
+    await cray.get(Array.from({ length: 5000 }, () => cnoop.remote()));
+    await row("cross-host tasks sync", "us", async () => {
+      const n = 500;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await cray.get(cnoop.remote());
+      return ((performance.now() - t0) * 1000) / n;
+    }, "driver (no CPUs) → head → a host → driver, one task at a time");
+    await row("cross-host tasks async", "tasks/s", async () => {
+      const n = 50_000;
+      const t0 = performance.now();
+      const refs = new Array(n);
+      for (let i = 0; i < n; i++) refs[i] = cnoop.remote();
+      await cray.get(refs);
+      return n / ((performance.now() - t0) / 1000);
+    }, "50k no-op tasks from one driver spread over 2 hosts, then one get");
+    const zeros = cmod.fn("zeros");
+    await row("cross-host get gigabytes", "GB/s", async () => {
+      const refs = Array.from({ length: 4 }, () => zeros.remote(256 << 20));
+      // wait until the results are reported (held by the hosts), without pulling them
+      for (;;) {
+        const objs = cray.memory({ limit: 100 }).objects.filter((o) => refs.some((r) => r.hex === o.id));
+        if (objs.length === 4 && objs.every((o) => o.where === "remote")) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const t0 = performance.now();
+      const vals = await cray.get(refs);
+      const s = (performance.now() - t0) / 1000;
+      if (vals.some((v) => v.length !== 256 << 20)) throw new Error("wrong size");
+      return 1 / s;
+    }, "4 × 256 MiB made on the hosts, pulled into the driver in 4 MiB chunks");
+    await cray.shutdown();
+  } finally {
+    for (const p of procs) p.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  for (const shards of [1, 4]) {
+    await row(`control store writes (${shards} shard${shards > 1 ? "s" : ""})`, "puts/s", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "wray-bench-gcs-"));
+      const gcs = await ShardedControlStore.open({ directory: dir, shards });
+      const n = 100_000;
+      const value = { state: "FINISHED", node: "0123456789abcdef0123456789abcdef", size: 123456 };
+      const t0 = performance.now();
+      const ps = new Array(n);
+      for (let i = 0; i < n; i++) ps[i] = gcs.put("tasks", `task-${i}`, value);
+      await Promise.all(ps);
+      const rate = n / ((performance.now() - t0) / 1000);
+      await gcs.close();
+      rmSync(dir, { recursive: true, force: true });
+      return rate;
+    }, "100k puts of a task record in flight, one LevelDB batch per turn, no fsync");
+  }
+}

@@ -34,3 +34,10 @@ export type { WrayErrorCode } from "../common/errors.js";
 /** Low level: one guest instance in the current thread, called without an isolate (benchmarks, tools). */
 export { GuestInstance, loadComponent } from "./isolate/guest.js";
 export type { RuntimeHost, GuestBytes } from "./imports/runtime.js";
+export { Head } from "./head.js";
+export type { HeadOptions, ClusterStatus, NodeStatus } from "./head.js";
+export { ClusterNode } from "./cluster.js";
+export type { ClusterOptions } from "./cluster.js";
+export { formatStatus } from "./cluster-cli.js";
+export { ShardedControlStore } from "../store/index.js";
+export type { ControlStore } from "../store/index.js";

@@ -70,7 +70,7 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, tim
 
 export async function startCluster(options: { heartbeatMs?: number; headArgs?: string[]; hosts?: string[][] } = {}): Promise<TestCluster> {
   const dir = await tempDir();
-  const env = { ...process.env, WRAY_HOME: dir.path };
+  const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: dir.path };
   delete env.WRAY_TOKEN;
   const procs: NodeProcess[] = [];
   const stop = async () => {

@@ -25,3 +25,8 @@ export function caller(h: { noop: { remote(): unknown }; echo: { remote(x: unkno
   get(refs as never);
   return m;
 }
+
+/** `n` zero bytes: a large result made without a loop in the interpreter (cross-host get gigabytes). */
+export function zeros(n: number): Uint8Array {
+  return new Uint8Array(n);
+}
