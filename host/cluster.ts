@@ -15,7 +15,9 @@
  * - Bottom-up: a task runs here when this node could ever run it, its
  *   queue is short (LOCAL_QUEUE_PER_CPU tasks per CPU waiting) and at most
  *   LOCALITY_BYTES of its arguments would have to be pulled; otherwise it
- *   goes to the head's global scheduler (scheduler/policy/locality.ts).
+ *   goes to the head's global scheduler (scheduler/policy/locality.ts), or
+ *   straight to a node the head recently gave tasks of its shape (leases,
+ *   see LEASE_MS) when none of its arguments would have to be pulled.
  *   Actors always go through the head (it keeps their names unique).
  * - An object with a copy elsewhere stays pending here until something
  *   waits for it; then it is pulled (CHUNK_BYTES at a time, PULL_WINDOW
@@ -50,6 +52,17 @@ export const LOCAL_QUEUE_PER_CPU = 4;
 export const LOCALITY_BYTES = 1 << 20;
 /** Chunks of one pull in flight at once. */
 export const PULL_WINDOW = 4;
+/**
+ * Leases (Ray's worker leases, per node): after the head places a task of
+ * some resource shape on a node, tasks of that shape whose arguments travel
+ * with them go straight to that node (round-robin over the nodes leased)
+ * for LEASE_MS, saving the hop through the head; every LEASE_HEAD_EVERY-th
+ * still goes through the head, which keeps the lease fresh and adds nodes
+ * as load spreads.
+ */
+export const LEASE_MS = 200;
+export const LEASE_HEAD_EVERY = 16;
+const LEASE_MAX_NODES = 64;
 /** How long calls that arrive before their actor is started here wait for it. */
 const EARLY_CALL_WAIT_MS = 30_000;
 
@@ -110,6 +123,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   readonly #addresses = new Map<string, string>();
   readonly #dead = new Map<string, string>();
   readonly #forwarded = new Map<string, Forwarded>();
+  /** Per resource shape: nodes the head placed such tasks on lately (see LEASE_MS). */
+  readonly #leases = new Map<string, { nodes: string[]; next: number; sent: number; expires: number }>();
   readonly #actors = new Map<string, RemoteActor>();
   /** Results kept for their owners (large, or holding refs), until OBJECT_FREE. */
   readonly #held = new Map<string, ObjectEntry>();
@@ -233,6 +248,10 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     this.#peers.delete(id);
     peer?.then((c) => c.close("node died")).catch(() => {});
     if (id === this.nodeId) return;
+    for (const l of this.#leases.values()) {
+      const i = l.nodes.indexOf(id);
+      if (i >= 0) l.nodes.splice(i, 1);
+    }
     const again: Forwarded[] = [];
     for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
     for (const f of again) {
@@ -459,10 +478,20 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     const f: Forwarded = { task, node: undefined, wire };
     this.#forwarded.set(task.taskId.key, f);
     this.forwardedTotal++;
+    // locality does not matter for a task whose arguments travel with it: use a node the head gave this shape
+    const leased = wire.tried === undefined && (wire.deps === undefined || wire.deps.every((d) => d.value !== undefined)) ? this.#leased(task.shape.key) : undefined;
+    if (leased !== undefined) {
+      f.node = leased;
+      this.#send(leased, MSG.TASK_RUN, wire, (e) => {
+        if (this.#forwarded.get(task.taskId.key) === f) this.#nodeDiedFor(f, leased, e.message);
+      });
+      return;
+    }
     this.#head.request<string>(MSG.TASK_SUBMIT, wire).then(
       (node) => {
         if (this.#forwarded.get(task.taskId.key) !== f) return;
         f.node = node;
+        this.#lease(task.shape.key, node);
         // it died between placement and now: as if it died with the task
         const dead = this.#dead.get(node);
         if (dead) this.#nodeDiedFor(f, node, dead);
@@ -473,6 +502,23 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
         this.#finishForwarded(task, remoteToLocal(e, task.name));
       },
     );
+  }
+
+  /** A node for a task of this shape from a fresh lease, or undefined (ask the head). */
+  #leased(shape: string): string | undefined {
+    const l = this.#leases.get(shape);
+    if (!l || l.nodes.length === 0 || performance.now() > l.expires) return undefined;
+    // now and then the head places one anyway: fresh load figures, and more nodes in the lease
+    if (++l.sent % LEASE_HEAD_EVERY === 0) return undefined;
+    return l.nodes[l.next++ % l.nodes.length];
+  }
+
+  #lease(shape: string, node: string): void {
+    if (this.#dead.has(node)) return;
+    let l = this.#leases.get(shape);
+    if (!l) this.#leases.set(shape, (l = { nodes: [], next: 0, sent: 0, expires: 0 }));
+    if (!l.nodes.includes(node) && l.nodes.length < LEASE_MAX_NODES) l.nodes.push(node);
+    l.expires = performance.now() + LEASE_MS;
   }
 
   #nodeDiedFor(f: Forwarded, node: string, why: string): void {

@@ -307,22 +307,41 @@ export class FrameWriter {
   #len = 0;
   #count = 0;
 
+  /** A large message alone in its frame (one copy out of the encoder, no regrowth of `#buf`). */
+  #solo: Uint8Array | undefined;
+
   /** Appends `[type, id, body]`; returns the frame's size so far. */
   add(type: MessageType, id: number, body: unknown): number {
     const bytes = this.#encoder.encodeSharedRef([type, id, body]);
-    if (this.#len + bytes.length > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + bytes.length));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
+    if (this.#len === 0 && this.#solo === undefined && bytes.length >= FRAME_TARGET_BYTES) {
+      this.#solo = bytes.slice();
+      this.#count = 1;
+      return this.#solo.length;
     }
+    if (this.#solo !== undefined) {
+      // keep order: the solo message starts the frame
+      const solo = this.#solo;
+      this.#solo = undefined;
+      this.#ensure(solo.length);
+      this.#buf.set(solo, 0);
+      this.#len = solo.length;
+    }
+    this.#ensure(this.#len + bytes.length);
     this.#buf.set(bytes, this.#len);
     this.#len += bytes.length;
     this.#count++;
     return this.#len;
   }
 
+  #ensure(n: number): void {
+    if (n <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(this.#buf.length * 2, n));
+    grown.set(this.#buf.subarray(0, this.#len));
+    this.#buf = grown;
+  }
+
   get length(): number {
-    return this.#len;
+    return this.#solo?.length ?? this.#len;
   }
 
   get count(): number {
@@ -331,6 +350,12 @@ export class FrameWriter {
 
   /** The frame (a copy the caller owns); the writer starts a new one. */
   take(): Uint8Array {
+    if (this.#solo !== undefined) {
+      const solo = this.#solo;
+      this.#solo = undefined;
+      this.#count = 0;
+      return solo;
+    }
     const frame = this.#buf.slice(0, this.#len);
     this.#len = 0;
     this.#count = 0;
