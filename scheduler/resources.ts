@@ -46,14 +46,7 @@ export function shapeOf(req: ResourceRequest, defaultCpus = 1): Shape {
       if (u > 0) m.set(k, u);
     }
   }
-  const entries = [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const key = entries.map(([k, v]) => `${k}=${v / UNIT}`).join(",");
-  let s = shapes.get(key);
-  if (!s) {
-    s = { key, entries };
-    shapes.set(key, s);
-  }
-  return s;
+  return shapeFromEntries([...m]);
 }
 
 /** The Shape of (name, fixed-point units) pairs, as `Shape.entries` holds them (from the wire). */
