@@ -369,11 +369,16 @@ export class ObjectStore {
     e.state = state;
     this.#pending--;
     if (nested && nested.length > 0) {
-      e.nested = nested;
+      // only objects this store has get a reference (and only those are released with it):
+      // a ref to an object it never had (another node's) must not take one from a later entry
+      let kept: string[] | undefined;
       for (const n of nested) {
         const t = this.#entries.get(n);
-        if (t) t.refs++;
+        if (!t) continue;
+        t.refs++;
+        (kept ??= []).push(n);
       }
+      e.nested = kept;
     }
     const w = e.waiters;
     if (w) {

@@ -72,3 +72,13 @@ test("a million put/release cycles leave the store empty", () => {
   assert.equal(s.size, 0);
   assert.equal(s.stats().inlineBytes, 0);
 });
+
+test("a nested ref to an object the store did not have takes no reference, so freeing the container leaves a later entry alone", () => {
+  const s = store();
+  const container = s.expect("c", 1);
+  s.sealInline(container, Uint8Array.of(1), ["x"]); // "x" is not here (another node's object)
+  const x = s.expect("x", 1); // made later, held by one ref
+  s.release(container);
+  assert.equal(x.refs, 1);
+  assert.ok(x.live);
+});
