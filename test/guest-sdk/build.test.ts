@@ -290,7 +290,8 @@ test("wray build --lang rust: a Rust guest builds and runs; errors are typed", {
       // a Rust method holds &mut self: a call that would nest into a waiting one fails clearly, the waiting one completes
       type Gate = { hold(refs: unknown[]): string; status(): number };
       const gate = mod.actor<Gate>("Gate", { maxConcurrency: 2 }).remote();
-      const held = gate.hold.remote([mod.fn<[number, string], string>("later").remote(300, "go")]);
+      // long enough that the actor is still waiting when the next call comes, even on a loaded machine
+      const held = gate.hold.remote([mod.fn<[number, string], string>("later").remote(1500, "go")]);
       await assert.rejects(ray.get(gate.status.remote()), (e: unknown) => e instanceof TaskError && /one call at a time/.test(e.message));
       assert.equal(await ray.get(held), "held go");
       assert.equal(await ray.get(gate.status.remote()), 1);
