@@ -136,10 +136,6 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   readonly #inbox: { hash: string; run: (c: ComponentRecord | undefined, err?: Error) => void }[] = [];
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  /** Counters for status. */
-  forwardedTotal = 0;
-  ranForOthers = 0;
-  pulledBytes = 0;
 
   private constructor(node: HostNode, head: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport) {
     this.node = node;
@@ -218,11 +214,10 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   // ---- membership ----------------------------------------------------------------------------
 
   #beat(): void {
-    const s = this.node.scheduler.stats();
     const available: Record<string, number> = {};
     for (const [k, v] of this.node.scheduler.resources.available) available[k] = Math.max(0, v);
     const st = this.node.store.stats();
-    const queued = s.queued + s.waitingForArgs;
+    const queued = this.node.scheduler.backlog;
     this.#head.notify(MSG.NODE_HEARTBEAT, {
       nodeId: this.nodeId,
       available,
@@ -407,21 +402,26 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
 
   /** Places a task submitted here (ClusterLink). */
   submit(task: TaskSpec): void {
-    const deps = task.deps;
-    if (deps === undefined) return this.#route(task);
-    let waiting = 0;
-    const store = this.node.store;
+    this.#afterResolved(task.deps, () => this.#route(task));
+  }
+
+  /**
+   * Owner-side resolution: calls `fn` once every one of `deps` is sealed
+   * here or known to be elsewhere (at once if they all are).
+   */
+  #afterResolved(deps: readonly string[] | undefined, fn: () => void): void {
+    let waiting = 1;
     const ready = () => {
-      if (--waiting === 0) this.#route(task);
+      if (--waiting === 0) fn();
     };
-    for (const d of deps) {
+    const store = this.node.store;
+    for (const d of deps ?? []) {
       const e = store.entry(d);
       if (e === undefined || e.state !== PENDING || e.remote !== undefined) continue;
-      // owner-side resolution: wait until it is sealed here or known to be elsewhere
       waiting++;
       this.#whenResolved(e, ready);
     }
-    if (waiting === 0) this.#route(task);
+    ready();
   }
 
   readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
@@ -452,9 +452,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   #route(task: TaskSpec): void {
     const sched = this.node.scheduler;
     if (sched.resources.feasible(task.shape)) {
-      const s = sched.stats();
       const cpus = Math.max(1, (sched.resources.total.get("CPU") ?? 0) / UNIT);
-      if (s.queued + s.waitingForArgs < LOCAL_QUEUE_PER_CPU * cpus && this.#bytesToPull(task) <= LOCALITY_BYTES) {
+      if (sched.backlog < LOCAL_QUEUE_PER_CPU * cpus && this.#bytesToPull(task) <= LOCALITY_BYTES) {
         sched.submit(task);
         return;
       }
@@ -477,7 +476,6 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   #forward(task: TaskSpec, wire: WireTask): void {
     const f: Forwarded = { task, node: undefined, wire };
     this.#forwarded.set(task.taskId.key, f);
-    this.forwardedTotal++;
     // locality does not matter for a task whose arguments travel with it: use a node the head gave this shape
     const leased = wire.tried === undefined && (wire.deps === undefined || wire.deps.every((d) => d.value !== undefined)) ? this.#leased(task.shape.key) : undefined;
     if (leased !== undefined) {
@@ -632,7 +630,6 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   }
 
   #run(w: WireTask): void {
-    this.ranForOthers++;
     this.#withComponent(w.component, (c, err) => {
       const taskId = taskIdFromKey(bytesToKey(w.id, 0, 16));
       const { ids, entries } = this.#returnsFor(taskId, w.numReturns);
@@ -648,9 +645,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
         shape: shapeFromEntries(w.resources),
       };
       const deps = this.#argEntries(w);
-      const nested = w.nested?.map((b) => bytesToKey(b));
+      // nested refs are not resolved here: a guest's get finds them in the cluster (want)
       const task = this.node.makeTask(c, this.node.functionInfo(c, w.name), taskId, w.args, deps, undefined, opts, false, ids, entries, KIND_TASK);
-      void nested; // nested refs are found in the cluster when a guest asks for them
       task.onDone = () => this.#report(w, entries);
       this.node.scheduler.submit(task);
     });
@@ -783,7 +779,6 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       throw err;
     }
     this.#pulls.delete(e.key);
-    this.pulledBytes += size;
     if (!e.live || e.state !== PENDING) {
       if (ref) store.arena.free(ref);
       return;
@@ -861,17 +856,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       );
     };
     // the constructor's arguments must be resolved before it leaves
-    let waiting = 0;
-    for (const d of deps ?? []) {
-      const e = this.node.store.entry(d);
-      if (e && e.state === PENDING && !e.remote) {
-        waiting++;
-        this.#whenResolved(e, () => {
-          if (--waiting === 0) place();
-        });
-      }
-    }
-    if (waiting === 0) place();
+    this.#afterResolved(deps, place);
   }
 
   /** Sends the calls that waited for the actor's placement, or fails them. */
@@ -881,22 +866,24 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     for (const w of calls) this.#sendCall(a, w);
   }
 
-  /** Does the cluster know this actor (not local)? Looks it up in the control store when needed. */
-  knowsActor(key: string): boolean {
-    return this.#actors.has(key);
-  }
-
-  /** Records an actor found in the control store (handles that came from elsewhere, getActor). */
-  adoptActor(key: string, rec: ActorTableRecord): void {
+  /** Records an actor found in the control store (getActor). */
+  #adoptActor(key: string, rec: ActorTableRecord): void {
     if (this.#actors.has(key) || this.node.actors.get(key)) return;
-    const a: RemoteActor = { key, className: rec.className, node: rec.node, waiting: undefined, outbox: [], death: undefined };
-    if (rec.state === "dead") a.death = new ActorDiedError(rec.className, keyToHex(key), rec.death ?? "dead");
-    else if (this.#dead.has(rec.node)) a.death = new ActorDiedError(rec.className, keyToHex(key), `its node died (${this.#dead.get(rec.node)})`);
+    const a: RemoteActor = { key, className: rec.className, node: undefined, waiting: undefined, outbox: [], death: undefined };
+    this.#fromRecord(a, rec);
     this.#actors.set(key, a);
   }
 
+  /** What the actors table says of `a`: its class, its node, and whether it is dead. */
+  #fromRecord(a: RemoteActor, rec: ActorTableRecord): void {
+    a.className = rec.className;
+    a.node = rec.node;
+    if (rec.state === "dead") a.death = new ActorDiedError(rec.className, keyToHex(a.key), rec.death ?? "dead");
+    else if (this.#dead.has(rec.node)) a.death = new ActorDiedError(rec.className, keyToHex(a.key), `its node died (${this.#dead.get(rec.node)})`);
+  }
+
   /** The actor's record in the control store. */
-  async lookupActor(key: string): Promise<ActorTableRecord | undefined> {
+  #lookupActor(key: string): Promise<ActorTableRecord | undefined> {
     return this.gcs.get<ActorTableRecord>(TABLES.actors, keyToHex(key));
   }
 
@@ -905,9 +892,9 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     const hex = await this.gcs.get<string>(TABLES.actorNames, name);
     if (hex === undefined) return undefined;
     const key = hexToKey(hex);
-    const rec = await this.lookupActor(key);
+    const rec = await this.#lookupActor(key);
     if (!rec || rec.state === "dead") return undefined;
-    this.adoptActor(key, rec);
+    this.#adoptActor(key, rec);
     return key;
   }
 
@@ -918,14 +905,10 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       // a handle that came in a value: find the actor first, keeping this call's place in line
       const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined };
       this.#actors.set(actorKey, (a = found));
-      this.lookupActor(actorKey).then(
+      this.#lookupActor(actorKey).then(
         (rec) => {
           if (!rec) found.death = new ActorNotFoundError(`with ID ${keyToHex(actorKey)} in this cluster`);
-          else {
-            found.className = rec.className;
-            found.node = rec.node;
-            if (rec.state === "dead") found.death = new ActorDiedError(rec.className, keyToHex(actorKey), rec.death ?? "dead");
-          }
+          else this.#fromRecord(found, rec);
           this.#flushActor(found);
         },
         (e: Error) => {
@@ -970,21 +953,10 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       else this.#sendCall(actor, w);
     };
     actor.outbox.push(slot);
-    let waiting = 0;
-    const resolved = () => {
+    this.#afterResolved(deps, () => {
       slot.ready = true;
       this.#pumpCalls(actor);
-    };
-    for (const d of deps ?? []) {
-      const e = store.entry(d);
-      if (e && e.state === PENDING && !e.remote) {
-        waiting++;
-        this.#whenResolved(e, () => {
-          if (--waiting === 0) resolved();
-        });
-      }
-    }
-    if (waiting === 0) resolved();
+    });
     return true;
   }
 
@@ -1019,7 +991,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   async killActor(key: string): Promise<boolean> {
     const a = this.#actors.get(key);
     let node = a?.node;
-    if (!node) node = (await this.lookupActor(key))?.node;
+    if (!node) node = (await this.#lookupActor(key))?.node;
     if (!node) return false;
     this.#send(node, MSG.ACTOR_KILL, { actor: keyToBytes(key) });
     if (a) a.death ??= new ActorDiedError(a.className, keyToHex(key), "it was killed");

@@ -257,19 +257,15 @@ export class Driver {
 
   /** A ref found in a value read back: its object is indexed; take a reference for the handle. */
   #adopt(key: string): ObjectRef {
-    let e = this.#node.store.entry(key);
-    // in a cluster, an object of another node: a local entry, filled from there when read
-    if (!e && this.#cluster) {
-      e = this.#cluster.want(key);
-      const r = new ObjectRef(key, e);
-      this.#registry.register(r, e);
-      return r;
+    const store = this.#node.store;
+    const e = store.entry(key);
+    if (e) {
+      store.addRef(e);
+      return this.#own(e);
     }
-    if (!e) return new ObjectRef(key);
-    this.#node.store.addRef(e);
-    const r = new ObjectRef(key, e);
-    this.#registry.register(r, e);
-    return r;
+    // in a cluster, an object of another node: a local entry (its one reference is this handle's), filled from there when read
+    if (this.#cluster) return this.#own(this.#cluster.want(key));
+    return new ObjectRef(key);
   }
 
   /** The entry a ref was made with, if it belongs to this driver's store. */

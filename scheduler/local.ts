@@ -479,6 +479,11 @@ export class LocalScheduler {
     }
   }
 
+  /** Tasks waiting here: queued, or waiting for their arguments (cheap, for placement decisions). */
+  get backlog(): number {
+    return this.#queued + this.#waitingForArgs;
+  }
+
   stats(): SchedulerStats {
     let parked = 0;
     for (const iso of this.#isolates.values()) if (iso.parked) parked++;
