@@ -21,6 +21,7 @@ export type {
   TaskDoneBody,
   PullBody,
   PullReply,
+  PlacedReply,
   FreeBody,
   ActorKillBody,
 } from "./wire.js";

@@ -16,6 +16,7 @@
  * WireError, and the connection that sent it is closed.
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { NODE_ID, Out, readDone, readTask, writeDone, writeTask } from "./codec.js";
 import { WireError } from "./errors.js";
 
 /** Message types. Numbers are part of the protocol: never reuse one. */
@@ -156,6 +157,13 @@ export interface WireTask {
   tried?: string[];
 }
 
+/** The head's answer to TASK_SUBMIT: where the task went, and where more of its shape may go for a while. */
+export interface PlacedReply {
+  node: string;
+  /** The lease (scheduler/policy/locality.ts rule 4): feasible nodes with their waits. */
+  lease: { node: string; waitMs: number; taskMs: number; cpus: number }[];
+}
+
 /** A result reported to a task's owner. */
 export interface WireResult {
   /** The encoded value, for small results. */
@@ -212,10 +220,6 @@ const arrayOf =
   (c: Check): Check =>
   (v) =>
     Array.isArray(v) && v.every(c);
-const opt =
-  (c: Check): Check =>
-  (v) =>
-    v === undefined || v === null || c(v);
 const record =
   (c: Check): Check =>
   (v) =>
@@ -233,27 +237,8 @@ const shape =
     return true;
   };
 
-const wireArg = shape({ id: bin20, size: uint, value: opt(bin), nodes: opt(arrayOf(str)) });
-const wireTask = shape({
-  id: bin16,
-  owner: str,
-  component: str,
-  name: str,
-  kind: uint,
-  args: bin,
-  deps: opt(arrayOf(wireArg)),
-  nested: opt(arrayOf(bin20)),
-  numReturns: uint,
-  retries: uint,
-  timeoutMs: num,
-  resources: arrayOf((p) => Array.isArray(p) && p.length === 2 && str(p[0]) && uint(p[1])),
-  actor: opt(bin16),
-  actorName: opt(str),
-  maxConcurrency: opt(uint),
-  tried: opt(arrayOf(str)),
-});
-const nodeInfo = shape({ nodeId: str, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num });
-const wireResult = shape({ value: opt(bin), node: opt(str), size: opt(uint), nested: opt(arrayOf(bin20)) });
+const nodeId: Check = (v) => typeof v === "string" && NODE_ID.test(v);
+const nodeInfo = shape({ nodeId, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num });
 
 const BODY: Record<number, Check> = {
   [MSG.REPLY]: any,
@@ -276,13 +261,14 @@ const BODY: Record<number, Check> = {
     storeCapacity: uint,
     actors: uint,
   }),
-  [MSG.TASK_SUBMIT]: wireTask,
-  [MSG.TASK_RUN]: wireTask,
-  [MSG.TASK_DONE]: shape({ id: bin16, results: opt(arrayOf(wireResult)), error: opt(bin), node: str }),
+  // binary layouts (codec.ts), checked as they are read
+  [MSG.TASK_SUBMIT]: bin,
+  [MSG.TASK_RUN]: bin,
+  [MSG.TASK_DONE]: bin,
   [MSG.OBJECT_PULL]: shape({ id: bin20, offset: uint, length: uint }),
   [MSG.OBJECT_FREE]: shape({ ids: arrayOf(bin20) }),
-  [MSG.ACTOR_CREATE]: wireTask,
-  [MSG.ACTOR_CALL]: wireTask,
+  [MSG.ACTOR_CREATE]: bin,
+  [MSG.ACTOR_CALL]: bin,
   [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,
@@ -297,51 +283,73 @@ export interface Message {
 
 // ---- encoding ----------------------------------------------------------------------------------
 
+/** Types whose bodies travel in a fixed binary layout (codec.ts). */
+const BINARY = new Set<number>([MSG.TASK_SUBMIT, MSG.TASK_RUN, MSG.ACTOR_CREATE, MSG.ACTOR_CALL, MSG.TASK_DONE]);
+
 /**
  * Builds frames: `add` appends one encoded message, `take` hands out the
- * frame so far. One encoder per connection (it reuses its buffer).
+ * frame so far. One writer per connection (it reuses its buffer).
  */
 export class FrameWriter {
   readonly #encoder = new Encoder({ ignoreUndefined: true });
-  #buf = new Uint8Array(64 * 1024);
-  #len = 0;
+  #out = new Out(new Uint8Array(64 * 1024));
   #count = 0;
 
-  /** A large message alone in its frame (one copy out of the encoder, no regrowth of `#buf`). */
+  /** A large message alone in its frame (one copy out of the encoder, no regrowth of the buffer). */
   #solo: Uint8Array | undefined;
 
-  /** Appends `[type, id, body]`; returns the frame's size so far. */
+  /** Appends `[type, id, body]`; returns the frame's size so far. Throws (adding nothing) if `body` cannot be encoded. */
   add(type: MessageType, id: number, body: unknown): number {
+    if (this.#solo !== undefined) this.#unsolo();
+    const out = this.#out;
+    if (BINARY.has(type)) {
+      this.#addBinary(type, id, body);
+      this.#count++;
+      return out.at;
+    }
     const bytes = this.#encoder.encodeSharedRef([type, id, body]);
-    if (this.#len === 0 && this.#solo === undefined && bytes.length >= FRAME_TARGET_BYTES) {
+    if (out.at === 0 && bytes.length >= FRAME_TARGET_BYTES) {
       this.#solo = bytes.slice();
       this.#count = 1;
       return this.#solo.length;
     }
-    if (this.#solo !== undefined) {
-      // keep order: the solo message starts the frame
-      const solo = this.#solo;
-      this.#solo = undefined;
-      this.#ensure(solo.length);
-      this.#buf.set(solo, 0);
-      this.#len = solo.length;
-    }
-    this.#ensure(this.#len + bytes.length);
-    this.#buf.set(bytes, this.#len);
-    this.#len += bytes.length;
+    out.raw(bytes);
     this.#count++;
-    return this.#len;
+    return out.at;
   }
 
-  #ensure(n: number): void {
-    if (n <= this.#buf.length) return;
-    const grown = new Uint8Array(Math.max(this.#buf.length * 2, n));
-    grown.set(this.#buf.subarray(0, this.#len));
-    this.#buf = grown;
+  /** Keeps order: the solo message starts the frame. */
+  #unsolo(): void {
+    const solo = this.#solo!;
+    this.#solo = undefined;
+    this.#out.raw(solo);
+  }
+
+  /** `[type, id, bin]` in MessagePack, the bin holding the body's binary layout, written in place. */
+  #addBinary(type: MessageType, id: number, body: unknown): void {
+    const o = this.#out;
+    const start = o.at;
+    o.room(11);
+    o.bytes[o.at++] = 0x93; // array of 3
+    o.bytes[o.at++] = type; // positive fixint
+    o.bytes[o.at++] = 0xce; // uint 32
+    o.view.setUint32(o.at, id, false);
+    o.at += 4;
+    o.bytes[o.at++] = 0xc6; // bin 32
+    const lenAt = o.at;
+    o.at += 4;
+    try {
+      if (type === MSG.TASK_DONE) writeDone(o, body as TaskDoneBody);
+      else writeTask(o, body as WireTask);
+    } catch (e) {
+      o.at = start;
+      throw e;
+    }
+    o.view.setUint32(lenAt, o.at - lenAt - 4, false);
   }
 
   get length(): number {
-    return this.#solo?.length ?? this.#len;
+    return this.#solo?.length ?? this.#out.at;
   }
 
   get count(): number {
@@ -350,16 +358,15 @@ export class FrameWriter {
 
   /** The frame (a copy the caller owns); the writer starts a new one. */
   take(): Uint8Array {
+    this.#count = 0;
     if (this.#solo !== undefined) {
       const solo = this.#solo;
       this.#solo = undefined;
-      this.#count = 0;
       return solo;
     }
-    const frame = this.#buf.slice(0, this.#len);
-    this.#len = 0;
-    this.#count = 0;
-    if (this.#buf.length > 4 * FRAME_TARGET_BYTES) this.#buf = new Uint8Array(64 * 1024);
+    const frame = this.#out.bytes.slice(0, this.#out.at);
+    this.#out.at = 0;
+    if (this.#out.bytes.length > 4 * FRAME_TARGET_BYTES) this.#out = new Out(new Uint8Array(64 * 1024));
     return frame;
   }
 }
@@ -394,9 +401,18 @@ export function decodeFrame(frame: Uint8Array): Message[] {
     if (typeof type !== "number" || !(type in BODY)) throw new WireError(`unknown message type ${String(type)}`);
     if (!uint(id) || (id as number) > 0xffff_ffff) throw new WireError(`bad request id ${String(id)}`);
     if (!BODY[type]!(body)) throw new WireError(`message ${typeName(type)} has a body of the wrong shape`);
-    out.push({ type: type as MessageType, id: id as number, body });
+    out.push({ type: type as MessageType, id: id as number, body: BINARY.has(type) ? readBinary(type, body as Uint8Array) : body });
   }
   return out;
+}
+
+function readBinary(type: number, body: Uint8Array): unknown {
+  try {
+    return type === MSG.TASK_DONE ? readDone(body) : readTask(body);
+  } catch (e) {
+    if (e instanceof WireError) throw new WireError(`message ${typeName(type)}: ${e.message}`);
+    throw e;
+  }
 }
 
 const NAMES = new Map<number, string>(Object.entries(MSG).map(([k, v]) => [v, k]));

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { encode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 import { FRAME_TARGET_BYTES, FrameWriter, MAX_FRAME_BYTES, MSG, WireError, decodeFrame, encodeMessage } from "../../net/index.js";
 
 const id16 = new Uint8Array(16).fill(7);
+const NODE_A = "0123456789abcdef0123456789abcdef";
+const NODE_B = "fedcba9876543210fedcba9876543210";
+const HASH = "ab".repeat(32);
 const id20 = new Uint8Array(20).fill(9);
 
 function task(extra: Record<string, unknown> = {}) {
   return {
     id: id16,
-    owner: "n1",
-    component: "abc",
+    owner: NODE_A,
+    component: HASH,
     name: "f",
     kind: 0,
     args: Uint8Array.of(0x90),
@@ -21,6 +24,16 @@ function task(extra: Record<string, unknown> = {}) {
     ...extra,
   };
 }
+
+/** The binary body a writer makes for a task (or a TASK_DONE). */
+function bodyOf(type: number, b: unknown): Uint8Array {
+  const w = new FrameWriter();
+  w.add(type as never, 0, b);
+  const m = decode(w.take()) as [number, number, Uint8Array];
+  return m[2];
+}
+const taskBody = (extra: Record<string, unknown> = {}) => bodyOf(MSG.TASK_RUN, task(extra));
+const doneBody = () => bodyOf(MSG.TASK_DONE, { id: id16, node: NODE_A, results: [{ value: Uint8Array.of(1) }] });
 
 test("a frame holds several messages, decoded in order with their ids and bodies", () => {
   const w = new FrameWriter();
@@ -66,9 +79,12 @@ test("malformed frames are WireErrors, each with a reason", () => {
     ["negative id", encode([MSG.REPLY, -1, {}])],
     ["string id", encode([MSG.REPLY, "x", {}])],
     ["body of the wrong shape", encode([MSG.GCS_GET, 1, { table: 5, key: "k" }])],
-    ["a task without an id", encode([MSG.TASK_RUN, 0, { ...task(), id: undefined }])],
-    ["a task id of the wrong length", encode([MSG.TASK_RUN, 0, task({ id: new Uint8Array(3) })])],
-    ["bad resources", encode([MSG.TASK_RUN, 0, task({ resources: [["CPU", -1]] })])],
+    ["a task as a map", encode([MSG.TASK_RUN, 0, task()])],
+    ["a task body cut short", encode([MSG.TASK_RUN, 0, taskBody().subarray(0, 40)])],
+    ["a task body of an unknown format", encode([MSG.TASK_RUN, 0, Uint8Array.of(9, ...taskBody().subarray(1))])],
+    ["a task body with bytes left over", encode([MSG.TASK_RUN, 0, Uint8Array.of(...taskBody(), 0)])],
+    ["bad resources", encode([MSG.TASK_RUN, 0, taskBody({ resources: [["CPU", 0.5]] })])],
+    ["a result body cut short", encode([MSG.TASK_DONE, 0, doneBody().subarray(0, 20)])],
     ["a good message then garbage", Uint8Array.of(...encodeMessage(MSG.REPLY, 1, null), 0xc1)],
   ];
   for (const [what, bytes] of bad) {
@@ -104,3 +120,101 @@ test("a writer's frames grow past its buffer and start small again", () => {
   w.add(MSG.REPLY, 9, 1);
   assert.ok(w.length < 100);
 });
+
+test("tasks and results keep every field through their binary layouts", () => {
+  const full = task({
+    name: "métier/φ",
+    kind: 2,
+    numReturns: 3,
+    retries: 0,
+    timeoutMs: 1500.5,
+    resources: [
+      ["CPU", 10000],
+      ["GPU", 5000],
+    ],
+    deps: [
+      { id: id20, size: 3, value: Uint8Array.of(1, 2, 3) },
+      { id: new Uint8Array(20).fill(1), size: 5 << 20, nodes: [NODE_A, NODE_B] },
+    ],
+    nested: [new Uint8Array(20).fill(2), new Uint8Array(20).fill(3)],
+    actor: new Uint8Array(16).fill(4),
+    actorName: "the-one",
+    maxConcurrency: 8,
+    tried: [NODE_B],
+  });
+  for (const type of [MSG.TASK_SUBMIT, MSG.TASK_RUN, MSG.ACTOR_CREATE, MSG.ACTOR_CALL]) {
+    const [m] = decodeFrame(encodeMessage(type, 7, full));
+    assert.equal(m!.id, 7);
+    const got = m!.body as Record<string, unknown>;
+    assert.deepEqual(JSON.parse(JSON.stringify(got, bytesAsArrays)), JSON.parse(JSON.stringify(full, bytesAsArrays)));
+  }
+  // an actor call names no component
+  const [call] = decodeFrame(encodeMessage(MSG.ACTOR_CALL, 0, task({ component: "", actor: id16 })));
+  assert.equal((call!.body as { component: string }).component, "");
+  // a plain task has none of the optional fields
+  const [plain] = decodeFrame(encodeMessage(MSG.TASK_RUN, 0, task()));
+  for (const k of ["deps", "nested", "actor", "actorName", "maxConcurrency", "tried"]) assert.ok(!(k in (plain!.body as object)), k);
+
+  const done = {
+    id: id16,
+    node: NODE_B,
+    results: [{ value: Uint8Array.of(9, 9) }, { node: NODE_A, size: 1 << 30, nested: [id20] }, { node: NODE_A, size: 0 }],
+  };
+  const [d] = decodeFrame(encodeMessage(MSG.TASK_DONE, 0, done));
+  assert.deepEqual(JSON.parse(JSON.stringify(d!.body, bytesAsArrays)), JSON.parse(JSON.stringify(done, bytesAsArrays)));
+  const failed = { id: id16, node: NODE_B, error: Uint8Array.of(1, 2) };
+  const [f] = decodeFrame(encodeMessage(MSG.TASK_DONE, 0, failed));
+  assert.deepEqual(JSON.parse(JSON.stringify(f!.body, bytesAsArrays)), JSON.parse(JSON.stringify(failed, bytesAsArrays)));
+});
+
+test("a task's arguments arrive as a view into the frame", () => {
+  const args = new Uint8Array(4096).fill(6);
+  const frame = encodeMessage(MSG.TASK_RUN, 0, task({ args }));
+  const got = (decodeFrame(frame)[0]!.body as { args: Uint8Array }).args;
+  assert.equal(got.buffer, frame.buffer);
+  assert.deepEqual(got, args);
+});
+
+test("a task that cannot be written is refused at the sender and leaves the frame as it was", () => {
+  const w = new FrameWriter();
+  w.add(MSG.REPLY, 1, "before");
+  const size = w.length;
+  assert.throws(() => w.add(MSG.TASK_RUN, 0, task({ owner: "n1" })), /node ID must be 32 lowercase hex digits/);
+  assert.throws(() => w.add(MSG.TASK_RUN, 0, task({ id: new Uint8Array(3) })), /task ID must be 16 bytes/);
+  assert.throws(() => w.add(MSG.TASK_RUN, 0, task({ component: "abc" })), /component hash/);
+  assert.throws(() => w.add(MSG.TASK_RUN, 0, task({ name: "x".repeat(70000) })), /too long/);
+  assert.equal(w.length, size);
+  assert.equal(w.count, 1);
+  w.add(MSG.REPLY, 2, "after");
+  assert.deepEqual(
+    decodeFrame(w.take()).map((m) => m.body),
+    ["before", "after"],
+  );
+});
+
+test("every truncation and random corruption of a binary body is a WireError", () => {
+  const bodies = [
+    [MSG.TASK_RUN, taskBody({ deps: [{ id: id20, size: 1, nodes: [NODE_A] }], nested: [id20], tried: [NODE_B], actorName: "a" })],
+    [MSG.TASK_DONE, bodyOf(MSG.TASK_DONE, { id: id16, node: NODE_A, results: [{ value: Uint8Array.of(1) }, { node: NODE_B, size: 9, nested: [id20] }] })],
+  ] as const;
+  let seed = 99;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+  for (const [type, body] of bodies) {
+    for (let cut = 0; cut < body.length; cut++) {
+      assert.throws(() => decodeFrame(encode([type, 0, body.subarray(0, cut)])), WireError, `cut at ${cut}`);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const b = body.slice();
+      for (let k = 0; k < 1 + (i % 4); k++) b[rand() % b.length] = rand() & 0xff;
+      try {
+        decodeFrame(encode([type, 0, b]));
+      } catch (e) {
+        assert.ok(e instanceof WireError, `unexpected ${String(e)}`);
+      }
+    }
+  }
+});
+
+function bytesAsArrays(_k: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? [...v] : v;
+}
