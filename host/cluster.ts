@@ -31,10 +31,11 @@
 import { hostname } from "node:os";
 import { bytesToHex, bytesToKey, hexToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../common/ids.js";
 import type { TaskId } from "../common/ids.js";
-import type { Connection, Message, NodeInfo, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
+import type { Connection, Message, MessageType, NodeInfo, PlacedReply, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
 import { CHUNK_BYTES, MSG, RemoteError, WsTransport } from "../net/index.js";
 import type { TaskSpec } from "../scheduler/index.js";
-import { InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
+import { InfeasibleTaskError, PLACED_TASK_MS, UNIT, pickLeased, shapeFromEntries } from "../scheduler/index.js";
+import type { LeaseNode } from "../scheduler/index.js";
 import type { ObjectEntry, RemoteObjects } from "../store/index.js";
 import { FAILED, INLINE_MAX, ObjectLostError, PENDING, READY, RemoteControlStore, TABLES, channelOf } from "../store/index.js";
 import type { ActorOptionsResolved } from "./actors.js";
@@ -53,16 +54,20 @@ export const LOCALITY_BYTES = 1 << 20;
 /** Chunks of one pull in flight at once. */
 export const PULL_WINDOW = 4;
 /**
- * Leases (Ray's worker leases, per node): after the head places a task of
- * some resource shape on a node, tasks of that shape whose arguments travel
- * with them go straight to that node (round-robin over the nodes leased)
- * for LEASE_MS, saving the hop through the head; every LEASE_HEAD_EVERY-th
- * still goes through the head, which keeps the lease fresh and adds nodes
- * as load spreads.
+ * Leases (Ray's worker leases, per owner and resource shape): the head's
+ * answer to a placement names the nodes that may take more tasks of that
+ * shape with their load (policy rule 4), and for LEASE_MS tasks of that
+ * shape whose arguments travel with them go straight to the leased node
+ * with the least load plus tasks of ours outstanding there, saving the
+ * hop through the head. In the lease's second half one task goes
+ * through the head again to renew it with fresh load figures. While no
+ * lease is fresh, one task asks the head and the others wait for its
+ * answer (so a burst costs the head one request, not one per task).
  */
 export const LEASE_MS = 200;
-export const LEASE_HEAD_EVERY = 16;
 const LEASE_MAX_NODES = 64;
+/** Least time between load reports sent early (when this node's queue drains) and the last heartbeat. */
+const LOAD_REPORT_MS = 50;
 /** How long calls that arrive before their actor is started here wait for it. */
 const EARLY_CALL_WAIT_MS = 30_000;
 
@@ -87,6 +92,19 @@ interface Forwarded {
   /** Where it was sent (undefined until the head answers). */
   node: string | undefined;
   wire: WireTask;
+  /** Counted in #outstanding (a task placed through #forward). */
+  counted?: boolean;
+}
+
+/** A lease for one resource shape (see LEASE_MS). */
+interface Lease {
+  nodes: LeaseNode[];
+  /** performance.now() after which it is stale. */
+  expires: number;
+  /** A request through the head that renews it is in flight. */
+  asking: boolean;
+  /** Tasks waiting for that request's answer (no fresh lease when they came). */
+  held: Forwarded[];
 }
 
 /** An actor on another node, as its callers here know it. */
@@ -120,11 +138,17 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   readonly #listener: { address: string; close(): Promise<void> };
   readonly #driver: boolean;
   readonly #peers = new Map<string, Promise<Connection>>();
+  /** Peers whose connection is up (the synchronous path of #send). */
+  readonly #open = new Map<string, Connection>();
+  /** Sends to peers whose connection is being made, in order. */
+  readonly #connecting = new Map<string, { type: MessageType; body: unknown; onError: ((e: Error) => void) | undefined }[]>();
   readonly #addresses = new Map<string, string>();
   readonly #dead = new Map<string, string>();
   readonly #forwarded = new Map<string, Forwarded>();
   /** Per resource shape: nodes the head placed such tasks on lately (see LEASE_MS). */
-  readonly #leases = new Map<string, { nodes: string[]; next: number; sent: number; expires: number }>();
+  readonly #leases = new Map<string, Lease>();
+  /** Per node: tasks of ours placed there and not done yet (lease choices, policy rule 4). */
+  readonly #outstanding = new Map<string, number>();
   readonly #actors = new Map<string, RemoteActor>();
   /** Results kept for their owners (large, or holding refs), until OBJECT_FREE. */
   readonly #held = new Map<string, ObjectEntry>();
@@ -135,6 +159,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   /** TASK_RUN/ACTOR_* messages waiting for a component to load, in arrival order. */
   readonly #inbox: { hash: string; run: (c: ComponentRecord | undefined, err?: Error) => void }[] = [];
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #spinQueued = false;
+  #lastBeat = 0;
   #closed = false;
 
   private constructor(node: HostNode, head: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport) {
@@ -218,11 +244,15 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     for (const [k, v] of this.node.scheduler.resources.available) available[k] = Math.max(0, v);
     const st = this.node.store.stats();
     const queued = this.node.scheduler.backlog;
+    const mean = this.node.scheduler.meanTaskMs;
+    const taskMs = Number.isNaN(mean) ? PLACED_TASK_MS : mean;
+    this.#lastBeat = performance.now();
     this.#head.notify(MSG.NODE_HEARTBEAT, {
       nodeId: this.nodeId,
       available,
       queued,
-      queueMs: queued * 1,
+      queueMs: queued * taskMs,
+      taskMs,
       objects: st.objects,
       storeUsed: st.arenaBytes,
       storeCapacity: st.arenaCapacity,
@@ -241,12 +271,10 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     this.#dead.set(id, why);
     const peer = this.#peers.get(id);
     this.#peers.delete(id);
+    this.#open.delete(id);
     peer?.then((c) => c.close("node died")).catch(() => {});
     if (id === this.nodeId) return;
-    for (const l of this.#leases.values()) {
-      const i = l.nodes.indexOf(id);
-      if (i >= 0) l.nodes.splice(i, 1);
-    }
+    for (const l of this.#leases.values()) l.nodes = l.nodes.filter((n) => n.node !== id);
     const again: Forwarded[] = [];
     for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
     for (const f of again) {
@@ -284,6 +312,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       conn.handler = (m, c) => this.#handle(m, c);
       conn.onClose(() => {
         if (this.#peers.get(id) === p) this.#peers.delete(id);
+        if (this.#open.get(id) === conn) this.#open.delete(id);
       });
       return conn;
     })();
@@ -295,15 +324,30 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   }
 
   /** Sends to node `id` in order with earlier sends to it. */
-  #send(id: string, type: (typeof MSG)[keyof typeof MSG], body: unknown, onError?: (e: Error) => void): void {
+  #send(id: string, type: MessageType, body: unknown, onError?: (e: Error) => void): void {
     if (id === this.nodeId) {
       // to ourselves: the same handling, without a socket
       queueMicrotask(() => this.#handle({ type, id: 0, body }, this.#head));
       return;
     }
+    const open = this.#open.get(id);
+    if (open !== undefined) return open.notify(type, body);
+    let queue = this.#connecting.get(id);
+    if (queue !== undefined) {
+      queue.push({ type, body, onError });
+      return;
+    }
+    this.#connecting.set(id, (queue = [{ type, body, onError }]));
     this.#peer(id).then(
-      (c) => c.notify(type, body),
-      (e: Error) => onError?.(e),
+      (c) => {
+        this.#connecting.delete(id);
+        for (const m of queue) c.notify(m.type, m.body);
+        if (!c.isClosed) this.#open.set(id, c);
+      },
+      (e: Error) => {
+        this.#connecting.delete(id);
+        for (const m of queue) m.onError?.(e);
+      },
     );
   }
 
@@ -476,51 +520,84 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   #forward(task: TaskSpec, wire: WireTask): void {
     const f: Forwarded = { task, node: undefined, wire };
     this.#forwarded.set(task.taskId.key, f);
-    // locality does not matter for a task whose arguments travel with it: use a node the head gave this shape
-    const leased = wire.tried === undefined && (wire.deps === undefined || wire.deps.every((d) => d.value !== undefined)) ? this.#leased(task.shape.key) : undefined;
-    if (leased !== undefined) {
-      f.node = leased;
-      this.#send(leased, MSG.TASK_RUN, wire, (e) => {
-        if (this.#forwarded.get(task.taskId.key) === f) this.#nodeDiedFor(f, leased, e.message);
-      });
-      return;
+    // locality does not matter for a task whose arguments travel with it: it may use a lease
+    if (wire.tried !== undefined || (wire.deps !== undefined && !wire.deps.every((d) => d.value !== undefined))) return this.#viaHead(f, undefined);
+    let l = this.#leases.get(task.shape.key);
+    if (l === undefined) this.#leases.set(task.shape.key, (l = { nodes: [], expires: 0, asking: false, held: [] }));
+    const now = performance.now();
+    if (l.nodes.length > 0 && now < l.expires) {
+      // in its second half a lease is renewed by sending one task through the head
+      if (!l.asking && now > l.expires - LEASE_MS / 2) return this.#viaHead(f, l);
+      return this.#sendLeased(f, l);
     }
-    this.#head.request<string>(MSG.TASK_SUBMIT, wire).then(
-      (node) => {
-        if (this.#forwarded.get(task.taskId.key) !== f) return;
-        f.node = node;
-        this.#lease(task.shape.key, node);
+    if (l.asking) l.held.push(f);
+    else this.#viaHead(f, l);
+  }
+
+  /** Asks the head to place `f`; with `l`, its answer renews that lease and releases the tasks held for it. */
+  #viaHead(f: Forwarded, l: Lease | undefined): void {
+    const key = f.task.taskId.key;
+    if (l) l.asking = true;
+    this.#head.request<PlacedReply>(MSG.TASK_SUBMIT, f.wire).then(
+      (r) => {
+        if (l) this.#renew(l, r);
+        if (this.#forwarded.get(key) !== f) return;
+        this.#placedOn(f, r.node);
         // it died between placement and now: as if it died with the task
-        const dead = this.#dead.get(node);
-        if (dead) this.#nodeDiedFor(f, node, dead);
+        const dead = this.#dead.get(r.node);
+        if (dead) this.#nodeDiedFor(f, r.node, dead);
       },
       (e: Error) => {
-        if (this.#forwarded.get(task.taskId.key) !== f) return;
-        this.#forwarded.delete(task.taskId.key);
-        this.#finishForwarded(task, remoteToLocal(e, task.name));
+        if (l) this.#renew(l, undefined);
+        if (this.#forwarded.get(key) !== f) return;
+        this.#forwarded.delete(key);
+        this.#finishForwarded(f.task, remoteToLocal(e, f.task.name));
       },
     );
   }
 
-  /** A node for a task of this shape from a fresh lease, or undefined (ask the head). */
-  #leased(shape: string): string | undefined {
-    const l = this.#leases.get(shape);
-    if (!l || l.nodes.length === 0 || performance.now() > l.expires) return undefined;
-    // now and then the head places one anyway: fresh load figures, and more nodes in the lease
-    if (++l.sent % LEASE_HEAD_EVERY === 0) return undefined;
-    return l.nodes[l.next++ % l.nodes.length];
+  /** The head answered a request that renews `l` (undefined: it failed); the tasks held for it go. */
+  #renew(l: Lease, r: PlacedReply | undefined): void {
+    l.asking = false;
+    if (r !== undefined) {
+      l.nodes = (Array.isArray(r.lease) ? r.lease : []).filter((n) => isLeaseNode(n) && !this.#dead.has(n.node)).slice(0, LEASE_MAX_NODES);
+      l.expires = performance.now() + LEASE_MS;
+    }
+    const held = l.held;
+    l.held = [];
+    for (const h of held) {
+      if (this.#forwarded.get(h.task.taskId.key) !== h) continue;
+      if (l.nodes.length > 0 && r !== undefined) this.#sendLeased(h, l);
+      else this.#viaHead(h, undefined);
+    }
   }
 
-  #lease(shape: string, node: string): void {
-    if (this.#dead.has(node)) return;
-    let l = this.#leases.get(shape);
-    if (!l) this.#leases.set(shape, (l = { nodes: [], next: 0, sent: 0, expires: 0 }));
-    if (!l.nodes.includes(node) && l.nodes.length < LEASE_MAX_NODES) l.nodes.push(node);
-    l.expires = performance.now() + LEASE_MS;
+  /** `f` went to `node`: counted there until it is done (the load lease choices see). */
+  #placedOn(f: Forwarded, node: string): void {
+    f.node = node;
+    f.counted = true;
+    this.#outstanding.set(node, (this.#outstanding.get(node) ?? 0) + 1);
+  }
+
+  #unplace(f: Forwarded): void {
+    if (!f.counted) return;
+    f.counted = false;
+    const n = (this.#outstanding.get(f.node!) ?? 1) - 1;
+    if (n > 0) this.#outstanding.set(f.node!, n);
+    else this.#outstanding.delete(f.node!);
+  }
+
+  #sendLeased(f: Forwarded, lease: Lease): void {
+    const node = lease.nodes[pickLeased(lease.nodes, (n) => this.#outstanding.get(n) ?? 0)]!.node;
+    this.#placedOn(f, node);
+    this.#send(node, MSG.TASK_RUN, f.wire, (e) => {
+      if (this.#forwarded.get(f.task.taskId.key) === f) this.#nodeDiedFor(f, node, e.message);
+    });
   }
 
   #nodeDiedFor(f: Forwarded, node: string, why: string): void {
     this.#forwarded.delete(f.task.taskId.key);
+    this.#unplace(f);
     if (f.task.retriesLeft > 0) {
       f.task.retriesLeft--;
       f.wire.retries = f.task.retriesLeft;
@@ -649,6 +726,21 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       const task = this.node.makeTask(c, this.node.functionInfo(c, w.name), taskId, w.args, deps, undefined, opts, false, ids, entries, KIND_TASK);
       task.onDone = () => this.#report(w, entries);
       this.node.scheduler.submit(task);
+      this.#spinSoon();
+    });
+  }
+
+  /**
+   * After tasks from other nodes start here with none queued behind them
+   * (a caller waiting on each): poll for their results for a moment
+   * rather than sleep until an isolate rings, which costs a thread wake-up.
+   */
+  #spinSoon(): void {
+    if (this.#spinQueued) return;
+    this.#spinQueued = true;
+    queueMicrotask(() => {
+      this.#spinQueued = false;
+      if (this.node.scheduler.backlog === 0) this.node.pool.pollAwhile();
     });
   }
 
@@ -682,6 +774,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     }
     this.#send(w.owner, MSG.TASK_DONE, body);
     for (const e of entries) store.release(e);
+    // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
+    if (this.node.scheduler.backlog === 0 && performance.now() - this.#lastBeat > LOAD_REPORT_MS) this.#beat();
   }
 
   // ---- owner side: results --------------------------------------------------------------------------
@@ -691,11 +785,15 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     const f = this.#forwarded.get(key);
     if (!f) {
       // a result nobody waits for (a resubmitted task's first run): free what was kept for us
-      const ids = (b.results ?? []).filter((r) => r.node).map((_, i) => keyToBytes(objectKey(taskIdFromKey(key), i + 1)));
+      const ids: Uint8Array[] = [];
+      (b.results ?? []).forEach((r, i) => {
+        if (r.node !== undefined) ids.push(keyToBytes(objectKey(taskIdFromKey(key), i + 1)));
+      });
       if (ids.length > 0) this.#send(b.node, MSG.OBJECT_FREE, { ids });
       return;
     }
     this.#forwarded.delete(key);
+    this.#unplace(f);
     const store = this.node.store;
     if (b.error) {
       this.#finishForwarded(f.task, decodeError(b.error));
@@ -1053,6 +1151,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     const { ids, entries } = this.#returnsFor(taskId, w.numReturns);
     const deps = this.#argEntries(w);
     this.node.callActor(r, w.name, taskId, w.args, deps, undefined, w.numReturns, ids, entries, () => this.#report(w, entries));
+    this.#spinSoon();
   }
 
   readonly #early = new Map<string, { calls: WireTask[]; timer: ReturnType<typeof setTimeout> }>();
@@ -1095,6 +1194,11 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
 }
 
 /** A failure the head or a peer sent back, as the error class it names where we know it. */
+function isLeaseNode(v: unknown): v is LeaseNode {
+  const n = v as LeaseNode;
+  return typeof n === "object" && n !== null && typeof n.node === "string" && Number.isFinite(n.waitMs) && n.taskMs >= 0 && n.cpus > 0;
+}
+
 function remoteToLocal(e: Error, name: string): Error {
   if (!(e instanceof RemoteError)) return e;
   if (e.remoteCode === "WRAY_TASK_INFEASIBLE") return new InfeasibleTaskError(name, e.message.replace(/^task '[^']*' can never be scheduled: /, ""));

@@ -580,7 +580,9 @@ export class Driver {
     const forget = () => {
       for (const e of watched) if (e.state === PENDING) unwatch(e, onSealed);
     };
-    if (this.#spinMs > 0) {
+    // spin only for results this node's isolates are about to produce: a
+    // result from another node arrives on the event loop, which a spin blocks
+    if (this.#spinMs > 0 && this.#node.expectingSoon()) {
       const node = this.#node;
       const deadline = performance.now() + Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity);
       for (let i = 0; remaining > 0; i++) {

@@ -5,7 +5,7 @@
  * and drivers connect to it over the transport.
  */
 import { bytesToHex } from "../common/ids.js";
-import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, Transport, WireTask } from "../net/index.js";
+import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, PlacedReply, Transport, WireTask } from "../net/index.js";
 import { MSG, WsTransport } from "../net/index.js";
 import type { NodeEntry } from "../scheduler/index.js";
 import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
@@ -192,13 +192,14 @@ export class Head {
   }
 
   /** Sends a task to the node the policy picks; the reply names that node. */
-  #placeTask(t: WireTask): string {
+  /** Places a task, starts it there, and answers with the node and a lease for its shape. */
+  #placeTask(t: WireTask): PlacedReply {
     const shape = shapeFromEntries(t.resources);
     const args = (t.deps ?? []).map((d) => ({ size: d.size, nodes: d.value ? [t.owner] : (d.nodes ?? []) }));
     const n = this.scheduler.place(shape, args, false, t.tried);
     if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
     this.#conns.get(n.nodeId)!.notify(MSG.TASK_RUN, t);
-    return n.nodeId;
+    return { node: n.nodeId, lease: this.scheduler.lease(shape, n) };
   }
 
   /** Places an actor: checks its name is free, picks a node, records it, and starts it there. */

@@ -108,8 +108,10 @@ export interface HeartbeatBody {
   available: Record<string, number>;
   /** Tasks queued, waiting for arguments or running. */
   queued: number;
-  /** Estimated ms of queued work. */
+  /** Estimated ms of queued work (tasks waiting × taskMs). */
   queueMs: number;
+  /** Mean run time of its recent tasks (ms). */
+  taskMs: number;
   objects: number;
   storeUsed: number;
   storeCapacity: number;
@@ -256,6 +258,7 @@ const BODY: Record<number, Check> = {
     available: record(uint),
     queued: uint,
     queueMs: num,
+    taskMs: num,
     objects: uint,
     storeUsed: uint,
     storeCapacity: uint,

@@ -19,8 +19,8 @@
  *   Drivers' nodes are exempt from the heartbeat rule (the user's program
  *   runs on that thread and may block it); they die by disconnecting.
  */
-import type { ArgLocation, NodeLoad } from "./policy/locality.js";
-import { charge, feasibleOn, place } from "./policy/locality.js";
+import type { ArgLocation, LeaseNode, NodeLoad } from "./policy/locality.js";
+import { PLACED_TASK_MS, charge, feasibleOn, leaseNodes, place } from "./policy/locality.js";
 import type { Shape } from "./resources.js";
 
 export interface NodeEntry extends NodeLoad {
@@ -54,6 +54,7 @@ export class GlobalScheduler {
       total: { ...total },
       available: { ...total },
       queueMs: 0,
+      taskMs: PLACED_TASK_MS,
       placedSince: 0,
       actors: 0,
       lastBeat: performance.now(),
@@ -75,12 +76,13 @@ export class GlobalScheduler {
     return this.#nodes.values();
   }
 
-  heartbeat(nodeId: string, load: { available: Record<string, number>; queued: number; queueMs: number; objects: number; storeUsed: number; storeCapacity: number; actors: number }): void {
+  heartbeat(nodeId: string, load: { available: Record<string, number>; queued: number; queueMs: number; taskMs: number; objects: number; storeUsed: number; storeCapacity: number; actors: number }): void {
     const n = this.#nodes.get(nodeId);
     if (!n || !n.alive) return;
     n.lastBeat = performance.now();
     n.available = { ...load.available };
     n.queueMs = load.queueMs;
+    n.taskMs = load.taskMs;
     n.queued = load.queued;
     n.placedSince = 0;
     n.objects = load.objects;
@@ -102,6 +104,11 @@ export class GlobalScheduler {
     if (forActor) n.actors++;
     this.placed++;
     return n;
+  }
+
+  /** Nodes a caller may send more tasks of `shape` to for a while (policy rule 4), `chosen` first. */
+  lease(shape: Shape, chosen: NodeEntry): LeaseNode[] {
+    return leaseNodes(this.#nodes.values(), shape, chosen);
   }
 
   /** Could any live node ever run `shape`? */

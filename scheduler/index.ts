@@ -5,10 +5,10 @@
 export { LocalScheduler } from "./local.js";
 export type { Executor, LocalSchedulerOptions, SchedulerStats } from "./local.js";
 export { ResourcePool, shapeOf, shapeFromEntries, within, UNIT } from "./resources.js";
-export { place, charge, feasibleOn } from "./policy/locality.js";
+export { place, charge, feasibleOn, leaseNodes, pickLeased, PLACED_TASK_MS } from "./policy/locality.js";
 export { GlobalScheduler } from "./global.js";
 export type { NodeEntry } from "./global.js";
-export type { NodeLoad, ArgLocation } from "./policy/locality.js";
+export type { NodeLoad, ArgLocation, LeaseNode } from "./policy/locality.js";
 export type { ResourceRequest, Shape } from "./resources.js";
 export type { FunctionStats, TaskSpec } from "./task.js";
 export { InfeasibleTaskError } from "./errors.js";

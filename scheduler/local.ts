@@ -121,6 +121,7 @@ export class LocalScheduler {
   readonly #reservations = new Deque<Reservation>();
   /** Reservations granted during a pass, announced once the pass is over. */
   #granted: (() => void)[] = [];
+  #meanMs = NaN;
   #scheduling = false;
   #again = false;
 
@@ -268,6 +269,7 @@ export class LocalScheduler {
 
   /** A task's result (or failure) came back from isolate `id`. */
   finished(id: number, task: TaskSpec, ms: number): void {
+    this.#meanMs = Number.isNaN(this.#meanMs) ? ms : this.#meanMs * 0.95 + ms * 0.05;
     const st = task.stats;
     st.avgMs = Number.isNaN(st.avgMs) ? ms : st.avgMs * 0.8 + ms * 0.2;
     const iso = this.#isolates.get(id);
@@ -477,6 +479,11 @@ export class LocalScheduler {
       this.#executor.lend(iso.id, t);
       return;
     }
+  }
+
+  /** Mean run time of the tasks finished here lately, in ms (NaN before the first). */
+  get meanTaskMs(): number {
+    return this.#meanMs;
   }
 
   /** Tasks waiting here: queued, or waiting for their arguments (cheap, for placement decisions). */

@@ -584,7 +584,7 @@ export class IsolatePool {
       }
       void w.value.then(() => {
         Atomics.store(bell, HOST_PARKED, 0);
-        this.#pollAwhile();
+        this.pollAwhile();
         this.#armBell();
       });
       return;
@@ -596,9 +596,11 @@ export class IsolatePool {
    * the host again within microseconds), keeps polling for up to `spinMs`
    * after the last event, since a sleeping host costs each such request a
    * thread wake-up (15-100 µs on VMs). Otherwise returns at once, so the
-   * event loop (the driver's code) runs.
+   * event loop (the driver's code) runs. Hosts also call it after handing
+   * isolates tasks that came from other nodes, to catch quick results
+   * without a wake-up.
    */
-  #pollAwhile(): void {
+  pollAwhile(): void {
     const spin = this.#options.spinMs;
     let until = performance.now() + spin;
     for (let i = 0; ; i++) {

@@ -75,6 +75,25 @@ test("the same program runs on the cluster: tasks on other nodes, results back, 
   await assert.rejects(ray.get(makeBytes.remote(-1, 0)), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
 });
 
+test("a burst of tasks goes out on a lease: one placement by the head, the tasks spread over the nodes", async () => {
+  const mod = await ray.load(guest("cluster"));
+  const where = mod.fn<[string], string>("where");
+  // let the lease left by earlier tests go stale (LEASE_MS is 200 ms)
+  await new Promise((r) => setTimeout(r, 400));
+  const placedBefore = (await ray.clusterStatus()).placed;
+  const tags = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
+  assert.deepEqual(await ray.get(tags.map((t) => where.remote(t))), tags);
+  const placed = (await ray.clusterStatus()).placed - placedBefore;
+  // the first task asks the head; the others wait for its answer and go straight to the leased nodes
+  assert.ok(placed >= 1 && placed <= 3, `the head placed ${placed} of 400 tasks submitted at once`);
+  const per = [cluster.head, cluster.hosts[0]!, cluster.hosts[1]!].map((p) => p.lines(/ran burst-\d+$/).length);
+  assert.equal(
+    per.reduce((a, b) => a + b),
+    400,
+  );
+  assert.ok(per.filter((n) => n > 0).length >= 2, `the burst ran on one node only: ${per.join(", ")}`);
+});
+
 test("a task needing a resource only one host has runs there; one no host has is infeasible", async () => {
   const mod = await ray.load(guest("cluster"));
   const where = mod.fn<[string], string>("where");
