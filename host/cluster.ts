@@ -32,7 +32,7 @@ import { hostname } from "node:os";
 import { bytesToHex, bytesToKey, hexToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../common/ids.js";
 import type { TaskId } from "../common/ids.js";
 import type { Connection, Message, MessageType, NodeInfo, PlacedReply, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
-import { CHUNK_BYTES, MSG, RemoteError, WsTransport } from "../net/index.js";
+import { CHUNK_BYTES, ChunkReply, MSG, RemoteError, WsTransport } from "../net/index.js";
 import type { TaskSpec } from "../scheduler/index.js";
 import { InfeasibleTaskError, PLACED_TASK_MS, UNIT, pickLeased, shapeFromEntries } from "../scheduler/index.js";
 import type { LeaseNode } from "../scheduler/index.js";
@@ -893,7 +893,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   }
 
   /** Serves a chunk of an object held here (waits for it while it is being made here). */
-  #serve(b: { id: Uint8Array; offset: number; length: number }): PullReply | Promise<PullReply> {
+  #serve(b: { id: Uint8Array; offset: number; length: number }): ChunkReply | Promise<ChunkReply> {
     const store = this.node.store;
     const key = bytesToKey(b.id);
     const e = store.entry(key) ?? this.#held.get(key);
@@ -902,7 +902,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       return new Promise((resolve, reject) => {
         store.whenSealed(e, () => {
           try {
-            resolve(this.#serve(b) as PullReply);
+            resolve(this.#serve(b) as ChunkReply);
           } catch (err) {
             reject(err);
           }
@@ -910,10 +910,11 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       });
     }
     if (e.state !== READY) throw e.error ?? new ObjectLostError(bytesToHex(b.id), "not here");
+    // sent from the store's memory without a copy: pinned (kept in place, not freed) until the link has written it
+    store.pin(e);
     const bytes = store.bytes(e)!;
     const end = Math.min(bytes.length, b.offset + b.length);
-    // the reply is encoded (copied into the frame) before this returns to the connection
-    return { size: bytes.length, data: bytes.subarray(Math.min(b.offset, end), end) };
+    return new ChunkReply(bytes.length, bytes.subarray(Math.min(b.offset, end), end), () => store.unpin(e));
   }
 
   /** `e` had a copy elsewhere and was freed here: the holder may drop what it kept for us (RemoteObjects). */

@@ -19,12 +19,12 @@
  */
 import { ConnectionClosedError, RemoteError, WireError } from "./errors.js";
 import type { FailBody, Message, MessageType } from "./wire.js";
-import { FRAME_TARGET_BYTES, FrameWriter, MSG, decodeFrame, typeName } from "./wire.js";
+import { ChunkReply, FRAME_TARGET_BYTES, FrameWriter, MSG, chunkReplyHeader, decodeFrame, typeName } from "./wire.js";
 
 /** What carries frames for a connection (a transport makes one per socket). */
 export interface Link {
-  /** Sends one frame; `written` is called once the link no longer holds it. */
-  send(frame: Uint8Array, written: () => void): void;
+  /** Sends one frame (given whole, or as parts to be joined); `written` is called once the link no longer holds it. */
+  send(frame: Uint8Array | readonly Uint8Array[], written: () => void): void;
   /** Closes the link; the transport then calls `Connection.closed`. */
   close(code: number, reason: string): void;
 }
@@ -219,7 +219,27 @@ export class Connection {
   }
 
   #reply(id: number, value: unknown): void {
-    if (this.#closed === undefined) this.#write(MSG.REPLY, id, value ?? null);
+    if (this.#closed !== undefined) {
+      if (value instanceof ChunkReply) value.done?.();
+      return;
+    }
+    if (value instanceof ChunkReply) this.#sendChunk(id, value);
+    else this.#write(MSG.REPLY, id, value ?? null);
+  }
+
+  /** A chunk of object bytes: its own frame, the bytes sent from where they are (after what is queued, keeping order). */
+  #sendChunk(id: number, chunk: ChunkReply): void {
+    this.flush();
+    const header = chunkReplyHeader(id, chunk);
+    const size = header.length + chunk.data.length;
+    this.messagesOut++;
+    this.framesOut++;
+    this.#buffered += size;
+    this.#link.send([header, chunk.data], () => {
+      chunk.done?.();
+      this.#buffered -= size;
+      if (this.#drains.length > 0 && this.buffered <= LOW_WATER_BYTES) this.#wake();
+    });
   }
 
   #fail(id: number, e: unknown): void {

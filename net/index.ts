@@ -3,7 +3,7 @@
  * requests and batching, and the transports that carry them (WebSockets
  * between processes, in-process pairs for the embedded mode and tests).
  */
-export { MSG, MAX_FRAME_BYTES, FRAME_TARGET_BYTES, CHUNK_BYTES, FrameWriter, decodeFrame, encodeMessage, typeName } from "./wire.js";
+export { MSG, MAX_FRAME_BYTES, FRAME_TARGET_BYTES, CHUNK_BYTES, ChunkReply, FrameWriter, chunkReplyHeader, decodeFrame, encodeMessage, typeName } from "./wire.js";
 export type {
   MessageType,
   Message,

@@ -44,10 +44,11 @@ export class InprocTransport implements Transport {
     let client!: Connection;
     let server!: Connection;
     const pipe = (to: () => Connection) => ({
-      send(frame: Uint8Array, written: () => void) {
+      send(frame: Uint8Array | readonly Uint8Array[], written: () => void) {
+        const whole = frame instanceof Uint8Array ? frame : join(frame);
         queueMicrotask(() => {
           written();
-          to().receive(frame);
+          to().receive(whole);
         });
       },
       close(code: number, reason: string) {
@@ -61,4 +62,16 @@ export class InprocTransport implements Transport {
     ep.accept(server);
     return client;
   }
+}
+
+function join(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -374,6 +374,60 @@ export class FrameWriter {
   }
 }
 
+/**
+ * A PullReply whose bytes go out without being copied into a frame: the
+ * connection sends the message's header and `data` as the two parts of one
+ * frame (see `chunkReplyHeader`). The receiver decodes an ordinary
+ * `{ size, data }` reply.
+ */
+export class ChunkReply {
+  constructor(
+    readonly size: number,
+    readonly data: Uint8Array,
+    /** Called once the link no longer holds `data` (written, or the connection gone). */
+    readonly done?: () => void,
+  ) {}
+}
+
+/**
+ * MessagePack for `[REPLY, id, { size, data: <bin32 header> }]`, to be
+ * followed by `chunk.data`. Its length is a multiple of 8 (the wider forms
+ * of the map and key headers pad it), so in the joined frame the bytes
+ * start 8-aligned: copying them into shared memory from an unaligned
+ * offset runs at a fraction of memcpy speed in V8.
+ */
+export function chunkReplyHeader(id: number, chunk: ChunkReply): Uint8Array {
+  const h = new Uint8Array(40);
+  const v = new DataView(h.buffer);
+  let at = 0;
+  const big = chunk.size > 0xffff_ffff;
+  const put = (...b: number[]) => {
+    h.set(b, at);
+    at += b.length;
+  };
+  if (big) put(0xdc, 0, 3); // array 16 of 3
+  else put(0x93); // array of 3
+  put(MSG.REPLY, 0xce); // positive fixint; uint 32
+  v.setUint32(at, id, false);
+  at += 4;
+  if (big) put(0xdf, 0, 0, 0, 2); // map 32 of 2
+  else put(0xde, 0, 2); // map 16 of 2
+  put(0xd9, 4, 0x73, 0x69, 0x7a, 0x65); // str 8 "size"
+  if (big) {
+    put(0xcb); // float 64 (exact below 2^53)
+    v.setFloat64(at, chunk.size, false);
+    at += 8;
+  } else {
+    put(0xce); // uint 32
+    v.setUint32(at, chunk.size, false);
+    at += 4;
+  }
+  put(0xd9, 4, 0x64, 0x61, 0x74, 0x61, 0xc6); // str 8 "data"; bin 32
+  v.setUint32(at, chunk.data.length, false);
+  at += 4;
+  return h.subarray(0, at); // 32 bytes, or 40 with the wider size
+}
+
 /** One message as a frame of its own. */
 export function encodeMessage(type: MessageType, id: number, body: unknown): Uint8Array {
   const w = new FrameWriter();

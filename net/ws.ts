@@ -30,7 +30,12 @@ function attach(ws: WebSocket, peer: string, log: (line: string) => void): Conne
   const conn = new Connection(
     {
       send(frame, written) {
-        ws.send(frame, { binary: true }, () => written());
+        if (frame instanceof Uint8Array) return ws.send(frame, { binary: true }, () => written());
+        // parts of one frame: fragments of one WebSocket message, joined by the receiver
+        for (let i = 0; i < frame.length; i++) {
+          const last = i === frame.length - 1;
+          ws.send(frame[i]!, { binary: true, fin: last }, last ? () => written() : undefined);
+        }
       },
       close(code, reason) {
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import WebSocket from "ws";
 import type { Connection, Message, Transport } from "../../net/index.js";
-import { ConnectionClosedError, InprocTransport, MSG, RemoteError, TOKEN_HEADER, UnauthorizedError, WsTransport } from "../../net/index.js";
+import { ChunkReply, ConnectionClosedError, InprocTransport, MSG, RemoteError, TOKEN_HEADER, UnauthorizedError, WsTransport } from "../../net/index.js";
 
 const TOKEN = "s3cret-token";
 
@@ -44,6 +44,39 @@ for (const [name, make] of [
       c.notify(MSG.GCS_UNSUBSCRIBE, { channel: "x" });
       await new Promise((r) => setTimeout(r, 20));
       assert.ok(seen.some((m) => m.type === MSG.GCS_UNSUBSCRIBE && m.id === 0));
+    } finally {
+      c.close();
+      await listener.close();
+    }
+  });
+
+  test(`${name}: a chunk reply arrives as one { size, data } reply, in order with the messages around it`, async () => {
+    const t = make();
+    const data = new Uint8Array(3 << 20).map((_, i) => (i * 13) & 255);
+    let done = 0;
+    const listener = await t.listen({ token: TOKEN }, (conn) => {
+      conn.handler = (m) => {
+        const k = (m.body as { key: string }).key;
+        return k === "chunk" ? new ChunkReply(10 << 20, data.subarray(1 << 20), () => done++) : k;
+      };
+    });
+    const c = await t.connect(listener.address, TOKEN);
+    try {
+      const order: string[] = [];
+      const [a, chunk, b] = await Promise.all(
+        ["a", "chunk", "b"].map((key) =>
+          c.request(MSG.GCS_GET, { table: "t", key }).then((r) => {
+            order.push(key);
+            return r;
+          }),
+        ),
+      );
+      assert.deepEqual([a, b, order], ["a", "b", ["a", "chunk", "b"]]);
+      const got = chunk as { size: number; data: Uint8Array };
+      assert.equal(got.size, 10 << 20);
+      assert.ok(Buffer.from(got.data).equals(data.subarray(1 << 20)));
+      for (let i = 0; i < 100 && done === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(done, 1, "the sender learns when the bytes are written");
     } finally {
       c.close();
       await listener.close();

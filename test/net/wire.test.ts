@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decode, encode } from "@msgpack/msgpack";
-import { FRAME_TARGET_BYTES, FrameWriter, MAX_FRAME_BYTES, MSG, WireError, decodeFrame, encodeMessage } from "../../net/index.js";
+import { ChunkReply, FRAME_TARGET_BYTES, FrameWriter, MAX_FRAME_BYTES, MSG, WireError, chunkReplyHeader, decodeFrame, encodeMessage } from "../../net/index.js";
 
 const id16 = new Uint8Array(16).fill(7);
 const NODE_A = "0123456789abcdef0123456789abcdef";
@@ -218,3 +218,21 @@ test("every truncation and random corruption of a binary body is a WireError", (
 function bytesAsArrays(_k: string, v: unknown): unknown {
   return v instanceof Uint8Array ? [...v] : v;
 }
+
+test("a chunk reply's header decodes as an ordinary reply, and its bytes start 8-aligned in the joined frame", () => {
+  const data = new Uint8Array(1000).map((_, i) => i & 255);
+  for (const size of [1000, 2 ** 33]) {
+    const header = chunkReplyHeader(77, new ChunkReply(size, data));
+    assert.equal(header.length % 8, 0, `header of ${header.length} bytes`);
+    const frame = new Uint8Array(header.length + data.length);
+    frame.set(header);
+    frame.set(data, header.length);
+    const [m] = decodeFrame(frame);
+    assert.equal(m!.type, MSG.REPLY);
+    assert.equal(m!.id, 77);
+    const body = m!.body as { size: number; data: Uint8Array };
+    assert.equal(body.size, size);
+    assert.deepEqual(body.data, data);
+    assert.equal(body.data.byteOffset, header.length);
+  }
+});
