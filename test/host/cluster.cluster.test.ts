@@ -80,10 +80,10 @@ test("a burst of tasks goes out on a lease: one placement by the head, the tasks
   const where = mod.fn<[string], string>("where");
   // let the lease left by earlier tests go stale (LEASE_MS is 200 ms)
   await new Promise((r) => setTimeout(r, 400));
-  const placedBefore = (await ray.clusterStatus()).placed;
+  const placedBefore = (await ray.clusterStatus())!.placed;
   const tags = Array.from({ length: 400 }, (_, i) => `burst-${i}`);
   assert.deepEqual(await ray.get(tags.map((t) => where.remote(t))), tags);
-  const placed = (await ray.clusterStatus()).placed - placedBefore;
+  const placed = (await ray.clusterStatus())!.placed - placedBefore;
   // the first task asks the head; the others wait for its answer and go straight to the leased nodes
   assert.ok(placed >= 1 && placed <= 3, `the head placed ${placed} of 400 tasks submitted at once`);
   const per = [cluster.head, cluster.hosts[0]!, cluster.hosts[1]!].map((p) => p.lines(/ran burst-\d+$/).length);
