@@ -1194,12 +1194,13 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   }
 }
 
-/** A failure the head or a peer sent back, as the error class it names where we know it. */
+/** A well-formed node of a lease from the head. */
 function isLeaseNode(v: unknown): v is LeaseNode {
   const n = v as LeaseNode;
   return typeof n === "object" && n !== null && typeof n.node === "string" && Number.isFinite(n.waitMs) && n.taskMs >= 0 && n.cpus > 0;
 }
 
+/** A failure the head or a peer sent back, as the error class it names where we know it. */
 function remoteToLocal(e: Error, name: string): Error {
   if (!(e instanceof RemoteError)) return e;
   if (e.remoteCode === "WRAY_TASK_INFEASIBLE") return new InfeasibleTaskError(name, e.message.replace(/^task '[^']*' can never be scheduled: /, ""));

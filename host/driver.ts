@@ -27,6 +27,7 @@ import type { ActorOptions, ComponentRecord, FunctionInfo, NodeOptions, Resolved
 import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
 import { ClusterNode } from "./cluster.js";
 import { readToken } from "./cluster-files.js";
+import type { Transport } from "../net/index.js";
 
 
 export interface InitOptions extends NodeOptions {
@@ -42,6 +43,13 @@ export interface InitOptions extends NodeOptions {
   token?: string;
   /** Where the cluster token is. Default: ~/.wray/token (or $WRAY_HOME/token). */
   tokenFile?: string;
+  /**
+   * How the cluster is reached. Default: WebSockets. An InprocTransport
+   * shared with a Head and hosts started in this process (`inproc://`
+   * addresses) runs a whole cluster inside one process, on the same
+   * protocol code.
+   */
+  transport?: Transport;
 }
 
 /** Arguments as a task takes them: each may also be an ObjectRef to a value of its type. */
@@ -718,19 +726,21 @@ function checkTimeout(t: number | undefined): number {
  * cluster as a driver.
  */
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const { address, token, tokenFile, ...nodeOptions } = options;
+  const { address, token, tokenFile, transport, ...nodeOptions } = options;
   if (address === undefined) {
     const node = new HostNode(nodeOptions);
     node.start();
     return new Driver(node, options.spinMs ?? 0.1);
   }
-  if (typeof address !== "string" || !/^wss?:\/\//.test(address)) throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
+  if (typeof address !== "string" || !(transport ? /^[a-z]+:\/\//.test(address) : /^wss?:\/\//.test(address))) {
+    throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
+  }
   const clusterToken = token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
   const node = new HostNode({ numCpus: 0, ...nodeOptions });
   node.start();
   let cluster: ClusterNode;
   try {
-    cluster = await ClusterNode.join(node, { address, token: clusterToken, driver: true, log: options.log });
+    cluster = await ClusterNode.join(node, { address, token: clusterToken, driver: true, log: options.log, transport });
   } catch (e) {
     await node.close();
     throw e;

@@ -40,4 +40,6 @@ export { ClusterNode } from "./cluster.js";
 export type { ClusterOptions } from "./cluster.js";
 export { formatStatus } from "./cluster-cli.js";
 export { ShardedControlStore } from "../store/index.js";
+export { InprocTransport, WsTransport } from "../net/index.js";
+export type { Transport } from "../net/index.js";
 export type { ControlStore } from "../store/index.js";
