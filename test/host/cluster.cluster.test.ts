@@ -13,6 +13,8 @@ import { startCluster, until } from "../cluster.js";
 import { guest } from "../helpers.js";
 
 const HEARTBEAT_MS = 500;
+/** Each test's limit: a hang fails the test that hung (and names it) instead of the whole file. */
+const TEST_MS = 120_000;
 let cluster: TestCluster;
 let ray: Driver;
 const driverLog: string[] = [];
@@ -42,7 +44,7 @@ function ranOn(tag: string): string[] {
   return who;
 }
 
-test("the same program runs on the cluster: tasks on other nodes, results back, failures re-raised", async () => {
+test("the same program runs on the cluster: tasks on other nodes, results back, failures re-raised", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
   const digest = mod.fn<[Uint8Array], number>("digest");
@@ -75,7 +77,7 @@ test("the same program runs on the cluster: tasks on other nodes, results back, 
   await assert.rejects(ray.get(makeBytes.remote(-1, 0)), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
 });
 
-test("a burst of tasks goes out on a lease: one placement by the head, the tasks spread over the nodes", async () => {
+test("a burst of tasks goes out on a lease: one placement by the head, the tasks spread over the nodes", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const where = mod.fn<[string], string>("where");
   // let the lease left by earlier tests go stale (LEASE_MS is 200 ms)
@@ -94,7 +96,7 @@ test("a burst of tasks goes out on a lease: one placement by the head, the tasks
   assert.ok(per.filter((n) => n > 0).length >= 2, `the burst ran on one node only: ${per.join(", ")}`);
 });
 
-test("a task needing a resource only one host has runs there; one no host has is infeasible", async () => {
+test("a task needing a resource only one host has runs there; one no host has is infeasible", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const where = mod.fn<[string], string>("where");
   const tags = Array.from({ length: 6 }, (_, i) => `onlyA-${i}`);
@@ -103,7 +105,7 @@ test("a task needing a resource only one host has runs there; one no host has is
   await assert.rejects(ray.get(where.options({ resources: { nowhere: 1 } }).remote("x")), InfeasibleTaskError);
 });
 
-test("tasks are placed on the host holding their large argument", async () => {
+test("tasks are placed on the host holding their large argument", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
   const digestAt = mod.fn<[Uint8Array, string], number>("digestAt");
@@ -116,7 +118,7 @@ test("tasks are placed on the host holding their large argument", async () => {
   for (const t of tags) assert.deepEqual(ranOn(t), ["A"], `${t} should run where its 4 MiB argument is`);
 });
 
-test("actors on remote hosts: called from the driver in order, from guests, by name; kill", async () => {
+test("actors on remote hosts: called from the driver in order, from guests, by name; kill", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const Counter = mod.actor<{ inc(by?: number): number; read(): number }>("Counter");
   const c = Counter.remote(10);
@@ -137,7 +139,7 @@ test("actors on remote hosts: called from the driver in order, from guests, by n
   await assert.rejects(ray.get(named.inc.remote(1)), (e: Error & { code?: string }) => e.code === "WRAY_ACTOR_DIED");
 });
 
-test("wray status shows the nodes as a table and as JSON", async () => {
+test("wray status shows the nodes as a table and as JSON", { timeout: TEST_MS }, async () => {
   const table = await cluster.cli(["status"]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, new RegExp(`wray cluster at ${cluster.address.replace(/[/.]/g, "\\$&")}`));
@@ -152,7 +154,7 @@ test("wray status shows the nodes as a table and as JSON", async () => {
   assert.equal(s.nodes.find((n) => n.nodeId.startsWith(cluster.hosts[0]!.nodeId))!.resources.CPU, 2);
 });
 
-test("a connection without the token is refused and logged; garbage frames do not hurt the head", async () => {
+test("a connection without the token is refused and logged; garbage frames do not hurt the head", { timeout: TEST_MS }, async () => {
   const refused = (token: string | undefined) =>
     new Promise<number>((resolve) => {
       const ws = new WebSocket(cluster.address, token === undefined ? {} : { headers: { "x-wray-token": token } });
@@ -178,7 +180,7 @@ test("a connection without the token is refused and logged; garbage frames do no
   assert.equal(await ray.get(mod.fn<[string], string>("where").remote("after-garbage")), "after-garbage");
 });
 
-test("a host killed with SIGKILL is detected within 2 heartbeats; its queued tasks complete elsewhere", async () => {
+test("a host killed with SIGKILL is detected within 2 heartbeats; its queued tasks complete elsewhere", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
   const sleepy = mod.fn<[number, string], string>("sleepy");
   // warm B up so it has the component, then give it a backlog it cannot finish in time
@@ -209,7 +211,7 @@ test("a host killed with SIGKILL is detected within 2 heartbeats; its queued tas
   assert.match(status.stdout, /nodes: 2 alive, 1 driver\(s\), 1 dead/);
 });
 
-test("a host that stops answering (SIGSTOP: its socket stays open) is declared dead by missed heartbeats", async () => {
+test("a host that stops answering (SIGSTOP: its socket stays open) is declared dead by missed heartbeats", { timeout: TEST_MS }, async () => {
   const frozen = await cluster.addHost(["--num-cpus", "1"]);
   await until(async () => (await ray.clusterStatus())!.nodes.some((n) => n.nodeId.startsWith(frozen.nodeId) && n.state === "alive"), 5000, "the new host");
   const stoppedAt = Date.now();
