@@ -31,13 +31,20 @@ function median(xs) {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Calls/s of `n` calls made by `call(i)`, then one get of all of them. */
-async function throughput(n, call) {
+/** Calls/s of `n` calls made by `call(i)`, then one get of all of them (through `driver`). */
+async function throughput(n, call, driver = ray) {
   const t0 = performance.now();
   const refs = new Array(n);
   for (let i = 0; i < n; i++) refs[i] = call(i);
-  await ray.get(refs);
+  await driver.get(refs);
   return n / ((performance.now() - t0) / 1000);
+}
+
+/** µs per call of `n` calls made by `call()`, each got before the next (through `driver`). */
+async function roundTrip(n, call, driver = ray) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await driver.get(call());
+  return ((performance.now() - t0) * 1000) / n;
 }
 
 function report(name, value, unit, note = "") {
@@ -112,12 +119,7 @@ if (!json) {
 
 await row("baseline: postMessage round trip", "us", postMessageRoundTrip, "worker_threads floor");
 
-await row("single client tasks sync", "us", async () => {
-  const n = 2000;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await ray.get(noop.remote());
-  return ((performance.now() - t0) * 1000) / n;
-}, "submit + get of a no-op task, one at a time");
+await row("single client tasks sync", "us", () => roundTrip(2000, () => noop.remote()), "submit + get of a no-op task, one at a time");
 
 await row("single client tasks async", "tasks/s", () => throughput(100_000, () => noop.remote()), "100k no-op tasks submitted, then one get");
 
@@ -126,12 +128,7 @@ if (wants("single client tasks sync (c guest)") || wants("single client tasks as
   const cmod = await ray.load(here("../test/guests/conformance-c/conformance-c.wasm"));
   const square = cmod.fn("square");
   await ray.get(Array.from({ length: 20_000 }, () => square.remote(3)));
-  await row("single client tasks sync (c guest)", "us", async () => {
-    const n = 2000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await ray.get(square.remote(3));
-    return ((performance.now() - t0) * 1000) / n;
-  }, "submit + get of square(3) in the C conformance guest, one at a time");
+  await row("single client tasks sync (c guest)", "us", () => roundTrip(2000, () => square.remote(3)), "submit + get of square(3) in the C conformance guest, one at a time");
   await row("single client tasks async (c guest)", "tasks/s", () => throughput(100_000, () => square.remote(3)), "100k square(3) tasks in the C guest, then one get");
 }
 
@@ -166,12 +163,7 @@ const Sink = mod.actor("Sink");
 {
   const a = Sink.remote();
   await ray.get(Array.from({ length: 20_000 }, () => a.noop.remote()));
-  await row("1:1 actor calls sync", "us", async () => {
-    const n = 2000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await ray.get(a.noop.remote());
-    return ((performance.now() - t0) * 1000) / n;
-  }, "call + get of a no-op method, one at a time");
+  await row("1:1 actor calls sync", "us", () => roundTrip(2000, () => a.noop.remote()), "call + get of a no-op method, one at a time");
   await row("1:1 actor calls async", "calls/s", () => throughput(100_000, () => a.noop.remote()), "100k calls, then one get");
   await ray.kill(a);
 }
@@ -514,20 +506,8 @@ if (CLUSTER_ROWS.some(wants)) {
     const cmod = await cray.load(await guestPath());
     const cnoop = cmod.fn("noop");
     await cray.get(Array.from({ length: 5000 }, () => cnoop.remote()));
-    await row("cross-host tasks sync", "us", async () => {
-      const n = 500;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await cray.get(cnoop.remote());
-      return ((performance.now() - t0) * 1000) / n;
-    }, "driver (no CPUs) → head → a host → driver, one task at a time");
-    await row("cross-host tasks async", "tasks/s", async () => {
-      const n = 50_000;
-      const t0 = performance.now();
-      const refs = new Array(n);
-      for (let i = 0; i < n; i++) refs[i] = cnoop.remote();
-      await cray.get(refs);
-      return n / ((performance.now() - t0) / 1000);
-    }, "50k no-op tasks from one driver spread over 2 hosts, then one get");
+    await row("cross-host tasks sync", "us", () => roundTrip(500, () => cnoop.remote(), cray), "driver (no CPUs) → head → a host → driver, one task at a time");
+    await row("cross-host tasks async", "tasks/s", () => throughput(50_000, () => cnoop.remote(), cray), "50k no-op tasks from one driver spread over 2 hosts, then one get");
     const zeros = cmod.fn("zeros");
     // two untimed rounds first: the driver's store maps and touches its memory for the first time then (on this
     // VM fresh pages fill at ~0.2-1 GB/s); after that each round's values are collected and their segments reused

@@ -149,10 +149,16 @@ export class Connection {
     this.#flushQueued = false;
     if (this.#writer.count === 0 || this.#closed !== undefined) return;
     const frame = this.#writer.take();
-    this.#buffered += frame.length;
+    this.#sendFrame(frame, frame.length, undefined);
+  }
+
+  /** Hands a frame (or its parts, `size` bytes in all) to the link, counted as buffered until written. */
+  #sendFrame(frame: Uint8Array | readonly Uint8Array[], size: number, written: (() => void) | undefined): void {
+    this.#buffered += size;
     this.framesOut++;
     this.#link.send(frame, () => {
-      this.#buffered -= frame.length;
+      written?.();
+      this.#buffered -= size;
       if (this.#drains.length > 0 && this.buffered <= LOW_WATER_BYTES) this.#wake();
     });
   }
@@ -231,15 +237,8 @@ export class Connection {
   #sendChunk(id: number, chunk: ChunkReply): void {
     this.flush();
     const header = chunkReplyHeader(id, chunk);
-    const size = header.length + chunk.data.length;
     this.messagesOut++;
-    this.framesOut++;
-    this.#buffered += size;
-    this.#link.send([header, chunk.data], () => {
-      chunk.done?.();
-      this.#buffered -= size;
-      if (this.#drains.length > 0 && this.buffered <= LOW_WATER_BYTES) this.#wake();
-    });
+    this.#sendFrame([header, chunk.data], header.length + chunk.data.length, chunk.done);
   }
 
   #fail(id: number, e: unknown): void {
