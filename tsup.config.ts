@@ -25,6 +25,6 @@ export default defineConfig([
     target: "es2022",
     splitting: false,
     dts: true,
-    external: ["wray:runtime/host@0.1.0"],
+    external: ["wray:runtime/host@0.1.0", "wray:runtime/gpu@0.1.0"],
   },
 ]);

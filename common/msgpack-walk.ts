@@ -4,7 +4,7 @@
  * values, to splice resolved arguments into an argument array, and to find
  * nested ObjectRefs in stored bytes — all without copying payloads.
  */
-import { EXT_OBJECT_REF } from "./codec.js";
+import { EXT_OBJECT_REF, EXT_TYPED_ARRAY } from "./codec.js";
 import { OBJECT_ID_BYTES, bytesToKey } from "./ids.js";
 
 export class MsgpackFormatError extends RangeError {}
@@ -125,4 +125,49 @@ export function splitArray(b: Uint8Array, pos = 0): Uint8Array[] {
     p = end;
   }
   return out;
+}
+
+/**
+ * The raw payload of a value that is a byte string (`bin`) or a typed
+ * array (extension type 3, after its kind byte), as a view of `b`; with
+ * the typed array's kind (0 for `bin`). Undefined for any other value.
+ */
+export function binaryPayload(b: Uint8Array): { kind: number; bytes: Uint8Array } | undefined {
+  const t = b[0];
+  if (b.length < 2) return undefined;
+  let len: number;
+  let at: number;
+  let ext = false;
+  switch (t) {
+    case 0xc4: len = b[1] ?? 0; at = 2; break;
+    case 0xc5: len = b.length >= 3 ? u16(b, 1) : 0; at = 3; break;
+    case 0xc6: len = b.length >= 5 ? u32(b, 1) : 0; at = 5; break;
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: len = 1 << (t - 0xd4); at = 2; ext = true; break;
+    case 0xc7: len = b[1] ?? 0; at = 3; ext = true; break;
+    case 0xc8: len = b.length >= 3 ? u16(b, 1) : 0; at = 4; ext = true; break;
+    case 0xc9: len = b.length >= 5 ? u32(b, 1) : 0; at = 6; ext = true; break;
+    default: return undefined;
+  }
+  if (at + len > b.length) return undefined;
+  if (!ext) return { kind: 0, bytes: b.subarray(at, at + len) };
+  // extension: the type byte sits just before the data
+  if (b[at - 1] !== EXT_TYPED_ARRAY || len < 1) return undefined;
+  return { kind: b[at]!, bytes: b.subarray(at + 1, at + len) };
+}
+
+/**
+ * The MessagePack header of a value whose payload of `length` bytes
+ * follows it: a `bin` for kind 0, else a typed array of that kind
+ * (extension type 3, its kind byte included in the header).
+ */
+export function binaryHeader(length: number, kind: number): Uint8Array {
+  if (kind === 0) {
+    if (length < 0x100) return Uint8Array.of(0xc4, length);
+    if (length < 0x10000) return Uint8Array.of(0xc5, length >>> 8, length & 0xff);
+    return Uint8Array.of(0xc6, length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
+  }
+  const n = length + 1; // the kind byte is part of the extension's data
+  if (n < 0x100) return Uint8Array.of(0xc7, n, EXT_TYPED_ARRAY, kind);
+  if (n < 0x10000) return Uint8Array.of(0xc8, n >>> 8, n & 0xff, EXT_TYPED_ARRAY, kind);
+  return Uint8Array.of(0xc9, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff, EXT_TYPED_ARRAY, kind);
 }

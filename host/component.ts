@@ -44,6 +44,9 @@ export interface PreparedComponent {
 const COMPONENT_MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 const CORE_MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const HOST_IMPORT = "wray:runtime/host";
+const GPU_IMPORT = "wray:runtime/gpu";
+/** The interfaces a guest may import, at the version this host provides. */
+const PROVIDED: Record<string, string> = { [HOST_IMPORT]: "0.1.0", [GPU_IMPORT]: "0.1.0" };
 const GLUE_NAME = "component";
 
 function startsWith(b: Uint8Array, magic: number[]): boolean {
@@ -121,18 +124,16 @@ async function transpileComponent(bytes: Uint8Array, source: string): Promise<Tr
 }
 
 function checkWorld(t: Transpiled, source: string): void {
-  const extra = t.imports.filter((i) => i.replace(/@.*/, "") !== HOST_IMPORT);
+  const extra = t.imports.filter((i) => !(i.replace(/@.*/, "") in PROVIDED));
   if (extra.length > 0) {
     throw new WorldMismatchError(
       source,
-      `it imports ${extra.join(", ")}, which wray does not provide to guests (a guest may import only ${HOST_IMPORT})`,
+      `it imports ${extra.join(", ")}, which wray does not provide to guests (a guest may import only ${Object.keys(PROVIDED).join(" and ")})`,
     );
   }
-  const versions = new Set([...t.glue.matchAll(/wray:runtime\/host@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)/g)].map((m) => m[1]));
-  for (const v of versions) {
-    if (`${HOST_IMPORT}@${v}` !== "wray:runtime/host@0.1.0") {
-      throw new WorldMismatchError(source, `it imports ${HOST_IMPORT}@${v}; this host provides ${HOST_IMPORT}@0.1.0`);
-    }
+  for (const m of t.glue.matchAll(/(wray:runtime\/(?:host|gpu))@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)/g)) {
+    const [, iface, v] = m as unknown as [string, string, string];
+    if (PROVIDED[iface] !== v) throw new WorldMismatchError(source, `it imports ${iface}@${v}; this host provides ${iface}@${PROVIDED[iface]}`);
   }
   if (!t.exports.includes(GUEST_EXPORT)) {
     const other = t.exports.find((e) => e.startsWith("wray:runtime/guest@"));

@@ -28,6 +28,8 @@ import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
 import { ClusterNode } from "./cluster.js";
 import { readToken } from "./cluster-files.js";
 import type { Transport } from "../net/index.js";
+import type { GpuBackend } from "../gpu/index.js";
+import { Gpu, openHostGpu } from "./driver-gpu.js";
 
 
 export interface InitOptions extends NodeOptions {
@@ -50,6 +52,14 @@ export interface InitOptions extends NodeOptions {
    * protocol code.
    */
   transport?: Transport;
+  /**
+   * Which Dawn backend the host's GPU device uses (`vulkan`, `metal`,
+   * `d3d12`, ...). Default: Dawn's choice. A device is opened unless
+   * `numGpus` is 0; embedded, it is offered to tasks as 1 GPU (or
+   * `numGpus`); a driver that joins a cluster keeps it for `ray.gpu` and
+   * offers GPUs only when given `numGpus`.
+   */
+  gpuBackend?: GpuBackend;
 }
 
 /** Arguments as a task takes them: each may also be an ObjectRef to a value of its type. */
@@ -236,6 +246,7 @@ export class Driver {
   readonly #pending = new Set<(e: Error) => void>();
 
   readonly #cluster: ClusterNode | undefined;
+  #gpu: Gpu | undefined;
 
   /** @internal */
   constructor(node: HostNode, spinMs: number, cluster?: ClusterNode) {
@@ -697,9 +708,24 @@ export class Driver {
   }
 
   /** Stops every isolate and frees the object store. Gets still waiting reject with ShutdownError. */
+  /**
+   * Host-side GPU kernels on this driver's node's device (see Gpu). Check
+   * `ray.gpu.available`; calls on a host without a device throw
+   * GpuUnavailableError.
+   */
+  get gpu(): Gpu {
+    if (this.#closed) throw new ShutdownError("gpu");
+    return (this.#gpu ??= new Gpu(this.#node.gpu, this.#node.gpu ? "" : "this host has no GPU device (see init's numGpus and gpuBackend)", {
+      store: this.#node.store,
+      put: (v) => this.put(v),
+      get: (r) => this.get(r),
+    }));
+  }
+
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#gpu?._close();
     for (const reject of this.#pending) reject(new ShutdownError("get()/wait() in progress"));
     this.#pending.clear();
     if (this.#keepAlive) clearInterval(this.#keepAlive);
@@ -726,7 +752,11 @@ function checkTimeout(t: number | undefined): number {
  * cluster as a driver.
  */
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const { address, token, tokenFile, transport, ...nodeOptions } = options;
+  const { address, token, tokenFile, transport, gpuBackend, ...nodeOptions } = options;
+  if (nodeOptions.gpu === undefined) {
+    const log = options.log ?? ((line: string) => console.log(line));
+    Object.assign(nodeOptions, await openHostGpu({ numGpus: options.numGpus, gpuBackend, advertise: address === undefined, log }));
+  }
   if (address === undefined) {
     const node = new HostNode(nodeOptions);
     node.start();

@@ -23,8 +23,9 @@ export class TaskError extends WrayError {
     guestMessage: string,
     guestStack: string,
     code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" = "WRAY_TASK_ERROR",
+    cause?: unknown,
   ) {
-    super(code, `task '${taskName}' failed: ${guestName ? `${guestName}: ` : ""}${guestMessage}`);
+    super(code, `task '${taskName}' failed: ${guestName ? `${guestName}: ` : ""}${guestMessage}`, cause === undefined ? undefined : { cause });
     this.taskName = taskName;
     this.guestName = guestName;
     this.guestMessage = guestMessage;

@@ -41,5 +41,8 @@ export type { ClusterOptions } from "./cluster.js";
 export { formatStatus } from "./cluster-cli.js";
 export { ShardedControlStore } from "../store/index.js";
 export { InprocTransport, WsTransport } from "../net/index.js";
+export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./driver-gpu.js";
+export { GpuDevice, GpuSession, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
+export type { GpuBackend, GpuKernel, GpuOpenOptions, GpuErrorCode, WgslMessage } from "../gpu/index.js";
 export type { Transport } from "../net/index.js";
 export type { ControlStore } from "../store/index.js";

@@ -16,17 +16,20 @@ import type { Executor, FunctionStats, ResourceRequest, TaskSpec } from "../sche
 import { LocalScheduler, shapeOf } from "../scheduler/index.js";
 import type { ArenaRef, ObjectEntry } from "../store/index.js";
 import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING, SpillFiles } from "../store/index.js";
+import type { GpuDevice, GpuErrorCode } from "../gpu/index.js";
+import { GpuError, GpuSession } from "../gpu/index.js";
 import type { PreparedComponent } from "./component.js";
+import { GpuCalls } from "./gpu-calls.js";
 import type { GuestSourceMap } from "./source-map.js";
 import { remapStack } from "./source-map.js";
 import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
 import { ActorManager } from "./actors.js";
 import { ActorNotFoundError, GuestTrapError, IsolateDiedError, TaskError, TaskTimeoutError, UnknownFunctionError } from "./errors.js";
 import type { TrapKind } from "./isolate/guest.js";
-import type { PoolEvents } from "./isolate/pool.js";
+import type { GpuCall, PoolEvents } from "./isolate/pool.js";
 import { IsolatePool } from "./isolate/pool.js";
 import type { Piece } from "./isolate/protocol.js";
-import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP, UNREADABLE_SEGMENT } from "./isolate/protocol.js";
+import { GPU_DESTROY, KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP, UNREADABLE_SEGMENT } from "./isolate/protocol.js";
 
 /** What a node asks of its cluster membership (host/cluster.ts implements it). */
 export interface ClusterLink {
@@ -45,8 +48,14 @@ export interface ClusterLink {
 export interface NodeOptions {
   /** CPUs this node offers to tasks. Default: the machine's cores. */
   numCpus?: number;
-  /** GPUs this node offers. Default 0 (the GPU module sets it when an adapter exists). */
+  /** GPUs this node offers. Default: 1 when it has a GPU device (`gpu`), else 0. */
   numGpus?: number;
+  /**
+   * The host's GPU device (`GpuDevice.open`), which the node then owns and
+   * closes; or why there is none, for the errors of guests that ask for it.
+   * `init()` and `wray start` open one by themselves.
+   */
+  gpu?: GpuDevice | string;
   /** Custom resources, e.g. `{ memoryBound: 2 }`. */
   resources?: Record<string, number>;
   /** Isolates started at once and kept. Default: numCpus (at least 1). */
@@ -110,6 +119,8 @@ interface Execution {
   pinned: ObjectEntry[] | undefined;
   /** The object store's refusal (no room for its arguments or results): what it fails with, if it fails. */
   storeError: Error | undefined;
+  /** A task's GPU buffers and kernels (actors keep theirs per isolate, in HostNode.#actorGpu). */
+  gpu: GpuSession | undefined;
 }
 
 const GET = 0;
@@ -142,6 +153,11 @@ export class HostNode implements Executor, PoolEvents {
   readonly pool: IsolatePool;
   readonly actors: ActorManager;
   readonly numCpus: number;
+  /** The host's GPU device, when it has one. */
+  readonly gpu: GpuDevice | undefined;
+  readonly #gpuCalls: GpuCalls;
+  /** Actors' GPU sessions, by the actor's isolate: they live as long as the actor. */
+  readonly #actorGpu = new Map<number, GpuSession>();
   /** Set when this node is part of a cluster (host/cluster.ts): submissions and foreign objects go through it. */
   cluster: ClusterLink | undefined;
   readonly #log: (line: string) => void;
@@ -164,7 +180,9 @@ export class HostNode implements Executor, PoolEvents {
     const numCpus = options.numCpus ?? availableParallelism();
     this.numCpus = numCpus;
     const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
-    if (options.numGpus) resources.GPU = options.numGpus;
+    this.gpu = typeof options.gpu === "object" ? options.gpu : undefined;
+    const numGpus = options.numGpus ?? (this.gpu ? 1 : 0);
+    if (numGpus) resources.GPU = numGpus;
     const capacity = options.objectStoreMemory ?? Math.floor(totalmem() * 0.3);
     if (typeof capacity !== "number" || !(capacity >= 1 << 20) || !Number.isFinite(capacity)) {
       throw new RangeError(`objectStoreMemory must be a number of bytes >= 1 MiB, got ${options.objectStoreMemory}`);
@@ -173,6 +191,7 @@ export class HostNode implements Executor, PoolEvents {
     if (typeof spillDir !== "string" || spillDir.length === 0) throw new TypeError("objectSpillingDirectory must be a non-empty path");
     const spill = options.objectSpilling === false ? undefined : new SpillFiles(spillDir);
     this.store = new ObjectStore(new Arena({ capacity: Math.floor(capacity) }), { spill });
+    this.#gpuCalls = new GpuCalls(this.gpu, typeof options.gpu === "string" ? options.gpu : "it was started without one", this.store);
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -383,7 +402,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   send(iso: number, task: TaskSpec): boolean {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined, gpu: undefined };
     const slot = this.#slot(exec);
     if (!this.pool.sendTask(iso, slot, task, this.#argPieces(task, exec, this.pool.maxRecord(iso)))) {
       this.#freeBlocks(exec);
@@ -402,7 +421,7 @@ export class HostNode implements Executor, PoolEvents {
 
   lend(iso: number, task: TaskSpec): void {
     const call = this.#top(iso);
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true, pinned: undefined, storeError: undefined };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true, pinned: undefined, storeError: undefined, gpu: undefined };
     const slot = this.#slot(exec);
     this.#inFlight++;
     if (call) call.lent = true;
@@ -491,6 +510,8 @@ export class HostNode implements Executor, PoolEvents {
    */
   #abandon(exec: Execution): void {
     this.#inFlight--;
+    exec.gpu?.close();
+    exec.gpu = undefined;
     this.#freeBlocks(exec);
     if (exec.owned) for (const id of exec.owned) this.store.release(id);
     exec.owned = undefined;
@@ -670,6 +691,47 @@ export class HostNode implements Executor, PoolEvents {
       (key) => this.pool.replyActor(iso, key !== undefined ? keyToBytes(key) : undefined),
       () => this.pool.replyActor(iso, undefined),
     );
+  }
+
+  /** A guest's GPU call: answered when the device has done it (the isolate sleeps meanwhile). */
+  gpuCall(iso: number, call: GpuCall): void {
+    const exec = this.#execs[call.slot];
+    const session = exec ? this.#gpuSession(exec, iso) : undefined;
+    if (call.op === GPU_DESTROY) {
+      session?.destroyBuffer(call.a);
+      return;
+    }
+    if (!session || !exec) {
+      // the task is gone (timed out): its isolate is being stopped
+      if (call.piece && !(call.piece instanceof Uint8Array)) this.store.arena.free(call.piece);
+      return;
+    }
+    this.pool.parked(iso);
+    const alive = () => this.#execs[call.slot] === exec;
+    this.#gpuCalls
+      .answer(session, call, {
+        taskId: exec.task.taskId,
+        alive,
+        keepBlock: (ref) => (exec.blocks ??= []).push(ref),
+        own: (id) => (exec.owned ??= []).push(id),
+        want: (id) => {
+          if (!this.cluster) return false;
+          this.cluster.want(id);
+          (exec.owned ??= []).push(id);
+          return true;
+        },
+      })
+      .then((a) => {
+        if (alive()) this.pool.replyGpu(iso, a.code, a.value, a.piece);
+      });
+  }
+
+  /** The GPU session of the task `exec` runs, or of the actor whose isolate `iso` is. */
+  #gpuSession(exec: Execution, iso: number): GpuSession {
+    if (exec.task.kind === KIND_TASK) return (exec.gpu ??= new GpuSession());
+    let s = this.#actorGpu.get(iso);
+    if (!s) this.#actorGpu.set(iso, (s = new GpuSession()));
+    return s;
   }
 
   put(_iso: number, slot: number, index: number, value: Piece): void {
@@ -855,6 +917,8 @@ export class HostNode implements Executor, PoolEvents {
   // ---- isolate failures ------------------------------------------------------------------------------
 
   isolateExited(iso: number, why: string): void {
+    this.#actorGpu.get(iso)?.close();
+    this.#actorGpu.delete(iso);
     for (const call of this.#calls.get(iso) ?? []) {
       if (call.timer) clearTimeout(call.timer);
       if (call.watched) for (const id of call.watched) this.store.unwatch(id, call.onSealed);
@@ -945,6 +1009,9 @@ export class HostNode implements Executor, PoolEvents {
     for (const stack of this.#calls.values()) for (const call of stack) if (call.timer) clearTimeout(call.timer);
     this.#calls.clear();
     await this.pool.close();
+    for (const s of this.#actorGpu.values()) s.close();
+    this.#actorGpu.clear();
+    this.gpu?.close();
     this.store.close();
   }
 }
@@ -1057,6 +1124,11 @@ function failureToError(taskName: string, bytes: Uint8Array, sourceMap: GuestSou
   const message = String(f.message ?? "failed");
   const stack = remapStack(String(f.stack ?? ""), sourceMap);
   if (f.code === "WRAY_UNKNOWN_FUNCTION") return new TaskError(taskName, "UnknownFunction", message, "");
+  if (typeof f.code === "string" && f.code.startsWith("WRAY_GPU_")) {
+    // a GPU call the guest did not catch: the typed error rides along as the cause
+    const cause = f.code === "WRAY_GPU_BAD_ARGUMENT" ? new RangeError(message) : new GpuError(f.code as GpuErrorCode, message);
+    return new TaskError(taskName, String(f.name ?? "GpuError"), message, stack, "WRAY_TASK_ERROR", cause);
+  }
   if (f.code && f.code !== "WRAY_TASK_ERROR" && f.task !== undefined) {
     // a failure the guest received from the host (a failed argument, a timeout) and did not catch
     return new TaskError(taskName, String(f.name ?? f.code), message, stack);

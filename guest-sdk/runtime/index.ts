@@ -21,6 +21,8 @@ import { ActorHandle, ObjectRef, decode, encode, encodeReply, encodeView, setAct
 
 export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
+export { gpu, GpuBuffer, GpuKernel, GpuError } from "./gpu.js";
+import { GpuError } from "./gpu.js";
 
 /** Options of a task submission, as in Ray's `.options(...)`. */
 export interface TaskOptions {
@@ -271,6 +273,7 @@ function methodsOf(C: Ctor): string[] {
 
 function failure(e: unknown): Uint8Array {
   if (e instanceof TaskError) return encodeView({ code: e.code, name: e.name, message: e.message, task: e.task, stack: e.guestStack });
+  if (e instanceof GpuError) return encodeView({ code: e.code, name: e.name, message: e.message, stack: e.stack ?? "" });
   if (e instanceof Error) return encodeView({ name: e.name, message: e.message, stack: e.stack ?? "" });
   return encodeView({ name: "Error", message: typeof e === "string" ? e : safeString(e), stack: "" });
 }

@@ -12,6 +12,8 @@
  * options of a component with one memory, which is every component that
  * wit-bindgen, componentize-qjs or `jco new` produce.
  */
+import type { GpuHost } from "../imports/gpu.js";
+import { GPU_IMPORT, NO_GPU, registerGpu } from "../imports/gpu.js";
 import type { GuestMemory, RuntimeHost } from "../imports/runtime.js";
 import { RUNTIME_IMPORT, registerRuntime } from "../imports/runtime.js";
 
@@ -55,13 +57,17 @@ export class GuestInstance implements GuestMemory {
   /** Set when a call trapped: the instance's state can no longer be trusted. */
   poisoned = false;
 
-  constructor(component: LoadedComponent, host: RuntimeHost) {
+  /** `gpu` serves the `wray:runtime/gpu` imports of components that have them; without it they fail as unavailable. */
+  constructor(component: LoadedComponent, host: RuntimeHost, gpu: GpuHost = NO_GPU) {
     const captured: { module: WebAssembly.Module; imports: Record<string, Record<string, unknown>>; instance: WebAssembly.Instance }[] = [];
     const runtime = registerRuntime(host, () => this);
+    const gpuImports = registerGpu(gpu, () => this);
     const jcoImports = {
       // jco checks these exist; calls never reach them (the core imports are replaced below)
-      [RUNTIME_IMPORT.replace(/@.*/, "")]: stubImports(),
-      [RUNTIME_IMPORT]: stubImports(),
+      [RUNTIME_IMPORT.replace(/@.*/, "")]: stubImports(RUNTIME_STUBS),
+      [RUNTIME_IMPORT]: stubImports(RUNTIME_STUBS),
+      [GPU_IMPORT.replace(/@.*/, "")]: stubImports(GPU_STUBS),
+      [GPU_IMPORT]: stubImports(GPU_STUBS),
     };
     component.instantiate(
       (name) => {
@@ -72,6 +78,7 @@ export class GuestInstance implements GuestMemory {
       jcoImports,
       (module, imports = {}) => {
         if (imports[RUNTIME_IMPORT]) imports[RUNTIME_IMPORT] = { ...imports[RUNTIME_IMPORT], ...runtime };
+        if (imports[GPU_IMPORT]) imports[GPU_IMPORT] = { ...imports[GPU_IMPORT], ...gpuImports };
         const instance = new WebAssembly.Instance(module, imports);
         captured.push({ module, imports, instance });
         return instance;
@@ -166,11 +173,15 @@ export class GuestInstance implements GuestMemory {
   }
 }
 
-function stubImports(): Record<string, () => never> {
+// the interfaces' functions as jco names them in its glue
+const RUNTIME_STUBS = ["log", "submit", "get", "wait", "put", "now", "randomSeed", "createActor", "callActor", "getActor"];
+const GPU_STUBS = ["adapter", "createBuffer", "bufferFromBytes", "bufferFromObject", "writeBuffer", "compile", "dispatch", "readBuffer", "readObject", "destroyBuffer"];
+
+function stubImports(names: readonly string[]): Record<string, () => never> {
   const fail = (): never => {
-    throw new Error("unreachable: runtime imports are bound at the core level");
+    throw new Error("unreachable: wray's imports are bound at the core level");
   };
-  return { log: fail, submit: fail, get: fail, wait: fail, put: fail, now: fail, randomSeed: fail, createActor: fail, callActor: fail, getActor: fail };
+  return Object.fromEntries(names.map((n) => [n, fail]));
 }
 
 /** Trap kinds, from V8's messages (a closed set, as wasmtime's Trap). */

@@ -39,6 +39,7 @@ import {
   E_CREATE_ACTOR,
   E_GET,
   E_GET_ACTOR,
+  E_GPU,
   E_LOADED,
   E_LOG,
   E_PUT,
@@ -46,9 +47,13 @@ import {
   E_RESUME,
   E_SUBMIT,
   E_WAIT,
+  GPU_FIXED,
+  GPU_FROM_BYTES,
+  GPU_WRITE,
   R_ACTOR,
   R_ALLOC,
   R_FAILURE,
+  R_GPU,
   R_INDICES,
   R_PORT,
   R_RUN,
@@ -97,10 +102,25 @@ export interface PoolEvents {
   guestCallActor(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void;
   /** Blocking: answer with replyActor. */
   getActor(iso: number, slot: number, name: string): void;
+  /** A GPU call (E_GPU's fields; `payload` is a copy of what follows them). Blocking but for GPU_DESTROY: answer with replyGpu. */
+  gpuCall(iso: number, call: GpuCall): void;
   /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */
   alloc(iso: number, slot: number, len: number): ArenaRef;
   /** True while an isolate will need the host again within microseconds (it runs a lent task). */
   expectingSoon(): boolean;
+}
+
+/** One E_GPU record, read. */
+export interface GpuCall {
+  slot: number;
+  op: number;
+  a: number;
+  b: number;
+  n1: number;
+  n2: number;
+  /** The op's bytes piece (GPU_FROM_BYTES, GPU_WRITE), or its raw payload otherwise. */
+  piece: Piece | undefined;
+  payload: Uint8Array;
 }
 
 interface Handle {
@@ -125,6 +145,7 @@ export interface ComponentImage {
 }
 
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
 export class IsolatePool {
@@ -377,6 +398,15 @@ export class IsolatePool {
     });
   }
 
+  /** Answers a GPU call: `code` is GPU_OK or a WIT error-code; `piece` the message or the bytes. */
+  replyGpu(iso: number, code: number, value: number, piece: Piece): void {
+    this.#reply(iso, R_GPU, 8 + pieceSize(piece), (dv, b, at) => {
+      dv.setUint32(at, code, true);
+      dv.setUint32(at + 4, value, true);
+      writePiece(dv, b, at + 8, piece);
+    });
+  }
+
   /** Answers a blocking call with a task to run nested. */
   replyRun(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): void {
     this.#reply(iso, R_RUN, taskRecordSize(task.nameBytes, pieces), (dv, b, at) => {
@@ -481,6 +511,22 @@ export class IsolatePool {
           const slot = dv.getUint32(at, true);
           const len = dv.getUint32(at + 4, true);
           this.#events.getActor(h.id, slot, decoder.decode(b.subarray(at + 8, at + 8 + len)));
+          break;
+        }
+        case E_GPU: {
+          const op = dv.getUint32(at + 4, true);
+          const hasPiece = op === GPU_FROM_BYTES || op === GPU_WRITE;
+          if (hasPiece) readPiece(dv, at + GPU_FIXED, this.#piece);
+          this.#events.gpuCall(h.id, {
+            slot: dv.getUint32(at, true),
+            op,
+            a: dv.getUint32(at + 8, true),
+            b: dv.getUint32(at + 12, true),
+            n1: dv.getFloat64(at + 16, true),
+            n2: dv.getFloat64(at + 24, true),
+            piece: hasPiece ? this.#copyPiece(b, this.#piece) : undefined,
+            payload: hasPiece ? EMPTY : b.slice(at + GPU_FIXED, at + r.length),
+          });
           break;
         }
         case E_RESUME:

@@ -36,6 +36,13 @@ export const E_CREATE_ACTOR = 10;
 export const E_CALL_ACTOR = 11;
 /** Blocking: which actor has this name (u32 slot, name)? */
 export const E_GET_ACTOR = 12;
+/**
+ * A GPU call, blocking but for GPU_DESTROY:
+ *   u32 slot, u32 op, u32 a, u32 b, f64 n1, f64 n2, then the op's payload.
+ * The fields each op uses are listed with the ops below.
+ */
+export const E_GPU = 13;
+export const GPU_FIXED = 32;
 
 // kinds of T_TASK
 export const KIND_TASK = 0;
@@ -62,6 +69,31 @@ export const R_RUN = 5;
 export const R_PORT = 6;
 /** An actor ID (16 bytes), or nothing. */
 export const R_ACTOR = 7;
+/** A GPU call's outcome: u32 code (GPU_OK, or a WIT error-code), u32 value, then a piece (message, bytes, object ID). */
+export const R_GPU = 8;
+export const GPU_OK = 0xffffffff;
+
+// GPU ops of E_GPU, with the fields each uses
+/** → piece: the adapter's name. */
+export const GPU_ADAPTER = 0;
+/** n1 size → value: buffer. */
+export const GPU_CREATE = 1;
+/** piece: bytes → value: buffer. */
+export const GPU_FROM_BYTES = 2;
+/** 20-byte object ID → value: buffer. */
+export const GPU_FROM_OBJECT = 3;
+/** a buffer, n1 offset, piece: bytes. */
+export const GPU_WRITE = 4;
+/** bytes: WGSL, bytes: entry point → value: kernel. */
+export const GPU_COMPILE = 5;
+/** a kernel, b count, u32 x, y, z, then count u32 buffers. */
+export const GPU_DISPATCH = 6;
+/** a buffer, n1 offset, n2 length → piece: the bytes (an arena piece is the task's until it ends). */
+export const GPU_READ = 7;
+/** a buffer, b element, n1 offset, n2 length, u32 put index → piece: the new object's ID. */
+export const GPU_READ_OBJECT = 8;
+/** a buffer; not blocking. */
+export const GPU_DESTROY = 9;
 
 export const PIECE_INLINE = 0;
 export const PIECE_ARENA = 1;

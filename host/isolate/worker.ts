@@ -14,6 +14,8 @@ import { Decoder } from "@msgpack/msgpack";
 import type { TaskId } from "../../common/ids.js";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
 import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
+import type { GpuHost, GpuOutcome } from "../imports/gpu.js";
+import { GPU_BAD_ARGUMENT } from "../imports/gpu.js";
 import type { GuestBytes, RuntimeHost } from "../imports/runtime.js";
 import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
 import {
@@ -41,6 +43,7 @@ import {
   E_CREATE_ACTOR,
   E_GET,
   E_GET_ACTOR,
+  E_GPU,
   E_LOADED,
   E_LOG,
   E_PUT,
@@ -48,6 +51,18 @@ import {
   E_RESUME,
   E_SUBMIT,
   E_WAIT,
+  GPU_ADAPTER,
+  GPU_COMPILE,
+  GPU_CREATE,
+  GPU_DESTROY,
+  GPU_DISPATCH,
+  GPU_FIXED,
+  GPU_FROM_BYTES,
+  GPU_FROM_OBJECT,
+  GPU_OK,
+  GPU_READ,
+  GPU_READ_OBJECT,
+  GPU_WRITE,
   KIND_CONSTRUCT,
   PIECE_INLINE,
   UNREADABLE_SEGMENT,
@@ -56,6 +71,7 @@ import {
   R_ACTOR,
   R_ALLOC,
   R_FAILURE,
+  R_GPU,
   R_INDICES,
   R_PORT,
   R_RUN,
@@ -117,10 +133,17 @@ interface Reply {
   at: number;
   length: number;
 }
+/** A GPU call's reply: the code (GPU_OK or a WIT error-code), the u32 value, and the piece. */
+interface GpuReply {
+  code: number;
+  value: number;
+  piece: PieceView;
+  reply: Reply;
+}
 /** Instances with more linear memory than this are dropped after their task. */
 const MAX_KEPT_MEMORY = 256 << 20;
 
-class Isolate implements RuntimeHost {
+class Isolate implements RuntimeHost, GpuHost {
   readonly #init: IsolateInit;
   readonly #mem: ChannelMemory;
   readonly #ctl: Int32Array;
@@ -202,7 +225,7 @@ class Isolate implements RuntimeHost {
       const c = await loadComponent(m.component, m.glue, m.modules);
       this.#components.set(m.component, c);
       // one instance up front: it compiles lazily-compiled code while the isolate is idle anyway
-      this.#release(m.component, new GuestInstance(c, this));
+      this.#release(m.component, new GuestInstance(c, this, this));
     } catch (e) {
       ok = 0;
       message = e instanceof Error ? e.message : String(e);
@@ -266,7 +289,7 @@ class Isolate implements RuntimeHost {
     if (inst) return inst;
     const c = this.#components.get(component);
     if (!c) throw new Error(`component ${component} is not loaded in isolate ${this.#init.id}`);
-    return new GuestInstance(c, this);
+    return new GuestInstance(c, this, this);
   }
 
   #release(component: number, inst: GuestInstance): void {
@@ -719,6 +742,132 @@ class Isolate implements RuntimeHost {
       writePiece(dv, b, at + 8, piece);
     });
     return objectId(exec.taskId, index);
+  }
+
+  // ---- GpuHost: the guest's GPU calls, answered by the host thread --------------------
+
+  /** Bytes larger than this travel through the arena rather than the ring. */
+  #gpuPiece(bytes: Uint8Array): Piece {
+    return bytes.length <= this.#init.inlineMax ? bytes : this.#toArena(bytes);
+  }
+
+  /**
+   * Sends one GPU call and returns its reply's (code, value) and piece.
+   * `size`/`fill` write the op's payload after the fixed fields.
+   */
+  #gpu(op: number, a: number, b: number, n1: number, n2: number, size = 0, fill?: (dv: DataView, bytes: Uint8Array, at: number) => void): GpuReply {
+    const slot = this.#current().slot;
+    const r = this.#call(E_GPU, GPU_FIXED + size, (dv, bytes, at) => {
+      dv.setUint32(at, slot, true);
+      dv.setUint32(at + 4, op, true);
+      dv.setUint32(at + 8, a, true);
+      dv.setUint32(at + 12, b, true);
+      dv.setFloat64(at + 16, n1, true);
+      dv.setFloat64(at + 24, n2, true);
+      fill?.(dv, bytes, at + GPU_FIXED);
+    });
+    if (r.kind !== R_GPU) throw new Error(`unexpected reply ${r.kind} to a GPU call`);
+    const piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
+    readPiece(r.dv, r.at + 8, piece);
+    return { code: r.dv.getUint32(r.at, true), value: r.dv.getUint32(r.at + 4, true), piece, reply: r };
+  }
+
+  /** The outcome of a reply whose success carries a u32. */
+  #gpuValue(x: GpuReply): GpuOutcome<number> {
+    return x.code === GPU_OK ? { code: -1, value: x.value } : { code: x.code, value: this.#gpuText(x) };
+  }
+
+  #gpuText(x: GpuReply): string {
+    const p = x.piece;
+    return textDecoder.decode(p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : x.reply.bytes.subarray(p.a, p.a + p.len));
+  }
+
+  gpuAdapter(): GpuOutcome<string> {
+    const x = this.#gpu(GPU_ADAPTER, 0, 0, 0, 0);
+    return x.code === GPU_OK ? { code: -1, value: this.#gpuText(x) } : { code: x.code, value: this.#gpuText(x) };
+  }
+
+  gpuCreateBuffer(size: number): GpuOutcome<number> {
+    return this.#gpuValue(this.#gpu(GPU_CREATE, 0, 0, size, 0));
+  }
+
+  gpuBufferFromBytes(bytes: Uint8Array): GpuOutcome<number> {
+    let piece: Piece;
+    try {
+      piece = this.#gpuPiece(bytes);
+    } catch (e) {
+      return { code: GPU_BAD_ARGUMENT, value: (e as Error).message };
+    }
+    return this.#gpuValue(this.#gpu(GPU_FROM_BYTES, 0, 0, 0, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece)));
+  }
+
+  gpuBufferFromObject(id: Uint8Array): GpuOutcome<number> {
+    if (id.length !== OBJECT_ID_BYTES) return { code: GPU_BAD_ARGUMENT, value: `an object ID is ${OBJECT_ID_BYTES} bytes, got ${id.length}` };
+    return this.#gpuValue(this.#gpu(GPU_FROM_OBJECT, 0, 0, 0, 0, OBJECT_ID_BYTES, (_dv, b, at) => b.set(id, at)));
+  }
+
+  gpuWriteBuffer(buffer: number, offset: number, bytes: Uint8Array): GpuOutcome<undefined> {
+    let piece: Piece;
+    try {
+      piece = this.#gpuPiece(bytes);
+    } catch (e) {
+      return { code: GPU_BAD_ARGUMENT, value: (e as Error).message };
+    }
+    const x = this.#gpu(GPU_WRITE, buffer, 0, offset, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece));
+    return x.code === GPU_OK ? { code: -1, value: undefined } : { code: x.code, value: this.#gpuText(x) };
+  }
+
+  gpuCompile(wgsl: Uint8Array, entryPoint: Uint8Array): GpuOutcome<number> {
+    // WGSL source is small; a source past the ring's record size is not a kernel anyone writes by hand
+    if (wgsl.length + entryPoint.length > this.#events.maxPayload >>> 1) return { code: GPU_BAD_ARGUMENT, value: `WGSL source of ${wgsl.length} bytes is too large` };
+    const size = 4 + pad4(wgsl.length) + 4 + pad4(entryPoint.length);
+    return this.#gpuValue(
+      this.#gpu(GPU_COMPILE, 0, 0, 0, 0, size, (dv, b, at) => {
+        at = writeBytes(dv, b, at, wgsl);
+        writeBytes(dv, b, at, entryPoint);
+      }),
+    );
+  }
+
+  gpuDispatch(kernel: number, bindings: Uint32Array, x: number, y: number, z: number): GpuOutcome<undefined> {
+    if (bindings.length > 1024) return { code: GPU_BAD_ARGUMENT, value: `${bindings.length} bindings is more than any device allows` };
+    const r = this.#gpu(GPU_DISPATCH, kernel, bindings.length, 0, 0, 12 + 4 * bindings.length, (dv, _b, at) => {
+      dv.setUint32(at, x, true);
+      dv.setUint32(at + 4, y, true);
+      dv.setUint32(at + 8, z, true);
+      for (let i = 0; i < bindings.length; i++) dv.setUint32(at + 12 + 4 * i, bindings[i]!, true);
+    });
+    return r.code === GPU_OK ? { code: -1, value: undefined } : { code: r.code, value: this.#gpuText(r) };
+  }
+
+  gpuReadBuffer(buffer: number, offset: number, length: number): GpuOutcome<GuestBytes> {
+    const x = this.#gpu(GPU_READ, buffer, 0, offset, length);
+    if (x.code !== GPU_OK) return { code: x.code, value: this.#gpuText(x) };
+    const p = x.piece;
+    const bytes = x.reply.bytes;
+    return {
+      code: -1,
+      value: {
+        length: p.len,
+        fill: (mem, ptr) => mem.set(p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : bytes.subarray(p.a, p.a + p.len), ptr),
+      },
+    };
+  }
+
+  gpuReadObject(buffer: number, offset: number, length: number, element: number): GpuOutcome<Uint8Array> {
+    const exec = this.#current();
+    const index = (PUT_INDEX_FLAG | ++exec.puts) >>> 0;
+    const x = this.#gpu(GPU_READ_OBJECT, buffer, element, offset, length, 4, (dv, _b, at) => dv.setUint32(at, index, true));
+    return x.code === GPU_OK ? { code: -1, value: objectId(exec.taskId, index) } : { code: x.code, value: this.#gpuText(x) };
+  }
+
+  gpuDestroyBuffer(buffer: number): void {
+    const slot = this.#current().slot;
+    this.#emit(E_GPU, GPU_FIXED, (dv, _b, at) => {
+      dv.setUint32(at, slot, true);
+      dv.setUint32(at + 4, GPU_DESTROY, true);
+      dv.setUint32(at + 8, buffer, true);
+    });
   }
 }
 

@@ -1,0 +1,222 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Host-side GPU kernels from a driver (`ray.gpu`): the same buffers,
+ * WGSL kernels, dispatches and read-backs that guests reach through the
+ * WIT `gpu` interface, on the driver's own node's device.
+ */
+import { ObjectRef } from "../common/object-ref.js";
+import { binaryPayload } from "../common/msgpack-walk.js";
+import type { GpuBackend, GpuDevice, GpuKernel } from "../gpu/index.js";
+import { GpuDevice as Device, GpuSession, GpuUnavailableError } from "../gpu/index.js";
+import { READY } from "../store/index.js";
+import type { ObjectStore } from "../store/index.js";
+
+/** Typed arrays a read can produce. */
+export type TypedArrayConstructor =
+  | Uint8ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor;
+
+/** What a driver needs of itself for `ray.gpu`. */
+export interface GpuDriverLink {
+  readonly store: ObjectStore;
+  /** Makes an object of `value` (an ObjectRef, as `ray.put`). */
+  put(value: unknown): ObjectRef;
+  /** The value of a ref (as `ray.get`). */
+  get(ref: ObjectRef): Promise<unknown>;
+}
+
+/**
+ * Opens the host's GPU for `init()` and `wray start`: a device unless
+ * `numGpus` is 0, and the number of GPUs to advertise (`numGpus`, else 1
+ * when `advertise` and a device opened, else 0). A host asked for GPUs it
+ * cannot open says so and offers none.
+ */
+export async function openHostGpu(options: { numGpus?: number | undefined; gpuBackend?: GpuBackend | undefined; advertise: boolean; log: (line: string) => void }): Promise<{ gpu: GpuDevice | string; numGpus: number }> {
+  const { numGpus } = options;
+  if (numGpus !== undefined && (typeof numGpus !== "number" || !Number.isFinite(numGpus) || numGpus < 0)) {
+    throw new RangeError(`numGpus must be a finite number >= 0, got ${String(numGpus)}`);
+  }
+  if (numGpus === 0) return { gpu: "it was started with numGpus 0", numGpus: 0 };
+  const gpu = await Device.open({ backend: options.gpuBackend });
+  if (typeof gpu === "string") {
+    if (numGpus !== undefined) options.log(`(wray) numGpus ${numGpus} was asked for, but ${gpu}: this host offers no GPUs`);
+    return { gpu, numGpus: 0 };
+  }
+  return { gpu, numGpus: numGpus ?? (options.advertise ? 1 : 0) };
+}
+
+/**
+ * The driver's GPU. Buffers and kernels live until destroyed or until
+ * the driver shuts down.
+ *
+ * @example
+ * const gpu = ray.gpu;
+ * const a = await gpu.buffer(new Float32Array([1, 2, 3, 4]));
+ * const double = await gpu.kernel(`
+ *   @group(0) @binding(0) var<storage, read_write> a: array<f32>;
+ *   @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) i: vec3u) {
+ *     if (i.x < arrayLength(&a)) { a[i.x] = 2.0 * a[i.x]; }
+ *   }`);
+ * await double.dispatch([a], 1);
+ * console.log(await a.read(Float32Array)); // Float32Array [2, 4, 6, 8]
+ */
+export class Gpu {
+  readonly #device: GpuDevice | undefined;
+  readonly #why: string;
+  readonly #link: GpuDriverLink;
+  readonly #session = new GpuSession();
+
+  /** @internal */
+  constructor(device: GpuDevice | undefined, why: string, link: GpuDriverLink) {
+    this.#device = device;
+    this.#why = why;
+    this.#link = link;
+  }
+
+  /** True when this host has a GPU device. */
+  get available(): boolean {
+    return this.#device !== undefined;
+  }
+
+  /** The adapter's name, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  get adapter(): string {
+    return this.#dev().adapter;
+  }
+
+  #dev(): GpuDevice {
+    if (!this.#device) throw new GpuUnavailableError(this.#why);
+    return this.#device;
+  }
+
+  /**
+   * A device buffer: zero-filled of `size` bytes, or holding a copy of a
+   * typed array, or of an object's bytes (a byte string or typed array).
+   */
+  async buffer(source: number | ArrayBufferView | ObjectRef): Promise<GpuBuffer> {
+    const d = this.#dev();
+    let b: GPUBuffer;
+    if (typeof source === "number") b = await d.createBuffer(source);
+    else if (source instanceof ObjectRef) b = await d.bufferFrom(await this.#objectBytes(source));
+    else if (ArrayBuffer.isView(source)) b = await d.bufferFrom(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
+    else throw new TypeError("buffer() takes a size in bytes, a typed array or an ObjectRef");
+    return new GpuBuffer(this, this.#session.addBuffer(b), b.size);
+  }
+
+  async #objectBytes(ref: ObjectRef): Promise<Uint8Array> {
+    // a local object is read in place; any other is fetched as `get` would
+    const e = this.#link.store.entry(ref.key);
+    const bytes = e?.state === READY ? this.#link.store.bytes(e) : undefined;
+    const p = bytes && binaryPayload(bytes);
+    if (p) return p.bytes;
+    const v = await this.#link.get(ref);
+    if (!ArrayBuffer.isView(v)) throw new TypeError("buffer(ref): the object is not a byte string or a typed array");
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  }
+
+  /** Compiles a WGSL compute shader (cached by source and entry point). */
+  async kernel(wgsl: string, entryPoint = "main"): Promise<Kernel> {
+    const k = await this.#dev().compile(wgsl, entryPoint);
+    return new Kernel(this, k);
+  }
+
+  /** @internal */
+  _buffer(handle: number): GPUBuffer {
+    return this.#session.buffer(handle);
+  }
+
+  /** @internal */
+  _device(): GpuDevice {
+    return this.#dev();
+  }
+
+  /** @internal */
+  _destroy(handle: number): void {
+    this.#session.destroyBuffer(handle);
+  }
+
+  /** @internal */
+  _put(value: unknown): ObjectRef {
+    return this.#link.put(value);
+  }
+
+  /** @internal */
+  _close(): void {
+    this.#session.close();
+  }
+}
+
+/** A buffer on the driver's GPU. */
+export class GpuBuffer {
+  readonly #gpu: Gpu;
+  readonly #handle: number;
+  /** Its size in bytes (a multiple of 4). */
+  readonly size: number;
+
+  /** @internal */
+  constructor(gpu: Gpu, handle: number, size: number) {
+    this.#gpu = gpu;
+    this.#handle = handle;
+    this.size = size;
+  }
+
+  /** @internal */
+  get _buffer(): GPUBuffer {
+    return this.#gpu._buffer(this.#handle);
+  }
+
+  /** Writes `data` at byte `offset` (both multiples of 4 bytes). */
+  async write(data: ArrayBufferView, offset = 0): Promise<void> {
+    await this.#gpu._device().write(this._buffer, offset, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** Reads the buffer (or `length` bytes from `offset`) back as a typed array of `type` (default Uint8Array). */
+  async read<C extends TypedArrayConstructor = Uint8ArrayConstructor>(type?: C, offset = 0, length?: number): Promise<InstanceType<C>> {
+    const Ctor = (type ?? Uint8Array) as TypedArrayConstructor;
+    const n = length ?? this.size - offset;
+    if (n % Ctor.BYTES_PER_ELEMENT !== 0) throw new RangeError(`${n} bytes is not a whole number of ${Ctor.name} elements`);
+    const out = new Ctor(n / Ctor.BYTES_PER_ELEMENT);
+    await this.#gpu._device().read(this._buffer, offset, n, (v) => new Uint8Array(out.buffer).set(v));
+    return out as InstanceType<C>;
+  }
+
+  /** As `read`, into a new object of the object store. */
+  async readObject<C extends TypedArrayConstructor = Uint8ArrayConstructor>(type?: C, offset = 0, length?: number): Promise<ObjectRef<InstanceType<C>>> {
+    return this.#gpu._put(await this.read(type, offset, length)) as ObjectRef<InstanceType<C>>;
+  }
+
+  /** Frees the buffer now. */
+  destroy(): void {
+    this.#gpu._destroy(this.#handle);
+  }
+}
+
+/** A compiled WGSL compute kernel. */
+export class Kernel {
+  readonly #gpu: Gpu;
+  readonly #kernel: GpuKernel;
+
+  /** @internal */
+  constructor(gpu: Gpu, kernel: GpuKernel) {
+    this.#gpu = gpu;
+    this.#kernel = kernel;
+  }
+
+  /** The SHA-256 of its source and entry point (its cache key). */
+  get hash(): string {
+    return this.#kernel.hash;
+  }
+
+  /** Runs over `x` × `y` × `z` workgroups with `bindings[i]` at `@group(0) @binding(i)`. */
+  async dispatch(bindings: readonly GpuBuffer[], x: number, y = 1, z = 1): Promise<void> {
+    await this.#gpu._device().dispatch(this.#kernel, bindings.map((b) => b._buffer), x, y, z);
+  }
+}
