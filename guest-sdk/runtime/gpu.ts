@@ -48,9 +48,6 @@ const ELEMENTS = new Map<unknown, ElementName>([
   [BigUint64Array, "uint64"],
 ]);
 
-/** A read's length that means "to the end of the buffer" (the largest u64). */
-const TO_END = 0xffff_ffff_ffff_ffffn;
-
 /** Calls the host; a `gpu-error` (thrown by the bindings with it as `payload`) becomes a GpuError. */
 function call<T>(f: () => T): T {
   try {
@@ -76,7 +73,7 @@ export class GpuBuffer {
 
   /** Writes `data` at byte `offset` (both multiples of 4 bytes). */
   write(data: ArrayBufferView, offset = 0): void {
-    call(() => host.writeBuffer(this.handle, BigInt(offset), bytesOf(data)));
+    call(() => host.writeBuffer(this.handle, offset, bytesOf(data)));
   }
 
   /** Reads `length` bytes from `offset` (default: to the end) back as `type` (default Uint8Array). */
@@ -84,7 +81,7 @@ export class GpuBuffer {
   read<T extends TypedArray>(type: TypedArrayCtor<T>, offset?: number, length?: number): T;
   read(type: TypedArrayCtor = Uint8Array, offset = 0, length?: number): TypedArray {
     if (!ELEMENTS.has(type)) throw new TypeError("read() takes a typed array constructor");
-    const bytes = call(() => host.readBuffer(this.handle, BigInt(offset), length === undefined ? TO_END : BigInt(length)));
+    const bytes = call(() => host.readBuffer(this.handle, offset, length));
     if (type === Uint8Array) return bytes;
     if (bytes.length % type.BYTES_PER_ELEMENT !== 0) throw new RangeError(`${bytes.length} bytes is not a whole number of ${(type as unknown as { name: string }).name} elements`);
     // a fresh, aligned copy: the bytes may sit at any offset of guest memory
@@ -97,7 +94,7 @@ export class GpuBuffer {
   readObject<T extends TypedArray = Uint8Array>(type?: TypedArrayCtor<T>, offset = 0, length?: number): ObjectRef<T> {
     const element = ELEMENTS.get(type ?? Uint8Array);
     if (!element) throw new TypeError("readObject() takes a typed array constructor");
-    return new ObjectRef<T>(call(() => host.readObject(this.handle, BigInt(offset), length === undefined ? TO_END : BigInt(length), element)));
+    return new ObjectRef<T>(call(() => host.readObject(this.handle, offset, length, element)));
   }
 
   /** Frees the buffer now. */
@@ -115,7 +112,8 @@ export class GpuKernel {
 
   /** Runs over `x` × `y` × `z` workgroups with `bindings[i]` at `@group(0) @binding(i)`. */
   dispatch(bindings: readonly GpuBuffer[], x: number, y = 1, z = 1): void {
-    const handles = new Uint32Array(bindings.length);
+    // a plain array: the bindings lower list<u32> from arrays, not typed arrays
+    const handles = new Array<number>(bindings.length);
     for (let i = 0; i < bindings.length; i++) handles[i] = bindings[i]!.handle;
     call(() => host.dispatch(this.handle, handles, x >>> 0, y >>> 0, z >>> 0));
   }
@@ -140,7 +138,7 @@ export const gpu = {
 
   /** A buffer: zero-filled of `size` bytes, a copy of a typed array, or of an object's bytes (a byte string or typed array). */
   buffer(source: number | ArrayBufferView | ObjectRef): GpuBuffer {
-    if (typeof source === "number") return new GpuBuffer(call(() => host.createBuffer(BigInt(source))));
+    if (typeof source === "number") return new GpuBuffer(call(() => host.createBuffer(source)));
     if (source instanceof ObjectRef) return new GpuBuffer(call(() => host.bufferFromObject(source.id)));
     if (ArrayBuffer.isView(source)) return new GpuBuffer(call(() => host.bufferFromBytes(bytesOf(source))));
     throw new TypeError("gpu.buffer() takes a size in bytes, a typed array or an ObjectRef");

@@ -28,19 +28,20 @@ declare module "wray:runtime/host@0.1.0" {
 }
 
 // Types of the `wray:runtime/gpu` interface as componentize-qjs exposes it:
-// a `gpu-error` result is thrown as an Error whose `payload` is the record.
+// u64 as numbers, option as undefined, list<u32> from plain arrays; a
+// `gpu-error` result is thrown as an Error whose `payload` is the record.
 declare module "wray:runtime/gpu@0.1.0" {
   export type ErrorCode = "unavailable" | "compile" | "validation" | "out-of-memory" | "device-lost" | "bad-argument";
   export type ElementName = "bytes" | "int8" | "uint8-clamped" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64" | "int64" | "uint64";
   export function adapter(): string;
-  export function createBuffer(size: bigint): number;
+  export function createBuffer(size: number): number;
   export function bufferFromBytes(bytes: Uint8Array): number;
   export function bufferFromObject(id: Uint8Array): number;
-  export function writeBuffer(buffer: number, offset: bigint, bytes: Uint8Array): void;
+  export function writeBuffer(buffer: number, offset: number, bytes: Uint8Array): void;
   export function compile(wgsl: string, entryPoint: string): number;
-  export function dispatch(kernel: number, bindings: Uint32Array | number[], x: number, y: number, z: number): void;
-  export function readBuffer(buffer: number, offset: bigint, length: bigint): Uint8Array;
-  export function readObject(buffer: number, offset: bigint, length: bigint, element: ElementName): Uint8Array;
+  export function dispatch(kernel: number, bindings: number[], x: number, y: number, z: number): void;
+  export function readBuffer(buffer: number, offset: number, length: number | undefined): Uint8Array;
+  export function readObject(buffer: number, offset: number, length: number | undefined, element: ElementName): Uint8Array;
   export function destroyBuffer(buffer: number): void;
   const gpu: {
     adapter: typeof adapter;

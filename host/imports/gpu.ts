@@ -12,8 +12,8 @@
  *   write-buffer(buffer, offset i64, ptr, len, ret)
  *   compile(src_ptr, src_len, entry_ptr, entry_len, ret)
  *   dispatch(kernel, bind_ptr, bind_len, x, y, z, ret)
- *   read-buffer(buffer, offset i64, length i64, ret)
- *   read-object(buffer, offset i64, length i64, element, ret)
+ *   read-buffer(buffer, offset i64, has_length i32, length i64, ret)
+ *   read-object(buffer, offset i64, has_length i32, length i64, element, ret)
  *   destroy-buffer(buffer)
  *
  * A result at `ret`: u8 discriminant (0 ok, 1 err) at 0, payload at 4 —
@@ -69,14 +69,12 @@ const none: GpuOutcome<never> = { code: GPU_UNAVAILABLE, value: "no GPU can be r
 const encoder = new TextEncoder();
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** A read's length of the largest u64: to the end of the buffer. */
+/** A read's length when the guest gave none: to the end of the buffer. */
 export const GPU_TO_END = -1;
-const U64_MAX = (1n << 64n) - 1n;
 
-/** A u64 from the guest as a number: the largest is GPU_TO_END; others past 2^53 (no buffer is that large) become -2, which the host refuses. */
+/** A u64 from the guest as a number; values past 2^53 (no buffer is that large) become -2, which the host refuses. */
 function u64(v: bigint): number {
   const u = BigInt.asUintN(64, v);
-  if (u === U64_MAX) return GPU_TO_END;
   return u > MAX_SAFE ? -2 : Number(u);
 }
 
@@ -159,12 +157,12 @@ export function registerGpu(host: GpuHost, mem: () => GuestMemory): Record<strin
       for (let i = 0; i < bl; i++) bindings[i] = d.getUint32(bp + i * 4, true);
       lower(m, ret, host.gpuDispatch(kernel >>> 0, bindings, x >>> 0, y >>> 0, z >>> 0), () => {});
     },
-    "read-buffer"(buffer: number, offset: bigint, length: bigint, ret: number): void {
-      lowerList(mem(), ret, host.gpuReadBuffer(buffer >>> 0, u64(offset), u64(length)));
+    "read-buffer"(buffer: number, offset: bigint, hasLength: number, length: bigint, ret: number): void {
+      lowerList(mem(), ret, host.gpuReadBuffer(buffer >>> 0, u64(offset), hasLength ? u64(length) : GPU_TO_END));
     },
-    "read-object"(buffer: number, offset: bigint, length: bigint, element: number, ret: number): void {
+    "read-object"(buffer: number, offset: bigint, hasLength: number, length: bigint, element: number, ret: number): void {
       const m = mem();
-      const o = host.gpuReadObject(buffer >>> 0, u64(offset), u64(length), element >>> 0);
+      const o = host.gpuReadObject(buffer >>> 0, u64(offset), hasLength ? u64(length) : GPU_TO_END, element >>> 0);
       lowerList(m, ret, o.code >= 0 ? (o as GpuOutcome<never>) : { code: -1, value: guestBytes(o.value as Uint8Array) });
     },
     "destroy-buffer"(buffer: number): void {
