@@ -318,6 +318,76 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
 
 // the gigabyte rows last: their buffers (3 GiB) would make the collector
 // work harder under every other row
+// ---- GPU (issue 7) ------------------------------------------------------------------
+
+const TILED_MATMUL = `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+const N = 1024u;
+const T = 16u;
+var<workgroup> ta: array<array<f32, 16>, 16>;
+var<workgroup> tb: array<array<f32, 16>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  var sum = 0.0;
+  for (var t = 0u; t < N / T; t++) {
+    ta[l.y][l.x] = a[g.y * N + t * T + l.x];
+    tb[l.y][l.x] = b[(t * T + l.y) * N + g.x];
+    workgroupBarrier();
+    for (var i = 0u; i < T; i++) { sum += ta[l.y][i] * tb[i][l.x]; }
+    workgroupBarrier();
+  }
+  c[g.y * N + g.x] = sum;
+}`;
+
+if (ray.gpu.available && (wants("gpu") || wants("matmul"))) {
+  const g = ray.gpu;
+  if (!json) process.stdout.write(`GPU adapter: ${g.adapter}\n`);
+  const N = 1024;
+  const a = await g.buffer(Float32Array.from({ length: N * N }, (_, i) => (i % 17) / 17));
+  const b = await g.buffer(Float32Array.from({ length: N * N }, (_, i) => (i % 13) / 13));
+  const c = await g.buffer(N * N * 4);
+  const k = await g.kernel(TILED_MATMUL);
+  await row("gpu matmul", "GFLOP/s", async () => {
+    const t0 = performance.now();
+    await k.dispatch([a, b, c], N / 16, N / 16);
+    await c.read(Float32Array, 0, 4); // waits for the kernel
+    return (2 * N ** 3) / ((performance.now() - t0) / 1000) / 1e9;
+  }, `1024×1024 f32, 16×16 tiles, host-side kernel (${g.adapter})`, 1);
+  const M = 512;
+  const am = Float32Array.from({ length: M * M }, (_, i) => (i % 17) / 17);
+  const bm = Float32Array.from({ length: M * M }, (_, i) => (i % 13) / 13);
+  await row("baseline: cpu matmul (JS, one thread)", "GFLOP/s", () => {
+    const cm = new Float32Array(M * M);
+    const t0 = performance.now();
+    for (let r = 0; r < M; r++) for (let i = 0; i < M; i++) {
+      const x = am[r * M + i];
+      for (let j = 0; j < M; j++) cm[r * M + j] += x * bm[i * M + j];
+    }
+    return (2 * M ** 3) / ((performance.now() - t0) / 1000) / 1e9;
+  }, "512×512 f32, i-k-j loop in the driver's V8: the same work without a GPU");
+  const one = await g.buffer(new Float32Array(1));
+  const bump = await g.kernel("@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n@compute @workgroup_size(1) fn main() { a[0] = a[0] + 1.0; }");
+  await row("baseline: gpu round trip (host)", "us", async () => {
+    const n = 200;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      await bump.dispatch([one], 1);
+      await one.read(Float32Array);
+    }
+    return ((performance.now() - t0) * 1000) / n;
+  }, "dispatch of a one-thread kernel + 4-byte read-back, from the host thread through Dawn", 1);
+  const roundTrips = mod.fn("gpuRoundTrips", { numGpus: 1 });
+  await row("gpu dispatch overhead", "us", async () => {
+    const n = 200;
+    const t0 = performance.now();
+    await ray.get(roundTrips.remote(n));
+    return ((performance.now() - t0) * 1000) / n;
+  }, "the same round trip from a guest task (200 in one task): WIT call, isolate channel, host thread, Dawn", 1);
+  for (const x of [a, b, c, one]) x.destroy();
+}
+
 await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");
 memcpySrc = memcpyDst = undefined;
 {

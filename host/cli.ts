@@ -29,7 +29,7 @@ commands:
       (the token file is made if missing)
   start --address ws://HEAD:PORT [--token-file F] [node options]
       start a node that joins the cluster
-      node options: --num-cpus N --num-gpus N --resources '{"name": n}'
+      node options: --num-cpus N --num-gpus N --gpu-backend vulkan|metal|d3d12|... --resources '{"name": n}'
                     --object-store-memory BYTES --block (stay in the foreground)
   status [--address ws://HEAD:PORT] [--token-file F] [--json]
       nodes, resources, load, objects and actors of the cluster

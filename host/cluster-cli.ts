@@ -25,6 +25,9 @@ import type { ClusterStatus } from "./head.js";
 import { Head } from "./head.js";
 import type { NodeOptions } from "./node.js";
 import { HostNode } from "./node.js";
+import { openHostGpu } from "./driver-gpu.js";
+import type { GpuBackend } from "../gpu/index.js";
+import { GPU_BACKENDS } from "../gpu/index.js";
 
 const START_OPTIONS = {
   head: { type: "boolean" },
@@ -34,6 +37,7 @@ const START_OPTIONS = {
   "token-file": { type: "string" },
   "num-cpus": { type: "string" },
   "num-gpus": { type: "string" },
+  "gpu-backend": { type: "string" },
   resources: { type: "string" },
   "object-store-memory": { type: "string" },
   shards: { type: "string" },
@@ -123,6 +127,15 @@ async function runNode(values: Record<string, string | boolean | undefined>): Pr
   if (values.resources !== undefined) options.resources = JSON.parse(values.resources as string) as Record<string, number>;
   const mem = num("object-store-memory", values["object-store-memory"] as string | undefined, 1 << 20);
   if (mem !== undefined) options.objectStoreMemory = mem;
+  const backend = values["gpu-backend"] as string | undefined;
+  if (backend !== undefined && !(GPU_BACKENDS as readonly string[]).includes(backend)) {
+    process.stderr.write(`wray start: --gpu-backend must be one of ${GPU_BACKENDS.join(", ")}, got ${backend}\n`);
+    await head?.close();
+    return 2;
+  }
+  // the host's GPU: a device unless --num-gpus 0, offered as 1 GPU (or --num-gpus) when it opens
+  Object.assign(options, await openHostGpu({ numGpus: options.numGpus, gpuBackend: backend as GpuBackend | undefined, advertise: true, log: say }));
+  if (typeof options.gpu === "object") say(`GPU: ${options.gpu.adapter}`);
   const node = new HostNode(options);
   node.start();
   let cluster: ClusterNode;

@@ -1,4 +1,4 @@
-import { get } from "wray/guest";
+import { get, gpu } from "wray/guest";
 // Tasks for the microbenchmarks (bench/run.mjs).
 export function noop(): void {}
 
@@ -29,4 +29,19 @@ export function caller(h: { noop: { remote(): unknown }; echo: { remote(x: unkno
 /** `n` zero bytes: a large result made without a loop in the interpreter (cross-host get gigabytes). */
 export function zeros(n: number): Uint8Array {
   return new Uint8Array(n);
+}
+
+const BUMP = `@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(1) fn main() { a[0] = a[0] + 1.0; }`;
+
+/** gpu dispatch overhead: `n` round trips of a one-thread kernel (dispatch, then read 4 bytes back). */
+export function gpuRoundTrips(n: number): number {
+  const b = gpu.buffer(new Float32Array(1));
+  const k = gpu.kernel(BUMP);
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    k.dispatch([b], 1);
+    x = b.read(Float32Array)[0]!;
+  }
+  return x;
 }

@@ -35,6 +35,14 @@ after(async () => {
   await cluster?.stop();
 });
 
+/**
+ * Waits until every tag's `ran <tag>` line has come in: a host's log reaches
+ * us through its stdout pipe, which can lag the result that came over ws.
+ */
+async function logged(tags: string[]): Promise<void> {
+  await until(() => tags.every((t) => ranOn(t).length > 0), 10_000, "the hosts' log lines");
+}
+
 /** Which processes logged `ran <tag>`. */
 function ranOn(tag: string): string[] {
   const who: string[] = [];
@@ -45,37 +53,54 @@ function ranOn(tag: string): string[] {
 }
 
 test("the same program runs on the cluster: tasks on other nodes, results back, failures re-raised", { timeout: TEST_MS }, async () => {
+  // this test hung twice in full runs and never alone: each get has its own
+  // limit, so a hang names the step (GetTimeoutError with this file's line),
+  // and the processes' last lines are printed
+  try {
+    await sameProgram();
+  } catch (e) {
+    for (const [name, p] of [["head", cluster.head], ["A", cluster.hosts[0]!], ["B", cluster.hosts[1]!]] as const) {
+      process.stderr.write(`--- last lines of ${name}:\n${p.lines(/./).slice(-25).join("\n")}\n`);
+    }
+    process.stderr.write(`--- driver:\n${driverLog.slice(-25).join("\n")}\n`);
+    throw e;
+  }
+});
+
+async function sameProgram(): Promise<void> {
+  const step = { timeoutMs: 30_000 };
   const mod = await ray.load(guest("cluster"));
   const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
   const digest = mod.fn<[Uint8Array], number>("digest");
   // small and large results, refs passed on
-  const small = await ray.get(makeBytes.remote(1000, 3));
+  const small = await ray.get(makeBytes.remote(1000, 3), step);
   assert.equal(small.length, 1000);
   assert.equal(small[999], (3 + 999 * 7) & 255);
   // over one pull chunk (4 MiB), so it comes in pieces
   const n = (4 << 20) + 12345;
   const bigRef = makeBytes.remote(n, 5);
-  const big = await ray.get(bigRef);
+  const big = await ray.get(bigRef, step);
   assert.equal(big.length, n);
   assert.equal(big[n - 1], (5 + (n - 1) * 7) & 255);
-  const local = await ray.get(digest.remote(big));
-  assert.equal(await ray.get(digest.remote(bigRef)), local, "a large result passed by ref gives the same digest");
+  const local = await ray.get(digest.remote(big), step);
+  assert.equal(await ray.get(digest.remote(bigRef), step), local, "a large result passed by ref gives the same digest");
   // a driver's put, large, read by a task elsewhere
   const put = ray.put(big);
-  assert.equal(await ray.get(digest.remote(put)), local);
+  assert.equal(await ray.get(digest.remote(put), step), local);
   // refs inside values: the guest gets an object held by another node
-  const { ref } = await ray.get(mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9));
-  const viaGuest = await ray.get(mod.fn<[unknown[]], number>("digestRef").remote([ref]));
-  assert.equal(viaGuest, await ray.get(digest.remote(await ray.get(ref))));
+  const { ref } = await ray.get(mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9), step);
+  const viaGuest = await ray.get(mod.fn<[unknown[]], number>("digestRef").remote([ref]), step);
+  assert.equal(viaGuest, await ray.get(digest.remote(await ray.get(ref, step)), step));
   // many tasks spread over the nodes
   const tags = Array.from({ length: 40 }, (_, i) => `spread-${i}`);
   const where = mod.fn<[string], string>("where");
-  assert.deepEqual(await ray.get(tags.map((t) => where.remote(t))), tags);
+  assert.deepEqual(await ray.get(tags.map((t) => where.remote(t)), step), tags);
+  await logged(tags);
   const nodes = new Set(tags.flatMap((t) => ranOn(t)));
   assert.ok(nodes.size >= 2, `40 tasks from a driver with no CPUs ran on ${[...nodes].join(", ")}`);
   // a failure on another node is raised here with the guest's message
-  await assert.rejects(ray.get(makeBytes.remote(-1, 0)), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
-});
+  await assert.rejects(ray.get(makeBytes.remote(-1, 0), step), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
+}
 
 test("a burst of tasks goes out on a lease: one placement by the head, the tasks spread over the nodes", { timeout: TEST_MS }, async () => {
   const mod = await ray.load(guest("cluster"));
@@ -88,6 +113,7 @@ test("a burst of tasks goes out on a lease: one placement by the head, the tasks
   const placed = (await ray.clusterStatus())!.placed - placedBefore;
   // the first task asks the head; the others wait for its answer and go straight to the leased nodes
   assert.ok(placed >= 1 && placed <= 3, `the head placed ${placed} of 400 tasks submitted at once`);
+  await logged(tags);
   const per = [cluster.head, cluster.hosts[0]!, cluster.hosts[1]!].map((p) => p.lines(/ran burst-\d+$/).length);
   assert.equal(
     per.reduce((a, b) => a + b),
@@ -101,6 +127,7 @@ test("a task needing a resource only one host has runs there; one no host has is
   const where = mod.fn<[string], string>("where");
   const tags = Array.from({ length: 6 }, (_, i) => `onlyA-${i}`);
   await ray.get(tags.map((t) => where.options({ resources: { onlyA: 1 } }).remote(t)));
+  await logged(tags);
   for (const t of tags) assert.deepEqual(ranOn(t), ["A"], t);
   await assert.rejects(ray.get(where.options({ resources: { nowhere: 1 } }).remote("x")), InfeasibleTaskError);
 });
@@ -115,6 +142,7 @@ test("tasks are placed on the host holding their large argument", { timeout: TES
   const tags = Array.from({ length: 4 }, (_, i) => `local-${i}`);
   const digests = await ray.get(tags.map((t) => digestAt.remote(data, t)));
   assert.equal(new Set(digests).size, 1);
+  await logged(tags);
   for (const t of tags) assert.deepEqual(ranOn(t), ["A"], `${t} should run where its 4 MiB argument is`);
 });
 
@@ -203,6 +231,7 @@ test("a host killed with SIGKILL is detected within 2 heartbeats; its queued tas
   assert.ok(detectedMs <= 2 * HEARTBEAT_MS + 200, `detected after ${detectedMs} ms`);
   // every task completes: those queued on B ran again on A
   assert.deepEqual(await ray.get(refs), tags);
+  await logged(tags);
   const onB = tags.filter((t) => ranOn(t).includes("B"));
   const onA = tags.filter((t) => ranOn(t).includes("A"));
   assert.ok(onB.length < tags.length, "B did not finish its backlog before it died");
