@@ -170,6 +170,8 @@ export class HostNode implements Executor, PoolEvents {
   #timed = 0;
   /** Executions sent or lent to isolates that have not reported back yet. */
   #inFlight = 0;
+  /** Of those, the ones blocked in a GPU call. */
+  #gpuWaiting = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #reaper: ReturnType<typeof setInterval>;
   readonly #idleIsolateMs: number;
@@ -459,7 +461,9 @@ export class HostNode implements Executor, PoolEvents {
    * bounded by spinMs after the last event, so long tasks cost little).
    */
   expectingSoon(): boolean {
-    return this.#inFlight > 0;
+    // a task waiting on the GPU answers nothing soon, and spinning for it
+    // takes the CPU that Dawn (and a software adapter) needs to get it done
+    return this.#inFlight > this.#gpuWaiting;
   }
 
   isolateReady(iso: number): void {
@@ -707,6 +711,7 @@ export class HostNode implements Executor, PoolEvents {
       return;
     }
     this.pool.parked(iso);
+    this.#gpuWaiting++;
     const alive = () => this.#execs[call.slot] === exec;
     this.#gpuCalls
       .answer(session, call, {
@@ -722,6 +727,7 @@ export class HostNode implements Executor, PoolEvents {
         },
       })
       .then((a) => {
+        this.#gpuWaiting--;
         if (alive()) this.pool.replyGpu(iso, a.code, a.value, a.piece);
       });
   }
