@@ -16,7 +16,8 @@ export const EXT_OBJECT_REF = 1;
 export const EXT_ACTOR_HANDLE = 2;
 export const EXT_TYPED_ARRAY = 3;
 
-type TypedArrayCtor =
+/** Constructors of the typed arrays extension type 3 carries (Uint8Array travels as `bin`). */
+export type TypedArrayCtor =
   | Int8ArrayConstructor
   | Uint8ClampedArrayConstructor
   | Int16ArrayConstructor

@@ -4,6 +4,7 @@
  * WGSL kernels, dispatches and read-backs that guests reach through the
  * WIT `gpu` interface, on the driver's own node's device.
  */
+import type { TypedArrayCtor } from "../common/codec.js";
 import { ObjectRef } from "../common/object-ref.js";
 import { binaryPayload } from "../common/msgpack-walk.js";
 import type { GpuBackend, GpuDevice, GpuKernel } from "../gpu/index.js";
@@ -12,18 +13,7 @@ import { READY } from "../store/index.js";
 import type { ObjectStore } from "../store/index.js";
 
 /** Typed arrays a read can produce. */
-export type TypedArrayConstructor =
-  | Uint8ArrayConstructor
-  | Int8ArrayConstructor
-  | Uint8ClampedArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor;
+export type TypedArrayConstructor = Uint8ArrayConstructor | TypedArrayCtor;
 
 /** What a driver needs of itself for `ray.gpu`. */
 export interface GpuDriverLink {

@@ -751,26 +751,36 @@ function checkTimeout(t: number | undefined): number {
  * this process (one isolate per core); with `address` it joins that
  * cluster as a driver.
  */
+/** A node for `init`; options it refuses close the GPU device opened for it. */
+function newNode(options: NodeOptions): HostNode {
+  try {
+    return new HostNode(options);
+  } catch (e) {
+    if (typeof options.gpu === "object") options.gpu.close();
+    throw e;
+  }
+}
+
 export async function init(options: InitOptions = {}): Promise<Driver> {
   const { address, token, tokenFile, transport, gpuBackend, ...nodeOptions } = options;
+  if (address !== undefined && (typeof address !== "string" || !(transport ? /^[a-z]+:\/\//.test(address) : /^wss?:\/\//.test(address)))) {
+    throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
+  }
+  const clusterToken = address === undefined ? undefined : (token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile)));
   if (nodeOptions.gpu === undefined) {
     const log = options.log ?? ((line: string) => console.log(line));
     Object.assign(nodeOptions, await openHostGpu({ numGpus: options.numGpus, gpuBackend, advertise: address === undefined, log }));
   }
   if (address === undefined) {
-    const node = new HostNode(nodeOptions);
+    const node = newNode(nodeOptions);
     node.start();
     return new Driver(node, options.spinMs ?? 0.1);
   }
-  if (typeof address !== "string" || !(transport ? /^[a-z]+:\/\//.test(address) : /^wss?:\/\//.test(address))) {
-    throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
-  }
-  const clusterToken = token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
-  const node = new HostNode({ numCpus: 0, ...nodeOptions });
+  const node = newNode({ numCpus: 0, ...nodeOptions });
   node.start();
   let cluster: ClusterNode;
   try {
-    cluster = await ClusterNode.join(node, { address, token: clusterToken, driver: true, log: options.log, transport });
+    cluster = await ClusterNode.join(node, { address, token: clusterToken!, driver: true, log: options.log, transport });
   } catch (e) {
     await node.close();
     throw e;

@@ -44,3 +44,31 @@ export async function eventually(cond: () => boolean, ms = 5000): Promise<boolea
   }
   return true;
 }
+
+/** C = A (n×k) · B (k×m), row-major, with bindings a, b, c and dims = [n, k, m]: the GPU tests' kernel. */
+export const MATMUL_WGSL = `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> dims: array<u32>;
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  let n = dims[0]; let k = dims[1]; let m = dims[2];
+  if (id.y >= n || id.x >= m) { return; }
+  var sum = 0.0;
+  for (var i = 0u; i < k; i++) { sum += a[id.y * k + i] * b[i * m + id.x]; }
+  c[id.y * m + id.x] = sum;
+}`;
+
+/** The CPU reference for MATMUL_WGSL. */
+export function cpuMatmul(a: Float32Array, b: Float32Array, n: number, k: number, m: number): Float32Array {
+  const c = new Float32Array(n * m);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * m + j]!;
+      c[r * m + j] = s;
+    }
+  }
+  return c;
+}

@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { GpuCompileError, GpuDevice, GpuSession, GpuUnavailableError, GpuValidationError } from "wray/host";
+import { MATMUL_WGSL, cpuMatmul } from "../helpers.js";
 
 // Tests skip, saying why, only where no adapter at all can be opened
 // (`npm test` installs Mesa's lavapipe where it can: scripts/setup-gpu.sh).
 const opened = await GpuDevice.open();
 const skip = typeof opened === "string" ? `no WebGPU adapter: ${opened}` : false;
 const device = typeof opened === "string" ? undefined : opened;
-
-const MATMUL = `
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read> dims: array<u32>;
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) id: vec3u) {
-  let n = dims[0]; let k = dims[1]; let m = dims[2];
-  if (id.y >= n || id.x >= m) { return; }
-  var sum = 0.0;
-  for (var i = 0u; i < k; i++) { sum += a[id.y * k + i] * b[i * m + id.x]; }
-  c[id.y * m + id.x] = sum;
-}`;
-
-function cpuMatmul(a: Float32Array, b: Float32Array, n: number, k: number, m: number): Float32Array {
-  const c = new Float32Array(n * m);
-  for (let r = 0; r < n; r++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * m + j]!;
-    c[r * m + j] = s;
-  }
-  return c;
-}
 
 function bytes(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -48,7 +25,7 @@ describe("GpuDevice", { skip }, () => {
     const [n, k, m] = [37, 53, 29]; // not multiples of the workgroup size
     const a = Float32Array.from({ length: n * k }, (_, i) => ((i * 7) % 13) - 6);
     const b = Float32Array.from({ length: k * m }, (_, i) => ((i * 5) % 11) / 4 - 1);
-    const kernel = await d.compile(MATMUL);
+    const kernel = await d.compile(MATMUL_WGSL);
     const c = await d.createBuffer(n * m * 4);
     const bufs = [await d.bufferFrom(bytes(a)), await d.bufferFrom(bytes(b)), c, await d.bufferFrom(bytes(new Uint32Array([n, k, m])))];
     await d.dispatch(kernel, bufs, Math.ceil(m / 8), Math.ceil(n / 8));
@@ -59,8 +36,8 @@ describe("GpuDevice", { skip }, () => {
   });
 
   test("a kernel is compiled once per source and entry point", async () => {
-    const k1 = await d.compile(MATMUL);
-    const k2 = await d.compile(MATMUL, "main");
+    const k1 = await d.compile(MATMUL_WGSL);
+    const k2 = await d.compile(MATMUL_WGSL, "main");
     assert.equal(k1, k2);
     assert.match(k1.hash, /^[0-9a-f]{64}$/);
   });
@@ -79,7 +56,7 @@ describe("GpuDevice", { skip }, () => {
   });
 
   test("bindings that do not match the kernel are a GpuValidationError", async () => {
-    const kernel = await d.compile(MATMUL);
+    const kernel = await d.compile(MATMUL_WGSL);
     const one = await d.createBuffer(16);
     await assert.rejects(d.dispatch(kernel, [one], 1), (e: unknown) => e instanceof GpuValidationError && e.code === "WRAY_GPU_VALIDATION");
     // the device is fine afterwards
@@ -105,7 +82,7 @@ describe("GpuDevice", { skip }, () => {
   test("a session frees what it holds; handles of another kind are refused", async () => {
     const s = new GpuSession();
     const h = s.addBuffer(await d.createBuffer(64));
-    const k = s.addKernel(await d.compile(MATMUL));
+    const k = s.addKernel(await d.compile(MATMUL_WGSL));
     assert.equal(s.bytes, 64);
     assert.throws(() => s.kernel(h), /is a buffer/);
     assert.throws(() => s.buffer(k), /is a kernel/);
@@ -122,7 +99,7 @@ describe("GpuDevice", { skip }, () => {
     assert.ok(typeof other !== "string");
     other.close();
     await assert.rejects(other.createBuffer(4), GpuUnavailableError);
-    assert.throws(() => other.compile(MATMUL), GpuUnavailableError);
+    assert.throws(() => other.compile(MATMUL_WGSL), GpuUnavailableError);
   });
 });
 

@@ -3,23 +3,13 @@ import { describe, test } from "node:test";
 import type { Driver, ObjectRef } from "wray";
 import { ActorDiedError, GpuError, GpuUnavailableError, InfeasibleTaskError, TaskError, init } from "wray";
 import { GpuDevice } from "wray/host";
-import { guest } from "../helpers.js";
+import { cpuMatmul, guest } from "../helpers.js";
 
 // GPU tests run on whatever adapter there is (lavapipe in CI, installed by
 // scripts/setup-gpu.sh); they skip, saying why, only where none can be opened.
 const probe = await GpuDevice.open();
 const skip = typeof probe === "string" ? `no WebGPU adapter: ${probe}` : false;
 if (typeof probe !== "string") probe.close();
-
-function cpuMatmul(a: Float32Array, b: Float32Array, n: number, k: number, m: number): Float32Array {
-  const c = new Float32Array(n * m);
-  for (let r = 0; r < n; r++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * m + j]!;
-    c[r * m + j] = s;
-  }
-  return c;
-}
 
 function close(got: Float32Array, want: Float32Array): void {
   assert.equal(got.length, want.length);
