@@ -62,6 +62,8 @@ function checkSize(name: string, n: number): void {
 export class GpuDevice {
   /** The adapter, as people read it: "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)", "NVIDIA H100 ...". */
   readonly adapter: string;
+  /** Limits the device was opened with that callers size their data by (read once: the device's are a native object). */
+  readonly limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number; readonly maxStorageBuffersPerShaderStage: number };
   readonly #device: GPUDevice;
   /**
    * Dawn's instance and adapter. Held for the device's life: when the
@@ -80,6 +82,8 @@ export class GpuDevice {
     this.#dawn = { gpu, adapter };
     const info = adapter.info;
     this.adapter = info.description || info.device || info.vendor || "unknown adapter";
+    const l = device.limits;
+    this.limits = { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage };
     device.lost.then((i) => {
       this.#lost = i.message || i.reason || "lost";
     });
@@ -131,11 +135,6 @@ export class GpuDevice {
     return [info.vendor, info.architecture].filter(Boolean).join(" ");
   }
 
-  /** Limits the device was opened with that callers size their data by. */
-  get limits(): { maxBufferSize: number; maxStorageBufferBindingSize: number; maxStorageBuffersPerShaderStage: number } {
-    const l = this.#device.limits;
-    return { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage };
-  }
 
   #check(): void {
     if (this.#closed) throw new GpuUnavailableError("the host is shutting down");

@@ -12,7 +12,7 @@ import type { TaskId } from "../common/ids.js";
 import { OBJECT_ID_BYTES, bytesToKey, keyToBytes, objectKey } from "../common/ids.js";
 import { binaryHeader, binaryPayload } from "../common/msgpack-walk.js";
 import { TYPED_ARRAY_KINDS } from "../common/codec.js";
-import type { GpuDevice, GpuSession } from "../gpu/index.js";
+import type { GpuDevice, GpuErrorCode, GpuSession } from "../gpu/index.js";
 import { GpuError } from "../gpu/index.js";
 import type { ArenaRef, ObjectStore } from "../store/index.js";
 import { FAILED, INLINE_MAX, PENDING } from "../store/index.js";
@@ -66,13 +66,18 @@ function ok(value: number, piece: Piece = NONE): GpuAnswer {
   return { code: GPU_OK, value, piece };
 }
 
-/** The WIT error-code for an error a device call threw. */
-export function gpuErrorCode(e: unknown): number {
-  if (e instanceof GpuError) {
-    const i = GPU_ERROR_CODES.indexOf(e.code.slice("WRAY_GPU_".length).toLowerCase().replace(/_/g, "-") as (typeof GPU_ERROR_CODES)[number]);
-    return i >= 0 ? i : GPU_UNAVAILABLE;
-  }
-  return GPU_BAD_ARGUMENT;
+/** The WIT error-code (an index into GPU_ERROR_CODES) of each GpuError code. */
+const WIT_CODE: Record<GpuErrorCode, number> = {
+  WRAY_GPU_UNAVAILABLE: GPU_ERROR_CODES.indexOf("unavailable"),
+  WRAY_GPU_COMPILE: GPU_ERROR_CODES.indexOf("compile"),
+  WRAY_GPU_VALIDATION: GPU_ERROR_CODES.indexOf("validation"),
+  WRAY_GPU_OUT_OF_MEMORY: GPU_ERROR_CODES.indexOf("out-of-memory"),
+  WRAY_GPU_DEVICE_LOST: GPU_ERROR_CODES.indexOf("device-lost"),
+};
+
+/** The WIT error-code for an error a device call threw (RangeError, TypeError: bad-argument). */
+function gpuErrorCode(e: unknown): number {
+  return e instanceof GpuError ? WIT_CODE[e.code] : GPU_BAD_ARGUMENT;
 }
 
 export class GpuCalls {
@@ -87,17 +92,18 @@ export class GpuCalls {
     this.#store = store;
   }
 
-  /** Answers one call. Never rejects: every failure becomes the guest's error. */
+  /**
+   * Answers one call. Never rejects: every failure becomes the guest's
+   * error. An upload's arena block is freed here, whatever happened.
+   */
   async answer(session: GpuSession, call: GpuCall, caller: GpuCaller): Promise<GpuAnswer> {
-    const d = this.#device;
-    if (!d) {
-      if (call.piece && !(call.piece instanceof Uint8Array)) this.#store.arena.free(call.piece);
-      return fail(GPU_UNAVAILABLE, `this host has no GPU device: ${this.#why}`);
-    }
     try {
-      return await this.#answer(d, session, call, caller);
+      if (!this.#device) return fail(GPU_UNAVAILABLE, `this host has no GPU device: ${this.#why}`);
+      return await this.#answer(this.#device, session, call, caller);
     } catch (e) {
       return fail(gpuErrorCode(e), e instanceof Error ? e.message : String(e));
+    } finally {
+      if (call.piece && !(call.piece instanceof Uint8Array)) this.#store.arena.free(call.piece);
     }
   }
 
@@ -107,24 +113,11 @@ export class GpuCalls {
         return ok(0, encoder.encode(d.adapter));
       case GPU_CREATE:
         return ok(session.addBuffer(await d.createBuffer(size("size", call.n1, d))));
-      case GPU_FROM_BYTES: {
-        const bytes = this.#bytes(call.piece!);
-        try {
-          return ok(session.addBuffer(await d.bufferFrom(bytes)));
-        } finally {
-          this.#freePiece(call.piece!);
-        }
-      }
-      case GPU_WRITE: {
-        const buffer = session.buffer(call.a);
-        const bytes = this.#bytes(call.piece!);
-        try {
-          await d.write(buffer, size("offset", call.n1, d), bytes);
-          return ok(0);
-        } finally {
-          this.#freePiece(call.piece!);
-        }
-      }
+      case GPU_FROM_BYTES:
+        return ok(session.addBuffer(await d.bufferFrom(this.#bytes(call.piece!))));
+      case GPU_WRITE:
+        await d.write(session.buffer(call.a), size("offset", call.n1, d), this.#bytes(call.piece!));
+        return ok(0);
       case GPU_FROM_OBJECT:
         return this.#fromObject(d, session, call.payload, caller);
       case GPU_COMPILE: {
@@ -159,10 +152,6 @@ export class GpuCalls {
     return p instanceof Uint8Array ? p : this.#store.arena.view(p);
   }
 
-  #freePiece(p: Piece): void {
-    if (!(p instanceof Uint8Array)) this.#store.arena.free(p);
-  }
-
   async #fromObject(d: GpuDevice, session: GpuSession, id: Uint8Array, caller: GpuCaller): Promise<GpuAnswer> {
     if (id.length !== OBJECT_ID_BYTES) return fail(GPU_BAD_ARGUMENT, "not an object ID");
     const key = bytesToKey(id, 0, OBJECT_ID_BYTES);
@@ -185,13 +174,18 @@ export class GpuCalls {
     }
   }
 
-  async #read(d: GpuDevice, session: GpuSession, call: GpuCall, caller: GpuCaller): Promise<GpuAnswer> {
+  /** The buffer and byte range a read names (checked before the store is asked for room). */
+  #readRange(d: GpuDevice, session: GpuSession, call: GpuCall): { buffer: GPUBuffer; offset: number; length: number } {
     const buffer = session.buffer(call.a);
     const offset = size("offset", call.n1, d);
     const length = call.n2 === GPU_TO_END ? Math.max(0, buffer.size - offset) : size("length", call.n2, d);
-    if (length <= REPLY_INLINE_MAX) return ok(0, await d.read(buffer, offset, length, (v) => v.slice()));
-    // checked before the store is asked for room
     if (offset + length > buffer.size) throw new RangeError(`a read of ${length} bytes at ${offset} runs past the buffer's ${buffer.size} bytes`);
+    return { buffer, offset, length };
+  }
+
+  async #read(d: GpuDevice, session: GpuSession, call: GpuCall, caller: GpuCaller): Promise<GpuAnswer> {
+    const { buffer, offset, length } = this.#readRange(d, session, call);
+    if (length <= REPLY_INLINE_MAX) return ok(0, await d.read(buffer, offset, length, (v) => v.slice()));
     const ref = this.#store.alloc(length);
     try {
       await d.read(buffer, offset, length, (v) => this.#store.arena.view(ref).set(v));
@@ -208,14 +202,11 @@ export class GpuCalls {
   }
 
   async #readObject(d: GpuDevice, session: GpuSession, call: GpuCall, caller: GpuCaller): Promise<GpuAnswer> {
-    const buffer = session.buffer(call.a);
-    const offset = size("offset", call.n1, d);
-    const length = call.n2 === GPU_TO_END ? Math.max(0, buffer.size - offset) : size("length", call.n2, d);
+    const { buffer, offset, length } = this.#readRange(d, session, call);
     const kind = call.b;
     const Ctor = kind === 0 ? Uint8Array : TYPED_ARRAY_KINDS[kind];
     if (!Ctor) return fail(GPU_BAD_ARGUMENT, `unknown element type ${kind}`);
     if (length % Ctor.BYTES_PER_ELEMENT !== 0) return fail(GPU_BAD_ARGUMENT, `${length} bytes is not a whole number of ${Ctor.name} elements`);
-    if (offset + length > buffer.size) throw new RangeError(`a read of ${length} bytes at ${offset} runs past the buffer's ${buffer.size} bytes`);
     const index = new DataView(call.payload.buffer, call.payload.byteOffset, 4).getUint32(0, true);
     const head = binaryHeader(length, kind);
     const total = head.length + length;

@@ -700,16 +700,16 @@ export class HostNode implements Executor, PoolEvents {
   /** A guest's GPU call: answered when the device has done it (the isolate sleeps meanwhile). */
   gpuCall(iso: number, call: GpuCall): void {
     const exec = this.#execs[call.slot];
-    const session = exec ? this.#gpuSession(exec, iso) : undefined;
     if (call.op === GPU_DESTROY) {
-      session?.destroyBuffer(call.a);
+      if (exec) (exec.task.kind === KIND_TASK ? exec.gpu : this.#actorGpu.get(iso))?.destroyBuffer(call.a);
       return;
     }
-    if (!session || !exec) {
+    if (!exec) {
       // the task is gone (timed out): its isolate is being stopped
       if (call.piece && !(call.piece instanceof Uint8Array)) this.store.arena.free(call.piece);
       return;
     }
+    const session = this.#gpuSession(exec, iso);
     this.pool.parked(iso);
     this.#gpuWaiting++;
     const alive = () => this.#execs[call.slot] === exec;

@@ -38,7 +38,8 @@ export interface GpuOutcome<T> {
 
 /** What the isolate does for each call; memory views passed in are valid only during the call. */
 export interface GpuHost {
-  gpuAdapter(): GpuOutcome<string>;
+  /** The adapter's name, UTF-8. */
+  gpuAdapter(): GpuOutcome<Uint8Array>;
   gpuCreateBuffer(size: number): GpuOutcome<number>;
   gpuBufferFromBytes(bytes: Uint8Array): GpuOutcome<number>;
   gpuBufferFromObject(id: Uint8Array): GpuOutcome<number>;
@@ -105,19 +106,18 @@ function lowerU32(m: GuestMemory, ret: number, o: GpuOutcome<number>): void {
   lower(m, ret, o, (d, v) => d.setUint32(ret + 4, v, true));
 }
 
-function lowerList(m: GuestMemory, ret: number, o: GpuOutcome<GuestBytes>): void {
-  if (o.code >= 0) return lowerError(m, ret, o.code, o.value as string);
-  const bytes = o.value as GuestBytes;
-  const p = m.realloc(0, 0, 1, bytes.length);
-  bytes.fill(new Uint8Array(m.memory.buffer), p);
-  const d = dv(m);
-  d.setUint8(ret, 0);
-  d.setUint32(ret + 4, p, true);
-  d.setUint32(ret + 8, bytes.length, true);
-}
-
-function guestBytes(b: Uint8Array): GuestBytes {
-  return { length: b.length, fill: (mem, ptr) => mem.set(b, ptr) };
+/** Lowers a `list<u8>` result: bytes, or GuestBytes that write themselves into guest memory. */
+function lowerList(m: GuestMemory, ret: number, o: GpuOutcome<Uint8Array | GuestBytes>): void {
+  lower(m, ret, o, (_d, v) => {
+    const p = m.realloc(0, 0, 1, v.length);
+    const mem = new Uint8Array(m.memory.buffer);
+    if (v instanceof Uint8Array) mem.set(v, p);
+    else v.fill(mem, p);
+    // a fresh view: realloc may have grown (and so replaced) the memory's buffer
+    const d = dv(m);
+    d.setUint32(ret + 4, p, true);
+    d.setUint32(ret + 8, v.length, true);
+  });
 }
 
 /** Builds the `wray:runtime/gpu` import object for one guest instance (see registerRuntime). */
@@ -125,9 +125,7 @@ export function registerGpu(host: GpuHost, mem: () => GuestMemory): Record<strin
   const u8 = (m: GuestMemory) => new Uint8Array(m.memory.buffer);
   return {
     adapter(ret: number): void {
-      const m = mem();
-      const o = host.gpuAdapter();
-      lowerList(m, ret, o.code >= 0 ? (o as GpuOutcome<never>) : { code: -1, value: guestBytes(encoder.encode(o.value)) });
+      lowerList(mem(), ret, host.gpuAdapter());
     },
     "create-buffer"(size: bigint, ret: number): void {
       lowerU32(mem(), ret, host.gpuCreateBuffer(u64(size)));
@@ -161,9 +159,7 @@ export function registerGpu(host: GpuHost, mem: () => GuestMemory): Record<strin
       lowerList(mem(), ret, host.gpuReadBuffer(buffer >>> 0, u64(offset), hasLength ? u64(length) : GPU_TO_END));
     },
     "read-object"(buffer: number, offset: bigint, hasLength: number, length: bigint, element: number, ret: number): void {
-      const m = mem();
-      const o = host.gpuReadObject(buffer >>> 0, u64(offset), hasLength ? u64(length) : GPU_TO_END, element >>> 0);
-      lowerList(m, ret, o.code >= 0 ? (o as GpuOutcome<never>) : { code: -1, value: guestBytes(o.value as Uint8Array) });
+      lowerList(mem(), ret, host.gpuReadObject(buffer >>> 0, u64(offset), hasLength ? u64(length) : GPU_TO_END, element >>> 0));
     },
     "destroy-buffer"(buffer: number): void {
       host.gpuDestroyBuffer(buffer >>> 0);

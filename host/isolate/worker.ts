@@ -746,11 +746,6 @@ class Isolate implements RuntimeHost, GpuHost {
 
   // ---- GpuHost: the guest's GPU calls, answered by the host thread --------------------
 
-  /** Bytes larger than this travel through the arena rather than the ring. */
-  #gpuPiece(bytes: Uint8Array): Piece {
-    return bytes.length <= this.#init.inlineMax ? bytes : this.#toArena(bytes);
-  }
-
   /**
    * Sends one GPU call and returns its reply's (code, value) and piece.
    * `size`/`fill` write the op's payload after the fixed fields.
@@ -772,61 +767,60 @@ class Isolate implements RuntimeHost, GpuHost {
     return { code: r.dv.getUint32(r.at, true), value: r.dv.getUint32(r.at + 4, true), piece, reply: r };
   }
 
-  /** The outcome of a reply whose success carries a u32. */
-  #gpuValue(x: GpuReply): GpuOutcome<number> {
-    return x.code === GPU_OK ? { code: -1, value: x.value } : { code: x.code, value: this.#gpuText(x) };
-  }
-
-  #gpuText(x: GpuReply): string {
+  /** The reply's piece: a view of the reply, or of the arena block the host left it in. */
+  #gpuBytes(x: GpuReply): Uint8Array {
     const p = x.piece;
-    return textDecoder.decode(p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : x.reply.bytes.subarray(p.a, p.a + p.len));
+    return p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : x.reply.bytes.subarray(p.a, p.a + p.len);
   }
 
-  gpuAdapter(): GpuOutcome<string> {
-    const x = this.#gpu(GPU_ADAPTER, 0, 0, 0, 0);
-    return x.code === GPU_OK ? { code: -1, value: this.#gpuText(x) } : { code: x.code, value: this.#gpuText(x) };
+  /** The call's outcome: `ok()` of the reply on success, else its code and message. */
+  #gpuOutcome<T>(x: GpuReply, ok: (x: GpuReply) => T): GpuOutcome<T> {
+    return x.code === GPU_OK ? { code: -1, value: ok(x) } : { code: x.code, value: textDecoder.decode(this.#gpuBytes(x)) };
   }
 
-  gpuCreateBuffer(size: number): GpuOutcome<number> {
-    return this.#gpuValue(this.#gpu(GPU_CREATE, 0, 0, size, 0));
-  }
-
-  gpuBufferFromBytes(bytes: Uint8Array): GpuOutcome<number> {
+  /** An upload of `bytes` (GPU_FROM_BYTES, GPU_WRITE): inline when small, else through an arena block. */
+  #gpuUpload(op: number, buffer: number, offset: number, bytes: Uint8Array): GpuReply | GpuOutcome<never> {
     let piece: Piece;
     try {
-      piece = this.#gpuPiece(bytes);
+      piece = bytes.length <= this.#init.inlineMax ? bytes : this.#toArena(bytes);
     } catch (e) {
       return { code: GPU_BAD_ARGUMENT, value: (e as Error).message };
     }
-    return this.#gpuValue(this.#gpu(GPU_FROM_BYTES, 0, 0, 0, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece)));
+    return this.#gpu(op, buffer, 0, offset, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece));
+  }
+
+  gpuAdapter(): GpuOutcome<Uint8Array> {
+    return this.#gpuOutcome(this.#gpu(GPU_ADAPTER, 0, 0, 0, 0), (x) => this.#gpuBytes(x));
+  }
+
+  gpuCreateBuffer(size: number): GpuOutcome<number> {
+    return this.#gpuOutcome(this.#gpu(GPU_CREATE, 0, 0, size, 0), handle);
+  }
+
+  gpuBufferFromBytes(bytes: Uint8Array): GpuOutcome<number> {
+    const x = this.#gpuUpload(GPU_FROM_BYTES, 0, 0, bytes);
+    return "reply" in x ? this.#gpuOutcome(x, handle) : x;
   }
 
   gpuBufferFromObject(id: Uint8Array): GpuOutcome<number> {
     if (id.length !== OBJECT_ID_BYTES) return { code: GPU_BAD_ARGUMENT, value: `an object ID is ${OBJECT_ID_BYTES} bytes, got ${id.length}` };
-    return this.#gpuValue(this.#gpu(GPU_FROM_OBJECT, 0, 0, 0, 0, OBJECT_ID_BYTES, (_dv, b, at) => b.set(id, at)));
+    return this.#gpuOutcome(this.#gpu(GPU_FROM_OBJECT, 0, 0, 0, 0, OBJECT_ID_BYTES, (_dv, b, at) => b.set(id, at)), handle);
   }
 
   gpuWriteBuffer(buffer: number, offset: number, bytes: Uint8Array): GpuOutcome<undefined> {
-    let piece: Piece;
-    try {
-      piece = this.#gpuPiece(bytes);
-    } catch (e) {
-      return { code: GPU_BAD_ARGUMENT, value: (e as Error).message };
-    }
-    const x = this.#gpu(GPU_WRITE, buffer, 0, offset, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece));
-    return x.code === GPU_OK ? { code: -1, value: undefined } : { code: x.code, value: this.#gpuText(x) };
+    const x = this.#gpuUpload(GPU_WRITE, buffer, offset, bytes);
+    return "reply" in x ? this.#gpuOutcome(x, nothing) : x;
   }
 
   gpuCompile(wgsl: Uint8Array, entryPoint: Uint8Array): GpuOutcome<number> {
     // WGSL source is small; a source past the ring's record size is not a kernel anyone writes by hand
     if (wgsl.length + entryPoint.length > this.#events.maxPayload >>> 1) return { code: GPU_BAD_ARGUMENT, value: `WGSL source of ${wgsl.length} bytes is too large` };
     const size = 4 + pad4(wgsl.length) + 4 + pad4(entryPoint.length);
-    return this.#gpuValue(
-      this.#gpu(GPU_COMPILE, 0, 0, 0, 0, size, (dv, b, at) => {
-        at = writeBytes(dv, b, at, wgsl);
-        writeBytes(dv, b, at, entryPoint);
-      }),
-    );
+    const x = this.#gpu(GPU_COMPILE, 0, 0, 0, 0, size, (dv, b, at) => {
+      at = writeBytes(dv, b, at, wgsl);
+      writeBytes(dv, b, at, entryPoint);
+    });
+    return this.#gpuOutcome(x, handle);
   }
 
   gpuDispatch(kernel: number, bindings: Uint32Array, x: number, y: number, z: number): GpuOutcome<undefined> {
@@ -837,28 +831,19 @@ class Isolate implements RuntimeHost, GpuHost {
       dv.setUint32(at + 8, z, true);
       for (let i = 0; i < bindings.length; i++) dv.setUint32(at + 12 + 4 * i, bindings[i]!, true);
     });
-    return r.code === GPU_OK ? { code: -1, value: undefined } : { code: r.code, value: this.#gpuText(r) };
+    return this.#gpuOutcome(r, nothing);
   }
 
   gpuReadBuffer(buffer: number, offset: number, length: number): GpuOutcome<GuestBytes> {
-    const x = this.#gpu(GPU_READ, buffer, 0, offset, length);
-    if (x.code !== GPU_OK) return { code: x.code, value: this.#gpuText(x) };
-    const p = x.piece;
-    const bytes = x.reply.bytes;
-    return {
-      code: -1,
-      value: {
-        length: p.len,
-        fill: (mem, ptr) => mem.set(p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : bytes.subarray(p.a, p.a + p.len), ptr),
-      },
-    };
+    // the bytes are read from the reply (or the task's arena block) when the import lowers them, before any other call
+    return this.#gpuOutcome(this.#gpu(GPU_READ, buffer, 0, offset, length), (x) => ({ length: x.piece.len, fill: (mem, ptr) => mem.set(this.#gpuBytes(x), ptr) }));
   }
 
   gpuReadObject(buffer: number, offset: number, length: number, element: number): GpuOutcome<Uint8Array> {
     const exec = this.#current();
     const index = (PUT_INDEX_FLAG | ++exec.puts) >>> 0;
     const x = this.#gpu(GPU_READ_OBJECT, buffer, element, offset, length, 4, (dv, _b, at) => dv.setUint32(at, index, true));
-    return x.code === GPU_OK ? { code: -1, value: objectId(exec.taskId, index) } : { code: x.code, value: this.#gpuText(x) };
+    return this.#gpuOutcome(x, () => objectId(exec.taskId, index));
   }
 
   gpuDestroyBuffer(buffer: number): void {
@@ -870,6 +855,10 @@ class Isolate implements RuntimeHost, GpuHost {
     });
   }
 }
+
+/** Success payloads of GPU replies: a handle in `value`, or nothing. */
+const handle = (x: GpuReply): number => x.value;
+const nothing = (): undefined => undefined;
 
 function objectId(task: TaskId, index: number): Uint8Array {
   const b = new Uint8Array(OBJECT_ID_BYTES);
