@@ -119,7 +119,7 @@ export class ActorManager {
     if (!scheduler.resources.feasible(r.shape)) {
       const e = new InfeasibleTaskError(`${r.className} (actor)`, scheduler.resources.shortfall(r.shape));
       this.#die(r, e.message, e);
-    } else scheduler.reserve(r.shape, r.onGranted);
+    } else scheduler.reserve(r.shape, r.onGranted, actorLabel(r));
     return r;
   }
 
@@ -291,7 +291,7 @@ export class ActorManager {
   #release(r: ActorRecord): void {
     if (r.reserved) {
       r.reserved = false;
-      this.#host.scheduler.unreserve(r.shape);
+      this.#host.scheduler.unreserve(r.onGranted);
     } else this.#host.scheduler.cancelReservation(r.onGranted);
   }
 
@@ -307,4 +307,9 @@ export class ActorManager {
     }
     return { alive, pending, dead };
   }
+}
+
+/** How an actor is named where it holds resources: "actor Gate 'gate-keeper' (3f2a9c01)". */
+function actorLabel(r: ActorRecord): string {
+  return `actor ${r.className}${r.name !== undefined ? ` '${r.name}'` : ""} (${keyToHex(r.key).slice(0, 8)})`;
 }

@@ -1039,6 +1039,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       nestedSubmit: false,
       unresolved: 0,
       seq: 0,
+      slot: -1,
+      parent: undefined,
       onDone: undefined,
     };
     // calls leave in the order they were made: one whose arguments are not

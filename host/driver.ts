@@ -603,11 +603,10 @@ export class Driver {
     // result from another node arrives on the event loop, which a spin blocks
     if (this.#spinMs > 0 && this.#node.expectingSoon()) {
       const node = this.#node;
-      const deadline = performance.now() + Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity);
-      for (let i = 0; remaining > 0; i++) {
+      node.pool.spin(() => {
         node.poll();
-        if ((i & 15) === 15 && performance.now() > deadline) break;
-      }
+        return remaining <= 0;
+      }, Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity));
       if (remaining <= 0) {
         if (need < entries.length) forget();
         return;

@@ -8,6 +8,7 @@
  * their own threads, and the host answers them when it can.
  */
 import { availableParallelism, tmpdir, totalmem } from "node:os";
+import { readFileSync } from "node:fs";
 import { decode, encode } from "@msgpack/msgpack";
 import type { TaskId } from "../common/ids.js";
 import { keyToBytes, keyToHex, objectKey } from "../common/ids.js";
@@ -121,10 +122,14 @@ interface Execution {
   storeError: Error | undefined;
   /** A task's GPU buffers and kernels (actors keep theirs per isolate, in HostNode.#actorGpu). */
   gpu: GpuSession | undefined;
+  /** Where its record is in the isolate's ring (-1: lent, not sent), to take it back unstarted. */
+  ringPos: number;
 }
 
 const GET = 0;
 const WAIT = 1;
+/** A wait for resources that actors hold is logged once it has lasted this long, ms. */
+const STALL_LOG_MS = 1000;
 
 /** A blocking `get`/`wait` of an isolate. */
 interface PendingCall {
@@ -179,7 +184,7 @@ export class HostNode implements Executor, PoolEvents {
   #closed = false;
 
   constructor(options: NodeOptions = {}) {
-    const numCpus = options.numCpus ?? availableParallelism();
+    const numCpus = options.numCpus ?? hostCores();
     this.numCpus = numCpus;
     const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
     this.gpu = typeof options.gpu === "object" ? options.gpu : undefined;
@@ -201,6 +206,7 @@ export class HostNode implements Executor, PoolEvents {
         min: this.#minIsolates,
         max: options.maxIsolates ?? Math.max(16, 4 * this.#minIsolates),
         spinMs: options.spinMs ?? 0.1,
+        cores: hostCores(),
         inlineMax: INLINE_MAX,
         maxHeapMb: 1024,
       },
@@ -221,12 +227,28 @@ export class HostNode implements Executor, PoolEvents {
     if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
     this.#reaper = setInterval(() => {
       for (const iso of this.scheduler.retireIdle(this.#idleIsolateMs, this.#minIsolates)) this.pool.terminate(iso);
-    }, Math.max(50, Math.min(2000, this.#idleIsolateMs / 2)));
+      this.#logStalls();
+    }, Math.max(50, Math.min(STALL_LOG_MS / 2, this.#idleIsolateMs / 2)));
     this.#reaper.unref();
   }
 
   start(): void {
     this.pool.start();
+  }
+
+  /**
+   * Says once, in the log, when a task or actor has waited `STALL_LOG_MS`
+   * for resources that actors hold (they come back only when those actors
+   * die; meanwhile other work runs). Waits for running tasks to finish
+   * resolve by themselves and are only in `stats()`.
+   */
+  #logStalls(): void {
+    for (const w of this.scheduler.stalls(STALL_LOG_MS)) {
+      if (!w.heldByActors) continue;
+      const lacks = w.shortfall.map((s) => `${s.resource} (needs ${s.needs}, ${s.available} of ${s.total} free, held by ${s.heldBy.join(", ") || "nobody"})`);
+      const who = w.count > 1 ? `${w.what} and ${w.count - 1} more like it` : w.what;
+      this.#log(`(wray) ${who} has waited ${(w.waitingMs / 1000).toFixed(1)} s for ${lacks.join(" and ")}; it runs when they are released, and other work runs meanwhile`);
+    }
   }
 
   // ---- components ----------------------------------------------------------------
@@ -299,6 +321,8 @@ export class HostNode implements Executor, PoolEvents {
       nestedSubmit,
       unresolved: 0,
       seq: 0,
+      slot: -1,
+      parent: undefined,
       onDone: undefined,
     };
   }
@@ -328,6 +352,8 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   #freeSlot(slot: number): void {
+    const exec = this.#execs[slot];
+    if (exec && exec.task.slot === slot) exec.task.slot = -1;
     this.#execs[slot] = undefined;
     this.#freeSlots.push(slot);
   }
@@ -404,13 +430,16 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   send(iso: number, task: TaskSpec): boolean {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined, gpu: undefined };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: false, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1 };
     const slot = this.#slot(exec);
-    if (!this.pool.sendTask(iso, slot, task, this.#argPieces(task, exec, this.pool.maxRecord(iso)))) {
+    const pos = this.pool.sendTask(iso, slot, task, this.#argPieces(task, exec, this.pool.maxRecord(iso)));
+    if (pos < 0) {
       this.#freeBlocks(exec);
       this.#freeSlot(slot);
       return false;
     }
+    exec.ringPos = pos;
+    task.slot = slot;
     this.#inFlight++;
     if (task.timeoutMs > 0) this.#startWatchdog();
     return true;
@@ -423,8 +452,9 @@ export class HostNode implements Executor, PoolEvents {
 
   lend(iso: number, task: TaskSpec): void {
     const call = this.#top(iso);
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true, pinned: undefined, storeError: undefined, gpu: undefined };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent: true, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1 };
     const slot = this.#slot(exec);
+    task.slot = slot;
     this.#inFlight++;
     if (call) call.lent = true;
     if (task.timeoutMs > 0) this.#startWatchdog();
@@ -433,6 +463,16 @@ export class HostNode implements Executor, PoolEvents {
 
   grow(): boolean {
     return this.pool.grow();
+  }
+
+  steal(iso: number, task: TaskSpec): boolean {
+    const exec = this.#execs[task.slot];
+    if (exec === undefined || exec.task !== task || exec.iso !== iso || exec.ringPos < 0) return false;
+    if (!this.pool.steal(iso, exec.ringPos)) return false;
+    // it never started: nothing of it ran, so the task itself goes on (elsewhere)
+    this.#freeSlot(task.slot);
+    this.#abandon(exec);
+    return true;
   }
 
   canLend(iso: number, task: TaskSpec): boolean {
@@ -581,6 +621,7 @@ export class HostNode implements Executor, PoolEvents {
       failure = new UnknownFunctionError("task", name, c.source, c.prepared.manifest.tasks);
     }
     const task = this.makeTask(c, this.functionInfo(c, name), taskId, bytes, failure ? undefined : p.deps, failure ? undefined : p.nested, opts, true, p.returnIds, p.returns);
+    task.parent = parent.task;
     if (failure) this.reject(task, failure);
     else this.submit(task);
   }
@@ -1020,6 +1061,39 @@ export class HostNode implements Executor, PoolEvents {
     this.gpu?.close();
     this.store.close();
   }
+}
+
+// ---- the machine -------------------------------------------------------------------------------------------
+
+let cores: number | undefined;
+
+/**
+ * The cores this process may use: the CPUs it may run on, capped by a
+ * cgroup CPU quota (containers, CI runners), as Ray counts them. It is the
+ * default `numCpus`, and bounds how many threads may spin (spin.ts).
+ */
+export function hostCores(): number {
+  if (cores !== undefined) return cores;
+  cores = availableParallelism();
+  const quota = cgroupQuota();
+  if (quota !== undefined) cores = Math.max(1, Math.min(cores, Math.ceil(quota)));
+  return cores;
+}
+
+/** The cgroup CPU quota in cores (v2 `cpu.max`, else v1 `cfs_quota_us`), or undefined for none. */
+function cgroupQuota(): number | undefined {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const v2 = read("/sys/fs/cgroup/cpu.max")?.split(/\s+/);
+  if (v2 && v2[0] !== "max" && Number(v2[0]) > 0 && Number(v2[1]) > 0) return Number(v2[0]) / Number(v2[1]);
+  const q = Number(read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
+  const p = Number(read("/sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+  return q > 0 && p > 0 ? q / p : undefined;
 }
 
 // ---- options -----------------------------------------------------------------------------------------------

@@ -11,11 +11,21 @@
  *   work is queued there (measured per function), 1 for nested tasks.
  *   Work spreads before it deepens: every idle isolate that can get a lease
  *   takes one task first, then pipelines fill round-robin.
+ * - A running task strands nothing behind it. A pipeline is not deepened
+ *   while its head runs past what its function's measured time predicts
+ *   (it is *overdue*), and an idle isolate steals the tasks another has not
+ *   started (all of them from an overdue isolate, half otherwise, from the
+ *   back) through the executor, which takes them out of that isolate's ring
+ *   before it claims them. If a CPU that fits them is free but no isolate
+ *   is idle, the pool grows so that one can steal.
  * - Queues are FIFO per shape, and shapes are served in the order their
- *   oldest tasks were submitted: when the oldest waiting task does not fit,
- *   younger tasks of other shapes neither take new leases nor keep feeding
- *   theirs, so the leases drain and the older task gets its resources (no
- *   starvation of large requests by a stream of small ones).
+ *   oldest tasks were submitted: when the oldest waiting task does not fit
+ *   *but would once the running tasks' leases drain*, younger tasks of
+ *   other shapes neither take new leases nor keep feeding theirs, so the
+ *   leases drain and the older task gets its resources (no starvation of
+ *   large requests by a stream of small ones). A task whose shortfall is
+ *   held by actors (reservations, held for life) holds nothing back: it
+ *   waits, and `stats().waiting` / `stalls()` say for what and who holds it.
  * - An isolate that blocks in `get`/`wait` first gives back the tasks it
  *   has not started (they go back to the front of their queues). If one of
  *   the objects it waits for is the result of a queued task that fits its
@@ -24,12 +34,17 @@
  *   for trees of nested tasks. Otherwise it parks and lends its resources
  *   out until its call is answered, when it takes them back even if that
  *   oversubscribes the node for a while (as Ray does).
- * - When runnable tasks fit the free resources but no isolate is idle, the
- *   pool is asked to grow; at its limit, a parked isolate is lent the task.
+ * - When runnable tasks fit the free resources but no isolate is idle, a
+ *   parked isolate runs one nested if the task descends from a task on that
+ *   isolate's stack (the work it waits for, or part of it: such a task
+ *   cannot need the waiting task's own result, so lending it cannot
+ *   deadlock); otherwise the pool grows; at its limit, any parked isolate
+ *   is lent the task. So the pool grows only for what blocked tasks need.
  * - A task whose demand exceeds the node's total is rejected at once
  *   (single node: nothing else could ever run it).
  * - Actors hold resources for their lifetime through reservations, which
- *   take their turn in the same submission order as tasks.
+ *   take their turn in the same submission order as tasks (under the same
+ *   drain rule).
  */
 import { keyToHex, taskKeyOfObject } from "../common/ids.js";
 import type { ObjectStore } from "../store/index.js";
@@ -37,7 +52,7 @@ import { FAILED } from "../store/index.js";
 import { Deque } from "./deque.js";
 import { InfeasibleTaskError } from "./errors.js";
 import type { Shape } from "./resources.js";
-import { ResourcePool, within } from "./resources.js";
+import { ResourcePool, UNIT, within } from "./resources.js";
 import type { TaskSpec } from "./task.js";
 
 /** What the scheduler needs from the isolate pool (host/isolate/pool.ts implements it). */
@@ -50,6 +65,12 @@ export interface Executor {
   canLend(iso: number, task: TaskSpec): boolean;
   /** Starts one more isolate if the pool may; it reports back through `addIsolate`. */
   grow(): boolean;
+  /**
+   * Takes `task` back from isolate `iso`'s pipeline if the isolate has not
+   * started it; false once it has (then every task sent before it has
+   * started too).
+   */
+  steal(iso: number, task: TaskSpec): boolean;
   /** Ends a task that will not run (infeasible, a failed argument). */
   reject(task: TaskSpec, error: Error): void;
 }
@@ -61,17 +82,31 @@ export interface LocalSchedulerOptions {
   pipelineTargetMs?: number;
   /** Most tasks in one isolate's ring. Default 512. */
   maxPipeline?: number;
+  /** The clock, ms (default performance.now; tests pass their own). */
+  now?: () => number;
 }
 
 interface Reservation {
   readonly shape: Shape;
   readonly seq: number;
   readonly granted: () => void;
+  /** Who holds it, for the "held by" of waits (e.g. "actor Gate 3f2a9c01"). */
+  readonly holder: string;
+  /** When it first could not be granted (NaN while it never waited). */
+  waitingSince: number;
+  reported: boolean;
 }
 
 interface Queue {
   readonly shape: Shape;
   readonly tasks: Deque<TaskSpec>;
+  /** Since when its oldest task has not fitted (NaN while it fits). */
+  waitingSince: number;
+  /** The current wait was reported by `stalls()`. */
+  reported: boolean;
+  /** The pass `drains` was worked out in (see #drainable). */
+  drainPass: number;
+  drains: boolean;
 }
 
 interface IsolateState {
@@ -88,8 +123,35 @@ interface IsolateState {
   readonly pipeline: Deque<TaskSpec>;
   /** Tasks it runs nested while waiting, innermost last. */
   readonly nested: TaskSpec[];
-  /** When it last became idle (performance.now()). */
+  /** When it last became idle. */
   idleSince: number;
+  /** When the head of its pipeline became the head (it started about then). */
+  headSince: number;
+}
+
+/** One resource a waiting task or actor lacks, and who holds it. */
+export interface ResourceShortfall {
+  resource: string;
+  needs: number;
+  available: number;
+  total: number;
+  /** The holders: actors by name, and running tasks as a count ("2 running tasks"). */
+  heldBy: string[];
+}
+
+/** Tasks of one shape (or one actor) that wait for resources that are not free. */
+export interface ResourceWait {
+  /** "task 'name'" (the oldest waiting task of its shape) or "actor Class". */
+  what: string;
+  /** How many tasks of this shape wait (1 for an actor). */
+  count: number;
+  /** The demand, e.g. "CPU=1,gate=1". */
+  shape: string;
+  /** How long the oldest has waited, ms. */
+  waitingMs: number;
+  /** True when it waits for actors to release resources (it holds nothing back). */
+  heldByActors: boolean;
+  shortfall: ResourceShortfall[];
 }
 
 export interface SchedulerStats {
@@ -99,6 +161,8 @@ export interface SchedulerStats {
   idle: number;
   parked: number;
   resources: { total: Record<string, number>; available: Record<string, number> };
+  /** What waits for resources that are not free now, and who holds them. */
+  waiting: ResourceWait[];
 }
 
 const UNKNOWN_DURATION_DEPTH = 4;
@@ -109,6 +173,7 @@ export class LocalScheduler {
   readonly #executor: Executor;
   readonly #targetMs: number;
   readonly #maxPipeline: number;
+  readonly #now: () => number;
   readonly #queues = new Map<string, Queue>();
   /** Queued tasks that running guests submitted, by task key, for helping. */
   readonly #queuedNested = new Map<string, TaskSpec>();
@@ -119,11 +184,17 @@ export class LocalScheduler {
   /** Submission order, for fairness between shapes. */
   #seq = 0;
   readonly #reservations = new Deque<Reservation>();
+  /** Granted reservations (what actors hold), for "held by". */
+  readonly #held: Reservation[] = [];
   /** Reservations granted during a pass, announced once the pass is over. */
   #granted: (() => void)[] = [];
   #meanMs = NaN;
   #scheduling = false;
   #again = false;
+  /** Passes so far (see #drainable). */
+  #passes = 0;
+  /** A steal round ran in the current `#schedule()` (at most one: stolen tasks could bounce). */
+  #stoleThisRound = false;
 
   constructor(store: ObjectStore, executor: Executor, options: LocalSchedulerOptions) {
     this.#store = store;
@@ -131,6 +202,7 @@ export class LocalScheduler {
     this.resources = new ResourcePool(options.resources);
     this.#targetMs = options.pipelineTargetMs ?? 2;
     this.#maxPipeline = options.maxPipeline ?? 512;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   // ---- tasks -----------------------------------------------------------------
@@ -179,7 +251,7 @@ export class LocalScheduler {
     if (task.seq === 0) task.seq = ++this.#seq;
     let q = this.#queues.get(task.shape.key);
     if (!q) {
-      q = { shape: task.shape, tasks: new Deque() };
+      q = { shape: task.shape, tasks: new Deque(), waitingSince: NaN, reported: false, drainPass: 0, drains: false };
       this.#queues.set(task.shape.key, q);
     }
     if (front) q.tasks.unshift(task);
@@ -211,11 +283,13 @@ export class LocalScheduler {
 
   /**
    * Holds `shape` for as long as the caller needs it (an actor's lifetime),
-   * calling `granted` once it fits; tasks submitted later wait behind it.
-   * The caller checks feasibility first. Give it back with `unreserve`.
+   * calling `granted` once it fits; tasks submitted later wait behind it
+   * while it waits for running tasks to drain. `holder` names the holder
+   * in waits (`stats().waiting`). The caller checks feasibility first.
+   * Give it back with `unreserve(granted)`.
    */
-  reserve(shape: Shape, granted: () => void): void {
-    this.#reservations.push({ shape, seq: ++this.#seq, granted });
+  reserve(shape: Shape, granted: () => void, holder = "an actor"): void {
+    this.#reservations.push({ shape, seq: ++this.#seq, granted, holder, waitingSince: NaN, reported: false });
     this.#schedule();
   }
 
@@ -227,9 +301,12 @@ export class LocalScheduler {
     return false;
   }
 
-  /** Gives back what a granted reservation held. */
-  unreserve(shape: Shape): void {
-    this.resources.release(shape);
+  /** Gives back what the granted reservation made with `granted` held. */
+  unreserve(granted: () => void): void {
+    const i = this.#held.findIndex((r) => r.granted === granted);
+    if (i < 0) return;
+    const [r] = this.#held.splice(i, 1);
+    this.resources.release(r!.shape);
     this.#schedule();
   }
 
@@ -237,7 +314,8 @@ export class LocalScheduler {
 
   /** A new isolate is ready for work. */
   addIsolate(id: number): void {
-    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [], idleSince: performance.now() });
+    const now = this.#now();
+    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [], idleSince: now, headSince: now });
     this.#idle.push(id);
     this.#schedule();
   }
@@ -275,8 +353,11 @@ export class LocalScheduler {
     const iso = this.#isolates.get(id);
     if (!iso) return;
     if (iso.nested.length > 0 && iso.nested[iso.nested.length - 1] === task) iso.nested.pop();
-    else if (iso.pipeline.peek() === task) iso.pipeline.shift();
-    else throw new Error(`isolate ${id} finished task ${keyToHex(task.taskId.key)} out of order`);
+    else if (iso.pipeline.peek() === task) {
+      iso.pipeline.shift();
+      // the next one in the ring starts now
+      iso.headSince = this.#now();
+    } else throw new Error(`isolate ${id} finished task ${keyToHex(task.taskId.key)} out of order`);
     if (iso.pipeline.length === 0 && iso.nested.length === 0 && iso.calls === 0) this.#release(iso);
     this.#schedule();
   }
@@ -343,7 +424,7 @@ export class LocalScheduler {
       iso.lease = undefined;
       iso.parked = false;
     }
-    iso.idleSince = performance.now();
+    iso.idleSince = this.#now();
     this.#idle.push(iso.id);
   }
 
@@ -354,7 +435,7 @@ export class LocalScheduler {
    * back once the burst is over.)
    */
   retireIdle(idleMs: number, keep: number): number[] {
-    const now = performance.now();
+    const now = this.#now();
     const out: number[] = [];
     // the oldest idle ones are at the front of the idle stack
     for (let i = 0; i < this.#idle.length && this.#isolates.size > keep; ) {
@@ -385,6 +466,7 @@ export class LocalScheduler {
       return;
     }
     this.#scheduling = true;
+    this.#stoleThisRound = false;
     try {
       do {
         this.#again = false;
@@ -401,84 +483,202 @@ export class LocalScheduler {
   }
 
   #pass(): void {
-    // reservations first, in order; one that does not fit holds back younger tasks
+    const now = this.#now();
+    // reservations first, in order; one that waits for running tasks to
+    // drain holds back everything younger (one that waits for actors does not)
     let reserved = Infinity;
-    while (this.#reservations.length > 0) {
-      const r = this.#reservations.peek()!;
-      if (!this.resources.fits(r.shape)) {
-        reserved = r.seq;
-        break;
+    if (this.#reservations.length > 0) {
+      for (const r of [...this.#reservations]) {
+        if (r.seq > reserved) break;
+        if (this.resources.fits(r.shape) && !this.#olderClaim(r)) {
+          this.#reservations.remove(r);
+          this.resources.acquire(r.shape);
+          this.#held.push(r);
+          this.#granted.push(r.granted);
+          continue;
+        }
+        if (Number.isNaN(r.waitingSince)) r.waitingSince = now;
+        if (this.#fitsAfterDrain(r.shape)) reserved = r.seq;
       }
-      this.#reservations.shift();
-      this.resources.acquire(r.shape);
-      this.#granted.push(r.granted);
     }
-    if (this.#queued === 0) return;
-    let queues: Queue[];
-    if (this.#queues.size === 1) queues = [this.#queues.values().next().value!];
-    else queues = [...this.#queues.values()].filter((q) => q.tasks.length > 0).sort((a, b) => a.tasks.peek()!.seq - b.tasks.peek()!.seq);
-    let grew = false;
-    for (const q of queues) {
-      if (q.tasks.length === 0) continue;
-      // the oldest task of another shape that cannot get its resources now:
-      // nothing younger may start, so that the resources drain to it
-      let barrier = reserved;
-      if (queues.length > 1) {
-        for (const o of queues) {
-          const head = o.tasks.peek();
-          if (o !== q && head && head.seq < barrier && !this.resources.fits(o.shape)) barrier = head.seq;
+    if (this.#queued > 0) {
+      let queues: Queue[];
+      if (this.#queues.size === 1) queues = [this.#queues.values().next().value!];
+      else queues = [...this.#queues.values()].filter((q) => q.tasks.length > 0).sort((a, b) => a.tasks.peek()!.seq - b.tasks.peek()!.seq);
+      const pass = ++this.#passes;
+      let grew = false;
+      for (const q of queues) {
+        if (q.tasks.length === 0) continue;
+        // the oldest task of another shape that cannot get its resources now
+        // but would once running tasks drain: nothing younger may start, so
+        // that the resources drain to it
+        let barrier = reserved;
+        if (queues.length > 1) {
+          for (const o of queues) {
+            const head = o.tasks.peek();
+            if (o !== q && head && head.seq < barrier && !this.resources.fits(o.shape) && this.#drainable(o, pass)) barrier = head.seq;
+          }
         }
-      }
-      if (q.tasks.peek()!.seq > barrier) continue;
-      // 1. new leases while resources last, one task each: spread before deepening
-      while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
-        const id = this.#idle.pop();
-        if (id === undefined) {
-          if (!grew && this.#executor.grow()) grew = true;
-          else if (!grew) this.#lendToParked(q);
-          break;
-        }
-        const iso = this.#isolates.get(id)!;
-        const t = q.tasks.peek()!;
-        if (!this.#executor.send(id, t)) {
-          // its ring refused even one task: leave it idle
-          this.#idle.push(id);
-          break;
-        }
-        this.resources.acquire(q.shape);
-        iso.lease = q.shape;
-        this.#dequeue(q);
-        iso.pipeline.push(t);
-      }
-      // 2. deepen the pipelines of isolates holding this shape, round-robin
-      let progress = true;
-      while (progress && q.tasks.length > 0) {
-        progress = false;
-        for (const iso of this.#isolates.values()) {
-          if (iso.lease !== q.shape || iso.calls !== 0 || iso.parked) continue;
-          const t = q.tasks.peek();
-          if (!t || t.seq > barrier || iso.pipeline.length >= this.#depth(t)) continue;
-          if (!this.#executor.send(iso.id, t)) continue;
+        if (q.tasks.peek()!.seq > barrier) continue;
+        // 1. new leases while resources last, one task each: spread before deepening
+        while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
+          const id = this.#idle.pop();
+          if (id === undefined) {
+            // no idle isolate: a parked one helps with work it waits for, else the pool grows
+            if (this.#lendToParked(q, true)) continue;
+            if (!grew && this.#executor.grow()) grew = true;
+            else if (!grew) this.#lendToParked(q, false);
+            break;
+          }
+          const iso = this.#isolates.get(id)!;
+          const t = q.tasks.peek()!;
+          if (!this.#executor.send(id, t)) {
+            // its ring refused even one task: leave it idle
+            this.#idle.push(id);
+            break;
+          }
+          this.resources.acquire(q.shape);
+          iso.lease = q.shape;
+          iso.headSince = now;
           this.#dequeue(q);
           iso.pipeline.push(t);
-          progress = true;
+        }
+        // 2. deepen the pipelines of isolates holding this shape, shortest
+        // first, but not behind a task that runs longer than its function should
+        while (q.tasks.length > 0) {
+          const t = q.tasks.peek()!;
+          if (t.seq > barrier) break;
+          const depth = this.#depth(t);
+          let best: IsolateState | undefined;
+          for (const iso of this.#isolates.values()) {
+            if (iso.lease !== q.shape || iso.calls !== 0 || iso.parked || iso.pipeline.length >= depth) continue;
+            if (best !== undefined && iso.pipeline.length >= best.pipeline.length) continue;
+            if (!this.#overdue(iso, now)) best = iso;
+          }
+          if (best === undefined || !this.#executor.send(best.id, t)) break;
+          this.#dequeue(q);
+          best.pipeline.push(t);
         }
       }
+    }
+    // what waits, and since when (for stats and stalls); and whether a
+    // barrier holds younger work back, which stealing must not get around
+    let barred = reserved !== Infinity;
+    for (const q of this.#queues.values()) {
+      if (q.tasks.length === 0 || this.resources.fits(q.shape)) {
+        q.waitingSince = NaN;
+        q.reported = false;
+        continue;
+      }
+      if (Number.isNaN(q.waitingSince)) q.waitingSince = now;
+      if (!barred && this.#queues.size > 1 && this.#fitsAfterDrain(q.shape)) barred = true;
+    }
+    // 3. work stealing: unstarted tasks in busy isolates' rings, while an
+    // isolate could take them
+    if (!barred && !this.#stoleThisRound && this.#steal(now)) {
+      this.#stoleThisRound = true;
+      this.#again = true;
     }
   }
 
-  /** At the pool's limit: a parked isolate whose lease covers the task runs it nested. */
-  #lendToParked(q: { shape: Shape; tasks: Deque<TaskSpec> }): void {
+  /**
+   * Is an older task waiting for a resource `r` would take, which it can
+   * get now or once running tasks drain? Then it goes first (this pass's
+   * task part takes it), and `r` waits its turn.
+   */
+  #olderClaim(r: Reservation): boolean {
+    for (const q of this.#queues.values()) {
+      const head = q.tasks.peek();
+      if (head === undefined || head.seq > r.seq || !sharesResource(q.shape, r.shape)) continue;
+      if (this.resources.fits(q.shape) || this.#fitsAfterDrain(q.shape)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * `#fitsAfterDrain` of a queue's shape, asked once per pass (taking task
+   * leases during a pass moves resources from free to leased, which does
+   * not change the answer).
+   */
+  #drainable(q: Queue, pass: number): boolean {
+    if (q.drainPass !== pass) {
+      q.drainPass = pass;
+      q.drains = this.#fitsAfterDrain(q.shape);
+    }
+    return q.drains;
+  }
+
+  /** Would `s` fit once every running task's lease came back? (Actors' reservations do not drain.) */
+  #fitsAfterDrain(s: Shape): boolean {
+    for (const [k, v] of s.entries) {
+      let have = this.resources.available.get(k) ?? 0;
+      if (have >= v) continue;
+      for (const iso of this.#isolates.values()) if (iso.lease && !iso.parked) have += amountOf(iso.lease, k);
+      if (have < v) return false;
+    }
+    return true;
+  }
+
+  /** Its head has run longer than its function's measured time predicts. */
+  #overdue(iso: IsolateState, now: number): boolean {
+    const head = iso.pipeline.peek();
+    if (!head) return false;
+    const avg = head.stats.avgMs;
+    return now - iso.headSince > (Number.isNaN(avg) ? this.#targetMs : Math.max(this.#targetMs, 2 * avg));
+  }
+
+  /**
+   * Moves tasks that busy isolates have not started back to the queues when
+   * an idle isolate (or a new one, for an overdue victim) could run them.
+   * Returns whether any moved.
+   */
+  #steal(now: number): boolean {
+    let moved = false;
+    let grew = false;
+    for (const iso of this.#isolates.values()) {
+      const unstarted = iso.pipeline.length - 1;
+      if (unstarted < 1 || iso.calls !== 0 || iso.parked || !iso.lease || !this.resources.fits(iso.lease)) continue;
+      const overdue = this.#overdue(iso, now);
+      if (this.#idle.length === 0) {
+        // a CPU is free but every isolate is busy or parked: one more can take them
+        if (overdue && !grew && this.#executor.grow()) grew = true;
+        continue;
+      }
+      const take = overdue ? unstarted : Math.ceil(unstarted / 2);
+      const back: TaskSpec[] = [];
+      for (let i = 0; i < take; i++) {
+        const t = iso.pipeline.at(iso.pipeline.length - 1)!;
+        if (!this.#executor.steal(iso.id, t)) break;
+        iso.pipeline.pop();
+        back.push(t);
+      }
+      // newest first: each goes to the front, so the oldest ends up first
+      for (const t of back) this.#enqueue(t, true);
+      if (back.length > 0) moved = true;
+    }
+    return moved;
+  }
+
+  /**
+   * No isolate is idle: a parked isolate whose lease covers the head of `q`
+   * runs it nested. With `descendantsOnly`, only a task that descends from
+   * one on that isolate's stack (safe to help with); otherwise any (at the
+   * pool's limit). Returns whether it lent one.
+   */
+  #lendToParked(q: { shape: Shape; tasks: Deque<TaskSpec> }, descendantsOnly: boolean): boolean {
+    const head = q.tasks.peek();
+    if (!head) return false;
     for (const iso of this.#isolates.values()) {
       if (!iso.parked || !iso.lendable || !iso.lease || !within(q.shape, iso.lease)) continue;
-      const head = q.tasks.peek();
-      if (!head || !this.#executor.canLend(iso.id, head)) continue;
+      if (descendantsOnly && !descendsFromStack(head, iso)) continue;
+      if (!this.#executor.canLend(iso.id, head)) continue;
       const t = this.#dequeue(q)!;
       this.#unpark(iso);
       iso.nested.push(t);
       this.#executor.lend(iso.id, t);
-      return;
+      return true;
     }
+    return false;
   }
 
   /** Mean run time of the tasks finished here lately, in ms (NaN before the first). */
@@ -501,6 +701,73 @@ export class LocalScheduler {
       idle: this.#idle.length,
       parked,
       resources: this.resources.snapshot(),
+      waiting: this.#waits(0, false),
     };
   }
+
+  /**
+   * Waits for resources that have lasted `minMs` or more and were not
+   * reported yet (each wait is reported once): for the host's log.
+   */
+  stalls(minMs: number): ResourceWait[] {
+    return this.#waits(minMs, true);
+  }
+
+  #waits(minMs: number, report: boolean): ResourceWait[] {
+    const now = this.#now();
+    const out: ResourceWait[] = [];
+    for (const q of this.#queues.values()) {
+      const head = q.tasks.peek();
+      if (!head || Number.isNaN(q.waitingSince) || now - q.waitingSince < minMs || (report && q.reported)) continue;
+      if (this.resources.fits(q.shape)) continue;
+      if (report) q.reported = true;
+      out.push(this.#wait(`task '${head.name}'`, q.tasks.length, q.shape, now - q.waitingSince));
+    }
+    for (const r of this.#reservations) {
+      if (Number.isNaN(r.waitingSince) || now - r.waitingSince < minMs || (report && r.reported)) continue;
+      if (report) r.reported = true;
+      out.push(this.#wait(r.holder, 1, r.shape, now - r.waitingSince));
+    }
+    return out;
+  }
+
+  #wait(what: string, count: number, shape: Shape, waitingMs: number): ResourceWait {
+    const shortfall: ResourceShortfall[] = [];
+    for (const [k, v] of shape.entries) {
+      const available = this.resources.available.get(k) ?? 0;
+      if (available >= v) continue;
+      const heldBy: string[] = [];
+      for (const r of this.#held) if (amountOf(r.shape, k) > 0) heldBy.push(r.holder);
+      let running = 0;
+      for (const iso of this.#isolates.values()) if (iso.lease && !iso.parked && amountOf(iso.lease, k) > 0) running += 1 + iso.nested.length;
+      if (running > 0) heldBy.push(`${running} running task${running === 1 ? "" : "s"}`);
+      shortfall.push({ resource: k, needs: v / UNIT, available: Math.max(0, available) / UNIT, total: (this.resources.total.get(k) ?? 0) / UNIT, heldBy });
+    }
+    return { what, count, shape: shape.key, waitingMs: Math.round(waitingMs), heldByActors: !this.#fitsAfterDrain(shape), shortfall };
+  }
+}
+
+/** Units of resource `k` in shape `s` (0 when it asks for none). */
+function amountOf(s: Shape, k: string): number {
+  for (const e of s.entries) if (e[0] === k) return e[1];
+  return 0;
+}
+
+/** Do `a` and `b` both ask for some resource? */
+function sharesResource(a: Shape, b: Shape): boolean {
+  for (const [k] of a.entries) if (amountOf(b, k) > 0) return true;
+  return false;
+}
+
+/** How far up a task's parents `descendsFromStack` looks (nesting deeper than this is rare). */
+const MAX_ANCESTRY = 256;
+
+/** Does `t` descend from a task on `iso`'s stack (its running task or a nested one)? */
+function descendsFromStack(t: TaskSpec, iso: IsolateState): boolean {
+  const head = iso.pipeline.peek();
+  let p = t.parent;
+  for (let i = 0; p !== undefined && i < MAX_ANCESTRY; i++, p = p.parent) {
+    if (p === head || iso.nested.includes(p)) return true;
+  }
+  return false;
 }

@@ -40,10 +40,18 @@ export interface TaskSpec {
   readonly timeoutMs: number;
   /** True for tasks submitted by a running guest (they may be run nested by a waiting parent). */
   readonly nestedSubmit: boolean;
+  /**
+   * The task whose guest submitted it, when that ran on this host (the
+   * scheduler lends a waiting isolate only work that descends from what it
+   * waits in, which cannot depend on the waiting task's own result).
+   */
+  parent: TaskSpec | undefined;
   /** Dependencies not yet sealed. */
   unresolved: number;
   /** Order of first queueing (0 until then), for fairness between shapes. */
   seq: number;
+  /** The host's slot of its execution while it is sent to an isolate or lent to one (-1: none). */
+  slot: number;
   /** Called once when it has finished for good (ran, failed or was rejected): a cluster node reports it to its owner. */
   onDone: ((task: TaskSpec) => void) | undefined;
 }

@@ -47,7 +47,13 @@ export const REPLY_HEADER = 8;
 export const RUNNING_SLOT = 6 * LINE;
 /** Counts task starts, so a watchdog can tell one long task from many short ones. */
 export const RUNNING_SEQ = 6 * LINE + 1;
-const CONTROL_BYTES = 7 * 64;
+/**
+ * 1 while the isolate counts itself in the host bell's AWAKE word (it
+ * clears this before it leaves the count, and sets it after it joins), so
+ * the host can take an isolate stopped while awake off the count.
+ */
+export const ISOLATE_AWAKE = 7 * LINE;
+const CONTROL_BYTES = 8 * 64;
 
 // Host bell: one small SharedArrayBuffer per host, shared by all isolates.
 /** Futex word the host thread waits on (waitAsync); isolates bump it after writing. */
@@ -57,7 +63,13 @@ export const HOST_BELL = 0;
  * of that park (so each isolate notifies it at most once per park).
  */
 export const HOST_PARKED = LINE;
-export const HOST_BELL_BYTES = 2 * 64;
+/**
+ * How many of this host's threads (the host thread and its isolates) are
+ * awake: each adds itself when it wakes and takes itself off before it
+ * sleeps. Spinning is allowed only while few enough are (spin.ts).
+ */
+export const HOST_AWAKE = 2 * LINE;
+export const HOST_BELL_BYTES = 3 * 64;
 
 export const WRAP_MARK = 0xffffffff;
 export const RECORD_HEADER = 8;
@@ -111,6 +123,8 @@ export class ChannelMemory {
 abstract class RingEnd {
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** The ring as 32-bit words, for atomic access to records' type words (records are 8-aligned). */
+  protected readonly words: Int32Array;
   protected readonly ctl: Int32Array;
   protected readonly writeIdx: number;
   protected readonly readIdx: number;
@@ -119,6 +133,7 @@ abstract class RingEnd {
   constructor(bytes: Uint8Array, ctl: Int32Array, writeIdx: number, readIdx: number) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
     this.ctl = ctl;
     this.writeIdx = writeIdx;
     this.readIdx = readIdx;
@@ -193,6 +208,19 @@ export class RingWriter extends RingEnd {
     Atomics.store(this.ctl, this.readIdx, this.#pos | 0);
   }
 
+  /**
+   * Compare-and-swap of the type word of the record that starts at
+   * position `pos`, if the reader has not released it yet (only then is
+   * the record still there: the writer reuses released bytes). Returns the
+   * type found, or -1 when the record was released. Safe against a reader
+   * that claims the same word at the same time: exactly one swap wins.
+   */
+  swapType(pos: number, expected: number, replacement: number): number {
+    const read = Atomics.load(this.ctl, this.readIdx) >>> 0;
+    if (((pos - read) | 0) < 0) return -1;
+    return Atomics.compareExchange(this.words, ((pos & this.mask) + 4) >>> 2, expected, replacement);
+  }
+
   /** Convenience: one record whose payload is `data`. Returns false when full. */
   write(type: number, data: Uint8Array): boolean {
     const at = this.begin(type, data.length);
@@ -207,7 +235,10 @@ export class RingWriter extends RingEnd {
     return (Atomics.load(this.ctl, this.readIdx) >>> 0) === this.#pos;
   }
 
-  /** Our write position (for the host's bookkeeping of what an isolate has started). */
+  /**
+   * Our write position; between `begin` and `commit`, the position of the
+   * record being written (what `swapType` takes).
+   */
   get position(): number {
     return this.#pos;
   }
@@ -250,6 +281,14 @@ export class RingReader extends RingEnd {
     this.length = len;
     this.#pos = (this.#pos + align8(RECORD_HEADER + len)) >>> 0;
     return this.view.getUint32(at + 4, true);
+  }
+
+  /**
+   * Compare-and-swap of the current record's type word (see
+   * RingWriter.swapType); returns the type found.
+   */
+  swapType(expected: number, replacement: number): number {
+    return Atomics.compareExchange(this.words, (this.at - 4) >>> 2, expected, replacement);
   }
 
   /** Frees everything read so far for the writer. */

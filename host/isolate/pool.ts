@@ -19,9 +19,11 @@ import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
 import {
   ChannelMemory,
   DEFAULT_SIZES,
+  HOST_AWAKE,
   HOST_BELL,
   HOST_BELL_BYTES,
   HOST_PARKED,
+  ISOLATE_AWAKE,
   ISOLATE_BELL,
   ISOLATE_PARKED,
   REPLY_HEADER,
@@ -59,6 +61,7 @@ import {
   R_RUN,
   R_VALUES,
   T_CONTROL,
+  T_STOLEN,
   T_TASK,
   pad4,
   pieceSize,
@@ -70,6 +73,8 @@ import {
   writeTaskRecord,
 } from "./protocol.js";
 import type { ControlMessage, IsolateInit } from "./worker.js";
+import type { SpinShared } from "./spin.js";
+import { Spinner, awake, sleeping } from "./spin.js";
 
 export interface PoolOptions {
   /** Isolates started up front and kept. */
@@ -78,6 +83,8 @@ export interface PoolOptions {
   max: number;
   /** Bounded spin before a thread sleeps, in ms (0: sleep at once). */
   spinMs: number;
+  /** Cores the host may use: spinning stops while more of its threads than that are awake (spin.ts). */
+  cores: number;
   /** Largest value that travels inline in records. */
   inlineMax: number;
   /** Heap limit of each isolate's JavaScript (not its guests' linear memory). */
@@ -165,6 +172,9 @@ export class IsolatePool {
   readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
   /** Small values copied out of rings land here (see ByteSlab). */
   readonly #slab = new ByteSlab();
+  readonly #spinShared: SpinShared;
+  /** The host thread's spin policy (pollAwhile, and the driver's waits through `spin`). */
+  readonly #spinner: Spinner;
 
   constructor(options: PoolOptions, events: PoolEvents, arena: Arena) {
     if (!(options.min >= 1) || !(options.max >= options.min)) throw new RangeError(`isolates: need 1 <= min <= max, got ${options.min}..${options.max}`);
@@ -173,10 +183,19 @@ export class IsolatePool {
     this.#arena = arena;
     this.#bellSab = new SharedArrayBuffer(HOST_BELL_BYTES);
     this.#bell = new Int32Array(this.#bellSab);
+    this.#spinShared = { bell: this.#bell, awakeIdx: HOST_AWAKE, cores: options.cores };
+    this.#spinner = new Spinner(this.#spinShared, options.spinMs);
+    // the host thread counts itself awake until it parks on the bell
+    awake(this.#spinShared);
     arena.setListener({
       segmentAdded: (id, sab) => this.#broadcast({ type: "segment", id, sab }, false),
       segmentDropped: (id) => this.#broadcast({ type: "drop-segment", id }, false),
     });
+  }
+
+  /** How many of this host's threads count themselves awake now (see spin.ts). */
+  get awakeThreads(): number {
+    return Atomics.load(this.#bell, HOST_AWAKE);
   }
 
   /** Task isolates running (actors' isolates are not counted). */
@@ -215,6 +234,7 @@ export class IsolatePool {
       control: port2,
       segments: this.#arena.segments(),
       spinMs: this.#options.spinMs,
+      cores: this.#options.cores,
       inlineMax: this.#options.inlineMax,
     };
     const worker = new Worker(WORKER_URL, {
@@ -241,6 +261,11 @@ export class IsolatePool {
 
   #exited(h: Handle, why: string): void {
     if (h.exited) return;
+    // stopped while awake (a runaway guest, say): it can no longer take itself off the count
+    if (Atomics.load(h.mem.ctl, ISOLATE_AWAKE) === 1) {
+      Atomics.store(h.mem.ctl, ISOLATE_AWAKE, 0);
+      sleeping(this.#spinShared);
+    }
     // results it wrote before it died still count
     this.#pollOne(h);
     h.exited = true;
@@ -315,18 +340,34 @@ export class IsolatePool {
     return this.#handles.get(iso)?.tasks.maxPayload ?? 0;
   }
 
-  /** Appends a task to `iso`'s ring. False when the ring is full (or the isolate is gone). */
-  sendTask(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): boolean {
+  /**
+   * Appends a task to `iso`'s ring. Returns the record's position (for
+   * `steal`), or -1 when the ring is full (or the isolate is gone).
+   */
+  sendTask(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): number {
     const h = this.#handles.get(iso);
-    if (!h || h.exited) return false;
+    if (!h || h.exited) return -1;
     if (h.controlBacklog > 0) this.#flushControl(h);
     const w = h.tasks;
     const at = w.begin(T_TASK, taskRecordSize(task.nameBytes, pieces));
-    if (at < 0) return false;
+    if (at < 0) return -1;
+    const pos = w.position;
     writeTaskRecord(w.view, w.bytes, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
     w.commit();
     this.#ring(h);
-    return true;
+    return pos;
+  }
+
+  /**
+   * Takes back the task record at ring position `pos` of `iso` if the
+   * isolate has not started it (it skips a stolen record). The isolate
+   * claims records in ring order, so once this fails for a record it fails
+   * for every record before it.
+   */
+  steal(iso: number, pos: number): boolean {
+    const h = this.#handles.get(iso);
+    if (!h || h.exited) return false;
+    return h.tasks.swapType(pos, T_TASK, T_STOLEN) === T_TASK;
   }
 
   /**
@@ -628,7 +669,9 @@ export class IsolatePool {
         Atomics.store(bell, HOST_PARKED, 0);
         continue;
       }
+      sleeping(this.#spinShared);
       void w.value.then(() => {
+        awake(this.#spinShared);
         Atomics.store(bell, HOST_PARKED, 0);
         this.pollAwhile();
         this.#armBell();
@@ -638,21 +681,32 @@ export class IsolatePool {
   }
 
   /**
-   * Handles events; while an isolate runs a task it was lent (it will ask
-   * the host again within microseconds), keeps polling for up to `spinMs`
-   * after the last event, since a sleeping host costs each such request a
-   * thread wake-up (15-100 µs on VMs). Otherwise returns at once, so the
-   * event loop (the driver's code) runs. Hosts also call it after handing
+   * Handles events; while isolates will need the host again within
+   * microseconds (they run tasks), keeps polling for up to `spinMs` after
+   * the last event, since a sleeping host costs each request a thread
+   * wake-up (15-100 µs on VMs) — as far as the spin policy allows (see
+   * spin.ts: not when more threads are awake than cores, nor while such
+   * spins rarely catch an event). Otherwise returns at once, so the event
+   * loop (the driver's code) runs. Hosts also call it after handing
    * isolates tasks that came from other nodes, to catch quick results
    * without a wake-up.
    */
   pollAwhile(): void {
-    const spin = this.#options.spinMs;
-    let until = performance.now() + spin;
-    for (let i = 0; ; i++) {
-      if (this.poll() > 0) until = performance.now() + spin;
-      else if (spin <= 0 || this.#closed || !this.#events.expectingSoon() || ((i & 7) === 7 && performance.now() > until)) return;
+    const spinner = this.#spinner;
+    const pending = () => this.pending();
+    for (;;) {
+      this.poll();
+      if (this.#closed || !this.#events.expectingSoon()) return;
+      if (!spinner.spin(pending)) return;
     }
+  }
+
+  /**
+   * Spins on the host thread until `ready()` or `ms` pass, as far as the
+   * spin policy allows; returns `ready()`. For the driver's waits.
+   */
+  spin(ready: () => boolean, ms: number): boolean {
+    return this.#spinner.spin(ready, ms);
   }
 
   /** The slot an isolate runs now (-1: none) and a counter of its task starts. */

@@ -15,9 +15,19 @@ import type { ArenaRef } from "../../store/arena.js";
 export type { ArenaRef };
 
 // host → isolate
+/**
+ * A task not claimed yet. The record's type word is its claim: the isolate
+ * turns it into T_STARTED (compare-and-swap) before it runs the task, and
+ * the host may turn it into T_STOLEN instead, to run the task elsewhere
+ * (see IsolatePool.steal); the isolate skips a stolen record.
+ */
 export const T_TASK = 1;
 /** A message waits on the isolate's control port (receiveMessageOnPort). */
 export const T_CONTROL = 2;
+/** A T_TASK the isolate has claimed. */
+export const T_STARTED = 3;
+/** A T_TASK the host took back before the isolate claimed it. */
+export const T_STOLEN = 4;
 
 // isolate → host
 export const E_RESULT = 1;

@@ -20,8 +20,10 @@ import type { GuestBytes, RuntimeHost } from "../imports/runtime.js";
 import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
 import {
   ChannelMemory,
+  HOST_AWAKE,
   HOST_BELL,
   HOST_PARKED,
+  ISOLATE_AWAKE,
   ISOLATE_BELL,
   ISOLATE_PARKED,
   REPLY_HEADER,
@@ -32,8 +34,9 @@ import {
   RUNNING_SLOT,
   TO_HOST_READ,
   isolateEnds,
-  spinUntil,
 } from "./channel.js";
+import type { SpinShared } from "./spin.js";
+import { Spinner, awake, sleeping } from "./spin.js";
 import type { LoadedComponent } from "./guest.js";
 import { GuestInstance, loadComponent, trapKind, trapMessage } from "./guest.js";
 import type { Piece, PieceView, TaskHeader } from "./protocol.js";
@@ -81,6 +84,7 @@ import {
   STATUS_OK,
   STATUS_TRAP,
   T_CONTROL,
+  T_STARTED,
   T_TASK,
   pad4,
   pieceSize,
@@ -100,6 +104,8 @@ export interface IsolateInit {
   control: MessagePort;
   segments: [number, SharedArrayBuffer][];
   spinMs: number;
+  /** Cores the host may use: spinning stops while more of its threads than that are awake. */
+  cores: number;
   inlineMax: number;
 }
 
@@ -163,6 +169,11 @@ class Isolate implements RuntimeHost, GpuHost {
   #notifiedPark = 0;
   /** In an actor's isolate: the actor's instance, once constructed. */
   #actor: GuestInstance | undefined;
+  readonly #spinShared: SpinShared;
+  /** Spins for the next task when out of work. */
+  readonly #idleSpin: Spinner;
+  /** Spins for the host to look at a blocking call. */
+  readonly #callSpin: Spinner;
 
   constructor(init: IsolateInit) {
     this.#init = init;
@@ -174,6 +185,20 @@ class Isolate implements RuntimeHost, GpuHost {
     this.#events = ends.events;
     this.#replyDv = new DataView(this.#mem.reply.buffer, this.#mem.reply.byteOffset, this.#mem.reply.byteLength);
     for (const [id, sab] of init.segments) this.#segments.set(id, sab);
+    this.#spinShared = { bell: this.#hostBell, awakeIdx: HOST_AWAKE, cores: init.cores };
+    this.#idleSpin = new Spinner(this.#spinShared, init.spinMs);
+    this.#callSpin = new Spinner(this.#spinShared, init.spinMs > 0 ? Math.max(CALL_SPIN_MS, init.spinMs) : 0);
+    awake(this.#spinShared);
+    Atomics.store(this.#ctl, ISOLATE_AWAKE, 1);
+  }
+
+  /** Sleeps in Atomics.wait on `ctl[index]` while it holds `value`, out of the host's awake count meanwhile. */
+  #sleep(index: number, value: number, timeoutMs?: number): void {
+    Atomics.store(this.#ctl, ISOLATE_AWAKE, 0);
+    sleeping(this.#spinShared);
+    Atomics.wait(this.#ctl, index, value, timeoutMs);
+    awake(this.#spinShared);
+    Atomics.store(this.#ctl, ISOLATE_AWAKE, 1);
   }
 
   // ---- main loop -------------------------------------------------------------
@@ -191,7 +216,9 @@ class Isolate implements RuntimeHost, GpuHost {
     for (;;) {
       const type = tasks.next();
       if (type === T_TASK) {
-        this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
+        // claim it first: the host may have taken it back to run elsewhere
+        if (tasks.swapType(T_TASK, T_STARTED) === T_TASK) this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
+        else tasks.release();
       } else if (type === T_CONTROL) {
         tasks.release();
         const m = this.#nextControl();
@@ -209,12 +236,12 @@ class Isolate implements RuntimeHost, GpuHost {
     const tasks = this.#tasks;
     // out of work: whatever we wrote must reach the host now
     this.#ringHost();
-    if (spinUntil(() => tasks.ready(), this.#init.spinMs)) return;
+    if (this.#idleSpin.spin(() => tasks.ready())) return;
     this.#drainControl();
     const seen = Atomics.load(ctl, ISOLATE_BELL);
     Atomics.store(ctl, ISOLATE_PARKED, 1);
     // re-check after announcing: the host rings only when it sees PARKED
-    if (!tasks.ready()) Atomics.wait(ctl, ISOLATE_BELL, seen);
+    if (!tasks.ready()) this.#sleep(ISOLATE_BELL, seen);
     Atomics.store(ctl, ISOLATE_PARKED, 0);
   }
 
@@ -473,7 +500,7 @@ class Isolate implements RuntimeHost, GpuHost {
     while (at < 0) {
       // the host is behind: wake it and wait for room (rare)
       this.#ringHost();
-      Atomics.wait(this.#ctl, TO_HOST_READ, Atomics.load(this.#ctl, TO_HOST_READ), 1);
+      this.#sleep(TO_HOST_READ, Atomics.load(this.#ctl, TO_HOST_READ), 1);
       at = ev.begin(type, size);
     }
     return at;
@@ -518,12 +545,12 @@ class Isolate implements RuntimeHost, GpuHost {
     // Spin while the host has not looked at the call yet (it answers most
     // calls at once, and a thread wake-up costs more than the wait); once it
     // says the answer will take a while (PARKED), sleep.
-    if (this.#init.spinMs > 0) spinUntil(() => Atomics.load(ctl, REPLY_STATE) !== REPLY_PENDING, Math.max(CALL_SPIN_MS, this.#init.spinMs));
+    this.#callSpin.spin(() => Atomics.load(ctl, REPLY_STATE) !== REPLY_PENDING);
     for (;;) {
       const state = Atomics.load(ctl, REPLY_STATE);
       if (state === REPLY_READY) break;
       // the host stores READY before it notifies, so a wake-up is never lost
-      Atomics.wait(ctl, REPLY_STATE, state);
+      this.#sleep(REPLY_STATE, state);
     }
     // the host may have taken back tasks we had not started while we waited
     this.#tasks.resync();

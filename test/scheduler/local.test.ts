@@ -35,6 +35,8 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     nestedSubmit: opts.nested ?? false,
     unresolved: 0,
     seq: 0,
+    slot: -1,
+    parent: undefined,
     onDone: undefined,
   };
 }
@@ -62,6 +64,16 @@ class Recorder implements Executor {
   reject(t: TaskSpec, e: Error): void {
     this.rejected.push([t.name, e]);
   }
+  /** Tasks an isolate has started (stealing them fails), by isolate. */
+  started = new Set<TaskSpec>();
+  stolen: [number, TaskSpec][] = [];
+  steal(iso: number, t: TaskSpec): boolean {
+    if (this.started.has(t)) return false;
+    this.stolen.push([iso, t]);
+    // it was never sent, as far as finishing goes
+    this.sent.splice(this.sent.findIndex(([i, x]) => i === iso && x === t), 1);
+    return true;
+  }
   canLend(): boolean {
     return true;
   }
@@ -73,9 +85,15 @@ class Recorder implements Executor {
 function setup(cpus: number, isolates: number, extra: Record<string, number> = {}) {
   const store = new ObjectStore(new Arena({ capacity: 1 << 20 }));
   const ex = new Recorder();
-  const s = new LocalScheduler(store, ex, { resources: { CPU: cpus, ...extra } });
+  const clock = { ms: 0 };
+  const s = new LocalScheduler(store, ex, { resources: { CPU: cpus, ...extra }, now: () => clock.ms });
   for (let i = 0; i < isolates; i++) s.addIsolate(i);
-  return { store, ex, s };
+  return { store, ex, s, clock };
+}
+
+/** Tasks isolate `iso` was sent and has not finished, oldest first. */
+function pipelineOf(ex: Recorder, done: Set<TaskSpec>, iso: number): TaskSpec[] {
+  return ex.sent.filter(([i, t]) => i === iso && !done.has(t)).map(([, t]) => t);
 }
 
 /** Finishes the oldest unfinished sent task; false when none is left. */
@@ -223,10 +241,10 @@ test("a call with a deadline is never lent work", () => {
   assert.deepEqual(ex.lent, [], "not even at the pool's limit");
 });
 
-test("isolates idle for long are retired, down to the number kept", async () => {
-  const { s } = setup(2, 4);
+test("isolates idle for long are retired, down to the number kept", () => {
+  const { s, clock } = setup(2, 4);
   assert.deepEqual(s.retireIdle(10_000, 2), [], "not idle long enough");
-  await new Promise((r) => setTimeout(r, 30));
+  clock.ms += 30;
   const retired = s.retireIdle(10, 2);
   assert.equal(retired.length, 2);
   assert.equal(s.stats().isolates, 2);
@@ -236,21 +254,153 @@ test("isolates idle for long are retired, down to the number kept", async () => 
 test("reservations hold resources for their lifetime and keep their turn", () => {
   const { ex, s } = setup(2, 2);
   const granted: string[] = [];
-  s.reserve(shapeOf({ numCpus: 1 }), () => granted.push("a"));
+  const a = () => granted.push("a");
+  const b = () => granted.push("b");
+  s.reserve(shapeOf({ numCpus: 1 }), a);
   assert.deepEqual(granted, ["a"], "granted at once while it fits");
   assert.equal(s.stats().resources.available.CPU, 1);
   s.submit(spec("before"));
-  s.reserve(shapeOf({ numCpus: 1 }), () => granted.push("b"));
+  s.reserve(shapeOf({ numCpus: 1 }), b);
   s.submit(spec("after"));
   assert.deepEqual(granted, ["a"], "b waits: 'before' took the last CPU");
   assert.deepEqual(ex.names().map(([, n]) => n), ["before"], "'after' waits behind the reservation");
   s.finished(ex.sent[0]![0], ex.sent[0]![1], 1);
   assert.deepEqual(granted, ["a", "b"]);
-  s.unreserve(shapeOf({ numCpus: 1 }));
+  s.unreserve(a);
   assert.ok(ex.names().some(([, n]) => n === "after"), "'after' runs once a reservation is given back");
   const never = () => granted.push("never");
   s.reserve(shapeOf({ numCpus: 2 }), never);
   assert.ok(s.cancelReservation(never));
-  s.unreserve(shapeOf({ numCpus: 1 }));
+  s.unreserve(b);
   assert.ok(!granted.includes("never"));
+});
+
+test("an idle isolate steals the tasks a busy one has not started", () => {
+  const { ex, s } = setup(2, 2);
+  statsOf("tiny").avgMs = 0.01; // deep pipelines
+  const long = spec("long");
+  s.submit(long);
+  for (let i = 0; i < 40; i++) s.submit(spec("tiny"));
+  const longIso = ex.sent.find(([, t]) => t === long)![0];
+  const other = 1 - longIso;
+  ex.started.add(long);
+  assert.ok(pipelineOf(ex, new Set(), longIso).length > 1, `tiny tasks were pipelined behind the long one: ${JSON.stringify(ex.names())}`);
+  // the other isolate works through its own and then steals the rest, until only the long task is left
+  const done = new Set<TaskSpec>();
+  for (let guard = 0; guard < 1000; guard++) {
+    const next = pipelineOf(ex, done, other)[0];
+    if (!next) break;
+    ex.started.add(next);
+    done.add(next);
+    s.finished(other, next, 0.01);
+  }
+  assert.equal(done.size, 40, "every tiny task ran on the other isolate");
+  assert.deepEqual(pipelineOf(ex, done, longIso), [long], "nothing is stranded behind the long task");
+  assert.ok(ex.stolen.length > 0 && ex.stolen.every(([i]) => i === longIso));
+  assert.equal(s.stats().queued, 0);
+});
+
+test("a pipeline is not deepened behind a task that runs past its expected time", () => {
+  const { ex, s, clock } = setup(2, 2);
+  statsOf("quick").avgMs = 0.5;
+  const first = spec("quick");
+  s.submit(first);
+  s.submit(spec("quick"));
+  assert.equal(ex.sent.length, 2, "one each");
+  ex.started.add(ex.sent[0]![1]).add(ex.sent[1]![1]);
+  clock.ms += 10; // both run 20x longer than expected
+  for (let i = 0; i < 10; i++) s.submit(spec("quick"));
+  assert.equal(ex.sent.length, 2, "nothing more is sent behind overdue tasks");
+  assert.equal(s.stats().queued, 10);
+  s.finished(ex.sent[0]![0], first, 0.5);
+  assert.ok(ex.sent.length > 2, "a free isolate takes them");
+});
+
+test("a free CPU with no idle isolate grows the pool to take an overdue isolate's backlog", () => {
+  const { ex, s, clock } = setup(2, 1);
+  statsOf("g").avgMs = 0.1;
+  const head = spec("g");
+  s.submit(head);
+  for (let i = 0; i < 5; i++) s.submit(spec("g"));
+  ex.started.add(head);
+  ex.canGrow = true;
+  ex.onGrow = () => s.addIsolate(1);
+  clock.ms += 50;
+  s.submit(spec("h")); // any event runs a pass
+  assert.ok(ex.grows >= 1, "it grew");
+  assert.ok(ex.sent.some(([i, t]) => i === 1 && t.name === "g"), "the new isolate took stolen tasks");
+});
+
+test("a task waiting for a resource an actor holds does not stall other shapes; stats say who holds it", () => {
+  const { ex, s } = setup(2, 2, { gate: 1 });
+  const actor = () => {};
+  s.reserve(shapeOf({ numCpus: 0, resources: { gate: 1 } }), actor, "actor Gate (12345678)");
+  s.submit(spec("gated", { resources: { gate: 1 } }));
+  for (let i = 0; i < 5; i++) s.submit(spec("cpu"));
+  const done = new Set<TaskSpec>();
+  while (finishNext(s, ex, done));
+  assert.equal(done.size, 5, "every CPU-only task ran");
+  const w = s.stats().waiting;
+  assert.equal(w.length, 1);
+  assert.equal(w[0]!.what, "task 'gated'");
+  assert.equal(w[0]!.heldByActors, true);
+  assert.deepEqual(w[0]!.shortfall, [{ resource: "gate", needs: 1, available: 0, total: 1, heldBy: ["actor Gate (12345678)"] }]);
+  assert.equal(s.stalls(0).length, 1, "reported once");
+  assert.equal(s.stalls(0).length, 0);
+  s.unreserve(actor);
+  assert.ok(ex.names().some(([, n]) => n === "gated"), "it runs once the actor gives the resource back");
+  assert.deepEqual(s.stats().waiting, []);
+});
+
+test("an actor waiting for another actor's resource does not hold back later actors or tasks", () => {
+  const { ex, s } = setup(2, 2, { gate: 1 });
+  const granted: string[] = [];
+  const first = () => granted.push("first");
+  s.reserve(shapeOf({ numCpus: 0, resources: { gate: 1 } }), first, "actor A");
+  s.reserve(shapeOf({ numCpus: 0, resources: { gate: 1 } }), () => granted.push("second"), "actor B");
+  s.reserve(shapeOf({ numCpus: 1 }), () => granted.push("third"), "actor C");
+  s.submit(spec("work"));
+  assert.deepEqual(granted, ["first", "third"]);
+  assert.deepEqual(ex.names().map(([, n]) => n), ["work"]);
+  assert.match(JSON.stringify(s.stats().waiting), /actor B.*gate.*actor A/);
+  s.unreserve(first);
+  assert.deepEqual(granted, ["first", "third", "second"]);
+});
+
+test("a parked isolate runs work that descends from its own task before the pool grows", () => {
+  const { ex, s } = setup(1, 1);
+  ex.canGrow = true;
+  ex.onGrow = () => s.addIsolate(9);
+  const parent = spec("parent");
+  s.submit(parent);
+  ex.started.add(parent);
+  // the parent waits for something running elsewhere: it parks and lends its CPU out
+  s.blocked(0, ["elsewhere"], true);
+  assert.equal(s.stats().parked, 1);
+  const grandchild = spec("grandchild", { nested: true });
+  grandchild.parent = spec("child", { nested: true });
+  grandchild.parent.parent = parent;
+  s.submit(grandchild);
+  assert.deepEqual(ex.lent.map(([i, t]) => [i, t.name]), [[0, "grandchild"]], "run nested by the waiting parent");
+  assert.equal(ex.grows, 0, "no new isolate");
+  s.finished(0, grandchild, 1);
+  s.blocked(0, ["elsewhere"], false);
+  s.submit(spec("stranger"));
+  assert.equal(ex.grows, 1, "unrelated work gets a new isolate instead");
+  assert.ok(ex.names().some(([i, n]) => i === 9 && n === "stranger"));
+});
+
+test("a resource an actor gives back goes to the older task waiting for it, not to a younger actor", () => {
+  const { ex, s } = setup(2, 2, { gate: 1 });
+  const granted: string[] = [];
+  const first = () => granted.push("first");
+  s.reserve(shapeOf({ numCpus: 0, resources: { gate: 1 } }), first, "actor A");
+  const gated = spec("gated", { resources: { gate: 1 } });
+  s.submit(gated);
+  s.reserve(shapeOf({ numCpus: 0, resources: { gate: 1 } }), () => granted.push("younger"), "actor B");
+  s.unreserve(first);
+  assert.deepEqual(ex.names().map(([, n]) => n), ["gated"], "the older task took the gate");
+  assert.deepEqual(granted, ["first"]);
+  s.finished(ex.sent[0]![0], gated, 1);
+  assert.deepEqual(granted, ["first", "younger"], "then the actor");
 });
