@@ -6,6 +6,13 @@ export function add(a: number, b: number): number {
   return a + b;
 }
 
+/** Nested tasks: each call submits two and waits for both (fib rows). */
+export function fib(n: number): number {
+  if (n < 2) return n;
+  const [a, b] = get([fib.remote(n - 1), fib.remote(n - 2)]);
+  return a + b;
+}
+
 export function size(b: Uint8Array): number {
   return b.length;
 }

@@ -63,15 +63,15 @@ test("a task waiting for a resource an actor holds stalls no other task, says wh
   const lines: string[] = [];
   await withRay({ numCpus: 2, numGpus: 0, resources: { gate: 1 }, log: (l) => lines.push(l) }, async (ray) => {
     const mod = await ray.load(guest("sched"));
-    const holder = mod.actor("Holder", { resources: { gate: 1 } }).remote();
+    const holder = mod.actor<{ ping(): string }>("Holder", { resources: { gate: 1 } }).remote();
     assert.equal(await ray.get(holder.ping.remote()), "pong");
     const gated = mod.fn<[number, number], number>("add", { resources: { gate: 1 } }).remote(1, 2);
     const add = mod.fn<[number, number], number>("add");
     const others = Array.from({ length: 11 }, (_, i) => add.remote(i, 1));
     assert.deepEqual(await getAll(ray, others, 60_000, "CPU-only tasks beside the waiting one"), Array.from({ length: 11 }, (_, i) => i + 1));
     // a second actor that needs the gate waits too, and holds back nothing either
-    const second = mod.actor("Holder", { resources: { gate: 1 } }).remote();
-    const free = mod.actor("Holder").remote();
+    const second = mod.actor<{ ping(): string }>("Holder", { resources: { gate: 1 } }).remote();
+    const free = mod.actor<{ ping(): string }>("Holder").remote();
     assert.equal(await ray.get(free.ping.remote(), { timeoutMs: 60_000 }), "pong");
     assert.equal((await getAll(ray, [add.remote(2, 2)], 60_000, "a task after the waiting actor"))[0], 4);
 
