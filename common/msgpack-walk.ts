@@ -4,7 +4,7 @@
  * values, to splice resolved arguments into an argument array, and to find
  * nested ObjectRefs in stored bytes — all without copying payloads.
  */
-import { EXT_OBJECT_REF, EXT_TYPED_ARRAY } from "./codec.js";
+import { EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./codec.js";
 import { OBJECT_ID_BYTES, bytesToKey } from "./ids.js";
 
 export class MsgpackFormatError extends RangeError {}
@@ -85,7 +85,15 @@ export function skipValue(b: Uint8Array, pos: number, onRef?: (key: string) => v
 
   function ext(b: Uint8Array, dataPos: number, len: number, onRef?: (key: string) => void): number {
     // ext 8/16/32: the type byte sits just before the data
-    if (onRef && b[dataPos - 1] === EXT_OBJECT_REF && len === OBJECT_ID_BYTES) onRef(bytesToKey(b, dataPos, len));
+    if (onRef) {
+      const type = b[dataPos - 1];
+      if (type === EXT_OBJECT_REF && len === OBJECT_ID_BYTES) onRef(bytesToKey(b, dataPos, len));
+      // a Map's or Set's payload is one value of the same stream: refs inside it count
+      // (a payload of fixext size is too short to hold a ref)
+      else if ((type === EXT_MAP || type === EXT_SET) && len > 0 && dataPos + len <= b.length) {
+        if (skipValue(b.subarray(0, dataPos + len), dataPos, onRef) !== dataPos + len) throw new MsgpackFormatError("a Map or Set extension must hold exactly one value");
+      }
+    }
     return dataPos + len;
   }
 }

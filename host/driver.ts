@@ -348,9 +348,9 @@ export class Driver {
    * Encodes call arguments; the refs among them are `deps` (top level,
    * resolved before the call) and `nested` (deeper, kept alive).
    */
-  #encodeArgs(args: readonly unknown[]): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
+  #encodeArgs(args: readonly unknown[], call: string): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
     this.#encodedRefs = undefined;
-    const bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args);
+    const bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args", call);
     let deps: string[] | undefined;
     let nested: string[] | undefined;
     if (this.#encodedRefs !== undefined) {
@@ -387,8 +387,8 @@ export class Driver {
   _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
     const node = this.#node;
+    const { bytes, deps, nested } = this.#encodeArgs(args, `${fn.name}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
-    const { bytes, deps, nested } = this.#encodeArgs(args);
     const { ids, entries, refs } = this.#returns(taskId, options.numReturns);
     node.submit(node.makeTask(c, fn, taskId, bytes, deps, nested, options, false, ids, entries));
     // a long burst of submissions: let finished tasks make room now and then
@@ -399,8 +399,8 @@ export class Driver {
   /** @internal Creates an actor; returns its handle. */
   _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
+    const { bytes, deps, nested } = this.#encodeArgs(args, `${className}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
-    const { bytes, deps, nested } = this.#encodeArgs(args);
     if (this.#cluster) {
       this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options);
       return this.#actorHandle(taskId.key, className, new Set(c.prepared.manifest.actors[className] ?? []));
@@ -415,8 +415,8 @@ export class Driver {
     const node = this.#node;
     const r = node.actors.get(handle.key);
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    const { bytes, deps, nested } = this.#encodeArgs(args, `${handle.className}.${method}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
-    const { bytes, deps, nested } = this.#encodeArgs(args);
     const { ids, entries, refs } = this.#returns(taskId, numReturns);
     if (r) node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
     else this.#cluster!.callActor(handle.key, method, taskId, bytes, deps, nested, numReturns, ids, entries);
@@ -491,7 +491,7 @@ export class Driver {
         store.sealArena(e, ref);
       } else {
         this.#encodedRefs = undefined;
-        const bytes = this.#codec.encodeTransient(value);
+        const bytes = this.#codec.encodeTransient(value, "value", "put()");
         const nested = this.#encodedRefs;
         this.#encodedRefs = undefined;
         store.putBytes(e, bytes, 0, nested);

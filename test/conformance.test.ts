@@ -27,7 +27,7 @@ for (const lang of LANGUAGES) {
 
     test("describes its tasks and actor classes", async () => {
       const mod = await load();
-      assert.deepEqual([...mod.tasks].sort(), ["add", "echo", "fail", "square", "sumSquares", "trap"]);
+      assert.deepEqual([...mod.tasks].sort(), ["add", "collections", "echo", "fail", "square", "sumSquares", "tally", "trap"]);
       assert.deepEqual(Object.keys(mod.actors), ["Counter"]);
       assert.deepEqual([...mod.actors.Counter!].sort(), ["get", "incr"]);
     });
@@ -53,9 +53,28 @@ for (const lang of LANGUAGES) {
         [1, [2, [3]], "four"],
         { a: 1, nested: { b: [true, null] } },
         new Uint8Array([1, 2, 3, 250]),
+        // wray's extensions pass through unchanged
+        new Map<unknown, unknown>([["a", 1], [2, { b: [3] }], [null, new Set(["x"])]]),
+        new Set([1, "two", [3]]),
+        Uint8Array.of(9, 8, 7).buffer,
+        new Float64Array([1.5, -2]),
+        new Date(Date.UTC(2026, 11, 5, 14, 12, 17, 123)),
       ];
       const got = await ray.get(values.map((v) => echo.remote(v)));
       assert.deepEqual(got, values);
+    });
+
+    test("reads and writes Map, Set and ArrayBuffer (MessagePack extensions 4, 5 and 3 kind 0)", async () => {
+      const mod = await load();
+      const tally = mod.fn<[Map<string, number>, Set<number>, ArrayBuffer], number[]>("tally");
+      const m = new Map([["a", 1], ["b", 20], ["c", 300]]);
+      assert.deepEqual(await ray.get(tally.remote(m, new Set([4, 5]), Uint8Array.of(1, 2, 250).buffer)), [3, 321, 2, 9, 3, 253]);
+      assert.deepEqual(await ray.get(tally.remote(new Map(), new Set(), new ArrayBuffer(0))), [0, 0, 0, 0, 0, 0]);
+      const [gm, gs, gb] = await ray.get(mod.fn<[number], [Map<string, number>, Set<number>, ArrayBuffer]>("collections").remote(20));
+      assert.ok(gm instanceof Map && gs instanceof Set && gb instanceof ArrayBuffer);
+      assert.deepEqual([...gm], Array.from({ length: 20 }, (_, i) => [`k${i}`, i]));
+      assert.deepEqual([...gs], [...Array(20).keys()]);
+      assert.deepEqual([...new Uint8Array(gb)], [...Array(20).keys()]);
     });
 
     test("add computes, and rejects bad arguments with the guest's error", async () => {

@@ -7,6 +7,12 @@
 export const EXT_OBJECT_REF: i8 = 1;
 export const EXT_ACTOR_HANDLE: i8 = 2;
 export const EXT_TYPED_ARRAY: i8 = 3;
+/** A JavaScript Map: the payload is one map, keys of any type. */
+export const EXT_MAP: i8 = 4;
+/** A JavaScript Set: the payload is one array. */
+export const EXT_SET: i8 = 5;
+/** Kind byte of extension 3 for an ArrayBuffer (untyped bytes); 11 is a DataView. */
+export const BINARY_ARRAY_BUFFER: u8 = 0;
 
 /** Element kinds of a typed array (extension 3). */
 export const TYPED_I32: u8 = 5;
@@ -73,6 +79,11 @@ function kindName(k: Kind): string {
  * arguments and check once — the runtime turns a task's unchecked reader
  * error into a TypeError for the caller.
  */
+/** The entries of a Map or the elements of a Set: `count` of them, read from `r` (a Map's as key, value, ...). */
+export class Container {
+  constructor(public count: u32, public r: Reader) {}
+}
+
 export class Reader {
   ptr: usize;
   end: usize;
@@ -383,6 +394,45 @@ export class Reader {
     return out;
   }
 
+  // extension `type` holding one map (or array): its entries
+  private container(type: i8, map: bool, what: string): Container {
+    if (!this.extAt() || this.extType != type) {
+      this.fail(what);
+      return new Container(0, new Reader(0, 0));
+    }
+    const inner = new Reader(this.extData, this.extData + this.extLen, this.owner);
+    const n = map ? inner.map() : inner.array();
+    if (inner.error !== null) {
+      this.fail(what);
+      return new Container(0, new Reader(0, 0));
+    }
+    this.ptr = this.extData + this.extLen;
+    return new Container(n, inner);
+  }
+
+  /** A Map (extension 4): its entries, read as key, value, key, value, ... */
+  mapExt(): Container {
+    return this.container(EXT_MAP, true, "a Map");
+  }
+
+  /** A Set (extension 5): its elements. */
+  setExt(): Container {
+    return this.container(EXT_SET, false, "a Set");
+  }
+
+  /** An ArrayBuffer (extension 3, kind 0): its bytes, copied out. */
+  arrayBuffer(): Uint8Array {
+    if (!this.extAt() || this.extType != EXT_TYPED_ARRAY || this.extLen < 1 || load<u8>(this.extData) != BINARY_ARRAY_BUFFER) {
+      this.fail("an ArrayBuffer");
+      return new Uint8Array(0);
+    }
+    const n = this.extLen - 1;
+    const out = new Uint8Array(n);
+    memory.copy(out.dataStart, this.extData + 1, n);
+    this.ptr = this.extData + this.extLen;
+    return out;
+  }
+
   /** A Float64Array (extension 3), or an array of numbers. */
   f64s(): Float64Array {
     if (this.kind() == Kind.Array) {
@@ -632,6 +682,27 @@ export class Writer {
 
   i32s(a: Int32Array): Writer {
     return this.typedArray(TYPED_I32, a.dataStart, a.byteLength);
+  }
+
+  /**
+   * Starts an extension whose payload is written next (e.g. a Map:
+   * `const at = w.beginExt(EXT_MAP); w.map(2); ...; w.endExt(at)`).
+   */
+  beginExt(type: i8): i32 {
+    const p = this.grow(6);
+    store<u8>(p, 0xc9); // ext 32: endExt fills in the length
+    store<i8>(p + 5, type);
+    return this.len;
+  }
+
+  endExt(at: i32): Writer {
+    store<u32>(changetype<usize>(this.buf) + <usize>at - 5, bswap<u32>(<u32>(this.len - at)));
+    return this;
+  }
+
+  /** An ArrayBuffer (extension 3, kind 0). */
+  arrayBuffer(b: Uint8Array): Writer {
+    return this.typedArray(BINARY_ARRAY_BUFFER, b.dataStart, b.length);
   }
 
   /** Already-encoded MessagePack (e.g. from Reader.raw). */

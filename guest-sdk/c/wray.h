@@ -64,8 +64,23 @@ int wray_read_str(wray_reader *r, const char **s, uint32_t *len);
 int wray_read_bin(wray_reader *r, const uint8_t **b, uint32_t *len);
 int wray_read_array(wray_reader *r, uint32_t *count);
 int wray_read_map(wray_reader *r, uint32_t *count);
-/* An extension value (1 ObjectRef, 2 ActorHandle, 3 typed array). */
+/* Extension types wray gives meaning to (docs/protocol.md). */
+#define WRAY_EXT_OBJECT_REF 1
+#define WRAY_EXT_ACTOR_HANDLE 2
+#define WRAY_EXT_BINARY 3 /* kind byte, then bytes: typed arrays 1-10, ArrayBuffer 0, DataView 11 */
+#define WRAY_EXT_MAP 4    /* one map: a JavaScript Map, keys of any type */
+#define WRAY_EXT_SET 5    /* one array: a JavaScript Set */
+#define WRAY_BINARY_ARRAY_BUFFER 0
+#define WRAY_BINARY_DATA_VIEW 11
+
+/* An extension value (see WRAY_EXT_*). */
 int wray_read_ext(wray_reader *r, int8_t *type, const uint8_t **data, uint32_t *len);
+/* A Map (extension 4): its `count` entries are read from *entries as key, value, key, value, ... */
+int wray_read_map_ext(wray_reader *r, uint32_t *count, wray_reader *entries);
+/* A Set (extension 5): its `count` elements are read from *elements. */
+int wray_read_set_ext(wray_reader *r, uint32_t *count, wray_reader *elements);
+/* An ArrayBuffer (extension 3, kind 0): its bytes, in the input. */
+int wray_read_array_buffer(wray_reader *r, const uint8_t **b, uint32_t *len);
 /* Skips one value, nested ones included. */
 int wray_skip(wray_reader *r);
 
@@ -79,6 +94,16 @@ void wray_write_bin(wray_writer *w, const uint8_t *b, uint32_t len);
 void wray_write_array(wray_writer *w, uint32_t count);
 void wray_write_map(wray_writer *w, uint32_t count);
 void wray_write_ext(wray_writer *w, int8_t type, const uint8_t *data, uint32_t len);
+/*
+ * An extension whose payload is written next, e.g. a Map:
+ *   size_t at = wray_begin_ext(w, WRAY_EXT_MAP);
+ *   wray_write_map(w, 2); ... four values ...
+ *   wray_end_ext(w, at);
+ */
+size_t wray_begin_ext(wray_writer *w, int8_t type);
+void wray_end_ext(wray_writer *w, size_t at);
+/* An ArrayBuffer (extension 3, kind 0) holding `len` bytes. */
+void wray_write_array_buffer(wray_writer *w, const uint8_t *b, uint32_t len);
 /* Appends already-encoded MessagePack. */
 void wray_write_raw(wray_writer *w, const uint8_t *b, size_t len);
 
@@ -321,6 +346,47 @@ int wray_read_ext(wray_reader *r, int8_t *type, const uint8_t **data, uint32_t *
   return 1;
 }
 
+/* The payload of extension `type` as a reader over one container value (map or array). */
+static int wray_ext_container_(wray_reader *r, int8_t want, int map, uint32_t *count, wray_reader *inner) {
+  wray_reader save = *r;
+  int8_t t;
+  const uint8_t *d;
+  uint32_t n;
+  if (!wray_read_ext(r, &t, &d, &n) || t != want) {
+    *r = save;
+    return 0;
+  }
+  inner->p = d;
+  inner->end = d + n;
+  if (!(map ? wray_read_map(inner, count) : wray_read_array(inner, count))) {
+    *r = save;
+    return 0;
+  }
+  return 1;
+}
+
+int wray_read_map_ext(wray_reader *r, uint32_t *count, wray_reader *entries) {
+  return wray_ext_container_(r, WRAY_EXT_MAP, 1, count, entries);
+}
+
+int wray_read_set_ext(wray_reader *r, uint32_t *count, wray_reader *elements) {
+  return wray_ext_container_(r, WRAY_EXT_SET, 0, count, elements);
+}
+
+int wray_read_array_buffer(wray_reader *r, const uint8_t **b, uint32_t *len) {
+  wray_reader save = *r;
+  int8_t t;
+  const uint8_t *d;
+  uint32_t n;
+  if (!wray_read_ext(r, &t, &d, &n) || t != WRAY_EXT_BINARY || n < 1 || d[0] != WRAY_BINARY_ARRAY_BUFFER) {
+    *r = save;
+    return 0;
+  }
+  *b = d + 1;
+  *len = n - 1;
+  return 1;
+}
+
 int wray_skip(wray_reader *r) {
   uint32_t n, i;
   const char *s;
@@ -450,6 +516,30 @@ void wray_write_ext(wray_writer *w, int8_t type, const uint8_t *data, uint32_t l
   wray_write_raw(w, data, len);
 }
 
+size_t wray_begin_ext(wray_writer *w, int8_t type) {
+  uint8_t *h = wray_grow_(w, 6);
+  h[0] = 0xc9; /* ext 32: the length is filled in by wray_end_ext */
+  h[5] = (uint8_t)type;
+  return w->len;
+}
+
+void wray_end_ext(wray_writer *w, size_t at) {
+  if (w->failed) return;
+  uint32_t n = (uint32_t)(w->len - at);
+  uint8_t *h = w->buf + at - 5;
+  h[0] = (uint8_t)(n >> 24);
+  h[1] = (uint8_t)(n >> 16);
+  h[2] = (uint8_t)(n >> 8);
+  h[3] = (uint8_t)n;
+}
+
+void wray_write_array_buffer(wray_writer *w, const uint8_t *b, uint32_t len) {
+  size_t at = wray_begin_ext(w, WRAY_EXT_BINARY);
+  *wray_grow_(w, 1) = WRAY_BINARY_ARRAY_BUFFER;
+  wray_write_raw(w, b, len);
+  wray_end_ext(w, at);
+}
+
 int wray_fail(wray_writer *out, const char *name, const char *message) {
   out->len = 0;
   out->failed = 1;
@@ -539,6 +629,8 @@ extern const wray_task wray_tasks_[];
 extern const size_t wray_num_tasks_;
 extern const wray_actor_class wray_actors_[];
 extern const size_t wray_num_actors_;
+static size_t wray_tasks_count_(void) { return wray_num_tasks_; }
+static size_t wray_actors_count_(void) { return wray_num_actors_; }
 
 __attribute__((export_name("cabi_realloc")))
 void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
@@ -622,14 +714,14 @@ static wray_fn wray_find_(const wray_task *table, size_t n, const char *name, si
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#invoke")))
 void *wray_export_invoke_(char *name, size_t name_len, uint8_t *args, size_t args_len, uint32_t num_returns) {
-  wray_fn fn = wray_find_(wray_tasks_, wray_num_tasks_, name, name_len);
+  wray_fn fn = wray_find_(wray_tasks_, wray_tasks_count_(), name, name_len);
   return wray_dispatch_(fn, "task '", name, name_len, args, args_len, num_returns);
 }
 
 __attribute__((export_name("wray:runtime/guest@0.1.0#construct")))
 void *wray_export_construct_(char *name, size_t name_len, uint8_t *args, size_t args_len) {
   wray_fn fn = 0;
-  for (size_t i = 0; i < wray_num_actors_ && !fn; i++) {
+  for (size_t i = 0; i < wray_actors_count_() && !fn; i++) {
     if (wray_name_is_(wray_actors_[i].name, name, name_len)) {
       wray_actor_ = &wray_actors_[i];
       fn = wray_actor_->construct;
@@ -649,11 +741,11 @@ void *wray_export_describe_(void) {
   wray_writer out = {0};
   wray_write_map(&out, 2);
   wray_write_cstr(&out, "tasks");
-  wray_write_array(&out, (uint32_t)wray_num_tasks_);
-  for (size_t i = 0; i < wray_num_tasks_; i++) wray_write_cstr(&out, wray_tasks_[i].name);
+  wray_write_array(&out, (uint32_t)wray_tasks_count_());
+  for (size_t i = 0; i < wray_tasks_count_(); i++) wray_write_cstr(&out, wray_tasks_[i].name);
   wray_write_cstr(&out, "actors");
-  wray_write_map(&out, (uint32_t)wray_num_actors_);
-  for (size_t i = 0; i < wray_num_actors_; i++) {
+  wray_write_map(&out, (uint32_t)wray_actors_count_());
+  for (size_t i = 0; i < wray_actors_count_(); i++) {
     wray_write_cstr(&out, wray_actors_[i].name);
     wray_write_array(&out, (uint32_t)wray_actors_[i].num_methods);
     for (size_t j = 0; j < wray_actors_[i].num_methods; j++) wray_write_cstr(&out, wray_actors_[i].methods[j].name);

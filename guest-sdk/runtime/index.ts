@@ -69,7 +69,7 @@ function submit(name: string, args: unknown[], options: TaskOptions | undefined)
   const numReturns = options?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   const opts = options ? encode(options) : NO_OPTIONS;
-  const ids = host.submit(name, encodeView(args), opts);
+  const ids = host.submit(name, encodeView(args, "args", `${name}.remote()`), opts);
   if (numReturns === 1) return new ObjectRef(ids[0]!);
   const refs = new Array<ObjectRef>(ids.length);
   for (let i = 0; i < ids.length; i++) refs[i] = new ObjectRef(ids[i]!);
@@ -148,7 +148,7 @@ export function wait<T extends ObjectRef>(
 
 /** Stores `value` in the host's object store and returns its ref. */
 export function put<T>(value: T): ObjectRef<T> {
-  return new ObjectRef<T>(host.put(encodeView(value)));
+  return new ObjectRef<T>(host.put(encodeView(value, "value", "put()")));
 }
 
 // ---- actors -----------------------------------------------------------------
@@ -182,7 +182,7 @@ function callActor(h: ActorHandle, method: string, args: unknown[], options: { n
   const numReturns = options?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   const opts = options ? encode(options) : NO_OPTIONS;
-  const ids = host.callActor(h.id, method, encodeView(args), opts);
+  const ids = host.callActor(h.id, method, encodeView(args, "args", `${method}.remote()`), opts);
   if (numReturns === 1) return new ObjectRef(ids[0]!);
   const refs = new Array<ObjectRef>(ids.length);
   for (let i = 0; i < ids.length; i++) refs[i] = new ObjectRef(ids[i]!);
@@ -237,7 +237,7 @@ export function createActorWith(cls: string, options: ActorOptions, ...args: unk
 export function createActorWith(cls: Ctor | string, options: ActorOptions, ...args: unknown[]): Actor {
   const name = nameOfClass(cls);
   const opts = encode(options);
-  return actorHandle(host.createActor(name, encodeView(args), opts)) as Actor;
+  return actorHandle(host.createActor(name, encodeView(args, "args", `${name}.remote()`), opts)) as Actor;
 }
 
 /** The actor registered under `name`; throws TaskError `WRAY_ACTOR_NOT_FOUND` when there is none. */
@@ -300,12 +300,13 @@ function returns(result: unknown, numReturns: number, kind: string, name: string
   if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
     throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' returned a Promise; tasks and methods must be synchronous (use get() to wait)`);
   }
-  if (numReturns === 1) return encodeReply(result, false);
+  const what = `${kind} '${owner ? `${owner}.` : ""}${name}' returned a value that cannot be sent`;
+  if (numReturns === 1) return encodeReply(result, false, what);
   if (numReturns === 0) return encodeReply([], true);
   if (!Array.isArray(result) || result.length !== numReturns) {
     throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' must return an array of ${numReturns} values (numReturns is ${numReturns})`);
   }
-  return encodeReply(result, true);
+  return encodeReply(result, true, what);
 }
 
 function args(bytes: Uint8Array): unknown[] {

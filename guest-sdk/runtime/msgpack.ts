@@ -1,7 +1,11 @@
 // MessagePack for guests, with wray's extension types (docs/protocol.md):
-//   1 ObjectRef (20-byte ID), 2 ActorHandle (16-byte ID), 3 typed array,
-//  -1 timestamp (Date).
-// It must agree byte for byte with common/codec.ts on the host.
+//   1 ObjectRef (20-byte ID), 2 ActorHandle (16-byte ID), 3 binary (typed
+//   array, ArrayBuffer kind 0, DataView kind 11), 4 Map (one map, keys of
+//   any type), 5 Set (one array), -1 timestamp (Date).
+// It must agree with common/codec.ts on the host: every value arrives as it
+// was sent or is refused with a TypeError naming where in it the part that
+// cannot be sent is (functions, symbols, class instances, invalid Dates,
+// cycles).
 //
 // Written for QuickJS, an interpreter, where (measured) a simple operation
 // costs ~35 ns, a function call ~100-200 ns, and allocating a typed array or
@@ -13,6 +17,12 @@ import { utf8Length, utf8Read, utf8Write } from "./utf8.js";
 export const EXT_OBJECT_REF = 1;
 export const EXT_ACTOR_HANDLE = 2;
 export const EXT_TYPED_ARRAY = 3;
+export const EXT_MAP = 4;
+export const EXT_SET = 5;
+const BINARY_ARRAY_BUFFER = 0;
+const BINARY_DATA_VIEW = 11;
+/** How deep values may nest (as on the host). */
+const MAX_DEPTH = 100;
 export const OBJECT_ID_BYTES = 20;
 
 function hexOf(id: Uint8Array): string {
@@ -189,7 +199,24 @@ function header(n: number, fix: number, t16: number): void {
   else (out[pos++] = t16 + 1), u32(n);
 }
 
-function encodeValue(v: unknown): void {
+/** Reserves an ext 32 header whose length `endExt` fills in; returns where the payload starts. */
+function beginExt(type: number): number {
+  if (pos + 6 > out.length) grow(6);
+  out[pos] = 0xc9;
+  out[pos + 5] = type;
+  pos += 6;
+  return pos;
+}
+
+function endExt(start: number): void {
+  const n = pos - start;
+  out[start - 5] = n >>> 24;
+  out[start - 4] = (n >>> 16) & 0xff;
+  out[start - 3] = (n >>> 8) & 0xff;
+  out[start - 2] = n & 0xff;
+}
+
+function encodeValue(v: unknown, depth: number): void {
   const t = typeof v;
   if (t === "number") return encodeNumber(v as number);
   if (t === "string") return encodeString(v as string);
@@ -202,49 +229,135 @@ function encodeValue(v: unknown): void {
     out[pos++] = v ? 0xc3 : 0xc2;
     return;
   }
-  if (t === "bigint") return encodeBigInt(v as bigint);
-  if (t !== "object") throw new TypeError(`cannot encode a ${t} as a wray value`);
+  if (t !== "object") throw new TypeError(describeUnsendable(v));
+  if (depth > MAX_DEPTH) throw new RangeError(`values nest more than ${MAX_DEPTH} levels deep`);
   if (Array.isArray(v)) {
     header(v.length, 0x90, 0xdc);
-    for (let i = 0; i < v.length; i++) encodeValue(v[i]);
+    for (let i = 0; i < v.length; i++) encodeValue(v[i], depth + 1);
     return;
   }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) return encodeObject(v as Record<string, unknown>, depth);
   if (v instanceof Uint8Array) return encodeBin(v);
   if (v instanceof ObjectRef) return encodeExt(EXT_OBJECT_REF, v.id);
   if (v instanceof ActorHandle) return encodeExt(EXT_ACTOR_HANDLE, v.id);
   if (ArrayBuffer.isView(v)) {
-    if (v instanceof DataView) return encodeBin(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    const kind = TYPED_KINDS.indexOf(v.constructor as never);
-    if (kind <= 0) throw new TypeError(`cannot encode ${(v.constructor as { name: string }).name}`);
-    const data = new Uint8Array(1 + v.byteLength);
-    data[0] = kind;
-    data.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), 1);
-    return encodeExt(EXT_TYPED_ARRAY, data);
+    const kind = v instanceof DataView ? BINARY_DATA_VIEW : TYPED_KINDS.indexOf(v.constructor as never);
+    if (kind <= 0) throw new TypeError(describeUnsendable(v));
+    return encodeBinary(kind, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   }
-  if (v instanceof ArrayBuffer) return encodeBin(new Uint8Array(v));
-  if (v instanceof Date) return encodeDate(v);
+  if (v instanceof ArrayBuffer) return encodeBinary(BINARY_ARRAY_BUFFER, new Uint8Array(v));
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw new TypeError(describeUnsendable(v));
+    return encodeDate(v);
+  }
   if (v instanceof Map) {
+    const start = beginExt(EXT_MAP);
     header(v.size, 0x80, 0xde);
-    for (const [k, x] of v) encodeValue(k), encodeValue(x);
-    return;
+    for (const [k, x] of v) encodeValue(k, depth + 1), encodeValue(x, depth + 1);
+    return endExt(start);
+  }
+  if (v instanceof Set) {
+    const start = beginExt(EXT_SET);
+    header(v.size, 0x90, 0xdc);
+    for (const x of v) encodeValue(x, depth + 1);
+    return endExt(start);
   }
   const ext = hooks.encode?.(v);
   if (ext) return encodeExt(ext.type, ext.data);
+  throw new TypeError(describeUnsendable(v));
+}
+
+function encodeObject(v: Record<string, unknown>, depth: number): void {
   const keys = Object.keys(v);
   header(keys.length, 0x80, 0xde);
   for (let i = 0; i < keys.length; i++) {
     encodeString(keys[i]!);
-    encodeValue((v as Record<string, unknown>)[keys[i]!]);
+    encodeValue(v[keys[i]!], depth + 1);
   }
 }
 
-function encodeBigInt(v: bigint): void {
-  if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return encodeNumber(Number(v));
-  if (v < -(1n << 63n) || v >= 1n << 64n) throw new RangeError(`bigint ${v} does not fit in 64 bits`);
-  if (pos + 9 > out.length) grow(9);
-  out[pos++] = v >= 0n ? 0xcf : 0xd3;
-  u32(Number((v >> 32n) & 0xffffffffn));
-  u32(Number(v & 0xffffffffn));
+/** Extension 3: a kind byte, then the bytes. */
+function encodeBinary(kind: number, bytes: Uint8Array): void {
+  const data = new Uint8Array(1 + bytes.length);
+  data[0] = kind;
+  data.set(bytes, 1);
+  encodeExt(EXT_TYPED_ARRAY, data);
+}
+
+/** What a value that cannot be sent is, in words (as common/codec.ts says it). */
+export function describeUnsendable(v: unknown): string {
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return "a symbol";
+  if (typeof v === "bigint") return "a BigInt (send a number, or its digits as a string)";
+  if (v instanceof Date) return "an invalid Date (its time is NaN)";
+  if (v instanceof Error) return `an ${v.name === "Error" ? "Error" : `Error (${v.name})`} (send its message, or a plain object)`;
+  if (ArrayBuffer.isView(v)) return `a ${(v.constructor as { name: string }).name} (wray carries Uint8Array and the typed arrays of ES2020)`;
+  const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  if (typeof name === "string" && BUILT_INS.indexOf(name) >= 0) return `a ${name}`;
+  return `an instance of ${typeof name === "string" && name ? `class ${name}` : "a class"} (only plain objects travel: its class and methods would be lost; send { ...value } or a Map)`;
+}
+
+const BUILT_INS = ["RegExp", "Promise", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Number", "String", "Boolean", "Generator", "SharedArrayBuffer"];
+
+function sendable(v: unknown): boolean {
+  const t = typeof v;
+  if (t === "function" || t === "symbol" || t === "bigint") return false;
+  if (t !== "object" || v === null || Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) return true;
+  if (v instanceof Date) return !Number.isNaN(v.getTime());
+  if (ArrayBuffer.isView(v)) return v instanceof Uint8Array || v instanceof DataView || TYPED_KINDS.indexOf(v.constructor as never) > 0;
+  return v instanceof ObjectRef || v instanceof ActorHandle || v instanceof ArrayBuffer || v instanceof Map || v instanceof Set || hooks.encode?.(v as object) !== undefined;
+}
+
+function pathStep(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Where in `value` (named `root`) the first part that cannot be sent is,
+ * and why ("result.points[2] is an instance of class Point"); undefined
+ * when it can all be sent. Called after an encode failed, to say where.
+ */
+export function findUnsendable(value: unknown, root: string): string | undefined {
+  const ancestors: unknown[] = [];
+  const paths: string[] = [];
+  const walk = (v: unknown, path: string): string | undefined => {
+    if (!sendable(v)) return `${path} is ${describeUnsendable(v)}`;
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof ObjectRef || v instanceof ActorHandle) return undefined;
+    const seen = ancestors.indexOf(v);
+    if (seen >= 0) return `${path} refers back to ${paths[seen]}, which contains it (a cycle)`;
+    if (ancestors.length >= MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
+    ancestors.push(v);
+    paths.push(path);
+    let found: string | undefined;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && !found; i++) found = walk(v[i], `${path}[${i}]`);
+    } else if (v instanceof Map) {
+      for (const [k, x] of v) if ((found = walk(k, `${path} (a key of the Map)`) ?? walk(x, `${path}.get(${typeof k === "string" ? JSON.stringify(k) : String(k)})`))) break;
+    } else if (v instanceof Set) {
+      let i = 0;
+      for (const x of v) if ((found = walk(x, `${path} (element ${i++} of the Set)`))) break;
+    } else {
+      for (const k of Object.keys(v)) if ((found = walk((v as Record<string, unknown>)[k], path + pathStep(k)))) break;
+    }
+    ancestors.pop();
+    paths.pop();
+    return found;
+  };
+  return walk(value, root);
+}
+
+/** Encodes, or throws a TypeError naming where in `value` (called `root`) the part that cannot be sent is. */
+function encodeChecked(value: unknown, root: string, what: string): void {
+  try {
+    encodeValue(value, 0);
+  } catch (e) {
+    const where = findUnsendable(value, root);
+    if (!where) throw e;
+    throw new TypeError(`${what}: ${where}; wray sends numbers, strings, booleans, null, arrays, plain objects, Map, Set, Date, Uint8Array, ArrayBuffer, typed arrays, ObjectRefs and actor handles`);
+  }
 }
 
 function encodeDate(d: Date): void {
@@ -278,15 +391,15 @@ function encodeDate(d: Date): void {
  * Encodes `value`; the result is a view of a shared buffer that the next
  * encode overwrites, so copy it (or hand it to the host) at once.
  */
-export function encodeView(value: unknown): Uint8Array {
+export function encodeView(value: unknown, root = "value", what = "cannot send a value"): Uint8Array {
   pos = 0;
-  encodeValue(value);
+  encodeChecked(value, root, what);
   return out.subarray(0, pos);
 }
 
 /** Encodes `value` into a fresh Uint8Array. */
-export function encode(value: unknown): Uint8Array {
-  return encodeView(value).slice();
+export function encode(value: unknown, root?: string, what?: string): Uint8Array {
+  return encodeView(value, root, what).slice();
 }
 
 /**
@@ -294,15 +407,15 @@ export function encode(value: unknown): Uint8Array {
  * `single`: one value). Small replies come back as a plain array of bytes,
  * which the component lowers faster than a typed array.
  */
-export function encodeReply(value: unknown, many: boolean): Uint8Array | number[] {
+export function encodeReply(value: unknown, many: boolean, what = "the result cannot be sent"): Uint8Array | number[] {
   pos = 0;
   if (many) {
     const a = value as unknown[];
     header(a.length, 0x90, 0xdc);
-    for (let i = 0; i < a.length; i++) encodeValue(a[i]);
+    for (let i = 0; i < a.length; i++) encodeChecked(a[i], `result[${i}]`, what);
   } else {
     out[pos++] = 0x91;
-    encodeValue(value);
+    encodeChecked(value, "result", what);
   }
   if (pos > 24) return out.subarray(0, pos);
   const r = new Array<number>(pos);
@@ -392,11 +505,39 @@ function readExt(n: number): unknown {
   if (type === EXT_OBJECT_REF) return new ObjectRef(data.slice());
   if (type === EXT_ACTOR_HANDLE) return actorFactory(data.slice());
   if (type === EXT_TYPED_ARRAY) {
-    const Ctor = TYPED_KINDS[data[0]!];
-    if (!Ctor || data[0] === 0) throw new RangeError(`unknown typed-array kind ${data[0]}`);
+    const kind = data[0];
     const body = data.slice(1);
+    if (kind === BINARY_ARRAY_BUFFER) return body.buffer;
+    if (kind === BINARY_DATA_VIEW) return new DataView(body.buffer);
+    const Ctor = kind === undefined ? undefined : TYPED_KINDS[kind];
+    if (!Ctor) throw new RangeError(`unknown typed-array kind ${kind}`);
     const per = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     return new Ctor(body.buffer, 0, body.byteLength / per);
+  }
+  if (type === EXT_MAP || type === EXT_SET) {
+    // the payload is one map (or array) in the same stream: read it in place
+    const end = at;
+    at = end - n;
+    const t = src[at]!;
+    let count: number;
+    if (type === EXT_MAP) count = t >= 0x80 && t <= 0x8f ? (at++, t & 0x0f) : t === 0xde ? (at++, r16()) : t === 0xdf ? (at++, r32()) : -1;
+    else count = t >= 0x90 && t <= 0x9f ? (at++, t & 0x0f) : t === 0xdc ? (at++, r16()) : t === 0xdd ? (at++, r32()) : -1;
+    if (count < 0) throw new RangeError(`a ${type === EXT_MAP ? "Map" : "Set"} extension must hold one MessagePack ${type === EXT_MAP ? "map" : "array"}`);
+    let v: Map<unknown, unknown> | Set<unknown>;
+    if (type === EXT_MAP) {
+      const m = new Map<unknown, unknown>();
+      for (let i = 0; i < count; i++) {
+        const k = readValue();
+        m.set(k, readValue());
+      }
+      v = m;
+    } else {
+      const set = new Set<unknown>();
+      for (let i = 0; i < count; i++) set.add(readValue());
+      v = set;
+    }
+    if (at !== end) throw new RangeError("a Map or Set extension holds more than its entries");
+    return v;
   }
   if (type === -1) {
     const d = new DataView(data.buffer, data.byteOffset, data.byteLength);

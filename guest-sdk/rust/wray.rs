@@ -70,6 +70,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub const EXT_OBJECT_REF: i8 = 1;
 pub const EXT_ACTOR_HANDLE: i8 = 2;
 pub const EXT_TYPED_ARRAY: i8 = 3;
+/// A JavaScript Map: the payload is one map, keys of any type.
+pub const EXT_MAP: i8 = 4;
+/// A JavaScript Set: the payload is one array.
+pub const EXT_SET: i8 = 5;
+/// Kind byte of extension 3 for an ArrayBuffer (untyped bytes); 11 is a DataView.
+pub const BINARY_ARRAY_BUFFER: u8 = 0;
 const TYPED_F64: u8 = 8;
 
 /// What the next value is.
@@ -354,6 +360,47 @@ impl<'a> Reader<'a> {
         self.ext_id(EXT_ACTOR_HANDLE, "an ActorHandle").map(ActorHandle)
     }
 
+    // the payload of extension `t`, which holds one map (or array): a reader over its entries
+    fn ext_container(&mut self, t: i8, map: bool, what: &str) -> Result<(u32, Reader<'a>)> {
+        let start = self.pos;
+        let r = match self.ext() {
+            Ok((ty, d)) if ty == t => {
+                let mut inner = Reader::new(d);
+                match if map { inner.map() } else { inner.array() } {
+                    Ok(n) => Ok((n, inner)),
+                    Err(_) => Err(self.expected(what)),
+                }
+            }
+            _ => Err(self.expected(what)),
+        };
+        if r.is_err() {
+            self.pos = start;
+        }
+        r
+    }
+
+    /// A Map (extension 4): its entry count, and a reader over key, value, key, value, ...
+    pub fn map_ext(&mut self) -> Result<(u32, Reader<'a>)> {
+        self.ext_container(EXT_MAP, true, "a Map")
+    }
+
+    /// A Set (extension 5): its element count, and a reader over them.
+    pub fn set_ext(&mut self) -> Result<(u32, Reader<'a>)> {
+        self.ext_container(EXT_SET, false, "a Set")
+    }
+
+    /// An ArrayBuffer (extension 3, kind 0): its bytes.
+    pub fn array_buffer(&mut self) -> Result<&'a [u8]> {
+        let start = self.pos;
+        match self.ext() {
+            Ok((EXT_TYPED_ARRAY, d)) if !d.is_empty() && d[0] == BINARY_ARRAY_BUFFER => Ok(&d[1..]),
+            _ => {
+                self.pos = start;
+                Err(self.expected("an ArrayBuffer"))
+            }
+        }
+    }
+
     /// A Float64Array (extension 3), or an array of numbers.
     pub fn f64s(&mut self) -> Result<Vec<f64>> {
         if self.kind() == Kind::Array {
@@ -523,6 +570,40 @@ impl Writer {
         for x in xs {
             self.buf.extend_from_slice(&x.to_le_bytes());
         }
+        self
+    }
+
+    /// A Map (extension 4) of `n` entries, which `entries` writes as key, value, key, value, ...
+    pub fn map_ext(&mut self, n: u32, entries: impl FnOnce(&mut Writer)) -> &mut Writer {
+        self.container_ext(EXT_MAP, |w| {
+            w.map(n);
+            entries(w);
+        })
+    }
+
+    /// A Set (extension 5) of `n` elements, which `elements` writes.
+    pub fn set_ext(&mut self, n: u32, elements: impl FnOnce(&mut Writer)) -> &mut Writer {
+        self.container_ext(EXT_SET, |w| {
+            w.array(n);
+            elements(w);
+        })
+    }
+
+    /// An ArrayBuffer (extension 3, kind 0).
+    pub fn array_buffer(&mut self, b: &[u8]) -> &mut Writer {
+        self.ext_head(EXT_TYPED_ARRAY, 1 + b.len());
+        self.buf.push(BINARY_ARRAY_BUFFER);
+        self.buf.extend_from_slice(b);
+        self
+    }
+
+    // an ext 32 whose payload `body` writes; its length is filled in after
+    fn container_ext(&mut self, t: i8, body: impl FnOnce(&mut Writer)) -> &mut Writer {
+        self.buf.extend_from_slice(&[0xc9, 0, 0, 0, 0, t as u8]);
+        let at = self.buf.len();
+        body(self);
+        let n = (self.buf.len() - at) as u32;
+        self.buf[at - 5..at - 1].copy_from_slice(&n.to_be_bytes());
         self
     }
 

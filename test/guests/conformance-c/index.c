@@ -81,6 +81,64 @@ static int sum_squares(wray_args *a, wray_writer *out) {
   return 0;
 }
 
+/* tally(map, set, buffer): [map.size, sum of its values, set.size, sum of it, buffer bytes, sum of them] */
+static int tally(wray_args *a, wray_writer *out) {
+  uint32_t nm, ns, nb;
+  wray_reader m, s;
+  const uint8_t *b;
+  double mv = 0, sv = 0, bv = 0, v;
+  if (a->count != 3 || !wray_read_map_ext(&a->r, &nm, &m) || !wray_read_set_ext(&a->r, &ns, &s) || !wray_read_array_buffer(&a->r, &b, &nb))
+    return wray_fail(out, "TypeError", "tally(map, set, buffer) takes a Map, a Set and an ArrayBuffer");
+  for (uint32_t i = 0; i < nm; i++) {
+    if (!wray_skip(&m) || !wray_read_f64(&m, &v)) return wray_fail(out, "TypeError", "the Map's values must be numbers");
+    mv += v;
+  }
+  for (uint32_t i = 0; i < ns; i++) {
+    if (!wray_read_f64(&s, &v)) return wray_fail(out, "TypeError", "the Set must hold numbers");
+    sv += v;
+  }
+  for (uint32_t i = 0; i < nb; i++) bv += b[i];
+  wray_write_array(out, 6);
+  wray_write_i64(out, nm);
+  wray_write_f64(out, mv);
+  wray_write_i64(out, ns);
+  wray_write_f64(out, sv);
+  wray_write_i64(out, nb);
+  wray_write_f64(out, bv);
+  return 0;
+}
+
+/* collections(n): [Map of "k<i>" -> i, Set of 0..n-1, ArrayBuffer of bytes i & 255], for i < n */
+static int collections(wray_args *a, wray_writer *out) {
+  int64_t n;
+  char key[24];
+  if (!wray_read_i64(&a->r, &n) || n < 0 || n > 100000) return wray_fail(out, "TypeError", "collections(n) takes a count");
+  wray_write_array(out, 3);
+  size_t at = wray_begin_ext(out, WRAY_EXT_MAP);
+  wray_write_map(out, (uint32_t)n);
+  for (int64_t i = 0; i < n; i++) {
+    /* "k" and the decimal digits of i (printf would pull in WASI's stdio) */
+    char digits[20];
+    int nd = 0, len = 0;
+    int64_t x = i;
+    do digits[nd++] = (char)('0' + x % 10); while ((x /= 10) > 0);
+    key[len++] = 'k';
+    while (nd > 0) key[len++] = digits[--nd];
+    wray_write_str(out, key, (uint32_t)len);
+    wray_write_i64(out, i);
+  }
+  wray_end_ext(out, at);
+  at = wray_begin_ext(out, WRAY_EXT_SET);
+  wray_write_array(out, (uint32_t)n);
+  for (int64_t i = 0; i < n; i++) wray_write_i64(out, i);
+  wray_end_ext(out, at);
+  uint8_t *bytes = (uint8_t *)malloc((size_t)n + 1);
+  for (int64_t i = 0; i < n; i++) bytes[i] = (uint8_t)(i & 255);
+  wray_write_array_buffer(out, bytes, (uint32_t)n);
+  free(bytes);
+  return 0;
+}
+
 /* Counter actor: new Counter(start), incr(by) -> value, get() -> value */
 static double counter;
 
@@ -104,6 +162,6 @@ static int counter_get(wray_args *a, wray_writer *out) {
   return 0;
 }
 
-WRAY_TASKS({ "echo", echo }, { "add", add }, { "fail", fail }, { "trap", trap }, { "square", square }, { "sumSquares", sum_squares });
+WRAY_TASKS({ "echo", echo }, { "add", add }, { "fail", fail }, { "trap", trap }, { "square", square }, { "sumSquares", sum_squares }, { "tally", tally }, { "collections", collections });
 WRAY_METHODS(counter_methods, { "incr", counter_incr }, { "get", counter_get });
 WRAY_ACTORS({ "Counter", counter_new, counter_methods, WRAY_COUNT(counter_methods) });

@@ -60,6 +60,50 @@ fn sum_squares(a: &mut Args, out: &mut Out) -> Result<()> {
     Ok(())
 }
 
+/// tally(map, set, buffer): [map.size, sum of its values, set.size, sum of it, buffer bytes, sum of them]
+fn tally(a: &mut Args, out: &mut Out) -> Result<()> {
+    if a.count != 3 {
+        return Err(Error::type_error("tally(map, set, buffer) takes a Map, a Set and an ArrayBuffer"));
+    }
+    let (nm, mut m) = a.map_ext()?;
+    let (ns, mut s) = a.set_ext()?;
+    let b = a.array_buffer()?;
+    let mut mv = 0.0;
+    for _ in 0..nm {
+        m.skip()?;
+        mv += m.f64()?;
+    }
+    let mut sv = 0.0;
+    for _ in 0..ns {
+        sv += s.f64()?;
+    }
+    let bv: f64 = b.iter().map(|x| *x as f64).sum();
+    out.array(6).i64(nm as i64).f64(mv).i64(ns as i64).f64(sv).i64(b.len() as i64).f64(bv);
+    Ok(())
+}
+
+/// collections(n): [Map of "k<i>" -> i, Set of 0..n-1, ArrayBuffer of bytes i & 255], for i < n
+fn collections(a: &mut Args, out: &mut Out) -> Result<()> {
+    let n = a.i64()?;
+    if !(0..=100_000).contains(&n) {
+        return Err(Error::type_error("collections(n) takes a count"));
+    }
+    out.array(3);
+    out.map_ext(n as u32, |w| {
+        for i in 0..n {
+            w.str(&format!("k{}", i)).i64(i);
+        }
+    });
+    out.set_ext(n as u32, |w| {
+        for i in 0..n {
+            w.i64(i);
+        }
+    });
+    let bytes: Vec<u8> = (0..n).map(|i| (i & 255) as u8).collect();
+    out.array_buffer(&bytes);
+    Ok(())
+}
+
 /// Counter actor: new Counter(start), incr(by) -> value, get() -> value
 struct Counter {
     value: f64,
@@ -85,6 +129,6 @@ impl Counter {
 }
 
 wray::guest! {
-    tasks: { "echo" => echo, "add" => add, "fail" => fail, "trap" => trap, "square" => square, "sumSquares" => sum_squares },
+    tasks: { "echo" => echo, "add" => add, "fail" => fail, "trap" => trap, "square" => square, "sumSquares" => sum_squares, "tally" => tally, "collections" => collections },
     actors: { "Counter" => Counter { "incr" => incr, "get" => get } },
 }

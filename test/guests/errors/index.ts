@@ -36,3 +36,28 @@ export function callsUnknown(): number {
 export function wrongReturnCount(): number[] {
   return [1, 2, 3];
 }
+
+class Point {
+  constructor(
+    public x: number,
+    public y: number,
+  ) {}
+  norm(): number {
+    return Math.hypot(this.x, this.y);
+  }
+}
+
+/** Returns a class instance, which cannot travel: the task fails naming where it is. */
+export function returnsInstance(): { points: Point[] } {
+  return { points: [new Point(3, 4)] };
+}
+
+/** Submits a task with a function in its arguments, catches the refusal and reports it. */
+export function submitsFunction(): string {
+  try {
+    remote(ok, { f: () => 1 } as unknown as number);
+    return "submitted";
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
