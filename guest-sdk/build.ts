@@ -10,11 +10,12 @@
  * a few MB of linear memory where componentize-js grew to hundreds of MB.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { SourceMap } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAsGuest } from "./build-as.js";
 import { withCustomSection } from "../common/wasm-binary.js";
-import { SOURCE_MAP_SECTION } from "../host/source-map.js";
+import { SOURCE_MAP_SECTION, remapStack } from "../host/source-map.js";
 import { buildCGuest, buildRustGuest, writeComponent } from "./build-native.js";
 import { BuildError } from "./errors.js";
 
@@ -130,9 +131,11 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
       sourcesContent: false,
       outfile: join(dirname(file), "__wray_bundle.js"),
       stdin: {
+        // the SDK first: its polyfills (TextEncoder, console, ...) must be
+        // there before the guest's own top level runs
         contents:
-          `import * as user from ${JSON.stringify(file)};\n` +
           `import { __wrayExports } from "wray/guest";\n` +
+          `import * as user from ${JSON.stringify(file)};\n` +
           `export const guest = __wrayExports(user);\n`,
         resolveDir: dirname(file),
         sourcefile: "wray-entry.js",
@@ -160,11 +163,160 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
       optSize: options.optimizeSize ?? false,
     }));
   } catch (e) {
-    throw new BuildError(`${entry} could not be compiled to a component (does its top level throw?)`, [
-      e instanceof Error ? e.message : String(e),
-    ]);
+    const message = e instanceof Error ? e.message : String(e);
+    const err = initError(entry, file, js, map, message);
+    // QuickJS gives top-level code no useful positions: find where it threw by running it once more, in V8
+    if (err.message.includes(TOP_LEVEL_THREW)) {
+      const where = await topLevelThrowInV8(esbuild, common, file);
+      if (where) throw new BuildError(err.message.split("\n")[0]!, [`${where.position}: ${where.message}`]);
+    }
+    throw err;
   }
   // the source map of the bundle, read back by host/source-map.ts
   if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
   return writeComponent(output, component, exports);
+}
+
+/** Marks the error the SDK's `__wrayExports` throws for exports wray cannot run (guest-sdk/runtime/index.ts). */
+const UNSUPPORTED_EXPORTS = "WRAY_UNSUPPORTED_EXPORTS:";
+const NO_TASKS = "WRAY_NO_TASKS:";
+
+interface UnsupportedExport {
+  export: string;
+  method?: string;
+  form: string;
+}
+
+/**
+ * Why the module failed while the component was made (its top level runs
+ * then): exports wray cannot run, each at its source line, or what its
+ * top level threw, at source positions.
+ */
+function initError(entry: string, file: string, js: string, mapText: string | undefined, message: string): BuildError {
+  const sm = mapText ? { bundle: basename(file), root: relative(process.cwd(), dirname(file)), map: new SourceMap(JSON.parse(mapText)) } : undefined;
+  const at = message.indexOf(UNSUPPORTED_EXPORTS);
+  if (at >= 0) {
+    let found: UnsupportedExport[] = [];
+    try {
+      found = JSON.parse(/^\[.*?\](?=\s|$)/.exec(message.slice(at + UNSUPPORTED_EXPORTS.length))?.[0] ?? "[]") as UnsupportedExport[];
+    } catch {
+      // fall through to the generic report
+    }
+    if (found.length > 0) {
+      const lines = found.map((u) => {
+        const what = u.method === undefined ? `export '${u.export}' is ${u.form === "async" ? "an async function" : `${u.form} function`}` : `method '${u.export}.${u.method}' is ${u.form === "async" ? "an async method" : `${u.form} method`}`;
+        const where = sm ? declarationPosition(js, sm, u) : undefined;
+        return `${where ?? entry}: ${what}: wray runs tasks and methods synchronously, to completion; block on results with get() instead of await`;
+      });
+      return new BuildError(`${entry} exports what wray cannot run (async tasks and methods are not supported yet)`, lines);
+    }
+  }
+  const none = message.indexOf(NO_TASKS);
+  if (none >= 0) {
+    const names = /^\[.*?\](?=\s|$)/.exec(message.slice(none + NO_TASKS.length))?.[0] ?? "[]";
+    return new BuildError(`${entry} exports no functions or classes, so it has no tasks or actors (it exports ${(JSON.parse(names) as string[]).join(", ")}): export the functions (tasks) and classes (actors) wray should run`);
+  }
+  // what the top level threw, with positions in the bundle turned into source lines
+  const text = message.replace(/^.*?Failed to finish JavaScript module evaluation:\s*/s, "");
+  const mapped = sm ? remapStack(text, sm) : text;
+  const lines = mapped.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  const threw = /Failed to (?:finish|evaluate)/.test(message);
+  return new BuildError(threw ? `${entry}: ${TOP_LEVEL_THREW} while the component was made (the module runs once then, to snapshot it)` : `${entry} could not be compiled to a component`, lines);
+}
+
+const TOP_LEVEL_THREW = "its top level threw";
+
+type Esbuild = typeof import("esbuild");
+
+/**
+ * Runs the guest's top level once in a V8 context of its own (host calls
+ * stubbed: none are answered while a module initializes) to find where it
+ * throws, as `file:line:column` of the guest's source. Undefined when it
+ * does not throw there (the failure is QuickJS's own) or cannot be run.
+ */
+async function topLevelThrowInV8(esbuild: Esbuild, common: Record<string, unknown>, file: string): Promise<{ position: string; message: string } | undefined> {
+  const outfile = join(dirname(file), "__wray_probe.js");
+  let code: string;
+  let mapText: string;
+  try {
+    const r = await esbuild.build({
+      ...common,
+      format: "iife",
+      external: [],
+      sourcemap: "external",
+      sourcesContent: false,
+      outfile,
+      plugins: [
+        {
+          name: "wray-host-stub",
+          setup(b) {
+            b.onResolve({ filter: /^wray:runtime\// }, (a) => ({ path: a.path, namespace: "wray-host-stub" }));
+            b.onLoad({ filter: /.*/, namespace: "wray-host-stub" }, () => ({
+              contents: `export default new Proxy({ now: () => Date.now(), randomSeed: () => 1n, log: () => {} }, { get: (t, k) => t[k] ?? (() => { throw new Error("host calls are not answered while the module initializes"); }) });`,
+              loader: "js",
+            }));
+          },
+        },
+      ],
+      stdin: {
+        contents: `import { __wrayExports } from "wray/guest";\nimport * as user from ${JSON.stringify(file)};\n__wrayExports(user);\n`,
+        resolveDir: dirname(file),
+        sourcefile: "wray-entry.js",
+        loader: "js",
+      },
+    });
+    const files = r.outputFiles!;
+    code = files.find((f) => f.path.endsWith(".js"))!.text;
+    mapText = files.find((f) => f.path.endsWith(".map"))!.text;
+  } catch {
+    return undefined;
+  }
+  const { runInNewContext } = await import("node:vm");
+  try {
+    runInNewContext(code, {}, { filename: outfile, timeout: 5000 });
+    return undefined;
+  } catch (e) {
+    const sm = new SourceMap(JSON.parse(mapText));
+    // an error of the context's own realm: not an `instanceof Error` here
+    const err = (e ?? {}) as { name?: unknown; message?: unknown; stack?: unknown };
+    const stack = typeof err.stack === "string" ? err.stack : "";
+    const message = typeof err.message === "string" ? `${String(err.name ?? "Error")}: ${err.message}` : String(e);
+    const root = relative(process.cwd(), dirname(file));
+    // the first frame in the guest's own files (not the SDK's)
+    for (const m of stack.matchAll(/__wray_probe\.js:(\d+):(\d+)/g)) {
+      const entry = sm.findEntry(Number(m[1]) - 1, Number(m[2]) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+      if (entry?.originalSource === undefined || entry.originalLine === undefined || /guest-sdk|dist[\\/]guest\.js|wray-entry/.test(entry.originalSource)) continue;
+      return { position: `${join(root, entry.originalSource)}:${entry.originalLine + 1}:${(entry.originalColumn ?? 0) + 1}`, message };
+    }
+    return undefined;
+  }
+}
+
+/** `file:line:column` of the declaration of export `u` (or its method) in the guest's source, found through the bundle. */
+function declarationPosition(js: string, sm: { root: string; map: SourceMap }, u: UnsupportedExport): string | undefined {
+  // the entry's call (the SDK's own definition of the function comes first)
+  const ns = /\bguest\s*=\s*__wrayExports\(([\w$]+)\)/.exec(js)?.[1];
+  if (!ns) return undefined;
+  const table = new RegExp(`__export\\(${escapeRe(ns)},\\s*\\{([^}]*)\\}`).exec(js)?.[1] ?? "";
+  const local = new RegExp(`(?:^|[\\s,])${escapeRe(u.export)}:\\s*\\(\\)\\s*=>\\s*([\\w$]+)`).exec(table)?.[1];
+  if (!local) return undefined;
+  const decl = new RegExp(`(?:(?:async\\s+)?function\\s*\\*?\\s*${escapeRe(local)}\\s*\\(|(?:var|let|const)\\s+${escapeRe(local)}\\s*=|class\\s+${escapeRe(local)}\\b)`).exec(js);
+  if (!decl) return undefined;
+  let offset = decl.index;
+  if (u.method !== undefined) {
+    const rest = js.slice(offset);
+    const m = new RegExp(`(?:async\\s*\\*?\\s*|\\*\\s*)${escapeRe(u.method)}\\s*\\(`).exec(rest);
+    if (!m) return undefined;
+    offset += m.index;
+  }
+  const before = js.slice(0, offset);
+  const line = before.split("\n").length - 1;
+  const column = offset - (before.lastIndexOf("\n") + 1);
+  const e = sm.map.findEntry(line, column) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+  if (e?.originalSource === undefined || e.originalLine === undefined) return undefined;
+  return `${join(sm.root, e.originalSource)}:${e.originalLine + 1}:${(e.originalColumn ?? 0) + 1}`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

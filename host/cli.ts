@@ -7,10 +7,12 @@
  *   wray status [--json]
  *   wray stop
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
 import { start, status, stop } from "./cluster-cli.js";
+import { prepareComponent } from "./component.js";
 
 const USAGE = `usage: wray <command> [options]
 
@@ -58,8 +60,14 @@ async function build(argv: string[]): Promise<number> {
     }
     const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang: lang as GuestLanguage | undefined });
     const ms = (performance.now() - t0).toFixed(0);
-    const exports = r.exports.length > 0 ? `, exports: ${r.exports.join(", ")}` : "";
-    process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB${exports}) in ${ms} ms\n`);
+    // what a host will see: the component's own description (this also warms the load cache)
+    const { manifest } = await prepareComponent(await readFile(r.output), r.output);
+    const classes = Object.entries(manifest.actors).map(([c, methods]) => `${c} (${methods.join(", ")})`);
+    const parts = [`tasks: ${manifest.tasks.join(", ") || "none"}`];
+    if (classes.length > 0) parts.push(`actor classes: ${classes.join(", ")}`);
+    const ignored = r.exports.filter((e) => !manifest.tasks.includes(e) && !(e in manifest.actors));
+    process.stdout.write(`built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB) in ${ms} ms; ${parts.join("; ")}\n`);
+    if (ignored.length > 0) process.stdout.write(`  not tasks or actors, ignored: ${ignored.join(", ")} (only exported functions and classes run in wray)\n`);
     return 0;
   } catch (e) {
     if (e instanceof BuildError) {

@@ -16,7 +16,6 @@
  *     return 0;
  *   }
  *   WRAY_TASKS({ "add", add });
- *   WRAY_NO_ACTORS;
  *
  * Build: `wray build --lang c src/tasks.c -o tasks.wasm` (clang's wasm32
  * target with wasi-libc, then the core module is wrapped as a component).
@@ -625,12 +624,17 @@ void wray_free_bytes_list(wray_bytes_list l) {
 
 /* ---- canonical ABI: exports ---------------------------------------- */
 
-extern const wray_task wray_tasks_[];
-extern const size_t wray_num_tasks_;
-extern const wray_actor_class wray_actors_[];
-extern const size_t wray_num_actors_;
-static size_t wray_tasks_count_(void) { return wray_num_tasks_; }
-static size_t wray_actors_count_(void) { return wray_num_actors_; }
+/*
+ * The guest's tables. Weak: a guest with tasks and no actor classes (or
+ * the other way round) need not declare the empty table; an absent one
+ * has address 0 and counts as empty.
+ */
+extern const wray_task wray_tasks_[] __attribute__((weak));
+extern const size_t wray_num_tasks_ __attribute__((weak));
+extern const wray_actor_class wray_actors_[] __attribute__((weak));
+extern const size_t wray_num_actors_ __attribute__((weak));
+static size_t wray_tasks_count_(void) { return &wray_num_tasks_ ? wray_num_tasks_ : 0; }
+static size_t wray_actors_count_(void) { return &wray_num_actors_ ? wray_num_actors_ : 0; }
 
 __attribute__((export_name("cabi_realloc")))
 void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {

@@ -336,17 +336,61 @@ function call(fn: AnyFn, self: unknown, a: unknown[]): unknown {
   }
 }
 
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor as unknown;
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as unknown;
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor as unknown;
+
+/** What makes a function unusable as a task or method, if anything. */
+function unsupportedForm(fn: unknown): string | undefined {
+  if (typeof fn !== "function") return undefined;
+  const kind = Object.getPrototypeOf(fn)?.constructor as unknown;
+  if (kind === AsyncFunction) return "async";
+  if (kind === GeneratorFunction) return "a generator";
+  if (kind === AsyncGeneratorFunction) return "an async generator";
+  return undefined;
+}
+
+/**
+ * Marks the error `__wrayExports` throws at build time for exports wray
+ * cannot run; `wray build` reads the JSON after it and reports each with
+ * its source line.
+ * @internal
+ */
+export const UNSUPPORTED_EXPORTS = "WRAY_UNSUPPORTED_EXPORTS:";
+/** Marks the error for a module that exports no function or class (the JSON of its export names follows). @internal */
+export const NO_TASKS = "WRAY_NO_TASKS:";
+
+/** One export (or method of an exported class) that wray cannot run. */
+export interface UnsupportedExport {
+  export: string;
+  method?: string;
+  form: string;
+}
+
 /**
  * Turns a guest module's namespace into the component's `guest` export.
- * `wray build` generates the call; guest code never calls it.
+ * `wray build` generates the call (it runs while the component is made, so
+ * exports wray cannot run fail the build); guest code never calls it.
  * @internal
  */
 export function __wrayExports(ns: Record<string, unknown>) {
   // plain objects: a property lookup is 5x cheaper than Map.get in QuickJS
   const tasks: Record<string, AnyFn> = Object.create(null);
   const actors: Record<string, Ctor> = Object.create(null);
+  const unsupported: UnsupportedExport[] = [];
   for (const name of Object.keys(ns)) {
     const v = ns[name];
+    const form = unsupportedForm(v);
+    if (form) {
+      unsupported.push({ export: name, form });
+      continue;
+    }
+    if (isClass(v)) {
+      for (const m of methodsOf(v)) {
+        const mf = unsupportedForm((v.prototype as Record<string, unknown>)[m]);
+        if (mf) unsupported.push({ export: name, method: m, form: mf });
+      }
+    }
     if (isClass(v)) {
       actors[name] = v;
       actorNames.set(v, name);
@@ -362,6 +406,8 @@ export function __wrayExports(ns: Record<string, unknown>) {
       fn.options = (o: TaskOptions) => ({ remote: (...a: unknown[]) => submit(name, a, o) });
     }
   }
+  if (unsupported.length > 0) throw new Error(UNSUPPORTED_EXPORTS + JSON.stringify(unsupported));
+  if (Object.keys(tasks).length === 0 && Object.keys(actors).length === 0) throw new Error(NO_TASKS + JSON.stringify(Object.keys(ns)));
   const description = encode({
     tasks: Object.keys(tasks),
     actors: Object.fromEntries(Object.keys(actors).map((n) => [n, methodsOf(actors[n]!)])),

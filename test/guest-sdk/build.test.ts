@@ -18,7 +18,8 @@ test("wray build turns a TypeScript module into a component that runs", { timeou
     const src = join(dir.path, "tasks.ts");
     await writeFile(src, `export function twice(x: number): number { return 2 * x; }\nexport const notATask = 3;\n`);
     const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "out", "t.wasm")]);
-    assert.match(stdout, /built .*t\.wasm .*exports: notATask, twice/);
+    assert.match(stdout, /built .*t\.wasm .*; tasks: twice\n/, "only functions and classes are listed as tasks and actors");
+    assert.match(stdout, /not tasks or actors, ignored: notATask/);
     const ray = await init({ numCpus: 1 });
     try {
       const mod = await ray.load(join(dir.path, "out", "t.wasm"));
@@ -56,8 +57,13 @@ test("wray build reports bad input clearly", { timeout: 60_000 }, async () => {
     await assert.rejects(buildGuest(empty), /exports nothing/);
 
     const throws = join(dir.path, "throws.ts");
-    await writeFile(throws, "throw new Error('top level');\nexport function f() { return 1; }\n");
-    await assert.rejects(buildGuest(throws), /could not be compiled to a component/);
+    await writeFile(throws, "export function f() { return 1; }\n\n\nconst cfg = JSON.parse('{');\n");
+    await assert.rejects(buildGuest(throws), (e: unknown) => {
+      assert.ok(e instanceof BuildError);
+      assert.match(e.message, /throws\.ts: its top level threw while the component was made/);
+      assert.ok(e.diagnostics.some((d) => /throws\.ts:4:\d+: SyntaxError/.test(d)), `the source line of the throw: ${e.diagnostics.join("\n")}`);
+      return true;
+    });
 
     const missingImport = join(dir.path, "imp.ts");
     await writeFile(missingImport, "import { x } from './nope.js';\nexport function f() { return x; }\n");
@@ -77,7 +83,95 @@ test("wray build reports bad input clearly", { timeout: 60_000 }, async () => {
   }
 });
 
+test("a guest's top level runs after the SDK's polyfills: TextEncoder at the top level, and a bundled library that uses it", { timeout: 60_000 }, async () => {
+  const dir = await tempDir();
+  try {
+    const src = join(dir.path, "top.ts");
+    await writeFile(
+      src,
+      `import { encode } from ${JSON.stringify(fileURLToPath(new URL("../../node_modules/@msgpack/msgpack/dist.esm/index.mjs", import.meta.url)))};\nconst enc = new TextEncoder();\nconst label = new TextDecoder().decode(enc.encode("ok"));\n` +
+        `export function sizes(s: string): [number, number, string] { return [enc.encode(s).length, encode({ s }).length, label]; }\n`,
+    );
+    const out = join(dir.path, "top.wasm");
+    await buildGuest(src, { output: out });
+    const ray = await init({ numCpus: 1, numGpus: 0 });
+    try {
+      const mod = await ray.load(out);
+      assert.deepEqual(await ray.get(mod.fn("sizes").remote("héllo")), [6, 10, "ok"]);
+    } finally {
+      await ray.shutdown();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+test("async tasks and methods, and modules with no functions or classes, are refused at build with the reason and the line", { timeout: 60_000 }, async () => {
+  const dir = await tempDir();
+  try {
+    const src = join(dir.path, "later.ts");
+    await writeFile(
+      src,
+      `export function ok(): number {\n  return 1;\n}\n\nexport async function later(x: number): Promise<number> {\n  return x;\n}\n\n` +
+        `export class Actor {\n  sync(): number { return 1; }\n  async fetch(): Promise<number> {\n    return 2;\n  }\n  *items() { yield 1; }\n}\n`,
+    );
+    await assert.rejects(buildGuest(src, { output: join(dir.path, "later.wasm") }), (e: unknown) => {
+      assert.ok(e instanceof BuildError);
+      assert.match(e.message, /exports what wray cannot run/);
+      const d = e.diagnostics.join("\n");
+      assert.match(d, /later\.ts:5:1: export 'later' is an async function: wray runs tasks and methods synchronously/);
+      assert.match(d, /later\.ts:11:3: method 'Actor\.fetch' is an async method/);
+      assert.match(d, /later\.ts:14:3: method 'Actor\.items' is a generator method/);
+      return true;
+    });
+    assert.ok(!existsSync(join(dir.path, "later.wasm")));
+    const consts = join(dir.path, "consts.ts");
+    await writeFile(consts, "export const a = 1;\nexport const b = { c: 2 };\n");
+    await assert.rejects(buildGuest(consts, { output: join(dir.path, "consts.wasm") }), /exports no functions or classes, so it has no tasks or actors \(it exports a, b\)/);
+  } finally {
+    await dir.remove();
+  }
+});
+
 const haveClang = cToolchainAvailable();
+
+test("a C guest with tasks and no actor classes builds without declaring WRAY_NO_ACTORS (and one with only actors, without WRAY_NO_TASKS)", { timeout: 60_000, skip: haveClang ? false : "no clang with wasi-libc here" }, async () => {
+  const dir = await tempDir();
+  try {
+    const tasksOnly = join(dir.path, "tasks.c");
+    await writeFile(
+      tasksOnly,
+      `#define WRAY_IMPLEMENTATION\n#include "wray.h"\n` +
+        `static int one(wray_args *a, wray_writer *out) { (void)a; wray_write_i64(out, 1); return 0; }\n` +
+        `WRAY_TASKS({ "one", one });\n`,
+    );
+    const actorsOnly = join(dir.path, "actors.c");
+    await writeFile(
+      actorsOnly,
+      `#define WRAY_IMPLEMENTATION\n#include "wray.h"\n` +
+        `static int make(wray_args *a, wray_writer *out) { (void)a; (void)out; return 0; }\n` +
+        `static int ping(wray_args *a, wray_writer *out) { (void)a; wray_write_cstr(out, "pong"); return 0; }\n` +
+        `WRAY_METHODS(methods, { "ping", ping });\nWRAY_ACTORS({ "Pinger", make, methods, WRAY_COUNT(methods) });\n`,
+    );
+    await buildGuest(tasksOnly, { output: join(dir.path, "tasks.wasm") });
+    await buildGuest(actorsOnly, { output: join(dir.path, "actors.wasm") });
+    const ray = await init({ numCpus: 1, numGpus: 0 });
+    try {
+      const t = await ray.load(join(dir.path, "tasks.wasm"));
+      assert.deepEqual([t.tasks, t.actors], [["one"], {}]);
+      assert.equal(await ray.get(t.fn("one").remote()), 1);
+      const a = await ray.load(join(dir.path, "actors.wasm"));
+      assert.deepEqual([a.tasks, a.actors], [[], { Pinger: ["ping"] }]);
+      const p = a.actor<{ ping(): string }>("Pinger").remote();
+      assert.equal(await ray.get(p.ping.remote()), "pong");
+    } finally {
+      await ray.shutdown();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
 
 test("wray build --lang c: a C guest builds and runs; compile errors come back with file:line", { timeout: 60_000, skip: haveClang ? false : "no clang with wasi-libc here" }, async () => {
   const dir = await tempDir();
