@@ -29,6 +29,13 @@ if (Number(process.versions.node.split(".")[0]) < 22) setFlagsFromString("--expe
 export interface ComponentManifest {
   tasks: string[];
   actors: Record<string, string[]>;
+  /**
+   * The most arguments a task ("name"), an actor class's constructor
+   * ("Class") or a method ("Class.method") takes, where the guest knows it
+   * (TypeScript guests; compiled guests say nothing): calls with more are
+   * refused where they are made.
+   */
+  maxArgs: Record<string, number>;
 }
 
 export interface PreparedComponent {
@@ -183,7 +190,12 @@ function parseManifest(raw: unknown, source: string): ComponentManifest {
       actors[k] = Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
     }
   }
-  return { tasks: m.tasks as string[], actors };
+  const maxArgs: Record<string, number> = {};
+  const limits = (m as { maxArgs?: unknown }).maxArgs;
+  if (limits && typeof limits === "object") {
+    for (const [k, v] of Object.entries(limits as Record<string, unknown>)) if (typeof v === "number" && Number.isInteger(v) && v >= 0) maxArgs[k] = v;
+  }
+  return { tasks: m.tasks as string[], actors, maxArgs };
 }
 
 /** Validates, transpiles (or reads the cache), compiles and describes a component. */

@@ -386,6 +386,7 @@ export class Driver {
   /** @internal Submits a task; returns its return refs. */
   _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
+    if (args.length > fn.maxArgs) checkArgCount(c, fn.name, fn.name, args.length);
     const node = this.#node;
     const { bytes, deps, nested } = this.#encodeArgs(args, `${fn.name}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
@@ -399,6 +400,7 @@ export class Driver {
   /** @internal Creates an actor; returns its handle. */
   _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
+    checkArgCount(c, className, className, args.length);
     const { bytes, deps, nested } = this.#encodeArgs(args, `${className}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
     if (this.#cluster) {
@@ -415,6 +417,7 @@ export class Driver {
     const node = this.#node;
     const r = node.actors.get(handle.key);
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    if (r) checkArgCount(node.component(r.component), `${r.className}.${method}`, `${r.className}.${method}`, args.length);
     const { bytes, deps, nested } = this.#encodeArgs(args, `${handle.className}.${method}.remote()`);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { ids, entries, refs } = this.#returns(taskId, numReturns);
@@ -730,6 +733,19 @@ export class Driver {
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     await this.#cluster?.close();
     await this.#node.close();
+  }
+}
+
+/**
+ * Refuses a call with more arguments than the guest's `key` (a task, an
+ * actor class's constructor, "Class.method") takes, where the guest said
+ * (manifest.maxArgs), as Ray refuses them. Fewer cannot be refused (see
+ * guest-sdk/runtime/arity.ts).
+ */
+function checkArgCount(c: ComponentRecord, key: string, what: string, n: number): void {
+  const max = c.prepared.manifest.maxArgs[key];
+  if (max !== undefined && n > max) {
+    throw new TypeError(`${what}.remote(): '${what}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
   }
 }
 

@@ -97,6 +97,8 @@ export interface FunctionInfo {
   /** The name as UTF-8, for task records. */
   readonly nameBytes: Uint8Array;
   readonly stats: FunctionStats;
+  /** The most arguments it takes, if the guest said (Infinity otherwise): see ComponentManifest.maxArgs. */
+  readonly maxArgs: number;
 }
 
 export interface ComponentRecord {
@@ -276,7 +278,7 @@ export class HostNode implements Executor, PoolEvents {
   /** The host's record of function `name` of `c` (made on first use). */
   functionInfo(c: ComponentRecord, name: string): FunctionInfo {
     let f = c.functions.get(name);
-    if (!f) c.functions.set(name, (f = { name, nameBytes: textEncoder.encode(name), stats: { avgMs: NaN } }));
+    if (!f) c.functions.set(name, (f = { name, nameBytes: textEncoder.encode(name), stats: { avgMs: NaN }, maxArgs: c.prepared.manifest.maxArgs[name] ?? Infinity }));
     return f;
   }
 

@@ -23,6 +23,7 @@ export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
 export { gpu, GpuBuffer, GpuKernel, GpuError } from "./gpu.js";
 import { GpuError } from "./gpu.js";
+import { maxArgs } from "./arity.js";
 
 /** Options of a task submission, as in Ray's `.options(...)`. */
 export interface TaskOptions {
@@ -63,9 +64,17 @@ function failureToError(f: Failure): TaskError {
 
 type AnyFn = (...args: never[]) => unknown;
 const taskNames = new Map<unknown, string>();
+/** The most arguments each task and actor class of this component takes, where known (see arity.ts). */
+const argLimits: Record<string, number> = Object.create(null);
+
+function checkArgs(name: string, what: string, n: number): void {
+  const max = argLimits[name];
+  if (max !== undefined && n > max) throw new TypeError(`${what}: '${name}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
+}
 const NO_OPTIONS = new Uint8Array(0);
 
 function submit(name: string, args: unknown[], options: TaskOptions | undefined): ObjectRef | ObjectRef[] {
+  checkArgs(name, `${name}.remote()`, args.length);
   const numReturns = options?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   const opts = options ? encode(options) : NO_OPTIONS;
@@ -236,6 +245,7 @@ export function createActorWith<C extends Ctor>(cls: C, options: ActorOptions, .
 export function createActorWith(cls: string, options: ActorOptions, ...args: unknown[]): Actor;
 export function createActorWith(cls: Ctor | string, options: ActorOptions, ...args: unknown[]): Actor {
   const name = nameOfClass(cls);
+  checkArgs(name, `${name}.remote()`, args.length);
   const opts = encode(options);
   return actorHandle(host.createActor(name, encodeView(args, "args", `${name}.remote()`), opts)) as Actor;
 }
@@ -408,9 +418,22 @@ export function __wrayExports(ns: Record<string, unknown>) {
   }
   if (unsupported.length > 0) throw new Error(UNSUPPORTED_EXPORTS + JSON.stringify(unsupported));
   if (Object.keys(tasks).length === 0 && Object.keys(actors).length === 0) throw new Error(NO_TASKS + JSON.stringify(Object.keys(ns)));
+  // the most arguments each takes, where known: callers are refused more (as Ray refuses them)
+  const limits: Record<string, number> = {};
+  const limit = (key: string, fn: unknown) => {
+    const n = maxArgs(fn);
+    if (n !== undefined) limits[key] = argLimits[key] = n;
+  };
+  for (const name of Object.keys(tasks)) limit(name, tasks[name]);
+  for (const name of Object.keys(actors)) {
+    const C = actors[name]!;
+    limit(name, C);
+    for (const m of methodsOf(C)) limit(`${name}.${m}`, (C.prototype as Record<string, unknown>)[m]);
+  }
   const description = encode({
     tasks: Object.keys(tasks),
     actors: Object.fromEntries(Object.keys(actors).map((n) => [n, methodsOf(actors[n]!)])),
+    maxArgs: limits,
   });
 
   let actor: Record<string, unknown> | undefined;

@@ -449,15 +449,19 @@ function r32(): number {
 function readStr(n: number): string {
   const end = at + n;
   if (end > src.length) throw truncated();
-  let s = "";
-  let i = at;
-  // ASCII fast path; anything else goes through the UTF-8 decoder
-  for (; i < end; i++) {
-    const c = src[i]!;
-    if (c > 0x7f) break;
-    s += String.fromCharCode(c);
+  let s: string;
+  if (n > 64) s = utf8Read(src, at, end);
+  else {
+    // short strings (names, keys): a loop beats the native call's setup
+    s = "";
+    let i = at;
+    for (; i < end; i++) {
+      const c = src[i]!;
+      if (c > 0x7f) break;
+      s += String.fromCharCode(c);
+    }
+    if (i < end) s += utf8Read(src, i, end);
   }
-  if (i < end) s += utf8Read(src, i, end);
   at = end;
   return s;
 }

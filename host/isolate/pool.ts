@@ -240,6 +240,10 @@ export class IsolatePool {
     const worker = new Worker(WORKER_URL, {
       workerData: init,
       transferList: [port2],
+      // options of its own, not the driver's: a driver run as `node
+      // --input-type=module -e ...` (or under a loader) would otherwise start
+      // every isolate with flags that make no sense for a worker's file
+      execArgv: [],
       resourceLimits: this.#options.maxHeapMb ? { maxOldGenerationSizeMb: this.#options.maxHeapMb } : undefined,
     });
     // isolates do not keep the process alive: the driver does while it waits for them

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Driver } from "wray";
 import { GetTimeoutError, ObjectRef, init } from "wray";
-import { guest } from "../helpers.js";
+import { guest, withRay } from "../helpers.js";
 
 describe("tasks on an embedded host", () => {
   let ray: Driver;
@@ -167,4 +167,32 @@ test("after shutdown every call says so", async () => {
   await assert.rejects(ray.get(ref), /shut down/);
   await assert.rejects(ray.load(guest("basic")), /shut down/);
   await ray.shutdown();
+});
+
+test("a call with more arguments than the guest function takes is refused where it is made", async () => {
+  await withRay({ numCpus: 1, numGpus: 0 }, async (ray) => {
+    const add = (await ray.load(guest("basic"))).fn<number[], number>("add");
+    assert.throws(() => add.remote(1, 2, 3), (e: unknown) => e instanceof TypeError && e.message === "add.remote(): 'add' takes at most 2 arguments, got 3");
+    assert.equal(ray.stats().scheduler.queued, 0, "nothing was submitted");
+    // fewer are allowed: TypeScript's optional parameters compile to plain ones
+    assert.ok(Number.isNaN(await ray.get(add.remote(1))));
+    const actors = await ray.load(guest("actors"));
+    const Counter = actors.actor<{ inc(by?: number, extra?: number): number }>("Counter");
+    assert.throws(() => Counter.remote(1, 2), /^TypeError: Counter\.remote\(\): 'Counter' takes at most 1 argument, got 2/);
+    const c = Counter.remote(5);
+    assert.throws(() => c.inc.remote(1, 2), /'Counter\.inc' takes at most 1 argument, got 2/);
+    assert.equal(await ray.get(c.inc.remote(2)), 7);
+    const nested = await ray.load(guest("nested"));
+    assert.equal(await ray.get(nested.fn<[], string>("tooManyArgs").remote()), "TypeError: square.remote(): 'square' takes at most 1 argument, got 2");
+  });
+});
+
+test("a driver run with `node --input-type=module -e` runs tasks (isolates do not inherit the driver's flags)", { timeout: 60_000 }, async () => {
+  const dist = new URL("../../dist/index.js", import.meta.url).href;
+  const script = `import { init } from ${JSON.stringify(dist)}; const ray = await init({ numCpus: 1, numGpus: 0 }); const m = await ray.load(${JSON.stringify(guest("basic"))}); console.log("sum", await ray.get(m.fn("add").remote(20, 22))); await ray.shutdown();`;
+  const { execFile } = await import("node:child_process");
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 50_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.match(out, /^sum 42$/m);
 });

@@ -58,3 +58,8 @@ export function logSomething(msg: string): number {
 export function clockAndRandom(): { now: number; perf: number; r1: number; r2: number } {
   return { now: Date.now(), perf: performance.now(), r1: Math.random(), r2: Math.random() };
 }
+
+/** The length of a string argument (large strings: decoding them must be proportional to their bytes). */
+export function strlen(s: string): number {
+  return s.length;
+}

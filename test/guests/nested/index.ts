@@ -55,3 +55,13 @@ export function chain(x: number): number {
 export function parentWithDeadline(ms: number): number {
   return get(remote(sleepy, ms), { timeoutMs: 60_000 });
 }
+
+/** Submits square with one argument too many, catches the refusal and reports it. */
+export function tooManyArgs(): string {
+  try {
+    (square.remote as unknown as (...a: number[]) => unknown)(1, 2);
+    return "submitted";
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
