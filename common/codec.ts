@@ -301,7 +301,9 @@ export class ValueCodec {
         return m;
       }
       case EXT_SET: {
-        const items = this.#decoder.decode(data);
+        // from a copy: `data` may be shared memory, and binary values inside
+        // a Set are not pinned the way top-level views are
+        const items = this.#decoder.decode(data.slice());
         if (!Array.isArray(items)) throw new RangeError("a Set extension must hold one MessagePack array");
         return new Set(items);
       }

@@ -123,10 +123,12 @@ interface IsolateState {
   readonly pipeline: Deque<TaskSpec>;
   /** Tasks it runs nested while waiting, innermost last. */
   readonly nested: TaskSpec[];
-  /** When it last became idle. */
+  /** When it last became idle: NaN until `retireIdle` first sees it idle (no clock read per task). */
   idleSince: number;
-  /** When the head of its pipeline became the head (it started about then). */
+  /** When the head of its pipeline became the head (it started about then); NaN until a look reads the clock. */
   headSince: number;
+  /** Looks at its head since it became the head (see #overdue). */
+  headLooks: number;
 }
 
 /** One resource a waiting task or actor lacks, and who holds it. */
@@ -166,6 +168,8 @@ export interface SchedulerStats {
 }
 
 const UNKNOWN_DURATION_DEPTH = 4;
+/** How often a pipeline's head is looked at before the clock is (see #overdue). */
+const LOOKS_BEFORE_CLOCK = 8;
 
 export class LocalScheduler {
   readonly resources: ResourcePool;
@@ -193,6 +197,10 @@ export class LocalScheduler {
   #again = false;
   /** Passes so far (see #drainable). */
   #passes = 0;
+  /** The clock as read once in the current pass (NaN until a pass needs it: see #clock). */
+  #passNow = NaN;
+  /** Isolates parked now (blocked, their resources lent out). */
+  #parkedCount = 0;
   /** A steal round ran in the current `#schedule()` (at most one: stolen tasks could bounce). */
   #stoleThisRound = false;
 
@@ -253,6 +261,11 @@ export class LocalScheduler {
     if (!q) {
       q = { shape: task.shape, tasks: new Deque(), waitingSince: NaN, reported: false, drainPass: 0, drains: false };
       this.#queues.set(task.shape.key, q);
+    }
+    if (q.tasks.length === 0) {
+      // a new wait starts with its first task
+      q.waitingSince = NaN;
+      q.reported = false;
     }
     if (front) q.tasks.unshift(task);
     else q.tasks.push(task);
@@ -315,7 +328,7 @@ export class LocalScheduler {
   /** A new isolate is ready for work. */
   addIsolate(id: number): void {
     const now = this.#now();
-    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [], idleSince: now, headSince: now });
+    this.#isolates.set(id, { id, lease: undefined, parked: false, lendable: false, calls: 0, pipeline: new Deque(), nested: [], idleSince: now, headSince: now, headLooks: 0 });
     this.#idle.push(id);
     this.#schedule();
   }
@@ -333,6 +346,7 @@ export class LocalScheduler {
     const i = this.#idle.indexOf(id);
     if (i >= 0) this.#idle.splice(i, 1);
     if (iso.lease && !iso.parked) this.resources.release(iso.lease);
+    if (iso.parked) this.#parkedCount--;
     const head = iso.pipeline.peek();
     const running = head ? [head, ...iso.nested] : [...iso.nested];
     this.#schedule();
@@ -355,8 +369,9 @@ export class LocalScheduler {
     if (iso.nested.length > 0 && iso.nested[iso.nested.length - 1] === task) iso.nested.pop();
     else if (iso.pipeline.peek() === task) {
       iso.pipeline.shift();
-      // the next one in the ring starts now
-      iso.headSince = this.#now();
+      // the next one in the ring starts now: the next pass that asks reads the clock (see #overdue)
+      iso.headSince = NaN;
+      iso.headLooks = 0;
     } else throw new Error(`isolate ${id} finished task ${keyToHex(task.taskId.key)} out of order`);
     if (iso.pipeline.length === 0 && iso.nested.length === 0 && iso.calls === 0) this.#release(iso);
     this.#schedule();
@@ -385,6 +400,7 @@ export class LocalScheduler {
       iso.nested.push(help);
     } else if (!iso.parked && iso.lease) {
       iso.parked = true;
+      this.#parkedCount++;
       this.resources.release(iso.lease);
     }
     this.#schedule();
@@ -401,6 +417,7 @@ export class LocalScheduler {
 
   #unpark(iso: IsolateState): void {
     iso.parked = false;
+    this.#parkedCount--;
     // may oversubscribe for a while: a waiting task must be able to finish
     this.resources.acquire(iso.lease!);
   }
@@ -421,10 +438,11 @@ export class LocalScheduler {
   #release(iso: IsolateState): void {
     if (iso.lease) {
       if (!iso.parked) this.resources.release(iso.lease);
+      else this.#parkedCount--;
       iso.lease = undefined;
       iso.parked = false;
     }
-    iso.idleSince = this.#now();
+    iso.idleSince = NaN;
     this.#idle.push(iso.id);
   }
 
@@ -440,6 +458,7 @@ export class LocalScheduler {
     // the oldest idle ones are at the front of the idle stack
     for (let i = 0; i < this.#idle.length && this.#isolates.size > keep; ) {
       const iso = this.#isolates.get(this.#idle[i]!)!;
+      if (Number.isNaN(iso.idleSince)) iso.idleSince = now;
       if (now - iso.idleSince <= idleMs) {
         i++;
         continue;
@@ -483,7 +502,7 @@ export class LocalScheduler {
   }
 
   #pass(): void {
-    const now = this.#now();
+    this.#passNow = NaN;
     // reservations first, in order; one that waits for running tasks to
     // drain holds back everything younger (one that waits for actors does not)
     let reserved = Infinity;
@@ -497,7 +516,7 @@ export class LocalScheduler {
           this.#granted.push(r.granted);
           continue;
         }
-        if (Number.isNaN(r.waitingSince)) r.waitingSince = now;
+        if (Number.isNaN(r.waitingSince)) r.waitingSince = this.#clock();
         if (this.#fitsAfterDrain(r.shape)) reserved = r.seq;
       }
     }
@@ -519,7 +538,10 @@ export class LocalScheduler {
             if (o !== q && head && head.seq < barrier && !this.resources.fits(o.shape) && this.#drainable(o, pass)) barrier = head.seq;
           }
         }
-        if (q.tasks.peek()!.seq > barrier) continue;
+        if (q.tasks.peek()!.seq > barrier) {
+          this.#markWait(q);
+          continue;
+        }
         // 1. new leases while resources last, one task each: spread before deepening
         while (q.tasks.length > 0 && q.tasks.peek()!.seq < barrier && this.resources.fits(q.shape)) {
           const id = this.#idle.pop();
@@ -539,7 +561,9 @@ export class LocalScheduler {
           }
           this.resources.acquire(q.shape);
           iso.lease = q.shape;
-          iso.headSince = now;
+          // an idle isolate starts it now: worth the clock (a long task often comes this way)
+          iso.headSince = this.#clock();
+          iso.headLooks = LOOKS_BEFORE_CLOCK;
           this.#dequeue(q);
           iso.pipeline.push(t);
         }
@@ -553,32 +577,49 @@ export class LocalScheduler {
           for (const iso of this.#isolates.values()) {
             if (iso.lease !== q.shape || iso.calls !== 0 || iso.parked || iso.pipeline.length >= depth) continue;
             if (best !== undefined && iso.pipeline.length >= best.pipeline.length) continue;
-            if (!this.#overdue(iso, now)) best = iso;
+            if (!this.#overdue(iso)) best = iso;
           }
           if (best === undefined || !this.#executor.send(best.id, t)) break;
           this.#dequeue(q);
           best.pipeline.push(t);
         }
+        this.#markWait(q);
       }
-    }
-    // what waits, and since when (for stats and stalls); and whether a
-    // barrier holds younger work back, which stealing must not get around
-    let barred = reserved !== Infinity;
-    for (const q of this.#queues.values()) {
-      if (q.tasks.length === 0 || this.resources.fits(q.shape)) {
-        q.waitingSince = NaN;
-        q.reported = false;
-        continue;
-      }
-      if (Number.isNaN(q.waitingSince)) q.waitingSince = now;
-      if (!barred && this.#queues.size > 1 && this.#fitsAfterDrain(q.shape)) barred = true;
     }
     // 3. work stealing: unstarted tasks in busy isolates' rings, while an
-    // isolate could take them
-    if (!barred && !this.#stoleThisRound && this.#steal(now)) {
+    // isolate could take them (an idle one, or a new one where a parked one
+    // freed a CPU), unless a barrier holds younger work back
+    if (!this.#stoleThisRound && (this.#idle.length > 0 || this.#parkedCount > 0) && !this.#barred(reserved) && this.#steal()) {
       this.#stoleThisRound = true;
       this.#again = true;
     }
+  }
+
+  /**
+   * Marks when the queue's oldest task started waiting for resources (for
+   * `stats().waiting` and `stalls()`), or that it does not wait.
+   */
+  #markWait(q: Queue): void {
+    if (q.tasks.length > 0 && !this.resources.fits(q.shape)) {
+      if (Number.isNaN(q.waitingSince)) q.waitingSince = this.#clock();
+    } else if (!Number.isNaN(q.waitingSince)) {
+      q.waitingSince = NaN;
+      q.reported = false;
+    }
+  }
+
+  /** Does a waiting task or reservation hold younger work back (so stealing must not get around it)? */
+  #barred(reserved: number): boolean {
+    if (reserved !== Infinity) return true;
+    if (this.#queues.size < 2 || this.#queued === 0) return false;
+    for (const q of this.#queues.values()) if (q.tasks.length > 0 && !this.resources.fits(q.shape) && this.#fitsAfterDrain(q.shape)) return true;
+    return false;
+  }
+
+  /** The clock, read at most once a pass. */
+  #clock(): number {
+    if (Number.isNaN(this.#passNow)) this.#passNow = this.#now();
+    return this.#passNow;
   }
 
   /**
@@ -619,12 +660,21 @@ export class LocalScheduler {
     return true;
   }
 
-  /** Its head has run longer than its function's measured time predicts. */
-  #overdue(iso: IsolateState, now: number): boolean {
+  /**
+   * Its head has run longer than its function's measured time predicts.
+   * Heads of short tasks change every pass or two, so the clock is read
+   * only for a head looked at LOOKS_BEFORE_CLOCK times (its start is taken
+   * then: a little late, never early).
+   */
+  #overdue(iso: IsolateState): boolean {
     const head = iso.pipeline.peek();
-    if (!head) return false;
+    if (!head || ++iso.headLooks < LOOKS_BEFORE_CLOCK) return false;
+    if (Number.isNaN(iso.headSince)) {
+      iso.headSince = this.#clock();
+      return false;
+    }
     const avg = head.stats.avgMs;
-    return now - iso.headSince > (Number.isNaN(avg) ? this.#targetMs : Math.max(this.#targetMs, 2 * avg));
+    return this.#clock() - iso.headSince > (Number.isNaN(avg) ? this.#targetMs : Math.max(this.#targetMs, 2 * avg));
   }
 
   /**
@@ -632,13 +682,13 @@ export class LocalScheduler {
    * an idle isolate (or a new one, for an overdue victim) could run them.
    * Returns whether any moved.
    */
-  #steal(now: number): boolean {
+  #steal(): boolean {
     let moved = false;
     let grew = false;
     for (const iso of this.#isolates.values()) {
       const unstarted = iso.pipeline.length - 1;
       if (unstarted < 1 || iso.calls !== 0 || iso.parked || !iso.lease || !this.resources.fits(iso.lease)) continue;
-      const overdue = this.#overdue(iso, now);
+      const overdue = this.#overdue(iso);
       if (this.#idle.length === 0) {
         // a CPU is free but every isolate is busy or parked: one more can take them
         if (overdue && !grew && this.#executor.grow()) grew = true;
