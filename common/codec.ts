@@ -142,12 +142,12 @@ export function findUnsendable(value: unknown, root: string): string | undefined
   return walk(value, root, 0);
 }
 
-/** The TypeError for a value that cannot be sent: where, what, and what can be. */
-export function unsendable(value: unknown, root: string, what: string, cause: unknown): TypeError {
+/** The TypeError for a value that cannot be sent: where, what, and what can be (callers prefix the call). */
+export function unsendable(value: unknown, root: string, cause: unknown): TypeError {
   const where = findUnsendable(value, root);
   const why = cause instanceof Error ? cause.message : String(cause);
   return new TypeError(
-    `${what}: ${where ?? `${root} cannot be sent (${why})`}. wray sends numbers, strings, booleans, null, arrays, plain objects, Map, Set, Date, Uint8Array, ArrayBuffer, typed arrays, ObjectRefs and actor handles (docs/protocol.md)`,
+    `${where ?? `${root} cannot be sent (${why})`}. wray sends numbers, strings, booleans, null, arrays, plain objects, Map, Set, Date, Uint8Array, ArrayBuffer, typed arrays, ObjectRefs and actor handles (docs/protocol.md)`,
     { cause },
   );
 }
@@ -317,15 +317,16 @@ export class ValueCodec {
   /**
    * Encodes to bytes that the caller owns. A value wray cannot carry is a
    * TypeError that names where in it (`root`, e.g. "args") the part is and
-   * what it is, prefixed by `what` (the call, e.g. "add.remote()").
+   * what it is ("args[1].weights is a function. wray sends ..."); callers
+   * put the call in front.
    */
-  encode(value: unknown, root = "value", what = "cannot send a value"): Uint8Array {
+  encode(value: unknown, root = "value"): Uint8Array {
     let view: Uint8Array;
     try {
       view = this.#encoder.encodeSharedRef(value);
     } catch (e) {
       this.#nesting = 0;
-      throw unsendable(value, root, what, e);
+      throw unsendable(value, root, e);
     }
     return this.#slab.copy(view);
   }
@@ -335,12 +336,12 @@ export class ValueCodec {
    * valid only until this codec encodes again: for bytes that are copied
    * at once (into the object store, a ring, guest memory).
    */
-  encodeTransient(value: unknown, root = "value", what = "cannot send a value"): Uint8Array {
+  encodeTransient(value: unknown, root = "value"): Uint8Array {
     try {
       return this.#encoder.encodeSharedRef(value);
     } catch (e) {
       this.#nesting = 0;
-      throw unsendable(value, root, what, e);
+      throw unsendable(value, root, e);
     }
   }
 

@@ -348,9 +348,15 @@ export class Driver {
    * Encodes call arguments; the refs among them are `deps` (top level,
    * resolved before the call) and `nested` (deeper, kept alive).
    */
-  #encodeArgs(args: readonly unknown[], call: string): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
+  #encodeArgs(args: readonly unknown[], owner: string, method?: string): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
     this.#encodedRefs = undefined;
-    const bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args", call);
+    let bytes: Uint8Array;
+    try {
+      bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args");
+    } catch (e) {
+      // the call's name is put together only when it is needed
+      throw e instanceof TypeError ? new TypeError(`${owner}${method === undefined ? "" : `.${method}`}.remote(): ${e.message}`, { cause: e.cause }) : e;
+    }
     let deps: string[] | undefined;
     let nested: string[] | undefined;
     if (this.#encodedRefs !== undefined) {
@@ -388,7 +394,7 @@ export class Driver {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
     if (args.length > fn.maxArgs) checkArgCount(c, fn.name, fn.name, args.length);
     const node = this.#node;
-    const { bytes, deps, nested } = this.#encodeArgs(args, `${fn.name}.remote()`);
+    const { bytes, deps, nested } = this.#encodeArgs(args, fn.name);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { ids, entries, refs } = this.#returns(taskId, options.numReturns);
     node.submit(node.makeTask(c, fn, taskId, bytes, deps, nested, options, false, ids, entries));
@@ -401,7 +407,7 @@ export class Driver {
   _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
     checkArgCount(c, className, className, args.length);
-    const { bytes, deps, nested } = this.#encodeArgs(args, `${className}.remote()`);
+    const { bytes, deps, nested } = this.#encodeArgs(args, className);
     const taskId = childTaskId(this.#root, this.#submitted++);
     if (this.#cluster) {
       this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options);
@@ -418,7 +424,7 @@ export class Driver {
     const r = node.actors.get(handle.key);
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
     if (r) checkArgCount(node.component(r.component), `${r.className}.${method}`, `${r.className}.${method}`, args.length);
-    const { bytes, deps, nested } = this.#encodeArgs(args, `${handle.className}.${method}.remote()`);
+    const { bytes, deps, nested } = this.#encodeArgs(args, handle.className, method);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { ids, entries, refs } = this.#returns(taskId, numReturns);
     if (r) node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
@@ -494,7 +500,12 @@ export class Driver {
         store.sealArena(e, ref);
       } else {
         this.#encodedRefs = undefined;
-        const bytes = this.#codec.encodeTransient(value, "value", "put()");
+        let bytes: Uint8Array;
+        try {
+          bytes = this.#codec.encodeTransient(value, "value");
+        } catch (e) {
+          throw e instanceof TypeError ? new TypeError(`put(): ${e.message}`, { cause: e.cause }) : e;
+        }
         const nested = this.#encodedRefs;
         this.#encodedRefs = undefined;
         store.putBytes(e, bytes, 0, nested);

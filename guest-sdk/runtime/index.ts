@@ -17,7 +17,7 @@
  */
 import host from "wray:runtime/host@0.1.0";
 import "./polyfills.js";
-import { ActorHandle, ObjectRef, decode, encode, encodeReply, encodeView, setActorFactory } from "./msgpack.js";
+import { ActorHandle, ObjectRef, decode, encode, encodeReply, encodeView, sendError, setActorFactory } from "./msgpack.js";
 
 export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
@@ -67,18 +67,27 @@ const taskNames = new Map<unknown, string>();
 /** The most arguments each task and actor class of this component takes, where known (see arity.ts). */
 const argLimits: Record<string, number> = Object.create(null);
 
-function checkArgs(name: string, what: string, n: number): void {
+function checkArgs(name: string, n: number): void {
   const max = argLimits[name];
-  if (max !== undefined && n > max) throw new TypeError(`${what}: '${name}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
+  if (max !== undefined && n > max) throw new TypeError(`${name}.remote(): '${name}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
+}
+
+/** The encoded argument array of a call of `name` (its label is made only for an error). */
+function encodeArgs(args: unknown[], name: string): Uint8Array {
+  try {
+    return encodeView(args, "args");
+  } catch (e) {
+    throw sendError(e, `${name}.remote()`);
+  }
 }
 const NO_OPTIONS = new Uint8Array(0);
 
 function submit(name: string, args: unknown[], options: TaskOptions | undefined): ObjectRef | ObjectRef[] {
-  checkArgs(name, `${name}.remote()`, args.length);
+  checkArgs(name, args.length);
   const numReturns = options?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   const opts = options ? encode(options) : NO_OPTIONS;
-  const ids = host.submit(name, encodeView(args, "args", `${name}.remote()`), opts);
+  const ids = host.submit(name, encodeArgs(args, name), opts);
   if (numReturns === 1) return new ObjectRef(ids[0]!);
   const refs = new Array<ObjectRef>(ids.length);
   for (let i = 0; i < ids.length; i++) refs[i] = new ObjectRef(ids[i]!);
@@ -157,7 +166,13 @@ export function wait<T extends ObjectRef>(
 
 /** Stores `value` in the host's object store and returns its ref. */
 export function put<T>(value: T): ObjectRef<T> {
-  return new ObjectRef<T>(host.put(encodeView(value, "value", "put()")));
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeView(value, "value");
+  } catch (e) {
+    throw sendError(e, "put()");
+  }
+  return new ObjectRef<T>(host.put(bytes));
 }
 
 // ---- actors -----------------------------------------------------------------
@@ -191,7 +206,7 @@ function callActor(h: ActorHandle, method: string, args: unknown[], options: { n
   const numReturns = options?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) throw new RangeError(`numReturns must be a whole number >= 0, got ${numReturns}`);
   const opts = options ? encode(options) : NO_OPTIONS;
-  const ids = host.callActor(h.id, method, encodeView(args, "args", `${method}.remote()`), opts);
+  const ids = host.callActor(h.id, method, encodeArgs(args, method), opts);
   if (numReturns === 1) return new ObjectRef(ids[0]!);
   const refs = new Array<ObjectRef>(ids.length);
   for (let i = 0; i < ids.length; i++) refs[i] = new ObjectRef(ids[i]!);
@@ -245,9 +260,9 @@ export function createActorWith<C extends Ctor>(cls: C, options: ActorOptions, .
 export function createActorWith(cls: string, options: ActorOptions, ...args: unknown[]): Actor;
 export function createActorWith(cls: Ctor | string, options: ActorOptions, ...args: unknown[]): Actor {
   const name = nameOfClass(cls);
-  checkArgs(name, `${name}.remote()`, args.length);
+  checkArgs(name, args.length);
   const opts = encode(options);
-  return actorHandle(host.createActor(name, encodeView(args, "args", `${name}.remote()`), opts)) as Actor;
+  return actorHandle(host.createActor(name, encodeArgs(args, name), opts)) as Actor;
 }
 
 /** The actor registered under `name`; throws TaskError `WRAY_ACTOR_NOT_FOUND` when there is none. */
@@ -310,13 +325,15 @@ function returns(result: unknown, numReturns: number, kind: string, name: string
   if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
     throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' returned a Promise; tasks and methods must be synchronous (use get() to wait)`);
   }
-  const what = `${kind} '${owner ? `${owner}.` : ""}${name}' returned a value that cannot be sent`;
-  if (numReturns === 1) return encodeReply(result, false, what);
   if (numReturns === 0) return encodeReply([], true);
-  if (!Array.isArray(result) || result.length !== numReturns) {
+  if (numReturns !== 1 && (!Array.isArray(result) || result.length !== numReturns)) {
     throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' must return an array of ${numReturns} values (numReturns is ${numReturns})`);
   }
-  return encodeReply(result, true, what);
+  try {
+    return encodeReply(result, numReturns !== 1);
+  } catch (e) {
+    throw sendError(e, `${kind} '${owner ? `${owner}.` : ""}${name}' returned a value that cannot be sent`);
+  }
 }
 
 function args(bytes: Uint8Array): unknown[] {

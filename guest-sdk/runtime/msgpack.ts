@@ -349,15 +349,24 @@ export function findUnsendable(value: unknown, root: string): string | undefined
   return walk(value, root);
 }
 
-/** Encodes, or throws a TypeError naming where in `value` (called `root`) the part that cannot be sent is. */
-function encodeChecked(value: unknown, root: string, what: string): void {
+/**
+ * Encodes, or throws a TypeError naming where in `value` (called `root`)
+ * the part that cannot be sent is (callers put the call in front: see
+ * `sendError`).
+ */
+function encodeChecked(value: unknown, root: string): void {
   try {
     encodeValue(value, 0);
   } catch (e) {
     const where = findUnsendable(value, root);
     if (!where) throw e;
-    throw new TypeError(`${what}: ${where}; wray sends numbers, strings, booleans, null, arrays, plain objects, Map, Set, Date, Uint8Array, ArrayBuffer, typed arrays, ObjectRefs and actor handles`);
+    throw new TypeError(`${where}; wray sends numbers, strings, booleans, null, arrays, plain objects, Map, Set, Date, Uint8Array, ArrayBuffer, typed arrays, ObjectRefs and actor handles`);
   }
+}
+
+/** `e` with the call that sent the value in front of its message (a TypeError from encoding), or `e` itself. */
+export function sendError(e: unknown, call: string): unknown {
+  return e instanceof TypeError ? new TypeError(`${call}: ${e.message}`) : e;
 }
 
 function encodeDate(d: Date): void {
@@ -391,15 +400,15 @@ function encodeDate(d: Date): void {
  * Encodes `value`; the result is a view of a shared buffer that the next
  * encode overwrites, so copy it (or hand it to the host) at once.
  */
-export function encodeView(value: unknown, root = "value", what = "cannot send a value"): Uint8Array {
+export function encodeView(value: unknown, root = "value"): Uint8Array {
   pos = 0;
-  encodeChecked(value, root, what);
+  encodeChecked(value, root);
   return out.subarray(0, pos);
 }
 
 /** Encodes `value` into a fresh Uint8Array. */
-export function encode(value: unknown, root?: string, what?: string): Uint8Array {
-  return encodeView(value, root, what).slice();
+export function encode(value: unknown, root?: string): Uint8Array {
+  return encodeView(value, root).slice();
 }
 
 /**
@@ -407,15 +416,15 @@ export function encode(value: unknown, root?: string, what?: string): Uint8Array
  * `single`: one value). Small replies come back as a plain array of bytes,
  * which the component lowers faster than a typed array.
  */
-export function encodeReply(value: unknown, many: boolean, what = "the result cannot be sent"): Uint8Array | number[] {
+export function encodeReply(value: unknown, many: boolean): Uint8Array | number[] {
   pos = 0;
   if (many) {
     const a = value as unknown[];
     header(a.length, 0x90, 0xdc);
-    for (let i = 0; i < a.length; i++) encodeChecked(a[i], `result[${i}]`, what);
+    for (let i = 0; i < a.length; i++) encodeChecked(a[i], `result[${i}]`);
   } else {
     out[pos++] = 0x91;
-    encodeChecked(value, "result", what);
+    encodeChecked(value, "result");
   }
   if (pos > 24) return out.subarray(0, pos);
   const r = new Array<number>(pos);

@@ -150,8 +150,8 @@ test("a value that cannot be sent is refused with a TypeError that says where in
   ];
   const host = new ValueCodec();
   for (const [value, want] of cases) {
-    assert.throws(() => host.encode(value, "args", "add.remote()"), (e: unknown) => e instanceof TypeError && want.test(e.message), `host: ${String(want)}`);
-    assert.throws(() => guest.encode(value, "args", "add.remote()"), (e: unknown) => e instanceof TypeError && want.test(e.message.replace(/; wray sends/, ". wray sends")), `guest: ${String(want)}`);
+    assert.throws(() => host.encode(value, "args"), (e: unknown) => e instanceof TypeError && want.test(`add.remote(): ${e.message}`), `host: ${String(want)}`);
+    assert.throws(() => guest.encode(value, "args"), (e: unknown) => e instanceof TypeError && want.test(`add.remote(): ${e.message.replace(/; wray sends/, ". wray sends")}`), `guest: ${String(want)}`);
   }
   // the codec is still usable after a refusal in the middle of a value
   assert.deepEqual(host.decode(host.encode([new Map([["ok", 1]])])), [new Map([["ok", 1]])]);
