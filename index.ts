@@ -36,6 +36,7 @@ export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./store/index.js";
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";
+export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
 export { Gpu, GpuBuffer, Kernel } from "./host/driver-gpu.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";

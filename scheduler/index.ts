@@ -3,7 +3,7 @@
  * leases isolates to tasks.
  */
 export { LocalScheduler } from "./local.js";
-export type { Executor, LocalSchedulerOptions, SchedulerStats } from "./local.js";
+export type { Executor, LocalSchedulerOptions, ResourceShortfall, ResourceWait, SchedulerStats } from "./local.js";
 export { ResourcePool, shapeOf, shapeFromEntries, within, UNIT } from "./resources.js";
 export { place, charge, feasibleOn, leaseNodes, pickLeased, PLACED_TASK_MS } from "./policy/locality.js";
 export { GlobalScheduler } from "./global.js";
