@@ -4,32 +4,18 @@ import { ActorHandle } from "./actor-handle.js";
 import { OBJECT_ID_BYTES, TASK_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
 import { ByteSlab } from "./slab.js";
 import { ObjectRef } from "./object-ref.js";
+import { BINARY_ARRAY_BUFFER, BINARY_DATA_VIEW, EXT_ACTOR_HANDLE, EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./extensions.js";
+import { arrayHeader } from "./msgpack-walk.js";
 
 /**
- * Values cross every boundary in wray as MessagePack (docs/protocol.md).
- * Extension types, shared with every guest SDK's codec:
- *   1  ObjectRef    20-byte object ID
- *   2  ActorHandle  16-byte actor ID
- *   3  binary       1 byte kind, then the bytes: a typed array's
- *                   little-endian elements (kinds 1-10), an ArrayBuffer
- *                   (kind 0), a DataView's bytes (kind 11)
- *   4  Map          one MessagePack map: its entries, keys of any type
- *   5  Set          one MessagePack array: its elements
- *  -1  Date         the MessagePack timestamp
- * Uint8Array travels as plain `bin`, plain objects as maps with string
- * keys, arrays as arrays. Anything else (functions, symbols, BigInt, class
- * instances, invalid Dates, cycles) is refused with a TypeError naming where
- * in the value it is: every value either arrives as it was sent or is not
- * sent.
+ * Values cross every boundary in wray as MessagePack, with the extension
+ * types of extensions.ts (docs/protocol.md). Uint8Array travels as plain
+ * `bin`, plain objects as maps with string keys, arrays as arrays.
+ * Anything else (functions, symbols, BigInt, class instances, invalid
+ * Dates, cycles) is refused with a TypeError naming where in the value it
+ * is: every value either arrives as it was sent or is not sent.
  */
-export const EXT_OBJECT_REF = 1;
-export const EXT_ACTOR_HANDLE = 2;
-export const EXT_TYPED_ARRAY = 3;
-export const EXT_MAP = 4;
-export const EXT_SET = 5;
-/** Kinds of extension 3 that are not typed arrays. */
-export const BINARY_ARRAY_BUFFER = 0;
-export const BINARY_DATA_VIEW = 11;
+export { BINARY_ARRAY_BUFFER, BINARY_DATA_VIEW, EXT_ACTOR_HANDLE, EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./extensions.js";
 
 /** Constructors of the typed arrays extension type 3 carries (Uint8Array travels as `bin`). */
 export type TypedArrayCtor =
@@ -152,18 +138,16 @@ export function unsendable(value: unknown, root: string, cause: unknown): TypeEr
   );
 }
 
+/** `e` with the call that sent the value in front of its message (a TypeError from encoding), or `e` itself. */
+export function sendError(e: unknown, call: string): unknown {
+  return e instanceof TypeError ? new TypeError(`${call}: ${e.message}`, { cause: e.cause }) : e;
+}
+
 /** The header of a MessagePack map of `n` entries. */
 function mapHeader(n: number): Uint8Array {
   if (n < 16) return Uint8Array.of(0x80 | n);
   if (n < 0x10000) return Uint8Array.of(0xde, n >>> 8, n & 0xff);
   return Uint8Array.of(0xdf, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-}
-
-/** The header of a MessagePack array of `n` elements. */
-function arrayHeaderOf(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x90 | n);
-  if (n < 0x10000) return Uint8Array.of(0xdc, n >>> 8, n & 0xff);
-  return Uint8Array.of(0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 /** The entry count of the map header at the start of `b`, and its length. */
@@ -240,7 +224,7 @@ export class ValueCodec {
       for (const [k, x] of v) (flat[i++] = k), (flat[i++] = x);
       const body = this.#nested(flat);
       // the flat array's elements are the map's entries: swap the header
-      const skip = arrayHeaderOf(flat.length).length;
+      const skip = arrayHeader(flat.length).length;
       const head = mapHeader(v.size);
       const out = new Uint8Array(head.length + body.length - skip);
       out.set(head, 0);
@@ -291,7 +275,7 @@ export class ValueCodec {
       }
       case EXT_MAP: {
         const { count, at } = readMapHeader(data);
-        const head = arrayHeaderOf(2 * count);
+        const head = arrayHeader(2 * count);
         const flat = new Uint8Array(head.length + data.length - at);
         flat.set(head, 0);
         flat.set(data.subarray(at), head.length);

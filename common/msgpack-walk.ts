@@ -4,7 +4,7 @@
  * values, to splice resolved arguments into an argument array, and to find
  * nested ObjectRefs in stored bytes — all without copying payloads.
  */
-import { EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./codec.js";
+import { EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./extensions.js";
 import { OBJECT_ID_BYTES, bytesToKey } from "./ids.js";
 
 export class MsgpackFormatError extends RangeError {}

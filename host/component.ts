@@ -36,6 +36,8 @@ export interface ComponentManifest {
    * refused where they are made.
    */
   maxArgs: Record<string, number>;
+  /** The "Class.method" entries of `maxArgs`, by class and method (so a call needs no key built). */
+  methodMaxArgs: Record<string, Record<string, number>>;
 }
 
 export interface PreparedComponent {
@@ -191,11 +193,17 @@ function parseManifest(raw: unknown, source: string): ComponentManifest {
     }
   }
   const maxArgs: Record<string, number> = {};
+  const methodMaxArgs: Record<string, Record<string, number>> = {};
   const limits = (m as { maxArgs?: unknown }).maxArgs;
   if (limits && typeof limits === "object") {
-    for (const [k, v] of Object.entries(limits as Record<string, unknown>)) if (typeof v === "number" && Number.isInteger(v) && v >= 0) maxArgs[k] = v;
+    for (const [k, v] of Object.entries(limits as Record<string, unknown>)) {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) continue;
+      maxArgs[k] = v;
+      const dot = k.indexOf(".");
+      if (dot > 0) (methodMaxArgs[k.slice(0, dot)] ??= {})[k.slice(dot + 1)] = v;
+    }
   }
-  return { tasks: m.tasks as string[], actors, maxArgs };
+  return { tasks: m.tasks as string[], actors, maxArgs, methodMaxArgs };
 }
 
 /** Validates, transpiles (or reads the cache), compiles and describes a component. */

@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ValueCodec } from "../common/codec.js";
+import { ValueCodec, sendError } from "../common/codec.js";
 import type { TaskId } from "../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../common/ids.js";
 import { ActorHandle } from "../common/actor-handle.js";
@@ -355,7 +355,7 @@ export class Driver {
       bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args");
     } catch (e) {
       // the call's name is put together only when it is needed
-      throw e instanceof TypeError ? new TypeError(`${owner}${method === undefined ? "" : `.${method}`}.remote(): ${e.message}`, { cause: e.cause }) : e;
+      throw sendError(e, `${owner}${method === undefined ? "" : `.${method}`}.remote()`);
     }
     let deps: string[] | undefined;
     let nested: string[] | undefined;
@@ -392,7 +392,7 @@ export class Driver {
   /** @internal Submits a task; returns its return refs. */
   _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
-    if (args.length > fn.maxArgs) checkArgCount(c, fn.name, fn.name, args.length);
+    if (args.length > fn.maxArgs) refuseArgCount(fn.name, fn.maxArgs, args.length);
     const node = this.#node;
     const { bytes, deps, nested } = this.#encodeArgs(args, fn.name);
     const taskId = childTaskId(this.#root, this.#submitted++);
@@ -406,7 +406,8 @@ export class Driver {
   /** @internal Creates an actor; returns its handle. */
   _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
-    checkArgCount(c, className, className, args.length);
+    const ctorMax = c.prepared.manifest.maxArgs[className];
+    if (ctorMax !== undefined && args.length > ctorMax) refuseArgCount(className, ctorMax, args.length);
     const { bytes, deps, nested } = this.#encodeArgs(args, className);
     const taskId = childTaskId(this.#root, this.#submitted++);
     if (this.#cluster) {
@@ -423,7 +424,8 @@ export class Driver {
     const node = this.#node;
     const r = node.actors.get(handle.key);
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
-    if (r) checkArgCount(node.component(r.component), `${r.className}.${method}`, `${r.className}.${method}`, args.length);
+    const methodMax = r && node.component(r.component).prepared.manifest.methodMaxArgs[r.className]?.[method];
+    if (methodMax !== undefined && args.length > methodMax) refuseArgCount(`${r!.className}.${method}`, methodMax, args.length);
     const { bytes, deps, nested } = this.#encodeArgs(args, handle.className, method);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { ids, entries, refs } = this.#returns(taskId, numReturns);
@@ -504,7 +506,7 @@ export class Driver {
         try {
           bytes = this.#codec.encodeTransient(value, "value");
         } catch (e) {
-          throw e instanceof TypeError ? new TypeError(`put(): ${e.message}`, { cause: e.cause }) : e;
+          throw sendError(e, "put()");
         }
         const nested = this.#encodedRefs;
         this.#encodedRefs = undefined;
@@ -748,16 +750,13 @@ export class Driver {
 }
 
 /**
- * Refuses a call with more arguments than the guest's `key` (a task, an
+ * Refuses a call with more arguments than the guest's `what` (a task, an
  * actor class's constructor, "Class.method") takes, where the guest said
  * (manifest.maxArgs), as Ray refuses them. Fewer cannot be refused (see
  * guest-sdk/runtime/arity.ts).
  */
-function checkArgCount(c: ComponentRecord, key: string, what: string, n: number): void {
-  const max = c.prepared.manifest.maxArgs[key];
-  if (max !== undefined && n > max) {
-    throw new TypeError(`${what}.remote(): '${what}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
-  }
+function refuseArgCount(what: string, max: number, n: number): never {
+  throw new TypeError(`${what}.remote(): '${what}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
 }
 
 /** The share of the object store that views returned by `get` may pin. */

@@ -10,7 +10,7 @@
  *   between tasks; the depth is chosen so that about `pipelineTargetMs` of
  *   work is queued there (measured per function), 1 for nested tasks.
  *   Work spreads before it deepens: every idle isolate that can get a lease
- *   takes one task first, then pipelines fill round-robin.
+ *   takes one task first, then pipelines fill, the shortest first.
  * - A running task strands nothing behind it. A pipeline is not deepened
  *   while its head runs past what its function's measured time predicts
  *   (it is *overdue*), and an idle isolate steals the tasks another has not
@@ -742,14 +742,12 @@ export class LocalScheduler {
   }
 
   stats(): SchedulerStats {
-    let parked = 0;
-    for (const iso of this.#isolates.values()) if (iso.parked) parked++;
     return {
       queued: this.#queued,
       waitingForArgs: this.#waitingForArgs,
       isolates: this.#isolates.size,
       idle: this.#idle.length,
-      parked,
+      parked: this.#parkedCount,
       resources: this.resources.snapshot(),
       waiting: this.#waits(0, false),
     };
