@@ -58,6 +58,8 @@ export class Connection {
   handler: Handler | undefined;
   /** Free for the owner: e.g. the node ID of the peer once it registered. */
   tag: string | undefined;
+  /** The address of this end, for a connection this side made over IP (how this machine reaches the peer). */
+  localAddress: string | undefined;
   readonly #link: Link;
   readonly #log: (line: string) => void;
   readonly #writer = new FrameWriter();

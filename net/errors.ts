@@ -25,6 +25,40 @@ export class UnauthorizedError extends WrayError {
   }
 }
 
+/** A connection could not be made: nothing listens there, the host is unreachable, or the name does not resolve. */
+export class ConnectionFailedError extends WrayError {
+  readonly address: string;
+  /** The system's code (ECONNREFUSED, EHOSTUNREACH, ENOTFOUND, ...), when it gave one. */
+  readonly reason: string;
+  constructor(address: string, reason: string, detail: string) {
+    const hint =
+      reason === "ECONNREFUSED"
+        ? "nothing is listening there: is the head running (`wray start --head`, `wray status`), and is the port right?"
+        : reason === "ENOTFOUND" || reason === "EAI_AGAIN"
+          ? "the host name does not resolve: check the address"
+          : "check the address, and that this machine can reach it (routes, firewalls)";
+    super("WRAY_CONNECTION_FAILED", `cannot connect to ${address} (${detail}): ${hint}`);
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
+/** A server could not listen: the address and port are taken (or not this machine's). */
+export class AddressInUseError extends WrayError {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, reason: string) {
+    super(
+      "WRAY_ADDRESS_IN_USE",
+      reason === "EADDRNOTAVAIL"
+        ? `cannot listen on ${host}:${port}: ${host} is not an address of this machine`
+        : `cannot listen on ${host}:${port}: the port is in use (another wray head? \`wray stop\` stops this machine's nodes; or pick another port)`,
+    );
+    this.host = host;
+    this.port = port;
+  }
+}
+
 /**
  * A request failed on the peer. `remoteCode` is the code the peer gave
  * (a WrayErrorCode of its own, or WRAY_REMOTE_ERROR for anything else).

@@ -10,7 +10,7 @@ import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
 import { CLOSE_PROTOCOL, Connection } from "./connection.js";
-import { UnauthorizedError } from "./errors.js";
+import { AddressInUseError, ConnectionFailedError, UnauthorizedError } from "./errors.js";
 import type { ListenOptions, Listener, Transport } from "./transport.js";
 import { MAX_FRAME_BYTES } from "./wire.js";
 
@@ -81,7 +81,10 @@ export class WsTransport implements Transport {
     });
     await new Promise<void>((resolve, reject) => {
       wss.once("listening", resolve);
-      wss.once("error", reject);
+      wss.once("error", (e: NodeJS.ErrnoException) => {
+        wss.close();
+        reject(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "EACCES" ? new AddressInUseError(host, port, e.code) : e);
+      });
     });
     wss.on("error", (e) => log(`(wray) server error: ${e.message}`));
     wss.on("connection", (ws, req) => {
@@ -123,11 +126,14 @@ export class WsTransport implements Transport {
         ws.terminate();
         fail(status === 401 ? new UnauthorizedError(address) : new Error(`${address} answered HTTP ${status}, not a WebSocket upgrade`));
       });
-      ws.once("error", (e) => fail(new Error(`cannot connect to ${address}: ${e.message}`)));
+      ws.once("error", (e: NodeJS.ErrnoException) => fail(new ConnectionFailedError(address, e.code ?? "", e.message)));
       ws.once("open", () => {
         ws.removeAllListeners();
-        (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket?.setNoDelay(true);
-        resolve(attach(ws, address, log));
+        const socket = (ws as unknown as { _socket?: { setNoDelay(v: boolean): void; localAddress?: string } })._socket;
+        socket?.setNoDelay(true);
+        const conn = attach(ws, address, log);
+        conn.localAddress = socket?.localAddress;
+        resolve(conn);
       });
     });
   }
