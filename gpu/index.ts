@@ -5,5 +5,6 @@
 export { GpuDevice, GPU_BACKENDS } from "./device.js";
 export type { GpuBackend, GpuKernel, GpuOpenOptions } from "./device.js";
 export { GpuSession } from "./session.js";
+export { HostGpu } from "./host-gpu.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./errors.js";
 export type { GpuErrorCode, WgslMessage } from "./errors.js";

@@ -45,6 +45,8 @@ export interface ActorHost {
   send(iso: number, task: TaskSpec): boolean;
   /** Ends a call that will not run, failing its results. */
   reject(task: TaskSpec, error: Error): void;
+  /** An actor died (killed, failed, its isolate gone): a cluster node records it. */
+  actorDied?(r: ActorRecord): void;
 }
 
 export type ActorState = "pending" | "alive" | "dead";
@@ -57,6 +59,8 @@ export interface ActorRecord {
   readonly name: string | undefined;
   readonly maxConcurrency: number;
   readonly shape: Shape;
+  /** The driver whose program made it, when that is another node's (its calls' logs go there). */
+  readonly job: string | undefined;
   state: ActorState;
   iso: number | undefined;
   death: ActorDiedError | undefined;
@@ -75,6 +79,7 @@ export interface ActorOptionsResolved {
   name: string | undefined;
   maxConcurrency: number;
   shape: Shape;
+  lifetime?: "detached";
 }
 
 export class ActorManager {
@@ -139,6 +144,7 @@ export class ActorManager {
       name: options.name,
       maxConcurrency: options.maxConcurrency,
       shape: options.shape,
+      job: ctor.job,
       state: "pending",
       iso: undefined,
       death: undefined,
@@ -286,6 +292,7 @@ export class ActorManager {
     while (r.queue.length > 0) this.#host.reject(r.queue.shift()!, r.death);
     // calls in flight end when the isolate's exit is reported (isolateExited)
     if (r.iso !== undefined) this.#host.stopIsolate(r.iso);
+    this.#host.actorDied?.(r);
   }
 
   #release(r: ActorRecord): void {

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { MSG, WsTransport } from "../net/index.js";
+import type { ClusterOptions } from "./cluster.js";
 import { ClusterNode } from "./cluster.js";
+import { WrayError } from "../common/errors.js";
+import { formatLog } from "./log.js";
 import {
   defaultTokenFile,
   ensureToken,
@@ -27,7 +30,7 @@ import type { NodeOptions } from "./node.js";
 import { HostNode } from "./node.js";
 import { openHostGpu } from "./driver-gpu.js";
 import type { GpuBackend } from "../gpu/index.js";
-import { GPU_BACKENDS } from "../gpu/index.js";
+import { GPU_BACKENDS, HostGpu } from "../gpu/index.js";
 
 const START_OPTIONS = {
   head: { type: "boolean" },
@@ -42,35 +45,63 @@ const START_OPTIONS = {
   "object-store-memory": { type: "string" },
   shards: { type: "string" },
   "heartbeat-ms": { type: "string" },
+  "node-ip-address": { type: "string" },
+  "node-port": { type: "string" },
   block: { type: "boolean" },
 } as const;
 
-function num(name: string, v: string | undefined, min = 0): number | undefined {
+function num(name: string, v: string | undefined, min = 0, integer = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got '${v}'`);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${integer ? "a whole number" : "a number"} >= ${min}, got '${v}'`);
   return n;
 }
 
-class UsageError extends Error {}
+function port(name: string, v: string | undefined): number | undefined {
+  const n = num(name, v, 0, true);
+  if (n !== undefined && n > 65535) throw new UsageError(`--${name} must be a port number (0 to 65535), got '${v}'`);
+  return n;
+}
+
+/** A mistake in what was typed: `wray` prints it with where to look, and exits with code 2. */
+export class UsageError extends Error {}
+
+type StartValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof START_OPTIONS }>>["values"];
 
 /** `wray start`: without --block, starts the node in the background and returns once it is up. */
 export async function start(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof START_OPTIONS }>>["values"];
-  try {
-    ({ values } = parseArgs({ args: argv, options: START_OPTIONS }));
-    if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
-    if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
-    if (values.resources !== undefined) {
-      const r = JSON.parse(values.resources) as unknown;
-      if (typeof r !== "object" || r === null || Array.isArray(r)) throw new UsageError("--resources must be a JSON object, e.g. '{\"memoryBound\": 2}'");
-    }
-  } catch (e) {
-    process.stderr.write(`wray start: ${(e as Error).message}\n`);
-    return 2;
-  }
+  const { values, positionals } = parseArgs({ args: argv, options: START_OPTIONS, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
+  if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
+  if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
+  if (values.address !== undefined && !/^wss?:\/\/./.test(values.address)) throw new UsageError(`--address must be the head's ws://HOST:PORT, got '${values.address}'`);
+  resources(values.resources);
+  port("port", values.port);
+  port("node-port", values["node-port"]);
+  num("shards", values.shards, 1, true);
+  num("heartbeat-ms", values["heartbeat-ms"], 10);
+  num("num-cpus", values["num-cpus"]);
+  num("num-gpus", values["num-gpus"]);
+  num("object-store-memory", values["object-store-memory"], 1 << 20);
+  const backend = values["gpu-backend"];
+  if (backend !== undefined && !(GPU_BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--gpu-backend must be one of ${GPU_BACKENDS.join(", ")}, got '${backend}'`);
   if (values.block) return runNode(values);
   return startInBackground(argv, values.head === true);
+}
+
+/** --resources: a JSON object of numbers >= 0. */
+function resources(v: string | undefined): Record<string, number> | undefined {
+  if (v === undefined) return undefined;
+  let r: unknown;
+  try {
+    r = JSON.parse(v);
+  } catch (e) {
+    throw new UsageError(`--resources is not valid JSON (${(e as Error).message}): give an object, e.g. --resources '{"memoryBound": 2}'`);
+  }
+  if (typeof r !== "object" || r === null || Array.isArray(r)) throw new UsageError(`--resources must be a JSON object, e.g. '{"memoryBound": 2}', got ${v}`);
+  for (const [k, n] of Object.entries(r)) if (typeof n !== "number" || !(n >= 0)) throw new UsageError(`--resources: '${k}' must be a number >= 0, got ${JSON.stringify(n)}`);
+  return r as Record<string, number>;
 }
 
 async function startInBackground(argv: string[], head: boolean): Promise<number> {
@@ -86,7 +117,9 @@ async function startInBackground(argv: string[], head: boolean): Promise<number>
     if (runningNodes().some((n) => n.pid === child.pid)) break;
     const code = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
     if (code !== undefined || Date.now() > deadline) {
-      process.stderr.write(`wray start: the node did not start (see ${log}):\n${readFileSync(log, "utf8").slice(-4000)}`);
+      // the node says why in its last lines (one line for a known failure)
+      const said = readFileSync(log, "utf8").trim().split("\n").slice(-20).join("\n");
+      process.stderr.write(code === undefined ? `wray start: the node did not start in 60 s (its log: ${log}):\n${said}\n` : `${said || "wray start: the node exited before it started"}\n(its log: ${log})\n`);
       if (code === undefined) child.kill("SIGKILL");
       return 1;
     }
@@ -97,55 +130,75 @@ async function startInBackground(argv: string[], head: boolean): Promise<number>
   return 0;
 }
 
-async function runNode(values: Record<string, string | boolean | undefined>): Promise<number> {
+async function runNode(values: StartValues): Promise<number> {
   const say = (l: string) => process.stdout.write(`${l}\n`);
-  const tokenFile = (values["token-file"] as string | undefined) ?? defaultTokenFile();
+  const fail = (l: string) => {
+    process.stderr.write(`wray start: ${l}\n`);
+    return 1;
+  };
+  const tokenFile = values["token-file"] ?? defaultTokenFile();
   let head: Head | undefined;
   let sessionDir: string | undefined;
-  let address = values.address as string | undefined;
+  let address = values.address;
   let token: string;
+  const removeSession = () => {
+    if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
+  };
   if (values.head) {
     token = ensureToken(tokenFile);
     sessionDir = join(wrayHome(), "sessions", `${Date.now()}-${process.pid}`);
-    head = await Head.start({
-      host: values.host as string | undefined,
-      port: num("port", values.port as string | undefined) ?? 6380,
-      token,
-      directory: join(sessionDir, "gcs"),
-      shards: num("shards", values.shards as string | undefined, 1),
-      heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"] as string | undefined, 10),
-      log: say,
-      onStop: () => void shutdown(0),
-    });
+    try {
+      head = await Head.start({
+        host: values.host,
+        port: port("port", values.port) ?? 6380,
+        token,
+        directory: join(sessionDir, "gcs"),
+        shards: num("shards", values.shards, 1, true),
+        heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"], 10),
+        log: say,
+        onStop: () => void shutdown(0),
+      });
+    } catch (e) {
+      removeSession();
+      if (e instanceof WrayError) return fail(e.message);
+      throw e;
+    }
     address = head.address;
-  } else token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
-  const options: NodeOptions = { log: say };
-  const cpus = num("num-cpus", values["num-cpus"] as string | undefined);
-  if (cpus !== undefined) options.numCpus = cpus;
-  const gpus = num("num-gpus", values["num-gpus"] as string | undefined);
-  if (gpus !== undefined) options.numGpus = gpus;
-  if (values.resources !== undefined) options.resources = JSON.parse(values.resources as string) as Record<string, number>;
-  const mem = num("object-store-memory", values["object-store-memory"] as string | undefined, 1 << 20);
-  if (mem !== undefined) options.objectStoreMemory = mem;
-  const backend = values["gpu-backend"] as string | undefined;
-  if (backend !== undefined && !(GPU_BACKENDS as readonly string[]).includes(backend)) {
-    process.stderr.write(`wray start: --gpu-backend must be one of ${GPU_BACKENDS.join(", ")}, got ${backend}\n`);
-    await head?.close();
-    return 2;
+  } else {
+    try {
+      token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
+    } catch (e) {
+      return fail((e as Error).message);
+    }
   }
-  // the host's GPU: a device unless --num-gpus 0, offered as 1 GPU (or --num-gpus) when it opens
-  Object.assign(options, await openHostGpu({ numGpus: options.numGpus, gpuBackend: backend as GpuBackend | undefined, advertise: true, log: say }));
-  if (typeof options.gpu === "object") say(`GPU: ${options.gpu.adapter}`);
+  const options: NodeOptions = { log: (r) => say(formatLog(r)) };
+  const cpus = num("num-cpus", values["num-cpus"]);
+  if (cpus !== undefined) options.numCpus = cpus;
+  const gpus = num("num-gpus", values["num-gpus"]);
+  if (gpus !== undefined) options.numGpus = gpus;
+  const res = resources(values.resources);
+  if (res !== undefined) options.resources = res;
+  const mem = num("object-store-memory", values["object-store-memory"], 1 << 20);
+  if (mem !== undefined) options.objectStoreMemory = mem;
+  // the host's GPU: opened now when GPUs were asked for, else on first use (offered when one can exist)
+  Object.assign(options, await openHostGpu({ numGpus: options.numGpus, gpuBackend: values["gpu-backend"] as GpuBackend | undefined, advertise: true, log: say }));
+  if (options.gpu instanceof HostGpu && options.gpu.device) say(`GPU: ${options.gpu.device.adapter}`);
   const node = new HostNode(options);
   node.start();
   let cluster: ClusterNode;
   try {
-    cluster = await ClusterNode.join(node, { address: address!, token, listenHost: values.host as string | undefined, log: say });
+    const join: ClusterOptions = { address: address!, token, log: say };
+    const ip = values["node-ip-address"] ?? (values.head ? values.host : undefined);
+    if (ip !== undefined) join.listenHost = ip;
+    const nodePort = port("node-port", values["node-port"]);
+    if (nodePort !== undefined) join.listenPort = nodePort;
+    cluster = await ClusterNode.join(node, join);
   } catch (e) {
-    process.stderr.write(`wray start: ${(e as Error).message}\n`);
     await node.close();
     await head?.close();
-    return 1;
+    removeSession();
+    if (e instanceof WrayError) return fail(e.message);
+    throw e;
   }
   let stopping = false;
   async function shutdown(code: number): Promise<void> {
@@ -153,10 +206,12 @@ async function runNode(values: Record<string, string | boolean | undefined>): Pr
     stopping = true;
     removeNodeFile(process.pid);
     removeHeadFile(process.pid);
+    // this node leaves, then the head stops accepting, finishes its writes and closes its store
     await cluster.close().catch(() => {});
     await node.close().catch(() => {});
-    await head?.close().catch(() => {});
-    if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
+    await head?.close().catch((e: Error) => process.stderr.write(`wray: closing the head: ${e.message}\n`));
+    removeSession();
+    if (head) say("(wray) head stopped");
     process.exit(code);
   }
   process.on("SIGTERM", () => void shutdown(0));
@@ -167,22 +222,24 @@ async function runNode(values: Record<string, string | boolean | undefined>): Pr
       void shutdown(head ? 0 : 1);
     }
   });
-  const res = Object.entries(Object.fromEntries(node.scheduler.resources.total))
+  const offered = Object.entries(Object.fromEntries(node.scheduler.resources.total))
     .map(([k, v]) => `${k}=${v / 10_000}`)
     .join(", ");
   if (head) {
     writeHeadFile({ address: head.address, pid: process.pid, tokenFile });
-    say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${res})`);
+    say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${offered}), serving peers at ${cluster.address}`);
     say(`join it:   wray start --address ${head.address} --token-file ${tokenFile}`);
-    say(`drivers:   init({ address: "${head.address}" })`);
-  } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${res}), serving peers at ${cluster.address}`);
+    say(`drivers:   init({ address: "auto" }) on this machine, or WRAY_ADDRESS=${head.address}`);
+  } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${offered}), serving peers at ${cluster.address}`);
   writeNodeFile({ pid: process.pid, nodeId: cluster.nodeId, head: head !== undefined, address: head?.address ?? cluster.address });
   await new Promise(() => {});
   return 0;
 }
 
 /** `wray stop`: SIGTERM to this machine's nodes (heads last), SIGKILL to any still there after 10 s. */
-export async function stop(_argv: string[]): Promise<number> {
+export async function stop(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (wray stop takes none)`);
   const nodes = runningNodes();
   if (nodes.length === 0) {
     process.stdout.write("no wray nodes are running on this machine\n");
@@ -219,11 +276,12 @@ export async function stop(_argv: string[]): Promise<number> {
 
 /** `wray status [--address A] [--token-file F] [--json]`. */
 export async function status(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" } }, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const headFile = readHeadFile();
   const address = values.address ?? headFile?.address;
   if (!address) {
-    process.stderr.write("wray status: no cluster address (give --address, or start a head on this machine)\n");
+    process.stderr.write("wray status: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");
     return 1;
   }
   const tokenFile = values["token-file"] ?? headFile?.tokenFile ?? defaultTokenFile();

@@ -31,14 +31,16 @@
 import { hostname } from "node:os";
 import { bytesToHex, bytesToKey, hexToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../common/ids.js";
 import type { TaskId } from "../common/ids.js";
-import type { Connection, Message, MessageType, NodeInfo, PlacedReply, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
+import type { Connection, LogBody, Message, MessageType, NodeInfo, PlacedReply, PullReply, TaskDoneBody, Transport, WireArg, WireResult, WireTask } from "../net/index.js";
 import { CHUNK_BYTES, ChunkReply, MSG, RemoteError, WsTransport } from "../net/index.js";
 import type { TaskSpec } from "../scheduler/index.js";
 import { InfeasibleTaskError, PLACED_TASK_MS, UNIT, pickLeased, shapeFromEntries } from "../scheduler/index.js";
 import type { LeaseNode } from "../scheduler/index.js";
 import type { ObjectEntry, RemoteObjects } from "../store/index.js";
 import { FAILED, INLINE_MAX, ObjectLostError, PENDING, READY, RemoteControlStore, TABLES, channelOf } from "../store/index.js";
-import type { ActorOptionsResolved } from "./actors.js";
+import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
+import type { LogLevel, LogRecord } from "./log.js";
+import { LOG_LEVELS } from "./isolate/protocol.js";
 import { prepareComponent } from "./component.js";
 import { ActorDiedError, ActorNameTakenError, ActorNotFoundError, NodeDiedError } from "./errors.js";
 import type { ActorTableRecord, NodeRecord } from "./head.js";
@@ -78,7 +80,12 @@ export interface ClusterOptions {
   token: string;
   /** A driver's node: the global scheduler never places work on it. */
   driver?: boolean;
-  /** Interface for this node's peer server. Default 127.0.0.1. */
+  /**
+   * The address this node's peer server listens on and other nodes reach
+   * it at (Ray's node IP address); 0.0.0.0 (or ::) listens on every
+   * interface and is reached at the address this machine reaches the head
+   * from. Default: that address (127.0.0.1 when the head is on loopback).
+   */
   listenHost?: string;
   /** Port for this node's peer server. Default: any free one. */
   listenPort?: number;
@@ -150,8 +157,11 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   /** Per node: tasks of ours placed there and not done yet (lease choices, policy rule 4). */
   readonly #outstanding = new Map<string, number>();
   readonly #actors = new Map<string, RemoteActor>();
-  /** Results kept for their owners (large, or holding refs), until OBJECT_FREE. */
-  readonly #held = new Map<string, ObjectEntry>();
+  /** Results kept for their owners (large, or holding refs), until OBJECT_FREE or the owner's death. */
+  readonly #held = new Map<string, { entry: ObjectEntry; owner: string }>();
+  /** Guest log records waiting to go to their drivers (sent before the next result, or at once). */
+  readonly #logs = new Map<string, LogBody["records"]>();
+  #logsQueued = false;
   readonly #pulls = new Map<string, Pull>();
   readonly #published = new Set<string>();
   readonly #components = new Map<string, Promise<ComponentRecord>>();
@@ -182,15 +192,20 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     const nodeId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
     let self: ClusterNode | undefined;
     const early: Connection[] = [];
-    const listener = await transport.listen({ host: options.listenHost, port: options.listenPort ?? 0, token: options.token, log }, (conn) => {
-      if (self) self.#accept(conn);
-      else early.push(conn);
-    });
-    let head: Connection;
+    const head = await transport.connect(options.address, options.token, log);
+    // the interface that reaches the head is the one the cluster's other nodes can reach us at
+    const reached = head.localAddress?.replace(/^::ffff:/, "");
+    const wildcard = options.listenHost === "0.0.0.0" || options.listenHost === "::";
+    let listener: { address: string; close(): Promise<void> };
     try {
-      head = await transport.connect(options.address, options.token, log);
+      const l = await transport.listen({ host: options.listenHost ?? reached, port: options.listenPort ?? 0, token: options.token, log }, (conn) => {
+        if (self) self.#accept(conn);
+        else early.push(conn);
+      });
+      const shown = reached === undefined ? undefined : reached.includes(":") ? `[${reached}]` : reached;
+      listener = wildcard && shown !== undefined ? { address: l.address.replace(/^ws:\/\/(\[[^\]]*\]|[^:]*)/, `ws://${shown}`), close: () => l.close() } : l;
     } catch (e) {
-      await listener.close();
+      head.close("could not listen");
       throw e;
     }
     self = new ClusterNode(node, head, nodeId, listener, options, transport);
@@ -274,6 +289,13 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     this.#open.delete(id);
     peer?.then((c) => c.close("node died")).catch(() => {});
     if (id === this.nodeId) return;
+    // what we kept for it (results it never fetched) and its log lines are of no use now
+    for (const [key, h] of this.#held) {
+      if (h.owner !== id) continue;
+      this.#held.delete(key);
+      this.node.store.release(h.entry);
+    }
+    this.#logs.delete(id);
     for (const l of this.#leases.values()) l.nodes = l.nodes.filter((n) => n.node !== id);
     const again: Forwarded[] = [];
     for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
@@ -380,12 +402,17 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       case MSG.OBJECT_FREE:
         for (const id of (m.body as { ids: Uint8Array[] }).ids) {
           const key = bytesToKey(id);
-          const e = this.#held.get(key);
-          if (!e) continue;
+          const h = this.#held.get(key);
+          if (!h) continue;
           this.#held.delete(key);
-          this.node.store.release(e);
+          this.node.store.release(h.entry);
         }
         return null;
+      case MSG.LOG: {
+        const b = m.body as LogBody;
+        for (const r of b.records) this.node.emitLog({ ...r, level: isLevel(r.level) ? r.level : "info", source: "guest", node: b.node });
+        return null;
+      }
       case MSG.CLUSTER_STOP:
         return null;
       default:
@@ -656,6 +683,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     if (deps) w.deps = deps;
     if (nested) w.nested = nested;
     if (actor !== undefined) w.actor = keyToBytes(actor);
+    if (task.job !== undefined) w.job = task.job;
     return w;
   }
 
@@ -724,6 +752,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       const deps = this.#argEntries(w);
       // nested refs are not resolved here: a guest's get finds them in the cluster (want)
       const task = this.node.makeTask(c, this.node.functionInfo(c, w.name), taskId, w.args, deps, undefined, opts, false, ids, entries, KIND_TASK);
+      task.job = w.job ?? w.owner;
       task.onDone = () => this.#report(w, entries);
       this.node.scheduler.submit(task);
       this.#spinSoon();
@@ -768,10 +797,12 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
         }
         results.push(r);
         store.addRef(e); // kept for the owner until it frees it
-        this.#held.set(e.key, e);
+        this.#held.set(e.key, { entry: e, owner: w.owner });
       }
       body.results = results;
     }
+    // the task's lines reach its driver before its result does
+    if (this.#logs.size > 0) this.#flushLogs();
     this.#send(w.owner, MSG.TASK_DONE, body);
     for (const e of entries) store.release(e);
     // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
@@ -896,7 +927,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   #serve(b: { id: Uint8Array; offset: number; length: number }): ChunkReply | Promise<ChunkReply> {
     const store = this.node.store;
     const key = bytesToKey(b.id);
-    const e = store.entry(key) ?? this.#held.get(key);
+    const e = store.entry(key) ?? this.#held.get(key)?.entry;
     if (!e || !e.live) throw new ObjectLostError(bytesToHex(b.id), `node ${this.nodeId.slice(0, 8)} does not hold it`);
     if (e.state === PENDING && !e.remote) {
       return new Promise((resolve, reject) => {
@@ -927,7 +958,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
   // ---- actors ------------------------------------------------------------------------------------
 
   /** Creates an actor through the head (ClusterLink). Its calls queue here until it is placed. */
-  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved): void {
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void {
     const ctor = this.node.makeTask(c, this.node.functionInfo(c, className), actorId, args, deps, nested, { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape }, false, [], [], KIND_CONSTRUCT);
     const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined };
     this.#actors.set(actorId.key, a);
@@ -940,6 +971,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       }
       if (options.name !== undefined) w.actorName = options.name;
       w.maxConcurrency = options.maxConcurrency;
+      if (job !== undefined) w.job = job;
+      if (options.lifetime === "detached") w.lifetime = "detached";
       this.#head.request<string>(MSG.ACTOR_CREATE, w).then(
         (node) => {
           a.node = node;
@@ -1042,6 +1075,7 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
       slot: -1,
       parent: undefined,
       onDone: undefined,
+      job: undefined,
     };
     // calls leave in the order they were made: one whose arguments are not
     // resolved yet holds back the later ones (as at a local actor)
@@ -1099,6 +1133,40 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     return true;
   }
 
+  /** An actor of this node died (ClusterLink): its record says so, and its name is free again. */
+  actorDied(r: ActorRecord): void {
+    if (this.#closed) return;
+    const hex = keyToHex(r.key);
+    void (async () => {
+      const rec = await this.gcs.get<ActorTableRecord>(TABLES.actors, hex);
+      if (!rec || rec.state === "dead") return;
+      await this.gcs.put(TABLES.actors, hex, { ...rec, state: "dead", death: r.death?.reason ?? "dead" } satisfies ActorTableRecord);
+      if (rec.name !== undefined && (await this.gcs.get<string>(TABLES.actorNames, rec.name)) === hex) await this.gcs.delete(TABLES.actorNames, rec.name);
+    })().catch(() => {});
+  }
+
+  /** A guest's log record for driver `job` (ClusterLink): batched, sent before the next result or soon. */
+  forwardLog(job: string, record: LogRecord): void {
+    if (job === this.nodeId || this.#dead.has(job)) return;
+    let list = this.#logs.get(job);
+    if (!list) this.#logs.set(job, (list = []));
+    const r: LogBody["records"][number] = { level: record.level, text: record.text };
+    if (record.task !== undefined) r.task = record.task;
+    if (record.actor !== undefined) r.actor = record.actor;
+    if (record.actorId !== undefined) r.actorId = record.actorId;
+    list.push(r);
+    if (!this.#logsQueued) {
+      this.#logsQueued = true;
+      setImmediate(() => this.#flushLogs());
+    }
+  }
+
+  #flushLogs(): void {
+    this.#logsQueued = false;
+    for (const [job, records] of this.#logs) this.#send(job, MSG.LOG, { node: this.nodeId, records } satisfies LogBody);
+    this.#logs.clear();
+  }
+
   /** The class of a remote actor, if known. */
   actorClass(key: string): string | undefined {
     return this.#actors.get(key)?.className;
@@ -1109,15 +1177,17 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
     this.#withComponent(w.component, (c, err) => {
       const actorId = taskIdFromKey(bytesToKey(w.actor!, 0, 16));
       const hex = keyToHex(actorId.key);
-      const rec: ActorTableRecord = { node: this.nodeId, className: w.name, owner: w.owner, state: "alive", methods: [] };
+      const job = w.job ?? w.owner;
+      const rec: ActorTableRecord = { node: this.nodeId, className: w.name, owner: w.owner, job, state: "alive", methods: [] };
       if (w.actorName !== undefined) rec.name = w.actorName;
+      if (w.lifetime === "detached") rec.lifetime = "detached";
       const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources) };
       const deps = c ? this.#argEntries(w) : undefined;
       let failure = err;
       let r;
       if (c) {
         try {
-          r = this.node.createActor(c, w.name, actorId, w.args, deps, undefined, options);
+          r = this.node.createActor(c, w.name, actorId, w.args, deps, undefined, options, job);
           rec.methods = [...r.methods];
         } catch (e) {
           failure = e as Error;
@@ -1208,4 +1278,8 @@ function remoteToLocal(e: Error, name: string): Error {
   if (e.remoteCode === "WRAY_TASK_INFEASIBLE") return new InfeasibleTaskError(name, e.message.replace(/^task '[^']*' can never be scheduled: /, ""));
   if (e.remoteCode === "WRAY_ACTOR_NAME_TAKEN") return new ActorNameTakenError(/'([^']*)'/.exec(e.message)?.[1] ?? "?");
   return e;
+}
+
+function isLevel(l: string): l is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(l);
 }

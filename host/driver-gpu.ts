@@ -8,7 +8,7 @@ import type { TypedArrayCtor } from "../common/codec.js";
 import { ObjectRef } from "../common/object-ref.js";
 import { binaryPayload } from "../common/msgpack-walk.js";
 import type { GpuBackend, GpuDevice, GpuKernel } from "../gpu/index.js";
-import { GpuDevice as Device, GpuSession, GpuUnavailableError } from "../gpu/index.js";
+import { GPU_BACKENDS, GpuSession, GpuUnavailableError, HostGpu } from "../gpu/index.js";
 import { READY } from "../store/index.js";
 import type { ObjectStore } from "../store/index.js";
 
@@ -25,23 +25,31 @@ export interface GpuDriverLink {
 }
 
 /**
- * Opens the host's GPU for `init()` and `wray start`: a device unless
- * `numGpus` is 0, and the number of GPUs to advertise (`numGpus`, else 1
- * when `advertise` and a device opened, else 0). A host asked for GPUs it
- * cannot open says so and offers none.
+ * The host's GPU for `init()` and `wray start`, and the number of GPUs to
+ * advertise. Asked for (`numGpus` > 0 or a `gpuBackend`), the device opens
+ * now, and a host that cannot open it says so and offers none. Otherwise
+ * nothing of the GPU stack loads: a silent check says whether an adapter
+ * can exist, the device opens on first use, and 1 GPU is advertised (when
+ * `advertise`) if the check passed.
  */
-export async function openHostGpu(options: { numGpus?: number | undefined; gpuBackend?: GpuBackend | undefined; advertise: boolean; log: (line: string) => void }): Promise<{ gpu: GpuDevice | string; numGpus: number }> {
-  const { numGpus } = options;
+export async function openHostGpu(options: { numGpus?: number | undefined; gpuBackend?: GpuBackend | undefined; advertise: boolean; log: (line: string) => void }): Promise<{ gpu: HostGpu; numGpus: number }> {
+  const { numGpus, gpuBackend } = options;
   if (numGpus !== undefined && (typeof numGpus !== "number" || !Number.isFinite(numGpus) || numGpus < 0)) {
     throw new RangeError(`numGpus must be a finite number >= 0, got ${String(numGpus)}`);
   }
-  if (numGpus === 0) return { gpu: "it was started with numGpus 0", numGpus: 0 };
-  const gpu = await Device.open({ backend: options.gpuBackend });
+  if (numGpus === 0) return { gpu: HostGpu.none("it was started with numGpus 0"), numGpus: 0 };
+  if (gpuBackend !== undefined && !GPU_BACKENDS.includes(gpuBackend)) throw new RangeError(`gpuBackend must be one of ${GPU_BACKENDS.join(", ")}, got ${String(gpuBackend)}`);
+  if (numGpus === undefined && gpuBackend === undefined) {
+    const missing = HostGpu.missing();
+    if (missing !== undefined) return { gpu: HostGpu.none(missing), numGpus: 0 };
+    return { gpu: HostGpu.lazy(() => HostGpu.openDevice()), numGpus: options.advertise ? 1 : 0 };
+  }
+  const gpu = await HostGpu.openDevice(gpuBackend);
   if (typeof gpu === "string") {
     if (numGpus !== undefined) options.log(`(wray) numGpus ${numGpus} was asked for, but ${gpu}: this host offers no GPUs`);
-    return { gpu, numGpus: 0 };
+    return { gpu: HostGpu.none(gpu), numGpus: 0 };
   }
-  return { gpu, numGpus: numGpus ?? (options.advertise ? 1 : 0) };
+  return { gpu: HostGpu.opened(gpu), numGpus: numGpus ?? (options.advertise ? 1 : 0) };
 }
 
 /**
@@ -60,31 +68,42 @@ export async function openHostGpu(options: { numGpus?: number | undefined; gpuBa
  * console.log(await a.read(Float32Array)); // Float32Array [2, 4, 6, 8]
  */
 export class Gpu {
-  readonly #device: GpuDevice | undefined;
-  readonly #why: string;
+  readonly #host: HostGpu;
   readonly #link: GpuDriverLink;
   readonly #session = new GpuSession();
 
   /** @internal */
-  constructor(device: GpuDevice | undefined, why: string, link: GpuDriverLink) {
-    this.#device = device;
-    this.#why = why;
+  constructor(host: HostGpu, link: GpuDriverLink) {
+    this.#host = host;
     this.#link = link;
   }
 
-  /** True when this host has a GPU device. */
+  /**
+   * True when this host has a GPU device, or one that opens on first use
+   * (a program that asks for no GPU loads none until it uses one). `await
+   * open()` for the answer after opening.
+   */
   get available(): boolean {
-    return this.#device !== undefined;
+    return this.#host.present;
   }
 
-  /** The adapter's name, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  /** Opens the device now if it is not open (a no-op otherwise); throws GpuUnavailableError if there is none. */
+  async open(): Promise<this> {
+    await this.#dev();
+    return this;
+  }
+
+  /** The adapter's name, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". Known once the device is open (see `open`). */
   get adapter(): string {
-    return this.#dev().adapter;
+    const d = this.#host.device;
+    if (d) return d.adapter;
+    throw new GpuUnavailableError(this.#host.present ? "the device has not been opened yet (await ray.gpu.open())" : this.#host.why);
   }
 
-  #dev(): GpuDevice {
-    if (!this.#device) throw new GpuUnavailableError(this.#why);
-    return this.#device;
+  async #dev(): Promise<GpuDevice> {
+    const d = await this.#host.open();
+    if (typeof d === "string") throw new GpuUnavailableError(d);
+    return d;
   }
 
   /**
@@ -92,7 +111,7 @@ export class Gpu {
    * typed array, or of an object's bytes (a byte string or typed array).
    */
   async buffer(source: number | ArrayBufferView | ObjectRef): Promise<GpuBuffer> {
-    const d = this.#dev();
+    const d = await this.#dev();
     let b: GPUBuffer;
     if (typeof source === "number") b = await d.createBuffer(source);
     else if (source instanceof ObjectRef) b = await d.bufferFrom(await this.#objectBytes(source));
@@ -114,7 +133,7 @@ export class Gpu {
 
   /** Compiles a WGSL compute shader (cached by source and entry point). */
   async kernel(wgsl: string, entryPoint = "main"): Promise<Kernel> {
-    const k = await this.#dev().compile(wgsl, entryPoint);
+    const k = await (await this.#dev()).compile(wgsl, entryPoint);
     return new Kernel(this, k);
   }
 
@@ -125,7 +144,10 @@ export class Gpu {
 
   /** @internal */
   _device(): GpuDevice {
-    return this.#dev();
+    // a buffer or kernel exists: the device is open
+    const d = this.#host.device;
+    if (!d) throw new GpuUnavailableError(this.#host.why || "the device is closed");
+    return d;
   }
 
   /** @internal */

@@ -21,12 +21,14 @@ import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING, unwatch, wat
 import type { SchedulerStats } from "../scheduler/index.js";
 import type { ClusterStatus } from "./head.js";
 import { prepareComponent } from "./component.js";
-import { ActorNotFoundError, ComponentNotFoundError, ShutdownError, UnknownFunctionError } from "./errors.js";
+import { ActorNotFoundError, ComponentNotFoundError, NoClusterError, ShutdownError, UnknownFunctionError } from "./errors.js";
 import type { ActorOptionsResolved } from "./actors.js";
 import type { ActorOptions, ComponentRecord, FunctionInfo, NodeOptions, ResolvedOptions, TaskOptions } from "./node.js";
 import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
+import type { ClusterOptions } from "./cluster.js";
 import { ClusterNode } from "./cluster.js";
-import { readToken } from "./cluster-files.js";
+import { readHeadFile, readToken, wrayHome } from "./cluster-files.js";
+import { printLog, wrayRecord } from "./log.js";
 import type { Transport } from "../net/index.js";
 import type { GpuBackend } from "../gpu/index.js";
 import { Gpu, openHostGpu } from "./driver-gpu.js";
@@ -34,13 +36,24 @@ import { Gpu, openHostGpu } from "./driver-gpu.js";
 
 export interface InitOptions extends NodeOptions {
   /**
-   * A cluster to join (`ws://HOST:PORT`, the head's address). Without it
-   * wray runs an embedded single-host cluster in this process. The driver
-   * then joins as a node of its own: its resources (`numCpus`, default 0
-   * here) take tasks only when given; objects it puts and results it gets
-   * live in its own object store.
+   * A cluster to join: `ws://HOST:PORT` (the head's address), `"auto"`
+   * (the cluster `wray start --head` started on this machine, with its
+   * token file), or `"local"` (none). Default: $WRAY_ADDRESS, else none:
+   * wray runs an embedded single-host cluster in this process. So one
+   * program runs unchanged embedded and, with WRAY_ADDRESS set, on a
+   * cluster. Joined, the driver is a node of its own: its resources
+   * (`numCpus`, default 0 here) take tasks only when given; objects it puts
+   * and results it gets live in its own object store.
    */
   address?: string;
+  /**
+   * On a cluster: the address this driver serves its objects at, which the
+   * cluster's nodes connect to (Ray's node IP address). Default: the
+   * address this machine reaches the head from.
+   */
+  nodeIpAddress?: string;
+  /** On a cluster: the port of that server. Default: any free one. */
+  nodePort?: number;
   /** The cluster token. Default: $WRAY_TOKEN, else the token file. */
   token?: string;
   /** Where the cluster token is. Default: ~/.wray/token (or $WRAY_HOME/token). */
@@ -411,7 +424,7 @@ export class Driver {
     const { bytes, deps, nested } = this.#encodeArgs(args, className);
     const taskId = childTaskId(this.#root, this.#submitted++);
     if (this.#cluster) {
-      this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options);
+      this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options, undefined);
       return this.#actorHandle(taskId.key, className, new Set(c.prepared.manifest.actors[className] ?? []));
     }
     const r = this.#node.createActor(c, className, taskId, bytes, deps, nested, options);
@@ -730,7 +743,7 @@ export class Driver {
    */
   get gpu(): Gpu {
     if (this.#closed) throw new ShutdownError("gpu");
-    return (this.#gpu ??= new Gpu(this.#node.gpu, this.#node.gpu ? "" : "this host has no GPU device (see init's numGpus and gpuBackend)", {
+    return (this.#gpu ??= new Gpu(this.#node.gpu, {
       store: this.#node.store,
       put: (v) => this.put(v),
       get: (r) => this.get(r),
@@ -787,28 +800,65 @@ function newNode(options: NodeOptions): HostNode {
 }
 
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const { address, token, tokenFile, transport, gpuBackend, ...nodeOptions } = options;
-  if (address !== undefined && (typeof address !== "string" || !(transport ? /^[a-z]+:\/\//.test(address) : /^wss?:\/\//.test(address)))) {
-    throw new TypeError(`init(): address must be a ws:// URL, got ${String(address)}`);
-  }
-  const clusterToken = address === undefined ? undefined : (token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile)));
+  const { address: given, token, tokenFile, transport, gpuBackend, nodeIpAddress, nodePort, log: userLog, ...nodeOptions } = options;
+  if (userLog !== undefined && typeof userLog !== "function") throw new TypeError("init(): log must be a function taking a log record");
+  const log = userLog ?? printLog;
+  const target = await clusterAddress(given, transport !== undefined);
+  if (nodeIpAddress !== undefined && (typeof nodeIpAddress !== "string" || nodeIpAddress.length === 0)) throw new TypeError("init(): nodeIpAddress must be an IP address or host name");
+  if (nodePort !== undefined && !(Number.isInteger(nodePort) && nodePort >= 0 && nodePort < 65536)) throw new RangeError(`init(): nodePort must be a port number, got ${String(nodePort)}`);
+  const clusterToken = target === undefined ? undefined : (token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile ?? target.tokenFile)));
+  const say = (line: string) => log(wrayRecord(line));
   if (nodeOptions.gpu === undefined) {
-    const log = options.log ?? ((line: string) => console.log(line));
-    Object.assign(nodeOptions, await openHostGpu({ numGpus: options.numGpus, gpuBackend, advertise: address === undefined, log }));
+    Object.assign(nodeOptions, await openHostGpu({ numGpus: options.numGpus, gpuBackend, advertise: target === undefined, log: say }));
   }
-  if (address === undefined) {
-    const node = newNode(nodeOptions);
+  if (target === undefined) {
+    const node = newNode({ ...nodeOptions, log });
     node.start();
     return new Driver(node, options.spinMs ?? 0.1);
   }
-  const node = newNode({ numCpus: 0, ...nodeOptions });
+  const node = newNode({ numCpus: 0, ...nodeOptions, log });
   node.start();
   let cluster: ClusterNode;
   try {
-    cluster = await ClusterNode.join(node, { address, token: clusterToken!, driver: true, log: options.log, transport });
+    const opts: ClusterOptions = { address: target.address, token: clusterToken!, driver: true, log: say, transport };
+    if (nodeIpAddress !== undefined) opts.listenHost = nodeIpAddress;
+    if (nodePort !== undefined) opts.listenPort = nodePort;
+    cluster = await ClusterNode.join(node, opts);
   } catch (e) {
     await node.close();
     throw e;
   }
   return new Driver(node, options.spinMs ?? 0.1, cluster);
+}
+
+/**
+ * Which cluster `init` joins: `address`, else $WRAY_ADDRESS; "auto" is the
+ * one `wray start --head` started on this machine (its token file with
+ * it); "local" or nothing is none (an embedded cluster).
+ */
+async function clusterAddress(given: string | undefined, customTransport: boolean): Promise<{ address: string; tokenFile?: string } | undefined> {
+  if (given !== undefined && typeof given !== "string") throw new TypeError(`init(): address must be a string (ws://HOST:PORT, "auto" or "local"), got ${typeof given}`);
+  const fromEnv = given === undefined;
+  const address = given ?? (process.env.WRAY_ADDRESS || undefined);
+  if (address === undefined || address === "local") return undefined;
+  const where = fromEnv ? `WRAY_ADDRESS=${address}` : `address ${JSON.stringify(address)}`;
+  if (address === "auto") {
+    const head = readHeadFile();
+    if (!head) throw new NoClusterError(`${where} looks for a head started on this machine, and ${wrayHome()}/head.json names none`);
+    if (!processAlive(head.pid)) throw new NoClusterError(`${where}: the head recorded in ${wrayHome()}/head.json (pid ${head.pid}) is not running`);
+    return { address: head.address, tokenFile: head.tokenFile };
+  }
+  if (!(customTransport ? /^[a-z]+:\/\/./.test(address) : /^wss?:\/\/./.test(address))) {
+    throw new TypeError(`init(): ${where} is not a cluster address: give ws://HOST:PORT (the head's, as \`wray start --head\` prints it), "auto" or "local"`);
+  }
+  return { address };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

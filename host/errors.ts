@@ -64,10 +64,20 @@ export class TaskTimeoutError extends TaskError {
 export class ActorDiedError extends WrayError {
   readonly className: string;
   readonly actorId: string;
+  /** Why it died ("it was killed", "its driver 3f2a9c01 exited", ...). */
+  readonly reason: string;
   constructor(className: string, actorId: string, why: string, cause?: unknown) {
     super("WRAY_ACTOR_DIED", `actor ${className} (${actorId}) is dead: ${why}`, cause === undefined ? undefined : { cause });
     this.className = className;
     this.actorId = actorId;
+    this.reason = why;
+  }
+}
+
+/** `init({ address: "auto" })` (or WRAY_ADDRESS=auto) found no cluster started on this machine. */
+export class NoClusterError extends WrayError {
+  constructor(why: string) {
+    super("WRAY_NO_CLUSTER", `no wray cluster to join: ${why}; start one with \`wray start --head\`, or give init() an address (ws://HEAD:PORT)`);
   }
 }
 

@@ -12,7 +12,7 @@ import type { TaskId } from "../common/ids.js";
 import { OBJECT_ID_BYTES, bytesToKey, keyToBytes, objectKey } from "../common/ids.js";
 import { binaryHeader, binaryPayload } from "../common/msgpack-walk.js";
 import { TYPED_ARRAY_KINDS } from "../common/codec.js";
-import type { GpuDevice, GpuErrorCode, GpuSession } from "../gpu/index.js";
+import type { GpuDevice, GpuErrorCode, GpuSession, HostGpu } from "../gpu/index.js";
 import { GpuError } from "../gpu/index.js";
 import type { ArenaRef, ObjectStore } from "../store/index.js";
 import { FAILED, INLINE_MAX, PENDING } from "../store/index.js";
@@ -81,14 +81,12 @@ function gpuErrorCode(e: unknown): number {
 }
 
 export class GpuCalls {
-  readonly #device: GpuDevice | undefined;
-  readonly #why: string;
+  readonly #gpu: HostGpu;
   readonly #store: ObjectStore;
 
-  /** `why` says why there is no device, for `unavailable` replies. */
-  constructor(device: GpuDevice | undefined, why: string, store: ObjectStore) {
-    this.#device = device;
-    this.#why = why;
+  /** The first call opens a device that opens on first use. */
+  constructor(gpu: HostGpu, store: ObjectStore) {
+    this.#gpu = gpu;
     this.#store = store;
   }
 
@@ -98,8 +96,9 @@ export class GpuCalls {
    */
   async answer(session: GpuSession, call: GpuCall, caller: GpuCaller): Promise<GpuAnswer> {
     try {
-      if (!this.#device) return fail(GPU_UNAVAILABLE, `this host has no GPU device: ${this.#why}`);
-      return await this.#answer(this.#device, session, call, caller);
+      const d = this.#gpu.device ?? (await this.#gpu.open());
+      if (typeof d === "string") return fail(GPU_UNAVAILABLE, `this host has no GPU device: ${d}`);
+      return await this.#answer(d, session, call, caller);
     } catch (e) {
       return fail(gpuErrorCode(e), e instanceof Error ? e.message : String(e));
     } finally {

@@ -4,7 +4,7 @@
  * detection, and the cluster's status. Hosts (the head's own included)
  * and drivers connect to it over the transport.
  */
-import { bytesToHex } from "../common/ids.js";
+import { bytesToHex, hexToKey, keyToBytes } from "../common/ids.js";
 import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, PlacedReply, Transport, WireTask } from "../net/index.js";
 import { MSG, WsTransport } from "../net/index.js";
 import type { NodeEntry } from "../scheduler/index.js";
@@ -71,7 +71,12 @@ export interface ActorTableRecord {
   node: string;
   className: string;
   name?: string;
+  /** The node that created it. */
   owner: string;
+  /** The driver whose program created it (the owner, unless a task of that driver's made it elsewhere). */
+  job?: string;
+  /** "detached": it outlives its driver, until killed. */
+  lifetime?: "detached";
   state: "alive" | "dead";
   death?: string;
   methods: string[];
@@ -88,6 +93,8 @@ export class Head {
   readonly #info = new Map<string, NodeInfo>();
   readonly #monitor: ReturnType<typeof setInterval>;
   readonly #onStop: (() => void) | undefined;
+  /** Control-store work started by events (a node's death): close waits for it before it closes the store. */
+  readonly #work = new Set<Promise<unknown>>();
   #closed = false;
 
   private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined) {
@@ -136,6 +143,18 @@ export class Head {
   }
 
   #handle(m: Message, conn: Connection): unknown {
+    const r = this.#serve(m, conn);
+    if (r instanceof Promise) this.#track(r);
+    return r;
+  }
+
+  /** Runs `p` to its end before the store closes; a failure is logged, never thrown at the process. */
+  #track(p: Promise<unknown>): void {
+    this.#work.add(p);
+    p.catch(() => {}).finally(() => this.#work.delete(p));
+  }
+
+  #serve(m: Message, conn: Connection): unknown {
     const gcs = this.#service.handle(m, conn);
     if (gcs) return gcs.value;
     switch (m.type) {
@@ -174,20 +193,41 @@ export class Head {
   }
 
   #dead(nodeId: string, why: string): void {
-    if (!this.scheduler.markDead(nodeId, why)) return;
+    // closing: the connections close with the listener; the cluster is going, not its nodes
+    if (this.#closed || !this.scheduler.markDead(nodeId, why)) return;
     this.#conns.get(nodeId)?.close(`declared dead: ${why}`);
     this.#conns.delete(nodeId);
     const info = this.#info.get(nodeId);
-    this.#log(`(wray) node ${nodeId.slice(0, 8)} is dead: ${why}`);
-    if (info) void this.store.put(TABLES.nodes, nodeId, { ...info, state: "dead", death: why } satisfies NodeRecord).catch(() => {});
-    void this.#actorsDied(nodeId, why);
+    const driver = info?.driver === true;
+    this.#log(driver ? `(wray) driver ${nodeId.slice(0, 8)} left: ${why}` : `(wray) node ${nodeId.slice(0, 8)} is dead: ${why}`);
+    if (driver) {
+      // a driver that left is not a dead node: it leaves the table (after its peers saw it go, to free what they kept for it)
+      this.scheduler.remove(nodeId);
+      this.#info.delete(nodeId);
+    }
+    const work = (async () => {
+      if (info) await this.store.put(TABLES.nodes, nodeId, { ...info, state: "dead", death: why } satisfies NodeRecord);
+      if (driver) await this.store.delete(TABLES.nodes, nodeId);
+      await this.#actorsDied(nodeId, driver ? `its driver ${nodeId.slice(0, 8)} exited` : `its node died (${why})`);
+    })();
+    work.catch((e: Error) => this.#log(`(wray) recording the death of node ${nodeId.slice(0, 8)} failed: ${e.message}`));
+    this.#track(work);
   }
 
+  /**
+   * Node `nodeId` is gone: its actors are dead, and so are the actors its
+   * program owns elsewhere (as in Ray, an actor lives as long as the driver
+   * that made it, unless detached); those are killed where they run.
+   */
   async #actorsDied(nodeId: string, why: string): Promise<void> {
     for (const [key, a] of await this.store.scan<ActorTableRecord>(TABLES.actors)) {
-      if (a.node !== nodeId || a.state === "dead") continue;
-      await this.store.put(TABLES.actors, key, { ...a, state: "dead", death: `its node died (${why})` } satisfies ActorTableRecord);
-      if (a.name) await this.store.delete(TABLES.actorNames, a.name);
+      if (a.state === "dead") continue;
+      const here = a.node === nodeId;
+      const owned = (a.job ?? a.owner) === nodeId && a.lifetime !== "detached";
+      if (!here && !owned) continue;
+      await this.store.put(TABLES.actors, key, { ...a, state: "dead", death: here ? `its node died (${why})` : why } satisfies ActorTableRecord);
+      if (a.name !== undefined && (await this.store.get<string>(TABLES.actorNames, a.name)) === key) await this.store.delete(TABLES.actorNames, a.name);
+      if (!here) this.#conns.get(a.node)?.notify(MSG.ACTOR_KILL, { actor: keyToBytes(hexToKey(key)) });
     }
   }
 
@@ -213,8 +253,9 @@ export class Head {
     const n = this.scheduler.place(shape, [], true, t.tried);
     if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
     if (t.actorName !== undefined) await this.store.put(TABLES.actorNames, t.actorName, key);
-    const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, state: "alive", methods: [] };
+    const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, job: t.job ?? t.owner, state: "alive", methods: [] };
     if (t.actorName !== undefined) rec.name = t.actorName;
+    if (t.lifetime === "detached") rec.lifetime = "detached";
     await this.store.put(TABLES.actors, key, rec);
     const conn = this.#conns.get(n.nodeId);
     if (!conn || !n.alive) throw new Error(`node ${n.nodeId} died while the actor was placed`);
@@ -269,7 +310,9 @@ export class Head {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#monitor);
+    // stop accepting, let the store's writes in progress end, close the store last
     await this.#listener.close();
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
     await this.store.close();
   }
 }

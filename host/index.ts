@@ -24,7 +24,10 @@ export {
   ActorDiedError,
   ActorNotFoundError,
   ActorNameTakenError,
+  NoClusterError,
 } from "./errors.js";
+export { formatLog } from "./log.js";
+export type { LogRecord, LogLevel } from "./log.js";
 export type { TrapKind } from "./errors.js";
 export { ObjectRef } from "../common/object-ref.js";
 export { ActorHandle } from "../common/actor-handle.js";
@@ -40,9 +43,9 @@ export { ClusterNode } from "./cluster.js";
 export type { ClusterOptions } from "./cluster.js";
 export { formatStatus } from "./cluster-cli.js";
 export { ShardedControlStore } from "../store/index.js";
-export { InprocTransport, WsTransport } from "../net/index.js";
+export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError } from "../net/index.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./driver-gpu.js";
-export { GpuDevice, GpuSession, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
+export { GpuDevice, GpuSession, HostGpu, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
 export type { GpuBackend, GpuKernel, GpuOpenOptions, GpuErrorCode, WgslMessage } from "../gpu/index.js";
 export type { Transport } from "../net/index.js";
 export type { ControlStore } from "../store/index.js";

@@ -18,7 +18,7 @@ import { LocalScheduler, shapeOf } from "../scheduler/index.js";
 import type { ArenaRef, ObjectEntry } from "../store/index.js";
 import { Arena, FAILED, INLINE_MAX, ObjectStore, PENDING, SpillFiles } from "../store/index.js";
 import type { GpuDevice, GpuErrorCode } from "../gpu/index.js";
-import { GpuError, GpuSession } from "../gpu/index.js";
+import { GpuError, GpuSession, HostGpu } from "../gpu/index.js";
 import type { PreparedComponent } from "./component.js";
 import { GpuCalls } from "./gpu-calls.js";
 import type { GuestSourceMap } from "./source-map.js";
@@ -29,7 +29,9 @@ import { ActorNotFoundError, GuestTrapError, IsolateDiedError, TaskError, TaskTi
 import type { TrapKind } from "./isolate/guest.js";
 import type { GpuCall, PoolEvents } from "./isolate/pool.js";
 import { IsolatePool } from "./isolate/pool.js";
-import type { Piece } from "./isolate/protocol.js";
+import type { LogLevel, Piece } from "./isolate/protocol.js";
+import type { LogRecord } from "./log.js";
+import { printLog } from "./log.js";
 import { GPU_DESTROY, KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, LOG_LEVELS, STATUS_FAILED, STATUS_OK, STATUS_TRAP, UNREADABLE_SEGMENT } from "./isolate/protocol.js";
 
 /** What a node asks of its cluster membership (host/cluster.ts implements it). */
@@ -40,10 +42,14 @@ export interface ClusterLink {
   want(id: string): ObjectEntry;
   /** Calls a method of an actor on another node (false: the actor is not known to the cluster link). */
   callActor(actorKey: string, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): boolean;
-  /** Creates an actor somewhere in the cluster. */
-  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved): void;
+  /** Creates an actor somewhere in the cluster, for the program of driver `job` (undefined: this node's). */
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void;
   /** The key of the live actor named `name`, found in the control store. */
   actorByName(name: string): Promise<string | undefined>;
+  /** An actor of this node died: record it in the control store. */
+  actorDied(r: ActorRecord): void;
+  /** A guest's log record, from a task of driver `job`'s program: sent to that driver. */
+  forwardLog(job: string, record: LogRecord): void;
 }
 
 export interface NodeOptions {
@@ -53,10 +59,11 @@ export interface NodeOptions {
   numGpus?: number;
   /**
    * The host's GPU device (`GpuDevice.open`), which the node then owns and
-   * closes; or why there is none, for the errors of guests that ask for it.
-   * `init()` and `wray start` open one by themselves.
+   * closes; a HostGpu (one that opens on first use); or why there is none,
+   * for the errors of guests that ask for it. `init()` and `wray start`
+   * find one by themselves.
    */
-  gpu?: GpuDevice | string;
+  gpu?: GpuDevice | HostGpu | string;
   /** Custom resources, e.g. `{ memoryBound: 2 }`. */
   resources?: Record<string, number>;
   /** Isolates started at once and kept. Default: numCpus (at least 1). */
@@ -77,8 +84,12 @@ export interface NodeOptions {
   spinMs?: number;
   /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */
   idleIsolateTimeoutMs?: number;
-  /** Where guest logs go. Default: console.log. */
-  log?: (line: string) => void;
+  /**
+   * Where log records go: what guests print (and, on a cluster, what the
+   * driver's tasks and actors print on other nodes) and what wray says.
+   * Default: one line each on the console (`formatLog`).
+   */
+  log?: (record: LogRecord) => void;
 }
 
 /** Options of a task, as `fn(name, options)` and `.options()` take them. */
@@ -161,13 +172,14 @@ export class HostNode implements Executor, PoolEvents {
   readonly actors: ActorManager;
   readonly numCpus: number;
   /** The host's GPU device, when it has one. */
-  readonly gpu: GpuDevice | undefined;
+  /** The host's GPU (opened at start, or on first use, or absent). */
+  readonly gpu: HostGpu;
   readonly #gpuCalls: GpuCalls;
   /** Actors' GPU sessions, by the actor's isolate: they live as long as the actor. */
   readonly #actorGpu = new Map<number, GpuSession>();
   /** Set when this node is part of a cluster (host/cluster.ts): submissions and foreign objects go through it. */
   cluster: ClusterLink | undefined;
-  readonly #log: (line: string) => void;
+  readonly #log: (record: LogRecord) => void;
   readonly #components: ComponentRecord[] = [];
   readonly #execs: (Execution | undefined)[] = [];
   readonly #freeSlots: number[] = [];
@@ -189,8 +201,9 @@ export class HostNode implements Executor, PoolEvents {
     const numCpus = options.numCpus ?? hostCores();
     this.numCpus = numCpus;
     const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
-    this.gpu = typeof options.gpu === "object" ? options.gpu : undefined;
-    const numGpus = options.numGpus ?? (this.gpu ? 1 : 0);
+    const g = options.gpu;
+    this.gpu = g instanceof HostGpu ? g : typeof g === "object" ? HostGpu.opened(g) : HostGpu.none(g ?? "it was started without one");
+    const numGpus = options.numGpus ?? (this.gpu.present ? 1 : 0);
     if (numGpus) resources.GPU = numGpus;
     const capacity = options.objectStoreMemory ?? Math.floor(totalmem() * 0.3);
     if (typeof capacity !== "number" || !(capacity >= 1 << 20) || !Number.isFinite(capacity)) {
@@ -200,7 +213,7 @@ export class HostNode implements Executor, PoolEvents {
     if (typeof spillDir !== "string" || spillDir.length === 0) throw new TypeError("objectSpillingDirectory must be a non-empty path");
     const spill = options.objectSpilling === false ? undefined : new SpillFiles(spillDir);
     this.store = new ObjectStore(new Arena({ capacity: Math.floor(capacity) }), { spill });
-    this.#gpuCalls = new GpuCalls(this.gpu, typeof options.gpu === "string" ? options.gpu : "it was started without one", this.store);
+    this.#gpuCalls = new GpuCalls(this.gpu, this.store);
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -223,8 +236,9 @@ export class HostNode implements Executor, PoolEvents {
       discardUnread: (iso) => this.pool.discardUnread(iso),
       send: (iso, task) => this.send(iso, task),
       reject: (task, error) => this.reject(task, error),
+      actorDied: (r) => this.cluster?.actorDied(r),
     });
-    this.#log = options.log ?? ((line) => console.log(line));
+    this.#log = options.log ?? printLog;
     this.#idleIsolateMs = options.idleIsolateTimeoutMs ?? 10_000;
     if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
     this.#reaper = setInterval(() => {
@@ -249,7 +263,7 @@ export class HostNode implements Executor, PoolEvents {
       if (!w.heldByActors) continue;
       const lacks = w.shortfall.map((s) => `${s.resource} (needs ${s.needs}, ${s.available} of ${s.total} free, held by ${s.heldBy.join(", ") || "nobody"})`);
       const who = w.count > 1 ? `${w.what} and ${w.count - 1} more like it` : w.what;
-      this.#log(`(wray) ${who} has waited ${(w.waitingMs / 1000).toFixed(1)} s for ${lacks.join(" and ")}; it runs when they are released, and other work runs meanwhile`);
+      this.#say(`${who} has waited ${(w.waitingMs / 1000).toFixed(1)} s for ${lacks.join(" and ")}; it runs when they are released, and other work runs meanwhile`);
     }
   }
 
@@ -326,6 +340,7 @@ export class HostNode implements Executor, PoolEvents {
       slot: -1,
       parent: undefined,
       onDone: undefined,
+      job: undefined,
     };
   }
 
@@ -513,7 +528,7 @@ export class HostNode implements Executor, PoolEvents {
   }
 
   loaded(_iso: number, component: number, ok: boolean, message: string): void {
-    if (!ok) this.#log(`(wray) an isolate failed to load ${this.#components[component]?.source ?? component}: ${message}`);
+    if (!ok) this.#say(`an isolate failed to load ${this.#components[component]?.source ?? component}: ${message}`);
   }
 
   result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void {
@@ -624,6 +639,7 @@ export class HostNode implements Executor, PoolEvents {
     }
     const task = this.makeTask(c, this.functionInfo(c, name), taskId, bytes, failure ? undefined : p.deps, failure ? undefined : p.nested, opts, true, p.returnIds, p.returns);
     task.parent = parent.task;
+    task.job = parent.task.job;
     if (failure) this.reject(task, failure);
     else this.submit(task);
   }
@@ -643,9 +659,11 @@ export class HostNode implements Executor, PoolEvents {
     deps: string[] | undefined,
     nested: string[] | undefined,
     options: ActorOptionsResolved,
+    job?: string,
   ): ActorRecord {
     this.actors.checkName(options.name);
     const ctor = this.#constructorCall(c, className, actorId, args, deps, nested);
+    ctor.job = job;
     return this.actors.create(ctor, new Set(c.prepared.manifest.actors[className] ?? []), options);
   }
 
@@ -670,6 +688,7 @@ export class HostNode implements Executor, PoolEvents {
     const opts = numReturns === 1 ? DEFAULT_RESOLVED : { ...DEFAULT_RESOLVED, numReturns };
     const task = this.makeTask(c, this.functionInfo(c, method), taskId, args, deps, nested, opts, false, returnIds, returns, KIND_METHOD);
     task.onDone = onDone;
+    task.job = r.job;
     this.actors.call(r, task);
   }
 
@@ -693,7 +712,7 @@ export class HostNode implements Executor, PoolEvents {
     if (failure || !opts) this.actors.createDead(ctor, failure?.message ?? "bad options", failure ?? new Error("bad options"));
     else if (this.cluster) {
       this.releaseArgs(ctor); // the cluster makes the constructor call where the actor goes
-      this.cluster.createActor(c, cls, actorId, bytes, p.deps, p.nested, opts);
+      this.cluster.createActor(c, cls, actorId, bytes, p.deps, p.nested, opts, parent.task.job);
     } else this.actors.create(ctor, new Set(known[cls] ?? []), opts);
   }
 
@@ -796,10 +815,29 @@ export class HostNode implements Executor, PoolEvents {
     else this.store.sealArena(id, value, nestedOrUndefined(this.store.arena.view(value)));
   }
 
-  log(_iso: number, slot: number, level: number, message: string): void {
-    const name = this.#execs[slot]?.task.name ?? "?";
-    const tag = level >= 2 ? `${LOG_LEVELS[level] ?? "log"} ` : "";
-    for (const line of message.split("\n")) this.#log(`(${name}) ${tag}${line}`);
+  log(iso: number, slot: number, level: number, message: string): void {
+    const task = this.#execs[slot]?.task;
+    const actor = this.actors.onIsolate(iso);
+    const job = task?.job;
+    for (const text of message.split("\n")) {
+      const r: LogRecord = { level: LOG_LEVELS[level] ?? "info", source: "guest", text, task: task?.name ?? "?" };
+      if (actor) {
+        r.actor = actor.className;
+        r.actorId = keyToHex(actor.key);
+      }
+      // here, in this host's own log, and at the driver whose program it is
+      this.#log(r);
+      if (job !== undefined) this.cluster?.forwardLog(job, r);
+    }
+  }
+
+  /** A record from elsewhere (a guest on another node, for this driver), or wray's own line. */
+  emitLog(record: LogRecord): void {
+    this.#log(record);
+  }
+
+  #say(line: string, level: LogLevel = "info"): void {
+    this.#log({ level, source: "wray", text: line });
   }
 
   // ---- blocking calls of isolates ----------------------------------------------------------------
@@ -1060,7 +1098,7 @@ export class HostNode implements Executor, PoolEvents {
     await this.pool.close();
     for (const s of this.#actorGpu.values()) s.close();
     this.#actorGpu.clear();
-    this.gpu?.close();
+    this.gpu.close();
     this.store.close();
   }
 }
@@ -1117,9 +1155,15 @@ export interface ActorOptions extends ResourceRequest {
   name?: string;
   /** How many calls may run interleaved while earlier ones wait in `get` (default 1: one at a time). */
   maxConcurrency?: number;
+  /**
+   * "detached": on a cluster, the actor outlives the driver that made it
+   * (find it by `name` from a later driver, end it with `kill`). Without
+   * it an actor dies when its driver exits, as in Ray.
+   */
+  lifetime?: "detached";
 }
 
-const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "numCpus", "numGpus", "resources"]);
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "numCpus", "numGpus", "resources"]);
 
 /** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
 export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
@@ -1132,7 +1176,10 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
     throw new RangeError(`maxConcurrency must be a whole number from 1 to 1000, got ${o.maxConcurrency}`);
   }
-  return { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
+  if (o.lifetime !== undefined && o.lifetime !== "detached") throw new TypeError(`actor option 'lifetime' must be "detached" (or left out), got ${JSON.stringify(o.lifetime)}`);
+  const r: ActorOptionsResolved = { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
+  if (o.lifetime !== undefined) r.lifetime = o.lifetime;
+  return r;
 }
 
 const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "numCpus", "numGpus", "resources"]);

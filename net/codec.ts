@@ -10,7 +10,7 @@
  * 16 bytes of their 32-digit hex form, component hashes the 32 of their
  * 64-digit hex form):
  *
- *   task: u8 FORMAT, u8 flags (TF_*), u8 kind, u8 0, u32 numReturns,
+ *   task: u8 FORMAT, u8 flags (TF_*), u8 kind, u8 flags (TF2_*), u32 numReturns,
  *         u32 retries, f64 timeoutMs, 16 id, 16 owner,
  *         [unless TF_NO_COMPONENT] 32 component,
  *         str name, u8 resource count × (str name, f64 units),
@@ -19,7 +19,7 @@
  *                                  | u8 1 + u8 count × 16 node),
  *         [TF_NESTED] u32 count × 20 id,
  *         [TF_ACTOR] 16 actor, [TF_ACTOR_NAME] str, [TF_MAX_CONC] u32,
- *         [TF_TRIED] u8 count × 16 node
+ *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node
  *   done: u8 FORMAT, u8 flags (DF_*), 16 id, 16 node,
  *         [DF_ERROR]   u32 length + encoded error,
  *         [DF_RESULTS] u32 count × (u8 0 + u32 length + value
@@ -42,6 +42,10 @@ const TF_MAX_CONC = 16;
 const TF_TRIED = 32;
 /** No component hash (an actor call: the actor's node knows its component). */
 const TF_NO_COMPONENT = 64;
+/** The task carries the node ID of its job's driver (WireTask.job). */
+const TF2_JOB = 1;
+/** A detached actor's constructor (WireTask.lifetime). */
+const TF2_DETACHED = 2;
 
 const DF_ERROR = 1;
 const DF_RESULTS = 2;
@@ -163,11 +167,14 @@ export function writeTask(out: Out, t: WireTask): void {
   if (t.maxConcurrency !== undefined) flags |= TF_MAX_CONC;
   if (t.tried !== undefined) flags |= TF_TRIED;
   if (t.component === "") flags |= TF_NO_COMPONENT;
+  let flags2 = 0;
+  if (t.job !== undefined) flags2 |= TF2_JOB;
+  if (t.lifetime === "detached") flags2 |= TF2_DETACHED;
   out.room(16 + 64);
   out.u8(FORMAT);
   out.u8(flags);
   out.u8(t.kind);
-  out.u8(0);
+  out.u8(flags2);
   out.u32(t.numReturns);
   out.u32(t.retries);
   out.f64(t.timeoutMs);
@@ -208,6 +215,7 @@ export function writeTask(out: Out, t: WireTask): void {
     out.u8(t.tried.length);
     for (const n of t.tried) out.hex(n, 32, "a node ID");
   }
+  if (t.job !== undefined) out.hex(t.job, 32, "a node ID");
 }
 
 export function writeDone(out: Out, d: TaskDoneBody): void {
@@ -370,7 +378,7 @@ export function readTask(body: Uint8Array): WireTask {
   if (r.u8() !== FORMAT) throw new WireError("unknown task format");
   const flags = r.u8();
   const kind = r.u8();
-  r.u8();
+  const flags2 = r.u8();
   const numReturns = r.u32();
   const retries = r.u32();
   const timeoutMs = r.f64();
@@ -421,6 +429,8 @@ export function readTask(body: Uint8Array): WireTask {
     t.tried = new Array(n);
     for (let i = 0; i < n; i++) t.tried[i] = r.hex(16, nodes);
   }
+  if (flags2 & TF2_JOB) t.job = r.hex(16, owners);
+  if (flags2 & TF2_DETACHED) t.lifetime = "detached";
   if (r.at !== body.length) throw new WireError(`task body has ${body.length - r.at} bytes left over`);
   return t;
 }

@@ -24,10 +24,11 @@ export type {
   PlacedReply,
   FreeBody,
   ActorKillBody,
+  LogBody,
 } from "./wire.js";
 export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED } from "./connection.js";
 export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";
 export { WsTransport, TOKEN_HEADER } from "./ws.js";
 export { InprocTransport } from "./inproc.js";
-export { WireError, ConnectionClosedError, UnauthorizedError, RemoteError } from "./errors.js";
+export { WireError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";

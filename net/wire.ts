@@ -48,6 +48,8 @@ export const MSG = {
   // cluster
   CLUSTER_STATUS: 60,
   CLUSTER_STOP: 61,
+  // guest logs, to their driver
+  LOG: 70,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -157,6 +159,21 @@ export interface WireTask {
   maxConcurrency?: number;
   /** Nodes already tried (the global scheduler avoids them when it can). */
   tried?: string[];
+  /**
+   * The driver (node ID) whose program the task belongs to, when not its
+   * owner: the task's logs go there, and an actor it creates dies when
+   * that driver leaves (unless detached).
+   */
+  job?: string;
+  /** For constructors: "detached" keeps the actor alive after its driver leaves. */
+  lifetime?: "detached";
+}
+
+/** Guest log lines sent to the driver whose program made them. */
+export interface LogBody {
+  /** The node where they were written. */
+  node: string;
+  records: { level: string; text: string; task?: string; actor?: string; actorId?: string }[];
 }
 
 /** The head's answer to TASK_SUBMIT: where the task went, and where more of its shape may go for a while. */
@@ -275,6 +292,7 @@ const BODY: Record<number, Check> = {
   [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,
+  [MSG.LOG]: shape({ node: nodeId, records: arrayOf(shape({ level: str, text: str })) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

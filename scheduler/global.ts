@@ -126,6 +126,11 @@ export class GlobalScheduler {
     return true;
   }
 
+  /** Forgets a node (a driver that left: it is not shown as dead). */
+  remove(nodeId: string): void {
+    this.#nodes.delete(nodeId);
+  }
+
   /** Nodes whose heartbeats stopped, as of `now` (not marked; the caller does). */
   overdue(now = performance.now()): NodeEntry[] {
     const out: NodeEntry[] = [];

@@ -46,6 +46,12 @@ export interface TaskSpec {
    * waits in, which cannot depend on the waiting task's own result).
    */
   parent: TaskSpec | undefined;
+  /**
+   * The driver (node ID) whose program this task belongs to, when it came
+   * from another node (undefined: this node's own): its guest's logs go
+   * there, and actors it creates die when that driver leaves.
+   */
+  job: string | undefined;
   /** Dependencies not yet sealed. */
   unresolved: number;
   /** Order of first queueing (0 until then), for fairness between shapes. */

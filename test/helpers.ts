@@ -2,7 +2,13 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Driver, InitOptions } from "wray";
-import { init } from "wray";
+import { formatLog, init } from "wray";
+import type { LogRecord } from "wray";
+
+/** A log option that keeps each record as the line it prints as (formatLog). */
+export function logInto(lines: string[]): (r: LogRecord) => void {
+  return (r) => lines.push(formatLog(r));
+}
 
 /** Path of a built guest fixture (scripts/build-guests.mjs). */
 export function guest(name: string): string {
@@ -11,8 +17,7 @@ export function guest(name: string): string {
 
 /** Starts an embedded cluster for one test and always shuts it down. */
 export async function withRay<T>(options: InitOptions, fn: (ray: Driver) => Promise<T>): Promise<T> {
-  const lines: string[] = [];
-  const ray = await init({ log: (l) => lines.push(l), ...options });
+  const ray = await init({ log: () => {}, ...options });
   try {
     return await fn(ray);
   } finally {

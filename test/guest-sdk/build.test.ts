@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { BuildError, GuestTrapError, TaskError, buildGuest, cToolchainAvailable, init, rustToolchainAvailable } from "wray";
 import { tempDir } from "../temp.js";
+import { logInto } from "../helpers.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 const run = promisify(execFile);
@@ -251,7 +252,7 @@ test("wray build --lang as: an AssemblyScript guest builds (detected by its wray
     const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "p.wasm")]);
     assert.match(stdout, /built .*p\.wasm/);
     const lines: string[] = [];
-    const ray = await init({ numCpus: 1, log: (l) => lines.push(l) });
+    const ray = await init({ numCpus: 1, log: logInto(lines) });
     try {
       const mod = await ray.load(join(dir.path, "p.wasm"));
       assert.deepEqual([...mod.tasks].sort(), ["boom", "random", "roundTrip", "scale", "twice"]);
@@ -367,7 +368,7 @@ test("wray build --lang rust: a Rust guest builds and runs; errors are typed", {
     const { stdout } = await run(process.execPath, [cli, "build", src, "-o", join(dir.path, "r.wasm")]);
     assert.match(stdout, /built .*r\.wasm/);
     const lines: string[] = [];
-    const ray = await init({ numCpus: 1, log: (l) => lines.push(l) });
+    const ray = await init({ numCpus: 1, log: logInto(lines) });
     try {
       const mod = await ray.load(join(dir.path, "r.wasm"));
       assert.deepEqual([...mod.tasks].sort(), ["boom", "later", "roundTrip", "scale", "twice"]);

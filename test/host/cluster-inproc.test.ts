@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import type { Driver } from "wray";
 import { init } from "wray";
 import { ClusterNode, Head, HostNode, InprocTransport } from "wray/host";
-import { guest } from "../helpers.js";
+import { guest, logInto } from "../helpers.js";
 import { tempDir } from "../temp.js";
 
 const TOKEN = "inproc-token";
@@ -27,7 +27,7 @@ before(async () => {
     ["B", 1],
   ] as const) {
     const log: string[] = [];
-    const node = new HostNode({ numCpus, log: (l) => log.push(l) });
+    const node = new HostNode({ numCpus, log: logInto(log) });
     node.start();
     const cluster = await ClusterNode.join(node, { address: head.address, token: TOKEN, transport, log: () => {} });
     hosts.push({ name, node, cluster, log });

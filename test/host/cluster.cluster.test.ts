@@ -10,7 +10,7 @@ import type { Driver } from "wray";
 import { ActorNameTakenError, InfeasibleTaskError, init } from "wray";
 import type { TestCluster } from "../cluster.js";
 import { startCluster, until } from "../cluster.js";
-import { guest } from "../helpers.js";
+import { guest, logInto } from "../helpers.js";
 
 const HEARTBEAT_MS = 500;
 /** Each test's limit: a hang fails the test that hung (and names it) instead of the whole file. */
@@ -27,7 +27,7 @@ before(async () => {
       ["--num-cpus", "1", "--resources", '{"pool": 1}'],
     ],
   });
-  ray = await init({ address: cluster.address, token: cluster.token, log: (l) => driverLog.push(l) });
+  ray = await init({ address: cluster.address, token: cluster.token, log: logInto(driverLog) });
 });
 
 after(async () => {

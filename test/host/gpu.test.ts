@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Driver, ObjectRef } from "wray";
 import { ActorDiedError, GpuError, GpuUnavailableError, InfeasibleTaskError, TaskError, init } from "wray";
-import { GpuDevice } from "wray/host";
-import { cpuMatmul, guest } from "../helpers.js";
+import { GpuDevice, HostGpu } from "wray/host";
+import { cpuMatmul, guest, logInto } from "../helpers.js";
 
 // GPU tests run on whatever adapter there is (lavapipe in CI, installed by
 // scripts/setup-gpu.sh); they skip, saying why, only where none can be opened.
@@ -125,7 +125,7 @@ describe("a host without a GPU", () => {
   test("offers zero GPUs, refuses numGpus tasks as infeasible, and fails GPU calls as unavailable", async () => {
     const lines: string[] = [];
     // no d3d12 adapter exists off Windows: the same path as a machine with no GPU at all
-    const ray = await init({ numCpus: 2, numGpus: 1, gpuBackend: process.platform === "win32" ? "metal" : "d3d12", log: (l) => lines.push(l) });
+    const ray = await init({ numCpus: 2, numGpus: 1, gpuBackend: process.platform === "win32" ? "metal" : "d3d12", log: logInto(lines) });
     try {
       assert.equal(ray.stats().scheduler.resources.total.GPU ?? 0, 0);
       assert.ok(lines.some((l) => /numGpus 1 was asked for/.test(l)), lines.join("\n"));
@@ -150,6 +150,42 @@ describe("a host without a GPU", () => {
       assert.equal(ray.stats().scheduler.resources.total.GPU ?? 0, 0);
     } finally {
       await ray.shutdown();
+    }
+  });
+});
+
+describe("a program that asks for no GPU", () => {
+  test("loads nothing of the GPU stack and prints nothing on stderr; the GPU is offered all the same and opens on first use", { timeout: 60_000 }, async () => {
+    const dist = new URL("../../dist/index.js", import.meta.url).href;
+    // /proc/self/maps lists the shared libraries a Linux process has loaded: Dawn's is webgpu's dawn.node
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { init } from ${JSON.stringify(dist)};
+      const dawn = () => process.platform === "linux" ? readFileSync("/proc/self/maps", "utf8").includes("dawn") : "n/a";
+      const ray = await init({ numCpus: 1 });
+      const m = await ray.load(${JSON.stringify(guest("basic"))});
+      const sum = await ray.get(m.fn("add").remote(20, 22));
+      console.log(JSON.stringify({ sum, gpus: ray.stats().scheduler.resources.total.GPU ?? 0, available: ray.gpu.available, dawn: dawn() }));
+      process.stderr.write("--- first GPU use ---\\n");
+      if (ray.gpu.available) {
+        const g = await ray.load(${JSON.stringify(guest("gpu"))});
+        console.log(JSON.stringify({ adapter: await ray.get(g.fn("adapter", { numGpus: 1 }).remote()), dawn: dawn() }));
+      }
+      await ray.shutdown();`;
+    const { execFile } = await import("node:child_process");
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 50_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve({ stdout, stderr })));
+    });
+    assert.ok(stderr.startsWith("--- first GPU use ---\n"), `nothing on stderr before the GPU is used, got:\n${stderr}`);
+    const [cpu, gpu] = stdout.trim().split("\n").map((l) => JSON.parse(l) as { sum?: number; gpus?: number; available?: boolean; dawn: boolean | string; adapter?: string });
+    assert.equal(cpu!.sum, 42);
+    if (process.platform === "linux") assert.equal(cpu!.dawn, false, "Dawn is not loaded by a CPU-only program");
+    const expected = HostGpu.missing() === undefined ? 1 : 0;
+    assert.equal(cpu!.gpus, expected, "the GPU is offered when this machine can have one");
+    if (expected === 1 && !skip) {
+      assert.equal(cpu!.available, true);
+      assert.equal(typeof gpu!.adapter, "string");
+      if (process.platform === "linux") assert.equal(gpu!.dawn, true, "the first GPU task opened the device");
     }
   });
 });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Driver, ObjectRef } from "wray";
-import { guest, withRay } from "../helpers.js";
+import { guest, logInto, withRay } from "../helpers.js";
 
 /** Gets `refs`, failing with `step` and the scheduler's state if they are not all ready within `ms`. */
 async function getAll<T>(ray: Driver, refs: ObjectRef<T>[], ms: number, step: string): Promise<T[]> {
@@ -61,7 +61,7 @@ test("a long task submitted amid short ones holds back none of those behind it",
 
 test("a task waiting for a resource an actor holds stalls no other task, says who holds it, and runs after the actor dies", { timeout: 120_000 }, async () => {
   const lines: string[] = [];
-  await withRay({ numCpus: 2, numGpus: 0, resources: { gate: 1 }, log: (l) => lines.push(l) }, async (ray) => {
+  await withRay({ numCpus: 2, numGpus: 0, resources: { gate: 1 }, log: logInto(lines) }, async (ray) => {
     const mod = await ray.load(guest("sched"));
     const holder = mod.actor<{ ping(): string }>("Holder", { resources: { gate: 1 } }).remote();
     assert.equal(await ray.get(holder.ping.remote()), "pong");

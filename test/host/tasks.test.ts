@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Driver } from "wray";
 import { GetTimeoutError, ObjectRef, init } from "wray";
-import { guest, withRay } from "../helpers.js";
+import { guest, logInto, withRay } from "../helpers.js";
 
 describe("tasks on an embedded host", () => {
   let ray: Driver;
   const logs: string[] = [];
   test.before(async () => {
-    ray = await init({ numCpus: 2, log: (l) => logs.push(l) });
+    ray = await init({ numCpus: 2, log: logInto(logs) });
   });
   test.after(async () => {
     await ray.shutdown();

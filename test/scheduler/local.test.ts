@@ -38,6 +38,7 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     slot: -1,
     parent: undefined,
     onDone: undefined,
+    job: undefined,
   };
 }
 

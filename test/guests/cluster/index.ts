@@ -62,6 +62,17 @@ export class Counter {
   read(): number {
     return this.value;
   }
+  /** Logs `text` as a warning (it reaches the driver that made the actor) and returns the value. */
+  say(text: string): number {
+    console.warn(text);
+    return this.value;
+  }
+}
+
+/** Submits `where(tag)` from inside the sandbox and waits for it: the child's log line is the driver's too. */
+export function relay(tag: string): string {
+  console.log(`relaying ${tag}`);
+  return get(where.remote(tag));
 }
 
 /** A task that calls an actor it was handed (the actor may be on another node). */
