@@ -6,39 +6,85 @@
  *   wray start --head | --address ws://HEAD:PORT [options]
  *   wray status [--json]
  *   wray stop
+ *   wray <command> --help, wray --version
+ *
+ * Mistakes get one line saying what is wrong and what to type, and exit
+ * code 2; failures one line and exit code 1. No stack traces (WRAY_DEBUG=1
+ * shows them for failures wray did not expect).
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
-import { start, status, stop } from "./cluster-cli.js";
+import { UsageError, start, status, stop } from "./cluster-cli.js";
 import { prepareComponent } from "./component.js";
+import { WrayError } from "../common/errors.js";
+
+/** Each command: its synopsis and what it does (`wray <command> --help`). */
+const HELP: Record<string, string> = {
+  build: `usage: wray build <entry> [-o <out.wasm>] [--opt-size] [--lang js|as|c|rust]
+
+Compiles a guest into a WebAssembly component: TypeScript/JavaScript run by
+QuickJS (exported functions are tasks, exported classes actors),
+AssemblyScript compiled ahead of time (tasks and actors declared with
+task()/actor() from "wray/as"), C (declared with guest-sdk/c/wray.h) or Rust
+(wray::guest! from guest-sdk/rust). Without --lang: .c is C, .rs Rust; a
+module importing "wray/as" or beside an asconfig.json is AssemblyScript.
+
+  -o, --output <file>   where the component goes (default: <entry>.wasm)
+  --opt-size            optimize for size
+  --lang <language>     js, as, c or rust
+`,
+  start: `usage: wray start --head [options]
+       wray start --address ws://HEAD:PORT [options]
+
+Starts a node in the background (--block: in the foreground) and returns
+once it is up. --head starts a cluster: the control store, the global
+scheduler and a node; its token file is made if missing. --address joins
+the cluster whose head is there.
+
+head options:
+  --port <n>                 the head's port (default 6380; 0: any free one)
+  --host <ip>                the interface the head listens on (default 127.0.0.1;
+                             0.0.0.0 for every interface)
+  --shards <n>               control-store shards (default 4)
+  --heartbeat-ms <ms>        heartbeat period; a node silent for 1.5 of them is dead (default 1000)
+node options:
+  --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN)
+  --node-ip-address <ip>     the address this node serves objects at, which other
+                             nodes connect to (default: the address that reaches the head)
+  --node-port <n>            that server's port (default: any free one)
+  --num-cpus <n>             CPUs offered to tasks (default: this machine's)
+  --num-gpus <n>             GPUs offered (default: 1 when a GPU can be opened)
+  --gpu-backend <name>       vulkan, metal, d3d12, d3d11, opengl, opengles or null
+  --resources <json>         custom resources, e.g. '{"memoryBound": 2}'
+  --object-store-memory <bytes>
+  --block                    stay in the foreground
+`,
+  status: `usage: wray status [--address ws://HEAD:PORT] [--token-file <file>] [--json]
+
+Shows the cluster's nodes, resources, load, objects and actors. Without
+--address, the cluster started on this machine.
+`,
+  stop: `usage: wray stop
+
+Stops the wray nodes running on this machine (heads last): in order, with
+10 s to finish before they are killed.
+`,
+};
 
 const USAGE = `usage: wray <command> [options]
 
 commands:
-  build <entry> [-o <out.wasm>] [--opt-size] [--lang js|as|c|rust]
-      compile a guest into a WebAssembly component: TypeScript/JavaScript
-      run by QuickJS (exported functions are tasks, exported classes
-      actors), AssemblyScript compiled ahead of time (tasks and actors
-      declared with task()/actor() from "wray/as"), C (declared with
-      guest-sdk/c/wray.h) or Rust (wray::guest! from guest-sdk/rust).
-      Without --lang: .c is C, .rs Rust; a module importing "wray/as" or
-      beside an asconfig.json is AssemblyScript
-  start --head [--port 6380] [--host 127.0.0.1] [--token-file ~/.wray/token]
-        [--shards 4] [--heartbeat-ms 1000] [node options]
-      start a cluster: the control store, the global scheduler and a node
-      (the token file is made if missing)
-  start --address ws://HEAD:PORT [--token-file F] [node options]
-      start a node that joins the cluster
-      node options: --num-cpus N --num-gpus N --gpu-backend vulkan|metal|d3d12|... --resources '{"name": n}'
-                    --object-store-memory BYTES --block (stay in the foreground)
-  status [--address ws://HEAD:PORT] [--token-file F] [--json]
-      nodes, resources, load, objects and actors of the cluster
-  stop
-      stop the wray nodes running on this machine
-  help
-      show this text
+  build <entry>              compile a guest (TypeScript, AssemblyScript, C, Rust) into a component
+  start --head | --address   start a cluster, or a node that joins one
+  status                     show the cluster
+  stop                       stop this machine's wray nodes
+
+  wray <command> --help      what a command takes
+  wray --version             wray's version
 `;
 
 async function build(argv: string[]): Promise<number> {
@@ -47,17 +93,11 @@ async function build(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { output: { type: "string", short: "o" }, "opt-size": { type: "boolean" }, lang: { type: "string" } },
   });
-  if (positionals.length !== 1) {
-    process.stderr.write(`wray build: expected one entry file, got ${positionals.length}\n\n${USAGE}`);
-    return 2;
-  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "give the entry file to build, e.g. wray build tasks.ts" : `expected one entry file, got ${positionals.length}: ${positionals.join(" ")}`);
   const t0 = performance.now();
   try {
     const lang = values.lang;
-    if (lang !== undefined && !(GUEST_LANGUAGES as readonly string[]).includes(lang)) {
-      process.stderr.write(`wray build: unknown --lang '${lang}' (known: ${GUEST_LANGUAGES.join(", ")})\n`);
-      return 2;
-    }
+    if (lang !== undefined && !(GUEST_LANGUAGES as readonly string[]).includes(lang)) throw new UsageError(`unknown --lang '${lang}' (known: ${GUEST_LANGUAGES.join(", ")})`);
     const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang: lang as GuestLanguage | undefined });
     const ms = (performance.now() - t0).toFixed(0);
     // what a host will see: the component's own description (this also warms the load cache)
@@ -78,26 +118,62 @@ async function build(argv: string[]): Promise<number> {
   }
 }
 
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, stop };
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case "build":
-      return build(rest);
-    case "start":
-      return start(rest);
-    case "stop":
-      return stop(rest);
-    case "status":
-      return status(rest);
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      process.stdout.write(USAGE);
-      return cmd === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`wray: unknown command '${cmd}'\n\n${USAGE}`);
-      return 2;
+  if (cmd === "--version" || cmd === "-V" || cmd === "version") {
+    process.stdout.write(`wray ${version()}\n`);
+    return 0;
+  }
+  if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") {
+    const topic = cmd === "help" ? rest[0] : undefined;
+    if (topic !== undefined && HELP[topic] === undefined) return usageError(`wray help: unknown command '${topic}'`, "wray --help");
+    process.stdout.write(topic !== undefined ? HELP[topic]! : USAGE);
+    return cmd === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) return usageError(`wray: unknown command '${cmd}'${cmd.startsWith("-") ? "" : ` (commands: ${Object.keys(COMMANDS).join(", ")})`}`, "wray --help");
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(HELP[cmd]!);
+    return 0;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof UsageError || isParseArgsError(e)) return usageError(`wray ${cmd}: ${usageMessage(e as Error)}`, `wray ${cmd} --help`);
+    // a failure: one line (the stack with WRAY_DEBUG=1, for failures wray did not expect)
+    const debug = process.env.WRAY_DEBUG && e instanceof Error && !(e instanceof WrayError);
+    process.stderr.write(`wray ${cmd}: ${debug ? (e.stack ?? e.message) : e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+/** One line saying what is wrong and where to look; exit code 2. */
+function usageError(line: string, help: string): number {
+  process.stderr.write(`${line}\nsee '${help}'\n`);
+  return 2;
+}
+
+function isParseArgsError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && (e as NodeJS.ErrnoException).code!.startsWith("ERR_PARSE_ARGS");
+}
+
+/** node:util parseArgs's messages, shortened to what the user typed wrong. */
+function usageMessage(e: Error): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const name = /'(-[^']*?)(?: <value>)?'/.exec(e.message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && name) return `unknown option '${name}'`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && name) return /argument missing/.test(e.message) ? `option '${name}' needs a value` : `option '${name}' takes no value`;
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`.trim();
+  return e.message.split("\n")[0]!;
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string }).version;
+  } catch {
+    return "(unknown version)";
   }
 }
 
@@ -106,7 +182,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`wray: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // a failure wray did not expect: one line (the stack with WRAY_DEBUG=1)
+    const message = e instanceof Error ? (process.env.WRAY_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+    process.stderr.write(`wray: ${message}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,0 +1,121 @@
+/**
+ * The `wray` command's manners: help for every command, a version, and
+ * one line (no stack trace) for every ordinary mistake, with exit code 2
+ * for usage errors and 1 for failures.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createServer } from "node:net";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "./temp.js";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+let home: { path: string; remove(): Promise<void> };
+
+before(async () => {
+  home = await tempDir();
+});
+
+after(async () => {
+  await home?.remove();
+});
+
+function wray(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: home.path };
+  delete env.WRAY_TOKEN;
+  delete env.WRAY_DEBUG;
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      p.kill("SIGKILL");
+      reject(new Error(`wray ${args.join(" ")} did not finish in 60 s:\n${stdout}\n${stderr}`));
+    }, 60_000);
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+/** A mistake: exit code 2, the line given, then where to look; no stack. */
+function usage(r: { code: number; stdout: string; stderr: string }, line: RegExp, help: string): void {
+  assert.equal(r.code, 2, `exit code of: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0]!, line);
+  assert.equal(lines[1], `see '${help}'`);
+  assert.equal(r.stdout, "");
+}
+
+test("wray --version and help for every command", async () => {
+  for (const flag of ["--version", "-V"]) {
+    const v = await wray([flag]);
+    assert.equal(v.code, 0);
+    assert.equal(v.stdout, `wray ${VERSION}\n`);
+  }
+  const top = await wray(["--help"]);
+  assert.equal(top.code, 0);
+  for (const cmd of ["build", "start", "status", "stop"]) {
+    assert.match(top.stdout, new RegExp(`^  ${cmd} `, "m"));
+    for (const args of [[cmd, "--help"], [cmd, "-h"], ["help", cmd]]) {
+      const r = await wray(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^usage: wray ${cmd}`), `wray ${args.join(" ")}`);
+      assert.equal(r.stderr, "");
+    }
+  }
+  const start = await wray(["start", "--help"]);
+  for (const flag of ["--node-ip-address", "--node-port", "--port", "--resources", "--token-file"]) assert.ok(start.stdout.includes(flag), flag);
+  const bare = await wray([]);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stdout, /^usage: wray <command>/);
+});
+
+test("usage mistakes: one line naming what is wrong and where to look, exit code 2", async () => {
+  usage(await wray(["status", "--foo"]), /^wray status: unknown option '--foo'$/, "wray status --help");
+  usage(await wray(["stop", "--force"]), /^wray stop: unknown option '--force'$/, "wray stop --help");
+  usage(await wray(["frobnicate"]), /^wray: unknown command 'frobnicate' \(commands: build, start, status, stop\)$/, "wray --help");
+  usage(await wray(["build"]), /^wray build: give the entry file to build/, "wray build --help");
+  usage(await wray(["build", "a.ts", "--lang", "cobol"]), /^wray build: unknown --lang 'cobol' \(known: /, "wray build --help");
+  usage(await wray(["build", "a.ts", "-o"]), /^wray build: option '-o, --output' needs a value$/, "wray build --help");
+  usage(await wray(["start"]), /^wray start: give --head \(start a cluster\) or --address/, "wray start --help");
+  usage(await wray(["start", "--head", "--resources", "{bad"]), /^wray start: --resources is not valid JSON \(.*\): give an object, e\.g\. --resources '\{"memoryBound": 2\}'$/, "wray start --help");
+  usage(await wray(["start", "--head", "--resources", '{"a": -1}']), /^wray start: --resources: 'a' must be a number >= 0/, "wray start --help");
+  usage(await wray(["start", "--head", "--port", "http"]), /^wray start: --port must be a whole number >= 0, got 'http'$/, "wray start --help");
+  usage(await wray(["start", "--head", "--port", "70000"]), /^wray start: --port must be a port number/, "wray start --help");
+  usage(await wray(["start", "--address", "127.0.0.1:6380"]), /^wray start: --address must be the head's ws:\/\/HOST:PORT/, "wray start --help");
+  usage(await wray(["start", "--address", "ws://127.0.0.1:6380", "--port", "5"]), /^wray start: --port is a head option/, "wray start --help");
+  usage(await wray(["start", "--head", "--gpu-backend", "glide"]), /^wray start: --gpu-backend must be one of /, "wray start --help");
+});
+
+test("failures: one line, exit code 1, no stack", async () => {
+  const missing = await wray(["build", "no-such-file.ts"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^wray build: .*no-such-file\.ts.*\n$/);
+  const none = await wray(["status"]);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, "wray status: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");
+  // a head nothing listens at (a port taken, then let go)
+  const token = join(home.path, "token");
+  writeFileSync(token, "a-token\n");
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  const refused = await wray(["status", "--address", `ws://127.0.0.1:${port}`, "--token-file", token]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`^wray status: cannot connect to ws://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\): nothing is listening there: is the head running`));
+  assert.equal(refused.stderr.split("\n").length, 2, refused.stderr);
+  const joining = await wray(["start", "--address", `ws://127.0.0.1:${port}`, "--num-gpus", "0", "--token-file", token]);
+  assert.equal(joining.code, 1);
+  assert.match(joining.stderr, /wray start: cannot connect to ws:\/\/127\.0\.0\.1:\d+ .*is the head running/);
+  for (const r of [missing, none, refused, joining]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
