@@ -36,7 +36,7 @@ export {
 } from "./host/index.js";
 export { ConnectionFailedError, UnauthorizedError, ConnectionClosedError } from "./net/index.js";
 export type { LogRecord, LogLevel } from "./host/index.js";
-export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
+export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./store/index.js";
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";

@@ -13,7 +13,8 @@ export default defineConfig([
     platform: "node",
     target: "node20",
     splitting: true,
-    dts: { entry: { index: "index.ts", host: "host/index.ts" } },
+    // the GPU classes' types name WebGPU's (GPUBuffer, ...): a project type-checking wray's declarations needs them
+    dts: { entry: { index: "index.ts", host: "host/index.ts" }, banner: '/// <reference types="@webgpu/types" />' },
     sourcemap: true,
     external: ["@bytecodealliance/jco", "componentize-qjs", "esbuild", "@msgpack/msgpack", "assemblyscript", "assemblyscript/asc"],
   },

@@ -128,13 +128,32 @@ export class RemoteFunction<A extends readonly unknown[] = unknown[], R = unknow
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyMethod = (...args: any[]) => unknown;
 
-/** An actor's methods as handle members, typed from `T` (an interface of the class's methods). */
+/**
+ * An actor's methods as handle members, typed from `T`: the class itself
+ * (`typeof Counter`, from `import type { Counter }` of the guest module),
+ * its instance type, or an interface of its methods.
+ */
 export type ActorMethods<T> = {
-  readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
+  readonly [K in keyof InstanceOf<T>]: InstanceOf<T>[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
 };
 
 /** A handle to an actor of class `T`: `handle.method.remote(...)` calls it. */
 export type Actor<T = Record<string, AnyMethod>> = ActorHandle & ActorMethods<T>;
+
+/** The instances of `T` when it is a class, else `T`. */
+export type InstanceOf<T> = T extends abstract new (...args: never) => infer I ? I : T;
+
+/** The constructor's arguments when `T` is a class (each may be a ref), else any. */
+export type ConstructorArgs<T> = T extends abstract new (...args: infer A) => unknown ? RefArgs<A> : unknown[];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+/** A task's arguments: given as a tuple, or taken from its function's type (`typeof fib`). */
+export type TaskArgs<A> = A extends AnyFunction ? Parameters<A> : A extends readonly unknown[] ? A : never;
+
+/** A task's result: its function's return type, or `R`. */
+export type TaskResult<A, R> = A extends AnyFunction ? ReturnType<A> : R;
 
 /** One method of an actor, ready to call: `remote(...)` returns the ObjectRef of its result. */
 export class ActorMethod<A extends readonly unknown[] = unknown[], R = unknown> {
@@ -190,9 +209,10 @@ export class ActorClass<T = Record<string, AnyMethod>> {
    * Creates an actor: its constructor runs with `args` in an isolate of the
    * actor's own. Returns its handle at once; a constructor that fails makes
    * every call fail with ActorDiedError. Throws ActorNameTakenError when
-   * `name` belongs to a live actor.
+   * `name` belongs to a live actor. With `T` a class (`typeof Counter`),
+   * `args` are checked against its constructor.
    */
-  remote(...args: unknown[]): Actor<T> {
+  remote(...args: ConstructorArgs<T>): Actor<T> {
     return this.#driver._createActor(this.#component, this.className, args, this.#options) as Actor<T>;
   }
 
@@ -229,11 +249,16 @@ export class ComponentModule {
     return new ActorClass<T>(this.#driver, this.#record, className, options);
   }
 
-  /** A task of this component. Throws UnknownFunctionError for a name it does not export. */
-  fn<A extends readonly unknown[] = unknown[], R = unknown>(name: string, options: TaskOptions = {}): RemoteFunction<A, R> {
+  /**
+   * A task of this component. Throws UnknownFunctionError for a name it
+   * does not export. Type it with its arguments and result
+   * (`fn<[number], number>("fib")`) or with its function (`fn<typeof
+   * fib>("fib")`, from `import type` of the guest module).
+   */
+  fn<A extends readonly unknown[] | AnyFunction = unknown[], R = unknown>(name: string, options: TaskOptions = {}): RemoteFunction<TaskArgs<A>, TaskResult<A, R>> {
     if (typeof name !== "string") throw new TypeError("fn(name): name must be a string");
     if (!this.tasks.includes(name)) throw new UnknownFunctionError("task", name, this.source, this.tasks);
-    return new RemoteFunction<A, R>(this.#driver, this.#record, this.#driver._function(this.#record, name), options);
+    return new RemoteFunction<TaskArgs<A>, TaskResult<A, R>>(this.#driver, this.#record, this.#driver._function(this.#record, name), options);
   }
 }
 
@@ -539,7 +564,7 @@ export class Driver {
    * GetTimeoutError when they are not ready in time.
    */
   get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
-  get<T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
   get(refs: readonly ObjectRef[], options?: { timeoutMs?: number }): Promise<unknown[]>;
   async get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
     this.#check("get()");

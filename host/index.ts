@@ -4,7 +4,7 @@
  * need just `wray`.
  */
 export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./driver.js";
-export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods } from "./driver.js";
+export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./driver.js";
 export { HostNode, resolveOptions, resolveActorOptions } from "./node.js";
 export type { NodeOptions, TaskOptions, ActorOptions, ComponentRecord, FunctionInfo } from "./node.js";
 export { ActorManager } from "./actors.js";

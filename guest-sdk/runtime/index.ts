@@ -1,4 +1,5 @@
 /// <reference path="./host.d.ts" />
+/// <reference path="./sandbox.d.ts" />
 /**
  * wray's guest SDK: what tasks and actors import, inside the sandbox.
  *
@@ -495,31 +496,8 @@ export function __wrayExports(ns: Record<string, unknown>) {
 }
 
 declare global {
-  // what the SDK's polyfills provide inside the sandbox (console goes to the host's log)
-  interface Console {
-    log(...data: unknown[]): void;
-    info(...data: unknown[]): void;
-    warn(...data: unknown[]): void;
-    error(...data: unknown[]): void;
-    debug(...data: unknown[]): void;
-    trace(...data: unknown[]): void;
-  }
-  var console: Console;
-  interface Performance {
-    /** Milliseconds since the first call in this instance, from the host's clock. */
-    now(): number;
-    readonly timeOrigin: number;
-  }
-  var performance: Performance;
-  interface TextEncoder {
-    encode(s?: string): Uint8Array;
-  }
-  var TextEncoder: { new (): TextEncoder };
-  interface TextDecoder {
-    decode(b?: ArrayBufferView | ArrayBuffer): string;
-  }
-  var TextDecoder: { new (): TextDecoder };
-
+  // a guest module's exported functions and classes gain `.remote` (the
+  // sandbox's other globals are in sandbox.d.ts, "wray/guest/sandbox")
   interface Function {
     /** Creates an actor of this exported class; see `createActor()`. */
     remote<C extends new (...args: never[]) => object>(this: C, ...args: ConstructorParameters<C>): Actor<InstanceType<C>>;
