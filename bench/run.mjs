@@ -119,6 +119,22 @@ if (!json) {
 
 await row("baseline: postMessage round trip", "us", postMessageRoundTrip, "worker_threads floor");
 
+/** ms from a fresh driver process's start to its first task's result (the component's glue is cached on disk). */
+async function driverStart() {
+  const { execFile } = await import("node:child_process");
+  const script = `import { init } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const ray = await init({ numCpus: 1 });
+    const m = await ray.load(${JSON.stringify(await guestPath())});
+    await ray.get(m.fn("noop").remote());
+    console.log(performance.now());
+    await ray.shutdown();`;
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  return Number(out.trim().split("\n").pop());
+}
+await row("driver start to first result", "ms", driverStart, "a fresh process: init() (embedded, 1 CPU), load, one task's result; no GPU asked for", 1);
+
 await row("single client tasks sync", "us", () => roundTrip(2000, () => noop.remote()), "submit + get of a no-op task, one at a time");
 
 await row("single client tasks async", "tasks/s", () => throughput(100_000, () => noop.remote()), "100k no-op tasks submitted, then one get");

@@ -202,8 +202,8 @@ export class ClusterNode implements ClusterLink, RemoteObjects {
         if (self) self.#accept(conn);
         else early.push(conn);
       });
-      const shown = reached === undefined ? undefined : reached.includes(":") ? `[${reached}]` : reached;
-      listener = wildcard && shown !== undefined ? { address: l.address.replace(/^ws:\/\/(\[[^\]]*\]|[^:]*)/, `ws://${shown}`), close: () => l.close() } : l;
+      // listening everywhere: advertised at the address that reaches the head
+      listener = wildcard && reached !== undefined ? { address: withHost(l.address, reached), close: () => l.close() } : l;
     } catch (e) {
       head.close("could not listen");
       throw e;
@@ -1282,4 +1282,10 @@ function remoteToLocal(e: Error, name: string): Error {
 
 function isLevel(l: string): l is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(l);
+}
+
+/** `scheme://host:port` with another host. */
+function withHost(address: string, host: string): string {
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return address.replace(/^([a-z]+:\/\/)(\[[^\]]*\]|[^:/]*)/, `$1${shown}`);
 }

@@ -26,6 +26,7 @@ export type {
   ActorKillBody,
   LogBody,
 } from "./wire.js";
+export { advertisedAddress } from "./ws.js";
 export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED } from "./connection.js";
 export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";

@@ -8,6 +8,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { NetworkInterfaceInfo } from "node:os";
+import { networkInterfaces } from "node:os";
 import WebSocket, { WebSocketServer } from "ws";
 import { CLOSE_PROTOCOL, Connection } from "./connection.js";
 import { AddressInUseError, ConnectionFailedError, UnauthorizedError } from "./errors.js";
@@ -61,6 +63,23 @@ function attach(ws: WebSocket, peer: string, log: (line: string) => void): Conne
   return conn;
 }
 
+/**
+ * The address peers are told for a server listening on `host`: itself,
+ * or for every interface (0.0.0.0, ::) this machine's first external IPv4
+ * address (127.0.0.1 when it has none), since "0.0.0.0" reaches nothing
+ * from another machine.
+ */
+export function advertisedAddress(host: string, port: number, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): string {
+  let shown = host;
+  if (host === "0.0.0.0" || host === "::") {
+    const external = Object.values(interfaces)
+      .flatMap((list) => list ?? [])
+      .find((i) => i.family === "IPv4" && !i.internal);
+    shown = external?.address ?? "127.0.0.1";
+  }
+  return `ws://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+}
+
 export class WsTransport implements Transport {
   async listen(options: ListenOptions, accept: (conn: Connection) => void): Promise<Listener> {
     const log = options.log ?? (() => {});
@@ -94,9 +113,8 @@ export class WsTransport implements Transport {
       accept(conn);
     });
     const addr = wss.address() as AddressInfo;
-    const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     return {
-      address: `ws://${shown}:${addr.port}`,
+      address: advertisedAddress(addr.address, addr.port),
       close: () =>
         new Promise<void>((resolve) => {
           for (const c of conns) c.close("server shutting down");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import WebSocket from "ws";
 import type { Connection, Message, Transport } from "../../net/index.js";
-import { ChunkReply, ConnectionClosedError, InprocTransport, MSG, RemoteError, TOKEN_HEADER, UnauthorizedError, WsTransport } from "../../net/index.js";
+import { ChunkReply, ConnectionClosedError, InprocTransport, MSG, RemoteError, TOKEN_HEADER, UnauthorizedError, WsTransport, advertisedAddress } from "../../net/index.js";
 
 const TOKEN = "s3cret-token";
 
@@ -188,3 +188,14 @@ test("ws: a connection to nothing fails with a clear error", async () => {
 });
 
 void (null as unknown as Connection);
+
+test("a server listening on every interface is advertised at an address that reaches it", () => {
+  const lo = { address: "127.0.0.1", netmask: "255.0.0.0", family: "IPv4", mac: "00:00:00:00:00:00", internal: true, cidr: "127.0.0.1/8" } as const;
+  const eth = { address: "10.1.2.3", netmask: "255.255.255.0", family: "IPv4", mac: "02:00:00:00:00:01", internal: false, cidr: "10.1.2.3/24" } as const;
+  const v6 = { address: "fe80::1", netmask: "ffff:ffff:ffff:ffff::", family: "IPv6", mac: "02:00:00:00:00:01", internal: false, cidr: "fe80::1/64", scopeid: 2 } as const;
+  assert.equal(advertisedAddress("0.0.0.0", 6380, { lo: [lo], eth0: [v6, eth] }), "ws://10.1.2.3:6380");
+  assert.equal(advertisedAddress("::", 6380, { lo: [lo], eth0: [eth] }), "ws://10.1.2.3:6380");
+  assert.equal(advertisedAddress("0.0.0.0", 6380, { lo: [lo] }), "ws://127.0.0.1:6380", "a machine with no network: loopback");
+  assert.equal(advertisedAddress("127.0.0.2", 7000), "ws://127.0.0.2:7000");
+  assert.equal(advertisedAddress("::1", 7000), "ws://[::1]:7000");
+});

@@ -85,6 +85,8 @@ test("malformed frames are WireErrors, each with a reason", () => {
     ["a task body with bytes left over", encode([MSG.TASK_RUN, 0, Uint8Array.of(...taskBody(), 0)])],
     ["bad resources", encode([MSG.TASK_RUN, 0, taskBody({ resources: [["CPU", 0.5]] })])],
     ["a result body cut short", encode([MSG.TASK_DONE, 0, doneBody().subarray(0, 20)])],
+    ["log records that are not records", encode([MSG.LOG, 0, { node: NODE_A, records: ["ran"] }])],
+    ["log records from no node", encode([MSG.LOG, 0, { node: "me", records: [{ level: "info", text: "x" }] }])],
     ["a good message then garbage", Uint8Array.of(...encodeMessage(MSG.REPLY, 1, null), 0xc1)],
   ];
   for (const [what, bytes] of bad) {
@@ -141,6 +143,8 @@ test("tasks and results keep every field through their binary layouts", () => {
     actorName: "the-one",
     maxConcurrency: 8,
     tried: [NODE_B],
+    job: NODE_A,
+    lifetime: "detached",
   });
   for (const type of [MSG.TASK_SUBMIT, MSG.TASK_RUN, MSG.ACTOR_CREATE, MSG.ACTOR_CALL]) {
     const [m] = decodeFrame(encodeMessage(type, 7, full));
@@ -153,7 +157,7 @@ test("tasks and results keep every field through their binary layouts", () => {
   assert.equal((call!.body as { component: string }).component, "");
   // a plain task has none of the optional fields
   const [plain] = decodeFrame(encodeMessage(MSG.TASK_RUN, 0, task()));
-  for (const k of ["deps", "nested", "actor", "actorName", "maxConcurrency", "tried"]) assert.ok(!(k in (plain!.body as object)), k);
+  for (const k of ["deps", "nested", "actor", "actorName", "maxConcurrency", "tried", "job", "lifetime"]) assert.ok(!(k in (plain!.body as object)), k);
 
   const done = {
     id: id16,
@@ -194,7 +198,7 @@ test("a task that cannot be written is refused at the sender and leaves the fram
 
 test("every truncation and random corruption of a binary body is a WireError", () => {
   const bodies = [
-    [MSG.TASK_RUN, taskBody({ deps: [{ id: id20, size: 1, nodes: [NODE_A] }], nested: [id20], tried: [NODE_B], actorName: "a" })],
+    [MSG.TASK_RUN, taskBody({ deps: [{ id: id20, size: 1, nodes: [NODE_A] }], nested: [id20], tried: [NODE_B], actorName: "a", job: NODE_A })],
     [MSG.TASK_DONE, bodyOf(MSG.TASK_DONE, { id: id16, node: NODE_A, results: [{ value: Uint8Array.of(1) }, { node: NODE_B, size: 9, nested: [id20] }] })],
   ] as const;
   let seed = 99;
