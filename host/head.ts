@@ -148,7 +148,7 @@ export class Head {
     return r;
   }
 
-  /** Runs `p` to its end before the store closes; a failure is logged, never thrown at the process. */
+  /** Keeps `p` until it settles, so that close() waits for it before it closes the store (its failure is its caller's to report). */
   #track(p: Promise<unknown>): void {
     this.#work.add(p);
     p.catch(() => {}).finally(() => this.#work.delete(p));
