@@ -262,7 +262,7 @@ export class ComponentModule {
   }
 }
 
-/** A connection to a wray cluster (for now: an embedded single-host one). */
+/** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
 export class Driver {
   readonly #node: HostNode;
   readonly #codec: ValueCodec;

@@ -10,7 +10,7 @@ import { MSG, WsTransport } from "../net/index.js";
 import type { NodeEntry } from "../scheduler/index.js";
 import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
 import { ControlStoreService, ShardedControlStore, TABLES } from "../store/index.js";
-import { ActorNameTakenError } from "./errors.js";
+import { ActorDiedError, ActorNameTakenError } from "./errors.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -257,6 +257,14 @@ export class Head {
     if (t.actorName !== undefined) rec.name = t.actorName;
     if (t.lifetime === "detached") rec.lifetime = "detached";
     await this.store.put(TABLES.actors, key, rec);
+    const job = rec.job!;
+    if (rec.lifetime !== "detached" && this.scheduler.node(job)?.alive !== true) {
+      // its driver left while it was being placed, after the sweep of that driver's actors: it dies with it here
+      const why = `its driver ${job.slice(0, 8)} exited while it was being placed`;
+      await this.store.put(TABLES.actors, key, { ...rec, state: "dead", death: why } satisfies ActorTableRecord);
+      if (t.actorName !== undefined) await this.store.delete(TABLES.actorNames, t.actorName);
+      throw new ActorDiedError(t.name, key, why);
+    }
     const conn = this.#conns.get(n.nodeId);
     if (!conn || !n.alive) throw new Error(`node ${n.nodeId} died while the actor was placed`);
     conn.notify(MSG.ACTOR_CREATE, t);

@@ -184,6 +184,8 @@ export interface ActorOptions {
   name?: string;
   /** How many calls may run interleaved while earlier ones wait in `get` (default 1). */
   maxConcurrency?: number;
+  /** "detached": on a cluster, it outlives the driver whose program made it (until killed). */
+  lifetime?: "detached";
   /** CPUs the actor holds for its lifetime (default 0). */
   numCpus?: number;
   /** Custom resources the actor holds for its lifetime. */

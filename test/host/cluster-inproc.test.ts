@@ -16,10 +16,10 @@ let dir: Awaited<ReturnType<typeof tempDir>>;
 let head: Head;
 const hosts: { name: string; node: HostNode; cluster: ClusterNode; log: string[] }[] = [];
 let ray: Driver;
+const transport = new InprocTransport();
 
 before(async () => {
   dir = await tempDir();
-  const transport = new InprocTransport();
   // every node shares this thread, which a component's compilation blocks for a while: long heartbeats
   head = await Head.start({ token: TOKEN, directory: dir.path, port: 0, heartbeatMs: 10_000, transport, log: () => {} });
   for (const [name, numCpus] of [
@@ -74,4 +74,28 @@ test("an in-process cluster runs actors on its hosts, called in order", async ()
     Array.from({ length: 30 }, (_, i) => 11 + i),
   );
   assert.equal(hosts.reduce((k, h) => k + h.node.actors.count().alive, 0), 1, "the actor lives on one of the hosts");
+});
+
+test("an actor created for a driver that has left dies at once (a task of its program outlived it)", async () => {
+  const quick = await init({ address: head.address, token: TOKEN, transport, log: () => {}, numGpus: 0 });
+  const mod = await quick.load(guest("cluster"));
+  // the task runs on; the driver leaves before the task creates its actor
+  mod.fn<[number, string], string>("spawnLater").remote(500, "late");
+  await quick.shutdown();
+  const record = async () => {
+    for (const [, a] of await head.store.scan<{ name?: string; state: string; death?: string }>("actors")) if (a.name === "late") return a;
+    return undefined;
+  };
+  const deadline = Date.now() + 20_000;
+  while ((await record()) === undefined) {
+    assert.ok(Date.now() < deadline, "the task did not create its actor");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const settled = Date.now() + 5000;
+  while ((await record())!.state !== "dead") {
+    assert.ok(Date.now() < settled, "the actor outlived its driver");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match((await record())!.death ?? "", /its driver [0-9a-f]{8} exited/);
+  await assert.rejects(ray.getActor("late"));
 });

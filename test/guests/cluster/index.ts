@@ -2,7 +2,7 @@
 // log), large values, gets of refs made on other nodes, and an actor that
 // guests call across nodes.
 import type { Actor, ObjectRef } from "wray/guest";
-import { get, put } from "wray/guest";
+import { createActorWith, get, put } from "wray/guest";
 
 /** Logs `ran <tag>` (the line lands in the log of the host that ran it) and returns the tag. */
 export function where(tag: string): string {
@@ -80,4 +80,14 @@ export function bump(c: Actor<Counter>, times: number): number {
   let last = 0;
   for (let i = 0; i < times; i++) last = get(c.inc.remote(1));
   return last;
+}
+
+/** Busy for `ms`, then creates an actor named `name`: by then the driver that ran this may have left. */
+export function spawnLater(ms: number, name: string): string {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+  createActorWith(Counter, { name }, 0);
+  return name;
 }
