@@ -5,8 +5,7 @@
  * 150–300 ms and prints Vulkan warnings on stderr).
  */
 import { existsSync, readdirSync } from "node:fs";
-import type { GpuBackend } from "./device.js";
-import { GpuDevice } from "./device.js";
+import type { GpuBackend, GpuDevice } from "./device.js";
 
 export class HostGpu {
   #device: GpuDevice | undefined;
@@ -94,10 +93,5 @@ export class HostGpu {
       }
     }
     return "no Vulkan driver is installed (no GPU driver, and no software one such as Mesa's lavapipe)";
-  }
-
-  /** Opens a device for `backend`: GpuDevice.open. */
-  static openDevice(backend?: GpuBackend): Promise<GpuDevice | string> {
-    return GpuDevice.open({ backend });
   }
 }

@@ -11,6 +11,7 @@ import { MSG, WsTransport } from "../net/index.js";
 import type { ClusterOptions } from "./cluster.js";
 import { ClusterNode } from "./cluster.js";
 import { WrayError } from "../common/errors.js";
+import { processAlive } from "../common/process.js";
 import { formatLog } from "./log.js";
 import {
   defaultTokenFile,
@@ -253,19 +254,11 @@ export async function stop(argv: string[]): Promise<number> {
       // already gone
     }
   }
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const deadline = Date.now() + 10_000;
-  while (order.some((n) => alive(n.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (order.some((n) => processAlive(n.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   let killed = 0;
   for (const n of order) {
-    if (!alive(n.pid)) continue;
+    if (!processAlive(n.pid)) continue;
     process.kill(n.pid, "SIGKILL");
     removeNodeFile(n.pid);
     killed++;

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "nod
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { processAlive } from "../common/process.js";
 
 export function wrayHome(): string {
   return process.env.WRAY_HOME || join(homedir(), ".wray");
@@ -94,9 +95,7 @@ export function runningNodes(): { pid: number; head: boolean }[] {
   for (const n of names) {
     const pid = Number(n.replace(/\.json$/, ""));
     if (!Number.isInteger(pid)) continue;
-    try {
-      process.kill(pid, 0);
-    } catch {
+    if (!processAlive(pid)) {
       rmSync(join(nodesDir(), n), { force: true });
       continue;
     }

@@ -7,8 +7,8 @@
 import type { TypedArrayCtor } from "../common/codec.js";
 import { ObjectRef } from "../common/object-ref.js";
 import { binaryPayload } from "../common/msgpack-walk.js";
-import type { GpuBackend, GpuDevice, GpuKernel } from "../gpu/index.js";
-import { GPU_BACKENDS, GpuSession, GpuUnavailableError, HostGpu } from "../gpu/index.js";
+import type { GpuBackend, GpuKernel } from "../gpu/index.js";
+import { GpuDevice, GpuSession, GpuUnavailableError, HostGpu } from "../gpu/index.js";
 import { READY } from "../store/index.js";
 import type { ObjectStore } from "../store/index.js";
 
@@ -38,13 +38,12 @@ export async function openHostGpu(options: { numGpus?: number | undefined; gpuBa
     throw new RangeError(`numGpus must be a finite number >= 0, got ${String(numGpus)}`);
   }
   if (numGpus === 0) return { gpu: HostGpu.none("it was started with numGpus 0"), numGpus: 0 };
-  if (gpuBackend !== undefined && !GPU_BACKENDS.includes(gpuBackend)) throw new RangeError(`gpuBackend must be one of ${GPU_BACKENDS.join(", ")}, got ${String(gpuBackend)}`);
   if (numGpus === undefined && gpuBackend === undefined) {
     const missing = HostGpu.missing();
     if (missing !== undefined) return { gpu: HostGpu.none(missing), numGpus: 0 };
-    return { gpu: HostGpu.lazy(() => HostGpu.openDevice()), numGpus: options.advertise ? 1 : 0 };
+    return { gpu: HostGpu.lazy(() => GpuDevice.open()), numGpus: options.advertise ? 1 : 0 };
   }
-  const gpu = await HostGpu.openDevice(gpuBackend);
+  const gpu = await GpuDevice.open({ backend: gpuBackend });
   if (typeof gpu === "string") {
     if (numGpus !== undefined) options.log(`(wray) numGpus ${numGpus} was asked for, but ${gpu}: this host offers no GPUs`);
     return { gpu: HostGpu.none(gpu), numGpus: 0 };

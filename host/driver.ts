@@ -28,6 +28,7 @@ import { HostNode, resolveActorOptions, resolveOptions } from "./node.js";
 import type { ClusterOptions } from "./cluster.js";
 import { ClusterNode } from "./cluster.js";
 import { readHeadFile, readToken, wrayHome } from "./cluster-files.js";
+import { processAlive } from "../common/process.js";
 import { printLog, wrayRecord } from "./log.js";
 import type { Transport } from "../net/index.js";
 import type { GpuBackend } from "../gpu/index.js";
@@ -877,13 +878,4 @@ async function clusterAddress(given: string | undefined, customTransport: boolea
     throw new TypeError(`init(): ${where} is not a cluster address: give ws://HOST:PORT (the head's, as \`wray start --head\` prints it), "auto" or "local"`);
   }
   return { address };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

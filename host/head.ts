@@ -253,11 +253,11 @@ export class Head {
     const n = this.scheduler.place(shape, [], true, t.tried);
     if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
     if (t.actorName !== undefined) await this.store.put(TABLES.actorNames, t.actorName, key);
-    const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, job: t.job ?? t.owner, state: "alive", methods: [] };
+    const job = t.job ?? t.owner;
+    const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, job, state: "alive", methods: [] };
     if (t.actorName !== undefined) rec.name = t.actorName;
     if (t.lifetime === "detached") rec.lifetime = "detached";
     await this.store.put(TABLES.actors, key, rec);
-    const job = rec.job!;
     if (rec.lifetime !== "detached" && this.scheduler.node(job)?.alive !== true) {
       // its driver left while it was being placed, after the sweep of that driver's actors: it dies with it here
       const why = `its driver ${job.slice(0, 8)} exited while it was being placed`;

@@ -22,6 +22,7 @@
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SpillError } from "./errors.js";
+import { processAlive } from "../common/process.js";
 
 /** Past this many bytes a spill file takes no more objects. */
 const FILE_TARGET = 256 << 20;
@@ -64,15 +65,6 @@ let exitHook = false;
 function removeOpenDirs(): void {
   for (const d of openDirs) rmSync(d, { recursive: true, force: true });
   openDirs.clear();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export class SpillFiles {
@@ -204,7 +196,7 @@ export class SpillFiles {
   #removeStale(): void {
     for (const name of readdirSync(this.base)) {
       const m = /^wray-spill-(\d+)-/.exec(name);
-      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
       const path = join(this.base, name);
       try {
         rmSync(path, { recursive: true, force: true });

@@ -4,12 +4,12 @@
  * for usage errors and 1 for failures.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runNode } from "./cluster.js";
 import { tempDir } from "./temp.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -28,21 +28,7 @@ function wray(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: home.path };
   delete env.WRAY_TOKEN;
   delete env.WRAY_DEBUG;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      p.kill("SIGKILL");
-      reject(new Error(`wray ${args.join(" ")} did not finish in 60 s:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    p.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
+  return runNode([CLI, ...args], env);
 }
 
 /** A mistake: exit code 2, the line given, then where to look; no stack. */

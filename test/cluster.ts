@@ -68,6 +68,25 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, tim
   });
 }
 
+/** Runs `node ...args` with `env`; its exit code and output. Killed, and rejected naming it, after `timeoutMs`. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      p.kill("SIGKILL");
+      reject(new Error(`node ${args.join(" ").slice(0, 200)} did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
 export async function startCluster(options: { heartbeatMs?: number; headArgs?: string[]; hosts?: string[][] } = {}): Promise<TestCluster> {
   const dir = await tempDir();
   const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: dir.path };
@@ -98,15 +117,7 @@ export async function startCluster(options: { heartbeatMs?: number; headArgs?: s
     };
     const hosts: NodeProcess[] = [];
     for (const args of options.hosts ?? []) hosts.push(await addHost(args));
-    const cli = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      });
+    const cli = (args: string[]) => runNode([CLI, ...args], env);
     return { address, token, home: dir.path, head: head.node, hosts, cli, addHost, stop };
   } catch (e) {
     await stop();

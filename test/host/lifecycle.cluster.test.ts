@@ -7,7 +7,6 @@
  * driver; `wray stop` ends it in order and leaves nothing behind.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +15,7 @@ import { after, before, test } from "node:test";
 import type { Driver, LogRecord } from "wray";
 import { ActorNotFoundError, ConnectionFailedError, NoClusterError, formatLog, init } from "wray";
 import type { TestCluster } from "../cluster.js";
-import { startCluster, until } from "../cluster.js";
+import { runNode, startCluster, until } from "../cluster.js";
 import { guest } from "../helpers.js";
 import { tempDir } from "../temp.js";
 
@@ -47,21 +46,7 @@ function driverProcess(script: string, env: Record<string, string> = {}): Promis
   const childEnv: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: cluster.home, ...env };
   delete childEnv.WRAY_TOKEN;
   if (!("WRAY_ADDRESS" in env)) delete childEnv.WRAY_ADDRESS;
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--input-type=module", "-e", `import * as wray from ${JSON.stringify(DIST)};\n${script}`], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      p.kill("SIGKILL");
-      reject(new Error(`the driver process did not finish in 60 s:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    p.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
+  return runNode(["--input-type=module", "-e", `import * as wray from ${JSON.stringify(DIST)};\n${script}`], childEnv);
 }
 
 async function status() {
@@ -230,14 +215,7 @@ test("a head whose port is taken says so in one line, exits 1 and leaves no sess
   try {
     await new Promise<void>((r) => taken.listen(0, "127.0.0.2", r));
     const port = (taken.address() as { port: number }).port;
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [CLI, "start", "--head", "--host", "127.0.0.2", "--port", String(port), "--num-gpus", "0"], { env: { ...process.env, WRAY_HOME: home.path }, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
+    const r = await runNode([CLI, "start", "--head", "--host", "127.0.0.2", "--port", String(port), "--num-gpus", "0"], { ...process.env, WRAY_HOME: home.path });
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`wray start: cannot listen on 127\\.0\\.0\\.2:${port}: the port is in use`));
     assert.doesNotMatch(r.stderr, /\n\s+at |EADDRINUSE/, r.stderr);
