@@ -41,7 +41,7 @@ export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError,
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
-export { Gpu, GpuBuffer, Kernel } from "./host/driver-gpu.js";
+export { Gpu, GpuBuffer, Kernel } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";
 export {

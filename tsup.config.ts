@@ -6,7 +6,7 @@ export default defineConfig([
     entry: {
       index: "index.ts",
       host: "host/index.ts",
-      cli: "host/cli.ts",
+      cli: "host/cli/index.ts",
       worker: "host/isolate/worker.ts",
     },
     format: "esm",

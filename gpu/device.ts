@@ -7,7 +7,7 @@
  * Assumptions:
  * - Everything runs on the host thread. Dawn's promises resolve there, so
  *   guests reach the device through blocking calls the host answers
- *   (host/node.ts), never from their own isolates.
+ *   (host/node/gpu-route.ts), never from their own isolates.
  * - Dawn must never see a SharedArrayBuffer: `queue.writeBuffer` from a
  *   shared view crashes the process (seen with webgpu 0.6.2). Uploads copy
  *   in JavaScript into a buffer mapped at creation, which is also the one

@@ -2,7 +2,7 @@ import { WrayError } from "../common/errors.js";
 
 /**
  * Why a GPU operation failed. The codes match the WIT `gpu.error-code`
- * cases, in order after `WRAY_GPU_` (host/imports/gpu.ts maps them), so a
+ * cases, in order after `WRAY_GPU_` (host/isolate/imports/gpu.ts maps them), so a
  * guest sees the same code the driver does.
  */
 export type GpuErrorCode = "WRAY_GPU_UNAVAILABLE" | "WRAY_GPU_COMPILE" | "WRAY_GPU_VALIDATION" | "WRAY_GPU_OUT_OF_MEMORY" | "WRAY_GPU_DEVICE_LOST";

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { renameExports } from "../common/wasm-binary.js";
 import { componentFromCore, writeComponent } from "./build-native.js";
 import { BuildError } from "./errors.js";
-import type { BuildResult } from "./build.js";
+import type { BuildResult } from "./build-native.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GUEST = "wray:runtime/guest@0.1.0";

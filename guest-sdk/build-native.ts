@@ -18,7 +18,14 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BuildError } from "./errors.js";
-import type { BuildResult } from "./build.js";
+
+/** What a build wrote. */
+export interface BuildResult {
+  output: string;
+  bytes: number;
+  /** The module's exports, as esbuild saw them. */
+  exports: string[];
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HOST_MODULE = "wray:runtime/host@0.1.0";

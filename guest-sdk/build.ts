@@ -15,7 +15,8 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAsGuest } from "./build-as.js";
 import { withCustomSection } from "../common/wasm-binary.js";
-import { SOURCE_MAP_SECTION, remapStack } from "../host/source-map.js";
+import { SOURCE_MAP_SECTION, remapStack } from "../common/source-map.js";
+import type { BuildResult } from "./build-native.js";
 import { buildCGuest, buildRustGuest, writeComponent } from "./build-native.js";
 import { BuildError } from "./errors.js";
 
@@ -50,12 +51,7 @@ export interface BuildOptions {
   lang?: GuestLanguage;
 }
 
-export interface BuildResult {
-  output: string;
-  bytes: number;
-  /** The module's exports, as esbuild saw them. */
-  exports: string[];
-}
+export type { BuildResult } from "./build-native.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -172,7 +168,7 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
     }
     throw err;
   }
-  // the source map of the bundle, read back by host/source-map.ts
+  // the source map of the bundle, read back by common/source-map.ts
   if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
   return writeComponent(output, component, exports);
 }

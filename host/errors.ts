@@ -1,5 +1,5 @@
 import { WrayError } from "../common/errors.js";
-import type { TrapKind } from "./isolate/guest.js";
+import type { TrapKind } from "./isolate/index.js";
 
 export type { TrapKind };
 
@@ -98,8 +98,9 @@ export class ActorNameTakenError extends WrayError {
 /** A component file does not exist. */
 export class ComponentNotFoundError extends WrayError {
   readonly path: string;
-  constructor(path: string) {
-    super("WRAY_COMPONENT_NOT_FOUND", `no component at ${path} (build one with \`wray build\`)`);
+  /** `why`: where it was looked for, when not at a path (a cluster's functions table). */
+  constructor(path: string, why?: string) {
+    super("WRAY_COMPONENT_NOT_FOUND", why === undefined ? `no component at ${path} (build one with \`wray build\`)` : `${path}: ${why}`);
     this.path = path;
   }
 }

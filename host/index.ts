@@ -3,14 +3,10 @@
  * embed a host use this front (`wray/host`); programs that only run tasks
  * need just `wray`.
  */
-export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./driver.js";
-export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./driver.js";
-export { HostNode, resolveOptions, resolveActorOptions } from "./node.js";
-export type { NodeOptions, TaskOptions, ActorOptions, ComponentRecord, FunctionInfo } from "./node.js";
-export { ActorManager } from "./actors.js";
-export type { ActorRecord, ActorState } from "./actors.js";
-export { prepareComponent } from "./component.js";
-export type { ComponentManifest, PreparedComponent } from "./component.js";
+export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./driver/index.js";
+export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./driver/index.js";
+export { HostNode, resolveOptions, resolveActorOptions, ActorManager, prepareComponent } from "./node/index.js";
+export type { NodeOptions, TaskOptions, ActorOptions, ComponentRecord, FunctionInfo, ActorRecord, ActorState, ComponentManifest, PreparedComponent } from "./node/index.js";
 export {
   TaskError,
   GuestTrapError,
@@ -36,15 +32,15 @@ export { WrayError } from "../common/errors.js";
 export type { WrayErrorCode } from "../common/errors.js";
 /** Low level: one guest instance in the current thread, called without an isolate (benchmarks, tools). */
 export { GuestInstance, loadComponent } from "./isolate/guest.js";
-export type { RuntimeHost, GuestBytes } from "./imports/runtime.js";
-export { Head } from "./head.js";
-export type { HeadOptions, ClusterStatus, NodeStatus } from "./head.js";
-export { ClusterNode } from "./cluster.js";
-export type { ClusterOptions } from "./cluster.js";
-export { formatStatus } from "./cluster-cli.js";
+export type { RuntimeHost, GuestBytes } from "./isolate/imports/runtime.js";
+export { Head } from "./head/index.js";
+export type { HeadOptions, ClusterStatus, NodeStatus } from "./head/index.js";
+export { ClusterNode } from "./cluster/index.js";
+export type { ClusterOptions } from "./cluster/index.js";
+export { formatStatus } from "./cli/cluster.js";
 export { ShardedControlStore } from "../store/index.js";
 export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError } from "../net/index.js";
-export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./driver-gpu.js";
+export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./driver/index.js";
 export { GpuDevice, GpuSession, HostGpu, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
 export type { GpuBackend, GpuKernel, GpuOpenOptions, GpuErrorCode, WgslMessage } from "../gpu/index.js";
 export type { Transport } from "../net/index.js";

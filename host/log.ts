@@ -4,7 +4,7 @@
  * receive them. On a cluster a guest's records go to the driver whose
  * program ran it, marked with the node it ran on.
  */
-import type { LogLevel } from "./isolate/protocol.js";
+import type { LogLevel } from "./isolate/index.js";
 
 export type { LogLevel };
 

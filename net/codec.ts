@@ -30,7 +30,7 @@
  * the frame, like MessagePack's.
  */
 import { WireError } from "./errors.js";
-import type { TaskDoneBody, WireArg, WireResult, WireTask } from "./wire.js";
+import type { TaskDoneBody, WireArg, WireResult, WireTask } from "./messages.js";
 
 const FORMAT = 1;
 

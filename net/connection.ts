@@ -17,6 +17,7 @@
  *   connection closed, nothing else. Requests in flight on a connection
  *   that closes fail with ConnectionClosedError.
  */
+import { decodeError, encodeError, encodedClass, isRegisteredError } from "../common/error-codec.js";
 import { ConnectionClosedError, RemoteError, WireError } from "./errors.js";
 import type { FailBody, Message, MessageType } from "./wire.js";
 import { ChunkReply, FRAME_TARGET_BYTES, FrameWriter, MSG, chunkReplyHeader, decodeFrame, typeName } from "./wire.js";
@@ -197,7 +198,9 @@ export class Connection {
       if (m.type === MSG.REPLY) p.resolve(m.body);
       else {
         const f = m.body as FailBody;
-        p.reject(new RemoteError(f.code, f.message));
+        // the error's own class where this side knows it; otherwise its code and message
+        const known = f.error !== undefined && isRegisteredError(encodedClass(f.error) ?? "");
+        p.reject(known ? decodeError(f.error!) : new RemoteError(f.code, f.message));
       }
       return;
     }
@@ -247,7 +250,7 @@ export class Connection {
     if (this.#closed !== undefined) return;
     const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "WRAY_REMOTE_ERROR";
     const message = e instanceof Error ? e.message : String(e);
-    this.#write(MSG.FAIL, id, { code, message } satisfies FailBody);
+    this.#write(MSG.FAIL, id, { code, message, error: encodeError(e) } satisfies FailBody);
   }
 
   /** Closes the connection; requests in flight fail. */

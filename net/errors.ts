@@ -7,6 +7,17 @@ export class WireError extends WrayError {
   }
 }
 
+/**
+ * A peer asked for something the protocol does not allow here: a message
+ * this side does not serve, a node registered twice, a node the control
+ * store does not know.
+ */
+export class ProtocolError extends WrayError {
+  constructor(message: string) {
+    super("WRAY_PROTOCOL_ERROR", message);
+  }
+}
+
 /** The connection closed before the request was answered (or was closed when it was made). */
 export class ConnectionClosedError extends WrayError {
   readonly peer: string;

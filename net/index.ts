@@ -32,4 +32,4 @@ export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";
 export { WsTransport, TOKEN_HEADER } from "./ws.js";
 export { InprocTransport } from "./inproc.js";
-export { WireError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";
+export { WireError, ProtocolError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";

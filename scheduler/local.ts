@@ -45,10 +45,18 @@
  * - Actors hold resources for their lifetime through reservations, which
  *   take their turn in the same submission order as tasks (under the same
  *   drain rule).
+ *
+ * This file's parts:
+ *   types                Executor (the node's hands), stats, resource waits
+ *   tasks                submit (arguments resolved by resolve.ts), queues per shape
+ *   reservations         actors' resources, held for life
+ *   isolates             leases, finished/blocked/resumed, parking and lending
+ *   the scheduling pass  oldest shape first; spread, then pipeline; steal from overdue isolates
  */
 import { keyToHex, taskKeyOfObject } from "../common/ids.js";
-import type { ObjectStore } from "../store/index.js";
-import { FAILED } from "../store/index.js";
+import type { ObjectTable } from "../store/index.js";
+import type { Watch } from "./resolve.js";
+import { awaitDeps, depFailure } from "./resolve.js";
 import { Deque } from "./deque.js";
 import { InfeasibleTaskError } from "./errors.js";
 import type { Shape } from "./resources.js";
@@ -173,7 +181,8 @@ const LOOKS_BEFORE_CLOCK = 8;
 
 export class LocalScheduler {
   readonly resources: ResourcePool;
-  readonly #store: ObjectStore;
+  readonly #objects: ObjectTable;
+  readonly #watch: Watch;
   readonly #executor: Executor;
   readonly #targetMs: number;
   readonly #maxPipeline: number;
@@ -204,8 +213,9 @@ export class LocalScheduler {
   /** A steal round ran in the current `#schedule()` (at most one: stolen tasks could bounce). */
   #stoleThisRound = false;
 
-  constructor(store: ObjectStore, executor: Executor, options: LocalSchedulerOptions) {
-    this.#store = store;
+  constructor(objects: ObjectTable, executor: Executor, options: LocalSchedulerOptions) {
+    this.#objects = objects;
+    this.#watch = (id, cb) => objects.whenSealed(id, cb);
     this.#executor = executor;
     this.resources = new ResourcePool(options.resources);
     this.#targetMs = options.pipelineTargetMs ?? 2;
@@ -223,16 +233,10 @@ export class LocalScheduler {
     }
     const deps = task.deps;
     if (deps !== undefined) {
-      let unresolved = 0;
-      const onSealed = () => {
-        if (--task.unresolved === 0) {
-          this.#waitingForArgs--;
-          this.#argsReady(task);
-        }
-      };
-      for (let i = 0; i < deps.length; i++) if (this.#store.whenSealed(deps[i]!, onSealed)) unresolved++;
-      task.unresolved += unresolved;
-      if (unresolved > 0) {
+      if (awaitDeps(task, this.#watch, () => {
+        this.#waitingForArgs--;
+        this.#argsReady(task);
+      })) {
         this.#waitingForArgs++;
         return;
       }
@@ -244,12 +248,10 @@ export class LocalScheduler {
   }
 
   #argsReady(task: TaskSpec): void {
-    for (const d of task.deps!) {
-      const e = this.#store.entry(d);
-      if (e === undefined || e.state === FAILED) {
-        this.#executor.reject(task, e?.error ?? new Error(`argument ${d} of task '${task.name}' was freed before it ran`));
-        return;
-      }
+    const failed = depFailure(this.#objects, task);
+    if (failed) {
+      this.#executor.reject(task, failed);
+      return;
     }
     this.#enqueue(task, false);
     this.#schedule();

@@ -61,3 +61,36 @@ export interface TaskSpec {
   /** Called once when it has finished for good (ran, failed or was rejected): a cluster node reports it to its owner. */
   onDone: ((task: TaskSpec) => void) | undefined;
 }
+
+/** What a submission sets of a TaskSpec; the rest is bookkeeping that starts empty. */
+export type TaskFields = Pick<TaskSpec, "taskId" | "name" | "nameBytes" | "component" | "kind" | "args" | "deps" | "nested" | "numReturns" | "returnIds" | "returns" | "stats" | "shape" | "retriesLeft" | "timeoutMs"> & {
+  nestedSubmit?: boolean;
+};
+
+/** A TaskSpec of `f`, its bookkeeping not started (no parent, job, slot or callback yet). */
+export function newTaskSpec(f: TaskFields): TaskSpec {
+  return {
+    taskId: f.taskId,
+    name: f.name,
+    nameBytes: f.nameBytes,
+    component: f.component,
+    kind: f.kind,
+    args: f.args,
+    deps: f.deps,
+    nested: f.nested,
+    numReturns: f.numReturns,
+    returnIds: f.returnIds,
+    returns: f.returns,
+    stats: f.stats,
+    shape: f.shape,
+    retriesLeft: f.retriesLeft,
+    timeoutMs: f.timeoutMs,
+    nestedSubmit: f.nestedSubmit ?? false,
+    unresolved: 0,
+    seq: 0,
+    slot: -1,
+    parent: undefined,
+    onDone: undefined,
+    job: undefined,
+  };
+}

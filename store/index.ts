@@ -6,7 +6,7 @@
 export { Arena, BLOCK_ALIGN } from "./arena.js";
 export type { ArenaOptions, ArenaRef, ArenaListener } from "./arena.js";
 export { ObjectStore, INLINE_MAX, PENDING, READY, FAILED, watch, unwatch } from "./object-store.js";
-export type { ObjectEntry, ObjectState, StoreStats, ObjectInfo, MemorySummary, ObjectStoreOptions, RemoteCopy, RemoteObjects } from "./object-store.js";
+export type { ObjectEntry, ObjectState, StoreStats, ObjectInfo, MemorySummary, ObjectStoreOptions, ObjectTable, RemoteCopy, RemoteObjects } from "./object-store.js";
 export { SpillFiles } from "./spill.js";
 export type { SpillRef, SpillStats } from "./spill.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./errors.js";

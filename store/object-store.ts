@@ -26,6 +26,12 @@
  * freed, so evicting it again costs no write. Inline objects live in the
  * JavaScript heap and are not spilled (Ray keeps its small objects in the
  * owner's memory in the same way).
+ *
+ * This file's parts:
+ *   entries              ObjectEntry, states, watchers, RemoteObjects (the cluster's hook), ObjectTable
+ *   ObjectStore          create/expect/seal/fail, refs, pins, reading bytes back
+ *   pressure             spilling to disk under pressure, and reading back
+ *   introspection        stats and memory() summaries
  */
 import { keyToHex } from "../common/ids.js";
 import type { Arena, ArenaRef } from "./arena.js";
@@ -177,7 +183,20 @@ export interface RemoteObjects {
   freed(e: ObjectEntry): void;
 }
 
-export class ObjectStore {
+/**
+ * The object table as the scheduler and isolates' blocking calls read it:
+ * entries and their seal notifications (ObjectStore implements it; tests
+ * may use a fake).
+ */
+export interface ObjectTable {
+  entry(id: string): ObjectEntry | undefined;
+  /** Calls `cb` once the object is no longer pending (false, and no call, if it is not pending now). */
+  whenSealed(id: string | ObjectEntry, cb: () => void): boolean;
+  /** Removes a callback registered with whenSealed. */
+  unwatch(id: string | ObjectEntry, cb: () => void): void;
+}
+
+export class ObjectStore implements ObjectTable {
   readonly arena: Arena;
   readonly #spill: SpillFiles | undefined;
   readonly #entries = new Map<string, ObjectEntry>();

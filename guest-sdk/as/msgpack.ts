@@ -2,6 +2,11 @@
 // `wray:runtime` world (docs/protocol.md). A Reader walks bytes in place; a
 // Writer appends to a growable buffer. Neither allocates per value except
 // where a value is handed out as a string, bytes or a typed array.
+//
+// This file's parts:
+//   ObjectRef, ActorHandle, Ext, Container (AssemblyScript's view of values)
+//   Reader               MessagePack in: every type the host's codec writes
+//   Writer               MessagePack out
 
 /** Extension types wray gives meaning to (docs/protocol.md). */
 export const EXT_OBJECT_REF: i8 = 1;

@@ -15,6 +15,13 @@
  *   const [a, b] = get([fib.remote(n - 1), fib.remote(n - 2)]);
  *   return a + b;
  * }
+ *
+ * This file's parts:
+ *   errors and options   TaskError, TaskOptions, ActorOptions
+ *   tasks and objects    remote, get, wait, put
+ *   actors               createActor, getActor, handles
+ *   log
+ *   the exports          __wrayExports: the component's tasks, classes and manifest
  */
 import host from "wray:runtime/host@0.1.0";
 import "./polyfills.js";

@@ -21,7 +21,13 @@ export const EXT_MAP = 4;
 export const EXT_SET = 5;
 const BINARY_ARRAY_BUFFER = 0;
 const BINARY_DATA_VIEW = 11;
-/** How deep values may nest (as on the host). */
+/** How deep values may nest (as on the host).
+ *
+ * This file's parts:
+ *   ObjectRef, ActorHandle and the extension types
+ *   encoder              values to MessagePack, with what cannot be sent named
+ *   decoder              MessagePack to values, extensions back to refs and handles
+ */
 const MAX_DEPTH = 100;
 export const OBJECT_ID_BYTES = 20;
 

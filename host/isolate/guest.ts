@@ -12,10 +12,10 @@
  * options of a component with one memory, which is every component that
  * wit-bindgen, componentize-qjs or `jco new` produce.
  */
-import type { GpuHost } from "../imports/gpu.js";
-import { GPU_IMPORT, NO_GPU, registerGpu } from "../imports/gpu.js";
-import type { GuestMemory, RuntimeHost } from "../imports/runtime.js";
-import { RUNTIME_IMPORT, registerRuntime } from "../imports/runtime.js";
+import type { GpuHost } from "./imports/gpu.js";
+import { GPU_IMPORT, NO_GPU, registerGpu } from "./imports/gpu.js";
+import type { GuestMemory, RuntimeHost } from "./imports/runtime.js";
+import { RUNTIME_IMPORT, registerRuntime } from "./imports/runtime.js";
 
 export const GUEST_EXPORT = "wray:runtime/guest@0.1.0";
 

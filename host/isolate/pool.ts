@@ -7,12 +7,19 @@
  * the host while it spins waiting for a result it wants soon), and a
  * waiter on the shared host bell (`Atomics.waitAsync`), re-armed after each
  * wake-up, for everything else.
+ *
+ * This file's parts:
+ *   options and events   PoolOptions, PoolEvents (what the node hears), GpuCall
+ *   lifecycle            starting isolates (shared and dedicated), terminate, close
+ *   components           loading a component into every isolate
+ *   host → isolate       task records into rings, steal/discard, replies to blocking calls
+ *   isolate → host       poll: each event record read (records.ts) and handed to PoolEvents
+ *   the host bell        sleeping until an isolate rings, and the bounded spin before it
  */
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import type { TaskId } from "../../common/ids.js";
 import { ByteSlab } from "../../common/slab.js";
-import { TASK_ID_BYTES, bytesToKey } from "../../common/ids.js";
 import type { Arena, ArenaRef } from "../../store/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
@@ -34,45 +41,17 @@ import {
   RUNNING_SLOT,
   hostEnds,
 } from "./channel.js";
-import type { Piece, PieceView } from "./protocol.js";
+import type { ControlMessage, IsolateInit, Piece, PieceView } from "./protocol.js";
 import {
-  E_ALLOC,
-  E_CALL_ACTOR,
-  E_CREATE_ACTOR,
-  E_GET,
-  E_GET_ACTOR,
-  E_GPU,
-  E_LOADED,
-  E_LOG,
-  E_PUT,
-  E_RESULT,
-  E_RESUME,
-  E_SUBMIT,
-  E_WAIT,
-  GPU_FIXED,
   GPU_FROM_BYTES,
   GPU_WRITE,
-  R_ACTOR,
-  R_ALLOC,
-  R_FAILURE,
-  R_GPU,
-  R_INDICES,
   R_PORT,
-  R_RUN,
-  R_VALUES,
   T_CONTROL,
   T_STOLEN,
   T_TASK,
-  pad4,
-  pieceSize,
-  readPiece,
-  readTaskId,
-  taskRecordSize,
-  writeBytes,
-  writePiece,
-  writeTaskRecord,
 } from "./protocol.js";
-import type { ControlMessage, IsolateInit } from "./worker.js";
+import type { Layout } from "./records.js";
+import * as R from "./records.js";
 import type { SpinShared } from "./spin.js";
 import { Spinner, awake, sleeping } from "./spin.js";
 
@@ -92,19 +71,30 @@ export interface PoolOptions {
   channelSizes?: ChannelSizes;
 }
 
-/** Events from isolates, delivered on the host thread (HostNode implements this). */
+/** Isolates' lifecycle and results, delivered on the host thread (HostNode implements this). */
 export interface PoolEvents {
   isolateReady(iso: number): void;
   isolateExited(iso: number, why: string): void;
   /** `values` for STATUS_OK, else `detail` (failure map, or trap/host-error text). */
   result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void;
+  loaded(iso: number, component: number, ok: boolean, message: string): void;
+  /** True while an isolate will need the host again within microseconds (it runs a lent task). */
+  expectingSoon(): boolean;
+  /** Where guests' requests go. */
+  readonly guests: GuestEvents;
+}
+
+/** What running guests ask of the host, delivered on the host thread (host/node/guest-calls.ts implements this). */
+export interface GuestEvents {
   guestSubmit(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, name: string, args: Piece, options: Uint8Array): void;
+  /** Blocking: answer with replyValues, replyFailure, or replyRun (a task to run meanwhile). */
   get(iso: number, slot: number, ids: string[], timeoutMs: number): void;
+  /** Blocking: answer with replyIndices, or replyRun. */
   wait(iso: number, slot: number, ids: string[], numReturns: number, timeoutMs: number): void;
+  /** Blocking: the isolate ran the task it was lent and waits again. */
   resume(iso: number, slot: number): void;
   put(iso: number, slot: number, index: number, value: Piece): void;
   log(iso: number, slot: number, level: number, message: string): void;
-  loaded(iso: number, component: number, ok: boolean, message: string): void;
   guestCreateActor(iso: number, parentSlot: number, actorId: TaskId, cls: string, args: Piece, options: Uint8Array): void;
   guestCallActor(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void;
   /** Blocking: answer with replyActor. */
@@ -113,8 +103,6 @@ export interface PoolEvents {
   gpuCall(iso: number, call: GpuCall): void;
   /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */
   alloc(iso: number, slot: number, len: number): ArenaRef;
-  /** True while an isolate will need the host again within microseconds (it runs a lent task). */
-  expectingSoon(): boolean;
 }
 
 /** One E_GPU record, read. */
@@ -153,6 +141,8 @@ export interface ComponentImage {
 
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/** E_GPU as the host reads it: the payload stays bytes (host/node/gpu-calls.ts reads it by op). */
+const GPU_CALL = R.gpuCall(undefined);
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
 export class IsolatePool {
@@ -169,7 +159,6 @@ export class IsolatePool {
   #parks = 0;
   #polling = false;
   #closed = false;
-  readonly #piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
   /** Small values copied out of rings land here (see ByteSlab). */
   readonly #slab = new ByteSlab();
   readonly #spinShared: SpinShared;
@@ -353,10 +342,10 @@ export class IsolatePool {
     if (!h || h.exited) return -1;
     if (h.controlBacklog > 0) this.#flushControl(h);
     const w = h.tasks;
-    const at = w.begin(T_TASK, taskRecordSize(task.nameBytes, pieces));
+    const at = w.begin(T_TASK, R.taskRecordSize(task.nameBytes, pieces));
     if (at < 0) return -1;
     const pos = w.position;
-    writeTaskRecord(w.view, w.bytes, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
+    R.writeTaskRecord(w.view, w.bytes, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
     w.commit();
     this.#ring(h);
     return pos;
@@ -382,24 +371,24 @@ export class IsolatePool {
     this.#handles.get(iso)?.tasks.discardUnread();
   }
 
-  #reply(iso: number, kind: number, size: number, fill: (dv: DataView, b: Uint8Array, at: number) => void): void {
+  /** Writes reply `r` with `layout` to the waiting isolate `iso`, and wakes it. */
+  #reply<W>(iso: number, layout: Layout<W, unknown>, r: W): void {
     const h = this.#handles.get(iso);
     if (!h || h.exited) return;
     const area = h.mem.reply;
+    const size = layout.size(r);
     if (REPLY_HEADER + size <= area.length) {
       const dv = new DataView(area.buffer, area.byteOffset, area.byteLength);
-      dv.setUint32(0, kind, true);
-      dv.setUint32(4, size, true);
-      fill(dv, area, REPLY_HEADER);
+      R.writeReplyHeader(dv, layout.type, size);
+      layout.write(dv, area, REPLY_HEADER, r);
     } else {
       // too big for the reply area: the bytes go by message, the area says so
       const b = new Uint8Array(REPLY_HEADER + size);
       const dv = new DataView(b.buffer);
-      dv.setUint32(0, kind, true);
-      dv.setUint32(4, size, true);
-      fill(dv, b, REPLY_HEADER);
+      R.writeReplyHeader(dv, layout.type, size);
+      layout.write(dv, b, REPLY_HEADER, r);
       h.port.postMessage({ type: "reply", bytes: b } satisfies ControlMessage);
-      new DataView(area.buffer, area.byteOffset, 4).setUint32(0, R_PORT, true);
+      R.writeReplyHeader(new DataView(area.buffer, area.byteOffset, REPLY_HEADER), R_PORT, 0);
     }
     // the isolate waits until REPLY_STATE is READY: store, then wake
     Atomics.store(h.mem.ctl, REPLY_STATE, REPLY_READY);
@@ -417,46 +406,30 @@ export class IsolatePool {
   }
 
   replyValues(iso: number, values: readonly Piece[]): void {
-    let size = 4;
-    for (const p of values) size += pieceSize(p);
-    this.#reply(iso, R_VALUES, size, (dv, b, at) => {
-      dv.setUint32(at, values.length, true);
-      at += 4;
-      for (const p of values) at = writePiece(dv, b, at, p);
-    });
+    this.#reply(iso, R.VALUES, values);
   }
 
   /** Answers get-actor: the actor's 16-byte ID, or none. */
   replyActor(iso: number, actorId: Uint8Array | undefined): void {
-    const id = actorId ?? new Uint8Array(0);
-    this.#reply(iso, R_ACTOR, pad4(id.length), (_dv, b, at) => b.set(id, at));
+    this.#reply(iso, R.ACTOR, actorId);
   }
 
   replyFailure(iso: number, failure: Uint8Array): void {
-    this.#reply(iso, R_FAILURE, 4 + pad4(failure.length), (dv, b, at) => writeBytes(dv, b, at, failure));
+    this.#reply(iso, R.FAILURE, failure);
   }
 
   replyIndices(iso: number, indices: readonly number[]): void {
-    this.#reply(iso, R_INDICES, 4 + 4 * indices.length, (dv, _b, at) => {
-      dv.setUint32(at, indices.length, true);
-      for (let i = 0; i < indices.length; i++) dv.setUint32(at + 4 + 4 * i, indices[i]!, true);
-    });
+    this.#reply(iso, R.INDICES, indices);
   }
 
   /** Answers a GPU call: `code` is GPU_OK or a WIT error-code; `piece` the message or the bytes. */
   replyGpu(iso: number, code: number, value: number, piece: Piece): void {
-    this.#reply(iso, R_GPU, 8 + pieceSize(piece), (dv, b, at) => {
-      dv.setUint32(at, code, true);
-      dv.setUint32(at + 4, value, true);
-      writePiece(dv, b, at + 8, piece);
-    });
+    this.#reply(iso, R.GPU_REPLY, { code, value, piece });
   }
 
   /** Answers a blocking call with a task to run nested. */
   replyRun(iso: number, slot: number, task: TaskSpec, pieces: readonly Piece[]): void {
-    this.#reply(iso, R_RUN, taskRecordSize(task.nameBytes, pieces), (dv, b, at) => {
-      writeTaskRecord(dv, b, at, slot, task.component, task.kind, task.numReturns, task.taskId, task.nameBytes, pieces);
-    });
+    this.#reply(iso, R.RUN, { slot, component: task.component, kind: task.kind, numReturns: task.numReturns, taskId: task.taskId, name: task.nameBytes, pieces });
   }
 
   // ---- isolate → host ------------------------------------------------------------------
@@ -490,132 +463,92 @@ export class IsolatePool {
       if (type < 0) break;
       n++;
       const at = r.at;
+      const len = r.length;
+      const ev = this.#events;
+      const guest = ev.guests;
       switch (type) {
-        case E_RESULT:
-          this.#onResult(h, dv, b, at);
-          break;
-        case E_SUBMIT: {
-          const parent = dv.getUint32(at, true);
-          const numReturns = dv.getUint32(at + 4, true);
-          const taskId = readTaskId(dv, at + 8);
-          let p = at + 24;
-          const nameLen = dv.getUint32(p, true);
-          const name = decoder.decode(b.subarray(p + 4, p + 4 + nameLen));
-          p += 4 + pad4(nameLen);
-          p = readPiece(dv, p, this.#piece);
-          const args = this.#copyPiece(b, this.#piece);
-          const optLen = dv.getUint32(p, true);
-          const options = b.slice(p + 4, p + 4 + optLen);
-          this.#events.guestSubmit(h.id, parent, numReturns, taskId, name, args, options);
+        case R.RESULT.type: {
+          const x = R.RESULT.read(dv, b, at, len);
+          if (x.values === undefined) ev.result(h.id, x.slot, x.status, x.ms, undefined, x.detail!.slice());
+          else ev.result(h.id, x.slot, x.status, x.ms, this.#copyPieces(b, x.values), undefined);
           break;
         }
-        case E_GET: {
-          const slot = dv.getUint32(at, true);
-          const count = dv.getUint32(at + 4, true);
-          const timeout = dv.getFloat64(at + 8, true);
-          this.#events.get(h.id, slot, readIds(b, at + 16, count), timeout);
+        case R.SUBMIT.type: {
+          const x = R.SUBMIT.read(dv, b, at, len);
+          guest.guestSubmit(h.id, x.parentSlot, x.numReturns, x.taskId, decoder.decode(x.name), this.#copyPiece(b, x.args), x.options.slice());
           break;
         }
-        case E_WAIT: {
-          const slot = dv.getUint32(at, true);
-          const count = dv.getUint32(at + 4, true);
-          const numReturns = dv.getUint32(at + 8, true);
-          const timeout = dv.getFloat64(at + 16, true);
-          this.#events.wait(h.id, slot, readIds(b, at + 24, count), numReturns, timeout);
+        case R.GET.type: {
+          const x = R.GET.read(dv, b, at, len);
+          guest.get(h.id, x.slot, x.ids, x.timeoutMs);
           break;
         }
-        case E_CREATE_ACTOR: {
-          const parent = dv.getUint32(at, true);
-          const actorId = readTaskId(dv, at + 4);
-          let p = at + 20;
-          const clsLen = dv.getUint32(p, true);
-          const cls = decoder.decode(b.subarray(p + 4, p + 4 + clsLen));
-          p += 4 + pad4(clsLen);
-          p = readPiece(dv, p, this.#piece);
-          const args = this.#copyPiece(b, this.#piece);
-          const optLen = dv.getUint32(p, true);
-          this.#events.guestCreateActor(h.id, parent, actorId, cls, args, b.slice(p + 4, p + 4 + optLen));
+        case R.WAIT.type: {
+          const x = R.WAIT.read(dv, b, at, len);
+          guest.wait(h.id, x.slot, x.ids, x.numReturns, x.timeoutMs);
           break;
         }
-        case E_CALL_ACTOR: {
-          const parent = dv.getUint32(at, true);
-          const numReturns = dv.getUint32(at + 4, true);
-          const taskId = readTaskId(dv, at + 8);
-          const actorKey = bytesToKey(b, at + 24, TASK_ID_BYTES);
-          let p = at + 40;
-          const mLen = dv.getUint32(p, true);
-          const method = decoder.decode(b.subarray(p + 4, p + 4 + mLen));
-          p += 4 + pad4(mLen);
-          p = readPiece(dv, p, this.#piece);
-          const args = this.#copyPiece(b, this.#piece);
-          const optLen = dv.getUint32(p, true);
-          this.#events.guestCallActor(h.id, parent, numReturns, taskId, actorKey, method, args, b.slice(p + 4, p + 4 + optLen));
+        case R.CREATE_ACTOR.type: {
+          const x = R.CREATE_ACTOR.read(dv, b, at, len);
+          guest.guestCreateActor(h.id, x.parentSlot, x.actorId, decoder.decode(x.name), this.#copyPiece(b, x.args), x.options.slice());
           break;
         }
-        case E_GET_ACTOR: {
-          const slot = dv.getUint32(at, true);
-          const len = dv.getUint32(at + 4, true);
-          this.#events.getActor(h.id, slot, decoder.decode(b.subarray(at + 8, at + 8 + len)));
+        case R.CALL_ACTOR.type: {
+          const x = R.CALL_ACTOR.read(dv, b, at, len);
+          guest.guestCallActor(h.id, x.parentSlot, x.numReturns, x.taskId, x.actorKey, decoder.decode(x.name), this.#copyPiece(b, x.args), x.options.slice());
           break;
         }
-        case E_GPU: {
-          const op = dv.getUint32(at + 4, true);
-          const hasPiece = op === GPU_FROM_BYTES || op === GPU_WRITE;
-          if (hasPiece) readPiece(dv, at + GPU_FIXED, this.#piece);
-          this.#events.gpuCall(h.id, {
-            slot: dv.getUint32(at, true),
-            op,
-            a: dv.getUint32(at + 8, true),
-            b: dv.getUint32(at + 12, true),
-            n1: dv.getFloat64(at + 16, true),
-            n2: dv.getFloat64(at + 24, true),
-            piece: hasPiece ? this.#copyPiece(b, this.#piece) : undefined,
-            payload: hasPiece ? EMPTY : b.slice(at + GPU_FIXED, at + r.length),
+        case R.GET_ACTOR.type: {
+          const x = R.GET_ACTOR.read(dv, b, at, len);
+          guest.getActor(h.id, x.slot, decoder.decode(x.name));
+          break;
+        }
+        case GPU_CALL.type: {
+          const x = GPU_CALL.read(dv, b, at, len);
+          const upload = x.op === GPU_FROM_BYTES || x.op === GPU_WRITE;
+          const payload = x.payload!;
+          guest.gpuCall(h.id, {
+            slot: x.slot,
+            op: x.op,
+            a: x.a,
+            b: x.b,
+            n1: x.n1,
+            n2: x.n2,
+            piece: upload ? this.#copyPiece(payload, R.readPayload(R.GPU_UPLOAD, payload)) : undefined,
+            payload: upload ? EMPTY : payload.slice(),
           });
           break;
         }
-        case E_RESUME:
-          this.#events.resume(h.id, dv.getUint32(at, true));
+        case R.RESUME.type:
+          guest.resume(h.id, R.RESUME.read(dv, b, at, len).slot);
           break;
-        case E_PUT: {
-          const slot = dv.getUint32(at, true);
-          const index = dv.getUint32(at + 4, true);
-          readPiece(dv, at + 8, this.#piece);
-          this.#events.put(h.id, slot, index, this.#copyPiece(b, this.#piece));
+        case R.PUT.type: {
+          const x = R.PUT.read(dv, b, at, len);
+          guest.put(h.id, x.slot, x.index, this.#copyPiece(b, x.value));
           break;
         }
-        case E_LOG: {
-          const slot = dv.getUint32(at, true);
-          const level = dv.getUint32(at + 4, true);
-          const len = dv.getUint32(at + 8, true);
-          this.#events.log(h.id, slot, level, decoder.decode(b.subarray(at + 12, at + 12 + len)));
+        case R.LOG.type: {
+          const x = R.LOG.read(dv, b, at, len);
+          guest.log(h.id, x.slot, x.level, decoder.decode(x.message));
           break;
         }
-        case E_ALLOC: {
-          const len = dv.getUint32(at, true);
-          const slot = dv.getUint32(at + 4, true);
+        case R.ALLOC.type: {
+          const x = R.ALLOC.read(dv, b, at, len);
           let ref: ArenaRef | undefined;
           let err = "";
           try {
-            ref = this.#events.alloc(h.id, slot, len);
+            ref = guest.alloc(h.id, x.slot, x.length);
           } catch (e) {
             err = e instanceof Error ? e.message : String(e);
           }
-          if (ref) {
-            const { seg, off } = ref;
-            this.#reply(h.id, R_ALLOC, 8, (d, _b, p) => {
-              d.setUint32(p, seg, true);
-              d.setUint32(p + 4, off, true);
-            });
-          } else this.replyFailure(h.id, new TextEncoder().encode(err));
+          if (ref) this.#reply(h.id, R.ALLOCATED, ref);
+          else this.replyFailure(h.id, new TextEncoder().encode(err));
           break;
         }
-        case E_LOADED: {
-          const component = dv.getUint32(at, true);
-          const ok = dv.getUint32(at + 4, true) === 1;
-          const len = dv.getUint32(at + 8, true);
-          if (ok) h.loaded.add(component);
-          this.#events.loaded(h.id, component, ok, decoder.decode(b.subarray(at + 12, at + 12 + len)));
+        case R.LOADED.type: {
+          const x = R.LOADED.read(dv, b, at, len);
+          if (x.ok) h.loaded.add(x.component);
+          ev.loaded(h.id, x.component, x.ok, decoder.decode(x.message));
           break;
         }
         default:
@@ -630,23 +563,10 @@ export class IsolatePool {
     return p.arena ? { seg: p.a, off: p.b, len: p.len } : this.#slab.copy(b, p.a, p.a + p.len);
   }
 
-  #onResult(h: Handle, dv: DataView, b: Uint8Array, at: number): void {
-    const slot = dv.getUint32(at, true);
-    const status = dv.getUint32(at + 4, true);
-    const ms = dv.getFloat64(at + 8, true);
-    if (status !== 0) {
-      const len = dv.getUint32(at + 16, true);
-      this.#events.result(h.id, slot, status, ms, undefined, b.slice(at + 20, at + 20 + len));
-      return;
-    }
-    const n = dv.getUint32(at + 16, true);
-    const values: Piece[] = new Array(n);
-    let p = at + 20;
-    for (let i = 0; i < n; i++) {
-      p = readPiece(dv, p, this.#piece);
-      values[i] = this.#copyPiece(b, this.#piece);
-    }
-    this.#events.result(h.id, slot, status, ms, values, undefined);
+  #copyPieces(b: Uint8Array, views: PieceView[]): Piece[] {
+    const out: Piece[] = new Array(views.length);
+    for (let i = 0; i < views.length; i++) out[i] = this.#copyPiece(b, views[i]!);
+    return out;
   }
 
   // ---- the host bell ------------------------------------------------------------------------
@@ -739,10 +659,4 @@ export class IsolatePool {
       }),
     );
   }
-}
-
-function readIds(b: Uint8Array, at: number, count: number): string[] {
-  const ids = new Array<string>(count);
-  for (let i = 0; i < count; i++) ids[i] = bytesToKey(b, at + i * 20, 20);
-  return ids;
 }

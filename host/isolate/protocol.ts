@@ -11,8 +11,34 @@
 import type { TaskId } from "../../common/ids.js";
 import { TASK_ID_BYTES, makeTaskId } from "../../common/ids.js";
 import type { ArenaRef } from "../../store/arena.js";
+import type { MessagePort } from "node:worker_threads";
+import type { ChannelSizes } from "./channel.js";
 
 export type { ArenaRef };
+
+// ---- starting an isolate, and its control port ------------------------------
+
+/** What the host gives an isolate when it starts it. */
+export interface IsolateInit {
+  id: number;
+  channel: SharedArrayBuffer;
+  sizes: ChannelSizes;
+  hostBell: SharedArrayBuffer;
+  control: MessagePort;
+  segments: [number, SharedArrayBuffer][];
+  spinMs: number;
+  /** Cores the host may use: spinning stops while more of its threads than that are awake. */
+  cores: number;
+  inlineMax: number;
+}
+
+/** Messages on the control port, host → isolate. */
+export type ControlMessage =
+  | { type: "load"; component: number; glue: string; modules: Record<string, WebAssembly.Module> }
+  | { type: "segment"; id: number; sab: SharedArrayBuffer }
+  | { type: "drop-segment"; id: number }
+  | { type: "reply"; bytes: Uint8Array };
+
 
 // host → isolate
 /**
@@ -192,70 +218,4 @@ export function writeBytes(dv: DataView, bytes: Uint8Array, at: number, b: Uint8
   dv.setUint32(at, b.length, true);
   bytes.set(b, at + 4);
   return at + 4 + pad4(b.length);
-}
-
-// ---- T_TASK ----------------------------------------------------------------
-//   u32 slot, u32 component, u32 kind, u32 numReturns, taskId(16),
-//   name (bytes), u32 argsTotal, u32 nPieces, pieces...
-// `argsTotal` is the length of the MessagePack array the pieces make.
-
-export const TASK_FIXED = 16 + TASK_ID_BYTES;
-
-export function taskRecordSize(name: Uint8Array, pieces: readonly Piece[]): number {
-  let n = TASK_FIXED + 4 + pad4(name.length) + 8;
-  for (let i = 0; i < pieces.length; i++) n += pieceSize(pieces[i]!);
-  return n;
-}
-
-export interface TaskHeader {
-  slot: number;
-  component: number;
-  kind: number;
-  numReturns: number;
-  taskId: TaskId;
-  name: Uint8Array; // view
-  argsTotal: number;
-  nPieces: number;
-  /** Offset of the first piece. */
-  piecesAt: number;
-}
-
-export function writeTaskRecord(
-  dv: DataView,
-  bytes: Uint8Array,
-  at: number,
-  slot: number,
-  component: number,
-  kind: number,
-  numReturns: number,
-  taskId: TaskId,
-  name: Uint8Array,
-  pieces: readonly Piece[],
-): number {
-  dv.setUint32(at, slot, true);
-  dv.setUint32(at + 4, component, true);
-  dv.setUint32(at + 8, kind, true);
-  dv.setUint32(at + 12, numReturns, true);
-  at = writeTaskId(dv, at + 16, taskId);
-  at = writeBytes(dv, bytes, at, name);
-  let total = 0;
-  for (let i = 0; i < pieces.length; i++) total += pieceLength(pieces[i]!);
-  dv.setUint32(at, total, true);
-  dv.setUint32(at + 4, pieces.length, true);
-  at += 8;
-  for (let i = 0; i < pieces.length; i++) at = writePiece(dv, bytes, at, pieces[i]!);
-  return at;
-}
-
-export function readTaskHeader(dv: DataView, bytes: Uint8Array, at: number): TaskHeader {
-  const slot = dv.getUint32(at, true);
-  const component = dv.getUint32(at + 4, true);
-  const kind = dv.getUint32(at + 8, true);
-  const numReturns = dv.getUint32(at + 12, true);
-  const taskId = readTaskId(dv, at + 16);
-  at += TASK_FIXED;
-  const nameLen = dv.getUint32(at, true);
-  const name = bytes.subarray(at + 4, at + 4 + nameLen);
-  at += 4 + pad4(nameLen);
-  return { slot, component, kind, numReturns, taskId, name, argsTotal: dv.getUint32(at, true), nPieces: dv.getUint32(at + 4, true), piecesAt: at + 8 };
 }

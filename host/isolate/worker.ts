@@ -7,17 +7,21 @@
  * thread in `Atomics.wait` until the host replies; the host may instead
  * lend it a task to run nested meanwhile. The thread only returns to its
  * event loop to load components (dynamic import is asynchronous).
+ *
+ * This file's parts:
+ *   main loop            take a record, run it, sleep on the bell when the ring is empty
+ *   control port         component loads, arena segments, oversized replies
+ *   running tasks        lowering arguments into guest memory, results and traps as E_RESULT
+ *   writing events       records out (records.ts), ringing the host, blocking calls
+ *   RuntimeHost          what guests call: submit, actors, get/wait (lent tasks run here), put, log
+ * Guests' GPU calls are in worker-gpu.ts.
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import type { MessagePort } from "node:worker_threads";
 import { Decoder } from "@msgpack/msgpack";
-import type { TaskId } from "../../common/ids.js";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
 import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
-import type { GpuHost, GpuOutcome } from "../imports/gpu.js";
-import { GPU_BAD_ARGUMENT } from "../imports/gpu.js";
-import type { GuestBytes, RuntimeHost } from "../imports/runtime.js";
-import type { ChannelSizes, RingReader, RingWriter } from "./channel.js";
+import type { GuestBytes, RuntimeHost } from "./imports/runtime.js";
+import type { RingReader, RingWriter } from "./channel.js";
 import {
   ChannelMemory,
   HOST_AWAKE,
@@ -39,42 +43,15 @@ import type { SpinShared } from "./spin.js";
 import { Spinner, awake, sleeping } from "./spin.js";
 import type { LoadedComponent } from "./guest.js";
 import { GuestInstance, loadComponent, trapKind, trapMessage } from "./guest.js";
-import type { Piece, PieceView, TaskHeader } from "./protocol.js";
+import type { ControlMessage, IsolateInit, Piece, PieceView } from "./protocol.js";
 import {
-  E_ALLOC,
-  E_CALL_ACTOR,
-  E_CREATE_ACTOR,
-  E_GET,
-  E_GET_ACTOR,
-  E_GPU,
-  E_LOADED,
-  E_LOG,
-  E_PUT,
   E_RESULT,
-  E_RESUME,
-  E_SUBMIT,
-  E_WAIT,
-  GPU_ADAPTER,
-  GPU_COMPILE,
-  GPU_CREATE,
-  GPU_DESTROY,
-  GPU_DISPATCH,
-  GPU_FIXED,
-  GPU_FROM_BYTES,
-  GPU_FROM_OBJECT,
-  GPU_OK,
-  GPU_READ,
-  GPU_READ_OBJECT,
-  GPU_WRITE,
   KIND_CONSTRUCT,
-  PIECE_INLINE,
-  UNREADABLE_SEGMENT,
   KIND_METHOD,
   KIND_TASK,
   R_ACTOR,
   R_ALLOC,
   R_FAILURE,
-  R_GPU,
   R_INDICES,
   R_PORT,
   R_RUN,
@@ -86,42 +63,15 @@ import {
   T_CONTROL,
   T_STARTED,
   T_TASK,
-  pad4,
-  pieceSize,
+  UNREADABLE_SEGMENT,
   readPiece,
-  readTaskHeader,
-  writeBytes,
-  writePiece,
   writeTaskId,
 } from "./protocol.js";
+import type { Layout, TaskHeader } from "./records.js";
+import type { Exec, Reply } from "./worker-gpu.js";
+import { IsolateGpu, objectId, read } from "./worker-gpu.js";
+import * as R from "./records.js";
 
-/** What the host gives an isolate when it starts it. */
-export interface IsolateInit {
-  id: number;
-  channel: SharedArrayBuffer;
-  sizes: ChannelSizes;
-  hostBell: SharedArrayBuffer;
-  control: MessagePort;
-  segments: [number, SharedArrayBuffer][];
-  spinMs: number;
-  /** Cores the host may use: spinning stops while more of its threads than that are awake. */
-  cores: number;
-  inlineMax: number;
-}
-
-/** Messages on the control port, host → isolate. */
-export type ControlMessage =
-  | { type: "load"; component: number; glue: string; modules: Record<string, WebAssembly.Module> }
-  | { type: "segment"; id: number; sab: SharedArrayBuffer }
-  | { type: "drop-segment"; id: number }
-  | { type: "reply"; bytes: Uint8Array };
-
-interface Exec {
-  slot: number;
-  taskId: TaskId;
-  children: number;
-  puts: number;
-}
 
 const textDecoder = new TextDecoder();
 /**
@@ -131,25 +81,10 @@ const textDecoder = new TextDecoder();
  */
 const CALL_SPIN_MS = 0.5;
 
-/** A reply to a blocking call: its kind, and where its payload lies. */
-interface Reply {
-  kind: number;
-  dv: DataView;
-  bytes: Uint8Array;
-  at: number;
-  length: number;
-}
-/** A GPU call's reply: the code (GPU_OK or a WIT error-code), the u32 value, and the piece. */
-interface GpuReply {
-  code: number;
-  value: number;
-  piece: PieceView;
-  reply: Reply;
-}
 /** Instances with more linear memory than this are dropped after their task. */
 const MAX_KEPT_MEMORY = 256 << 20;
 
-class Isolate implements RuntimeHost, GpuHost {
+class Isolate implements RuntimeHost {
   readonly #init: IsolateInit;
   readonly #mem: ChannelMemory;
   readonly #ctl: Int32Array;
@@ -174,6 +109,8 @@ class Isolate implements RuntimeHost, GpuHost {
   readonly #idleSpin: Spinner;
   /** Spins for the host to look at a blocking call. */
   readonly #callSpin: Spinner;
+  /** Guests' GPU calls (worker-gpu.ts). */
+  readonly #gpu: IsolateGpu;
 
   constructor(init: IsolateInit) {
     this.#init = init;
@@ -188,6 +125,15 @@ class Isolate implements RuntimeHost, GpuHost {
     this.#spinShared = { bell: this.#hostBell, awakeIdx: HOST_AWAKE, cores: init.cores };
     this.#idleSpin = new Spinner(this.#spinShared, init.spinMs);
     this.#callSpin = new Spinner(this.#spinShared, init.spinMs > 0 ? Math.max(CALL_SPIN_MS, init.spinMs) : 0);
+    this.#gpu = new IsolateGpu({
+      call: (layout, r) => this.#call(layout, r),
+      emit: (layout, r) => this.#emit(layout, r),
+      current: () => this.#current(),
+      toArena: (b) => this.#toArena(b),
+      segment: (id) => this.#segment(id),
+      inlineMax: init.inlineMax,
+      maxPayload: this.#events.maxPayload,
+    });
     awake(this.#spinShared);
     Atomics.store(this.#ctl, ISOLATE_AWAKE, 1);
   }
@@ -252,17 +198,12 @@ class Isolate implements RuntimeHost, GpuHost {
       const c = await loadComponent(m.component, m.glue, m.modules);
       this.#components.set(m.component, c);
       // one instance up front: it compiles lazily-compiled code while the isolate is idle anyway
-      this.#release(m.component, new GuestInstance(c, this, this));
+      this.#release(m.component, new GuestInstance(c, this, this.#gpu));
     } catch (e) {
       ok = 0;
       message = e instanceof Error ? e.message : String(e);
     }
-    const msg = new TextEncoder().encode(message);
-    this.#emit(E_LOADED, 8 + 4 + pad4(msg.length), (dv, b, at) => {
-      dv.setUint32(at, m.component, true);
-      dv.setUint32(at + 4, ok, true);
-      writeBytes(dv, b, at + 8, msg);
-    });
+    this.#emit(R.LOADED, { component: m.component, ok: ok === 1, message: new TextEncoder().encode(message) });
     this.#ringHost();
   }
 
@@ -316,7 +257,7 @@ class Isolate implements RuntimeHost, GpuHost {
     if (inst) return inst;
     const c = this.#components.get(component);
     if (!c) throw new Error(`component ${component} is not loaded in isolate ${this.#init.id}`);
-    return new GuestInstance(c, this, this);
+    return new GuestInstance(c, this, this.#gpu);
   }
 
   #release(component: number, inst: GuestInstance): void {
@@ -331,7 +272,7 @@ class Isolate implements RuntimeHost, GpuHost {
    * guest memory, which tells the host the task has started.
    */
   #runTask(bytes: Uint8Array, dv: DataView, at: number, fromRing: boolean): void {
-    const h = readTaskHeader(dv, bytes, at);
+    const h = R.readTaskHeader(dv, bytes, at);
     let inst: GuestInstance;
     let namePtr: number;
     let argsPtr: number;
@@ -400,22 +341,13 @@ class Isolate implements RuntimeHost, GpuHost {
     if (reply.length === 0) return this.#hostError(slot, new Error("the guest replied with no bytes"), ms);
     if (isMapAt(reply, 0)) {
       // a failure map: the guest threw
-      this.#emit(E_RESULT, 16 + 4 + pad4(reply.length), (dv, b, at) => {
-        this.#resultHead(dv, at, slot, STATUS_FAILED, ms);
-        writeBytes(dv, b, at + 16, reply);
-      });
+      this.#emit(R.RESULT, { slot, status: STATUS_FAILED, ms, values: undefined, detail: reply });
       return;
     }
     if (numReturns === 1 && reply[0] === 0x91 && reply.length - 1 <= this.#init.inlineMax) {
       // the common case, one small value: straight into the record
-      const n = reply.length - 1;
-      const at = this.#begin(E_RESULT, 28 + pad4(n));
-      const ev = this.#events;
-      this.#resultHead(ev.view, at, slot, STATUS_OK, ms);
-      ev.view.setUint32(at + 16, 1, true);
-      ev.view.setUint32(at + 20, PIECE_INLINE, true);
-      ev.view.setUint32(at + 24, n, true);
-      ev.bytes.set(reply.subarray(1), at + 28);
+      const at = this.#begin(E_RESULT, R.resultOneInlineSize(reply.length - 1));
+      R.writeResultOneInline(this.#events.view, this.#events.bytes, at, slot, ms, reply.subarray(1));
       this.#done();
       return;
     }
@@ -435,14 +367,7 @@ class Isolate implements RuntimeHost, GpuHost {
       // the store had no room for the results: the task fails, the instance is fine
       return this.#hostError(slot, e, ms);
     }
-    let size = 20;
-    for (const p of pieces) size += pieceSize(p);
-    this.#emit(E_RESULT, size, (dv, b, at) => {
-      this.#resultHead(dv, at, slot, STATUS_OK, ms);
-      dv.setUint32(at + 16, pieces.length, true);
-      at += 20;
-      for (const p of pieces) at = writePiece(dv, b, at, p);
-    });
+    this.#emit(R.RESULT, { slot, status: STATUS_OK, ms, values: pieces, detail: undefined });
   }
 
   /**
@@ -468,27 +393,15 @@ class Isolate implements RuntimeHost, GpuHost {
     return out;
   }
 
-  #resultHead(dv: DataView, at: number, slot: number, status: number, ms: number): void {
-    dv.setUint32(at, slot, true);
-    dv.setUint32(at + 4, status, true);
-    dv.setFloat64(at + 8, ms, true);
-  }
-
   #trap(slot: number, e: unknown, ms: number): void {
     const kind = trapKind(e);
     const text = new TextEncoder().encode(`${kind}\n${trapMessage(e)}`);
-    this.#emit(E_RESULT, 16 + 4 + pad4(text.length), (dv, b, at) => {
-      this.#resultHead(dv, at, slot, STATUS_TRAP, ms);
-      writeBytes(dv, b, at + 16, text);
-    });
+    this.#emit(R.RESULT, { slot, status: STATUS_TRAP, ms, values: undefined, detail: text });
   }
 
   #hostError(slot: number, e: unknown, ms: number): void {
     const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e));
-    this.#emit(E_RESULT, 16 + 4 + pad4(text.length), (dv, b, at) => {
-      this.#resultHead(dv, at, slot, STATUS_HOST_ERROR, ms);
-      writeBytes(dv, b, at + 16, text);
-    });
+    this.#emit(R.RESULT, { slot, status: STATUS_HOST_ERROR, ms, values: undefined, detail: text });
   }
 
   // ---- writing events -----------------------------------------------------------
@@ -513,9 +426,10 @@ class Isolate implements RuntimeHost, GpuHost {
     this.#ringHost();
   }
 
-  #emit(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): void {
-    const at = this.#begin(type, size);
-    fill(this.#events.view, this.#events.bytes, at);
+  /** Writes event `r` with `layout` (records.ts) and lets the host know. */
+  #emit<W>(layout: Layout<W, unknown>, r: W): void {
+    const at = this.#begin(layout.type, layout.size(r));
+    layout.write(this.#events.view, this.#events.bytes, at, r);
     this.#done();
   }
 
@@ -537,10 +451,10 @@ class Isolate implements RuntimeHost, GpuHost {
    * A blocking call: writes the request, waits for the reply and returns
    * the reply's kind; the payload is at `this.#reply()`.
    */
-  #call(type: number, size: number, fill: (dv: DataView, bytes: Uint8Array, at: number) => void): Reply {
+  #call<W>(layout: Layout<W, unknown>, r: W): Reply {
     const ctl = this.#ctl;
     Atomics.store(ctl, REPLY_STATE, REPLY_PENDING);
-    this.#emit(type, size, fill);
+    this.#emit(layout, r);
     this.#ringHost();
     // Spin while the host has not looked at the call yet (it answers most
     // calls at once, and a thread wake-up costs more than the wait); once it
@@ -554,8 +468,8 @@ class Isolate implements RuntimeHost, GpuHost {
     }
     // the host may have taken back tasks we had not started while we waited
     this.#tasks.resync();
-    const kind = this.#replyDv.getUint32(0, true);
-    if (kind !== R_PORT) return { kind, dv: this.#replyDv, bytes: this.#mem.reply, at: REPLY_HEADER, length: this.#replyDv.getUint32(4, true) };
+    const head = R.readReplyHeader(this.#replyDv);
+    if (head.kind !== R_PORT) return { kind: head.kind, dv: this.#replyDv, bytes: this.#mem.reply, at: REPLY_HEADER, length: head.length };
     for (;;) {
       const r = receiveMessageOnPort(this.#init.control);
       if (!r) throw new Error("reply announced on the control port is missing");
@@ -563,7 +477,8 @@ class Isolate implements RuntimeHost, GpuHost {
       if (m.type === "reply") {
         const b = m.bytes;
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-        return { kind: dv.getUint32(0, true), dv, bytes: b, at: REPLY_HEADER, length: dv.getUint32(4, true) };
+        const { kind, length } = R.readReplyHeader(dv);
+        return { kind, dv, bytes: b, at: REPLY_HEADER, length };
       }
       if (!this.#apply(m)) this.#pendingControl.push(m);
     }
@@ -571,15 +486,10 @@ class Isolate implements RuntimeHost, GpuHost {
 
   #alloc(len: number): { seg: number; off: number; len: number } {
     const slot = this.#current().slot;
-    const r = this.#call(E_ALLOC, 8, (dv, _b, at) => {
-      dv.setUint32(at, len, true);
-      dv.setUint32(at + 4, slot, true);
-    });
-    if (r.kind !== R_ALLOC) {
-      const n = r.dv.getUint32(r.at, true);
-      throw new Error(`the host refused ${len} bytes of object store: ${textDecoder.decode(r.bytes.subarray(r.at + 4, r.at + 4 + n))}`);
-    }
-    return { seg: r.dv.getUint32(r.at, true), off: r.dv.getUint32(r.at + 4, true), len };
+    const r = this.#call(R.ALLOC, { length: len, slot });
+    if (r.kind !== R_ALLOC) throw new Error(`the host refused ${len} bytes of object store: ${textDecoder.decode(read(R.FAILURE, r))}`);
+    const { seg, off } = read(R.ALLOCATED, r);
+    return { seg, off, len };
   }
 
   #current(): Exec {
@@ -593,11 +503,7 @@ class Isolate implements RuntimeHost, GpuHost {
   log(level: number, message: Uint8Array): void {
     const slot = this.#current().slot;
     const m = message.length > 65536 ? message.subarray(0, 65536) : message;
-    this.#emit(E_LOG, 8 + 4 + pad4(m.length), (dv, b, at) => {
-      dv.setUint32(at, slot, true);
-      dv.setUint32(at + 4, level, true);
-      writeBytes(dv, b, at + 8, m);
-    });
+    this.#emit(R.LOG, { slot, level, message: m });
   }
 
   /** `numReturns` of encoded task options (the SDK has checked it). */
@@ -613,15 +519,7 @@ class Isolate implements RuntimeHost, GpuHost {
     const numReturns = this.#numReturns(options);
     const id = childTaskId(exec.taskId, exec.children++);
     const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
-    const size = 8 + TASK_ID_BYTES + 4 + pad4(fn.length) + pieceSize(argPiece) + 4 + pad4(options.length);
-    this.#emit(E_SUBMIT, size, (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      dv.setUint32(at + 4, numReturns, true);
-      at = writeTaskId(dv, at + 8, id);
-      at = writeBytes(dv, b, at, fn);
-      at = writePiece(dv, b, at, argPiece);
-      writeBytes(dv, b, at, options);
-    });
+    this.#emit(R.SUBMIT, { parentSlot: exec.slot, numReturns, taskId: id, name: fn, args: argPiece, options });
     const ids = new Array<Uint8Array>(numReturns);
     for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
     return ids;
@@ -631,14 +529,7 @@ class Isolate implements RuntimeHost, GpuHost {
     const exec = this.#current();
     const id = childTaskId(exec.taskId, exec.children++);
     const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
-    const size = 4 + TASK_ID_BYTES + 4 + pad4(cls.length) + pieceSize(argPiece) + 4 + pad4(options.length);
-    this.#emit(E_CREATE_ACTOR, size, (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      at = writeTaskId(dv, at + 4, id);
-      at = writeBytes(dv, b, at, cls);
-      at = writePiece(dv, b, at, argPiece);
-      writeBytes(dv, b, at, options);
-    });
+    this.#emit(R.CREATE_ACTOR, { parentSlot: exec.slot, actorId: id, name: cls, args: argPiece, options });
     const out = new Uint8Array(TASK_ID_BYTES);
     writeTaskId(new DataView(out.buffer), 0, id);
     return out;
@@ -649,17 +540,7 @@ class Isolate implements RuntimeHost, GpuHost {
     const numReturns = this.#numReturns(options);
     const id = childTaskId(exec.taskId, exec.children++);
     const argPiece: Piece = args.length <= this.#init.inlineMax ? args : this.#toArena(args);
-    const size = 8 + 2 * TASK_ID_BYTES + 4 + pad4(method.length) + pieceSize(argPiece) + 4 + pad4(options.length);
-    const actorId = actor.length === TASK_ID_BYTES ? actor : new Uint8Array(TASK_ID_BYTES);
-    this.#emit(E_CALL_ACTOR, size, (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      dv.setUint32(at + 4, numReturns, true);
-      at = writeTaskId(dv, at + 8, id);
-      b.set(actorId, at);
-      at = writeBytes(dv, b, at + TASK_ID_BYTES, method);
-      at = writePiece(dv, b, at, argPiece);
-      writeBytes(dv, b, at, options);
-    });
+    this.#emit(R.CALL_ACTOR, { parentSlot: exec.slot, numReturns, taskId: id, actor, name: method, args: argPiece, options });
     const ids = new Array<Uint8Array>(numReturns);
     for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
     return ids;
@@ -667,12 +548,9 @@ class Isolate implements RuntimeHost, GpuHost {
 
   getActor(name: Uint8Array): Uint8Array {
     const exec = this.#current();
-    const r = this.#call(E_GET_ACTOR, 4 + 4 + pad4(name.length), (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      writeBytes(dv, b, at + 4, name);
-    });
+    const r = this.#call(R.GET_ACTOR, { slot: exec.slot, name });
     if (r.kind !== R_ACTOR) throw new Error(`unexpected reply ${r.kind} to get-actor`);
-    return r.bytes.slice(r.at, r.at + r.length);
+    return read(R.ACTOR, r)?.slice() ?? new Uint8Array(0);
   }
 
   #toArena(b: Uint8Array): Piece {
@@ -685,12 +563,7 @@ class Isolate implements RuntimeHost, GpuHost {
     const bad = ids.findIndex((id) => id.length !== OBJECT_ID_BYTES);
     if (bad >= 0) return failureBytes("WRAY_TASK_ERROR", `get(): element ${bad} is not an object ID`);
     const exec = this.#current();
-    let r = this.#call(E_GET, 16 + ids.length * OBJECT_ID_BYTES, (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      dv.setUint32(at + 4, ids.length, true);
-      dv.setFloat64(at + 8, timeoutMs, true);
-      for (let i = 0; i < ids.length; i++) b.set(ids[i]!, at + 16 + i * OBJECT_ID_BYTES);
-    });
+    let r = this.#call(R.GET, { slot: exec.slot, timeoutMs, ids });
     while (r.kind === R_RUN) r = this.#helpThenResume(r, exec.slot);
     if (r.kind === R_FAILURE) return this.#failureReply(r);
     if (r.kind !== R_VALUES) throw new Error(`unexpected reply ${r.kind} to get`);
@@ -701,20 +574,10 @@ class Isolate implements RuntimeHost, GpuHost {
     const exec = this.#current();
     const bad = ids.findIndex((id) => id.length !== OBJECT_ID_BYTES);
     if (bad >= 0) throw new RangeError(`wait(): element ${bad} is not an object ID`);
-    let r = this.#call(E_WAIT, 24 + ids.length * OBJECT_ID_BYTES, (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      dv.setUint32(at + 4, ids.length, true);
-      dv.setUint32(at + 8, numReturns, true);
-      dv.setUint32(at + 12, 0, true);
-      dv.setFloat64(at + 16, timeoutMs, true);
-      for (let i = 0; i < ids.length; i++) b.set(ids[i]!, at + 24 + i * OBJECT_ID_BYTES);
-    });
+    let r = this.#call(R.WAIT, { slot: exec.slot, numReturns, timeoutMs, ids });
     while (r.kind === R_RUN) r = this.#helpThenResume(r, exec.slot);
     if (r.kind !== R_INDICES) throw new Error(`unexpected reply ${r.kind} to wait`);
-    const n = r.dv.getUint32(r.at, true);
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = r.dv.getUint32(r.at + 4 + i * 4, true);
-    return out;
+    return read(R.INDICES, r);
   }
 
   /** Runs a task the host lent us while we wait, then asks to keep waiting. */
@@ -722,29 +585,20 @@ class Isolate implements RuntimeHost, GpuHost {
     // copy: the nested task's own calls reuse the reply area
     const rec = r.bytes.slice(r.at, r.at + r.length);
     this.#runTask(rec, new DataView(rec.buffer), 0, false);
-    return this.#call(E_RESUME, 4, (dv, _b, at) => dv.setUint32(at, slot, true));
+    return this.#call(R.RESUME, { slot });
   }
 
   #failureReply(r: Reply): GuestBytes {
-    const n = r.dv.getUint32(r.at, true);
-    const b = r.bytes.slice(r.at + 4, r.at + 4 + n);
+    const b = read(R.FAILURE, r).slice();
     return { length: b.length, fill: (mem, ptr) => mem.set(b, ptr) };
   }
 
   #valuesReply(r: Reply): GuestBytes {
-    const dv = r.dv;
     const bytes = r.bytes;
-    const n = dv.getUint32(r.at, true);
-    const head = arrayHeader(n);
-    const pieces: PieceView[] = new Array(n);
-    let at = r.at + 4;
+    const pieces = read(R.VALUES, r);
+    const head = arrayHeader(pieces.length);
     let total = head.length;
-    for (let i = 0; i < n; i++) {
-      const p: PieceView = { arena: false, a: 0, b: 0, len: 0 };
-      at = readPiece(dv, at, p);
-      pieces[i] = p;
-      total += p.len;
-    }
+    for (const p of pieces) total += p.len;
     return {
       length: total,
       fill: (mem, ptr) => {
@@ -763,141 +617,9 @@ class Isolate implements RuntimeHost, GpuHost {
     const exec = this.#current();
     const index = (PUT_INDEX_FLAG | ++exec.puts) >>> 0;
     const piece: Piece = value.length <= this.#init.inlineMax ? value : this.#toArena(value);
-    this.#emit(E_PUT, 8 + pieceSize(piece), (dv, b, at) => {
-      dv.setUint32(at, exec.slot, true);
-      dv.setUint32(at + 4, index, true);
-      writePiece(dv, b, at + 8, piece);
-    });
+    this.#emit(R.PUT, { slot: exec.slot, index, value: piece });
     return objectId(exec.taskId, index);
   }
-
-  // ---- GpuHost: the guest's GPU calls, answered by the host thread --------------------
-
-  /**
-   * Sends one GPU call and returns its reply's (code, value) and piece.
-   * `size`/`fill` write the op's payload after the fixed fields.
-   */
-  #gpu(op: number, a: number, b: number, n1: number, n2: number, size = 0, fill?: (dv: DataView, bytes: Uint8Array, at: number) => void): GpuReply {
-    const slot = this.#current().slot;
-    const r = this.#call(E_GPU, GPU_FIXED + size, (dv, bytes, at) => {
-      dv.setUint32(at, slot, true);
-      dv.setUint32(at + 4, op, true);
-      dv.setUint32(at + 8, a, true);
-      dv.setUint32(at + 12, b, true);
-      dv.setFloat64(at + 16, n1, true);
-      dv.setFloat64(at + 24, n2, true);
-      fill?.(dv, bytes, at + GPU_FIXED);
-    });
-    if (r.kind !== R_GPU) throw new Error(`unexpected reply ${r.kind} to a GPU call`);
-    const piece: PieceView = { arena: false, a: 0, b: 0, len: 0 };
-    readPiece(r.dv, r.at + 8, piece);
-    return { code: r.dv.getUint32(r.at, true), value: r.dv.getUint32(r.at + 4, true), piece, reply: r };
-  }
-
-  /** The reply's piece: a view of the reply, or of the arena block the host left it in. */
-  #gpuBytes(x: GpuReply): Uint8Array {
-    const p = x.piece;
-    return p.arena ? new Uint8Array(this.#segment(p.a), p.b, p.len) : x.reply.bytes.subarray(p.a, p.a + p.len);
-  }
-
-  /** The call's outcome: `ok()` of the reply on success, else its code and message. */
-  #gpuOutcome<T>(x: GpuReply, ok: (x: GpuReply) => T): GpuOutcome<T> {
-    return x.code === GPU_OK ? { code: -1, value: ok(x) } : { code: x.code, value: textDecoder.decode(this.#gpuBytes(x)) };
-  }
-
-  /** An upload of `bytes` (GPU_FROM_BYTES, GPU_WRITE): inline when small, else through an arena block. */
-  #gpuUpload(op: number, buffer: number, offset: number, bytes: Uint8Array): GpuReply | GpuOutcome<never> {
-    let piece: Piece;
-    try {
-      piece = bytes.length <= this.#init.inlineMax ? bytes : this.#toArena(bytes);
-    } catch (e) {
-      return { code: GPU_BAD_ARGUMENT, value: (e as Error).message };
-    }
-    return this.#gpu(op, buffer, 0, offset, 0, pieceSize(piece), (dv, b, at) => writePiece(dv, b, at, piece));
-  }
-
-  gpuAdapter(): GpuOutcome<Uint8Array> {
-    return this.#gpuOutcome(this.#gpu(GPU_ADAPTER, 0, 0, 0, 0), (x) => this.#gpuBytes(x));
-  }
-
-  gpuCreateBuffer(size: number): GpuOutcome<number> {
-    return this.#gpuOutcome(this.#gpu(GPU_CREATE, 0, 0, size, 0), handle);
-  }
-
-  gpuBufferFromBytes(bytes: Uint8Array): GpuOutcome<number> {
-    const x = this.#gpuUpload(GPU_FROM_BYTES, 0, 0, bytes);
-    return "reply" in x ? this.#gpuOutcome(x, handle) : x;
-  }
-
-  gpuBufferFromObject(id: Uint8Array): GpuOutcome<number> {
-    if (id.length !== OBJECT_ID_BYTES) return { code: GPU_BAD_ARGUMENT, value: `an object ID is ${OBJECT_ID_BYTES} bytes, got ${id.length}` };
-    return this.#gpuOutcome(this.#gpu(GPU_FROM_OBJECT, 0, 0, 0, 0, OBJECT_ID_BYTES, (_dv, b, at) => b.set(id, at)), handle);
-  }
-
-  gpuWriteBuffer(buffer: number, offset: number, bytes: Uint8Array): GpuOutcome<undefined> {
-    const x = this.#gpuUpload(GPU_WRITE, buffer, offset, bytes);
-    return "reply" in x ? this.#gpuOutcome(x, nothing) : x;
-  }
-
-  gpuCompile(wgsl: Uint8Array, entryPoint: Uint8Array): GpuOutcome<number> {
-    // WGSL source is small; a source past the ring's record size is not a kernel anyone writes by hand
-    if (wgsl.length + entryPoint.length > this.#events.maxPayload >>> 1) return { code: GPU_BAD_ARGUMENT, value: `WGSL source of ${wgsl.length} bytes is too large` };
-    const size = 4 + pad4(wgsl.length) + 4 + pad4(entryPoint.length);
-    const x = this.#gpu(GPU_COMPILE, 0, 0, 0, 0, size, (dv, b, at) => {
-      at = writeBytes(dv, b, at, wgsl);
-      writeBytes(dv, b, at, entryPoint);
-    });
-    return this.#gpuOutcome(x, handle);
-  }
-
-  gpuDispatch(kernel: number, bindings: Uint32Array, x: number, y: number, z: number): GpuOutcome<undefined> {
-    if (bindings.length > 1024) return { code: GPU_BAD_ARGUMENT, value: `${bindings.length} bindings is more than any device allows` };
-    const r = this.#gpu(GPU_DISPATCH, kernel, bindings.length, 0, 0, 12 + 4 * bindings.length, (dv, _b, at) => {
-      dv.setUint32(at, x, true);
-      dv.setUint32(at + 4, y, true);
-      dv.setUint32(at + 8, z, true);
-      for (let i = 0; i < bindings.length; i++) dv.setUint32(at + 12 + 4 * i, bindings[i]!, true);
-    });
-    return this.#gpuOutcome(r, nothing);
-  }
-
-  gpuReadBuffer(buffer: number, offset: number, length: number): GpuOutcome<GuestBytes> {
-    // the bytes are read from the reply (or the task's arena block) when the import lowers them, before any other call
-    return this.#gpuOutcome(this.#gpu(GPU_READ, buffer, 0, offset, length), (x) => ({ length: x.piece.len, fill: (mem, ptr) => mem.set(this.#gpuBytes(x), ptr) }));
-  }
-
-  gpuReadObject(buffer: number, offset: number, length: number, element: number): GpuOutcome<Uint8Array> {
-    const exec = this.#current();
-    const index = (PUT_INDEX_FLAG | ++exec.puts) >>> 0;
-    const x = this.#gpu(GPU_READ_OBJECT, buffer, element, offset, length, 4, (dv, _b, at) => dv.setUint32(at, index, true));
-    return this.#gpuOutcome(x, () => objectId(exec.taskId, index));
-  }
-
-  gpuDestroyBuffer(buffer: number): void {
-    const slot = this.#current().slot;
-    this.#emit(E_GPU, GPU_FIXED, (dv, _b, at) => {
-      dv.setUint32(at, slot, true);
-      dv.setUint32(at + 4, GPU_DESTROY, true);
-      dv.setUint32(at + 8, buffer, true);
-    });
-  }
-}
-
-/** Success payloads of GPU replies: a handle in `value`, or nothing. */
-const handle = (x: GpuReply): number => x.value;
-const nothing = (): undefined => undefined;
-
-function objectId(task: TaskId, index: number): Uint8Array {
-  const b = new Uint8Array(OBJECT_ID_BYTES);
-  const w = [task.w0, task.w1, task.w2, task.w3, index >>> 0];
-  for (let i = 0; i < 5; i++) {
-    const x = w[i]!;
-    b[4 * i] = x & 0xff;
-    b[4 * i + 1] = (x >>> 8) & 0xff;
-    b[4 * i + 2] = (x >>> 16) & 0xff;
-    b[4 * i + 3] = x >>> 24;
-  }
-  return b;
 }
 
 function failureBytes(code: string, message: string): GuestBytes {

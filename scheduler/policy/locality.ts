@@ -21,7 +21,7 @@
  *    a stream of small tasks.
  * 4. With a task's placement the caller gets a lease (leaseNodes): every
  *    feasible node with its wait and CPUs, the chosen node first. For a
- *    short while (host/cluster.ts, LEASE_MS) the caller sends further tasks
+ *    short while (host/cluster/placement.ts, LEASE_MS) the caller sends further tasks
  *    of the same shape whose arguments travel with them straight to the
  *    leased node with the least
  *      wait + taskMs * (its own tasks outstanding there) / CPUs,

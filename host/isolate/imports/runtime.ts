@@ -18,7 +18,7 @@
  *   now() -> f64
  *   random-seed() -> i64
  */
-import { OBJECT_ID_BYTES } from "../../common/ids.js";
+import { OBJECT_ID_BYTES } from "../../../common/ids.js";
 
 export const RUNTIME_IMPORT = "wray:runtime/host@0.1.0";
 

@@ -14,11 +14,11 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { decode } from "@msgpack/msgpack";
-import { ComponentInvalidError, WorldMismatchError } from "./errors.js";
-import type { RuntimeHost } from "./imports/runtime.js";
-import type { GuestSourceMap } from "./source-map.js";
-import { readSourceMap } from "./source-map.js";
-import { GUEST_EXPORT, GuestInstance, loadComponent } from "./isolate/guest.js";
+import { ComponentInvalidError, WorldMismatchError } from "../errors.js";
+import type { RuntimeHost } from "../isolate/index.js";
+import type { GuestSourceMap } from "../../common/source-map.js";
+import { readSourceMap } from "../../common/source-map.js";
+import { GUEST_EXPORT, GuestInstance, loadComponent } from "../isolate/index.js";
 
 // Node 20's V8 needs this for the constant expressions QuickJS guests use;
 // later versions have it on by default (and ignore the flag). Every process

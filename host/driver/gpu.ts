@@ -4,13 +4,13 @@
  * WGSL kernels, dispatches and read-backs that guests reach through the
  * WIT `gpu` interface, on the driver's own node's device.
  */
-import type { TypedArrayCtor } from "../common/codec.js";
-import { ObjectRef } from "../common/object-ref.js";
-import { binaryPayload } from "../common/msgpack-walk.js";
-import type { GpuBackend, GpuKernel } from "../gpu/index.js";
-import { GpuDevice, GpuSession, GpuUnavailableError, HostGpu } from "../gpu/index.js";
-import { READY } from "../store/index.js";
-import type { ObjectStore } from "../store/index.js";
+import type { TypedArrayCtor } from "../../common/codec.js";
+import { ObjectRef } from "../../common/object-ref.js";
+import { binaryPayload } from "../../common/msgpack-walk.js";
+import type { GpuBackend, GpuKernel } from "../../gpu/index.js";
+import { GpuDevice, GpuSession, GpuUnavailableError, HostGpu } from "../../gpu/index.js";
+import { READY } from "../../store/index.js";
+import type { ObjectStore } from "../../store/index.js";
 
 /** Typed arrays a read can produce. */
 export type TypedArrayConstructor = Uint8ArrayConstructor | TypedArrayCtor;

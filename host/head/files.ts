@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "nod
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { processAlive } from "../common/process.js";
+import { processAlive } from "../../common/process.js";
 
 export function wrayHome(): string {
   return process.env.WRAY_HOME || join(homedir(), ".wray");

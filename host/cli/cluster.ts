@@ -7,12 +7,12 @@ import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { MSG, WsTransport } from "../net/index.js";
-import type { ClusterOptions } from "./cluster.js";
-import { ClusterNode } from "./cluster.js";
-import { WrayError } from "../common/errors.js";
-import { processAlive } from "../common/process.js";
-import { formatLog } from "./log.js";
+import { MSG, WsTransport } from "../../net/index.js";
+import type { ClusterOptions } from "../cluster/index.js";
+import { ClusterNode } from "../cluster/index.js";
+import { WrayError } from "../../common/errors.js";
+import { processAlive } from "../../common/process.js";
+import { formatLog } from "../log.js";
 import {
   defaultTokenFile,
   ensureToken,
@@ -24,14 +24,14 @@ import {
   wrayHome,
   writeHeadFile,
   writeNodeFile,
-} from "./cluster-files.js";
-import type { ClusterStatus } from "./head.js";
-import { Head } from "./head.js";
-import type { NodeOptions } from "./node.js";
-import { HostNode } from "./node.js";
-import { openHostGpu } from "./driver-gpu.js";
-import type { GpuBackend } from "../gpu/index.js";
-import { GPU_BACKENDS, HostGpu } from "../gpu/index.js";
+} from "../head/index.js";
+import type { ClusterStatus } from "../head/index.js";
+import { Head } from "../head/index.js";
+import type { NodeOptions } from "../node/index.js";
+import { HostNode } from "../node/index.js";
+import { openHostGpu } from "../driver/index.js";
+import type { GpuBackend } from "../../gpu/index.js";
+import { GPU_BACKENDS, HostGpu } from "../../gpu/index.js";
 
 const START_OPTIONS = {
   head: { type: "boolean" },
@@ -110,6 +110,7 @@ async function startInBackground(argv: string[], head: boolean): Promise<number>
   mkdirSync(logs, { recursive: true });
   const log = join(logs, `${head ? "head" : "node"}-${Date.now()}.log`);
   const fd = openSync(log, "a");
+  // from the bundle (dist/cli.js beside this chunk), not from this source file
   const cli = fileURLToPath(new URL("./cli.js", import.meta.url));
   const child = spawn(process.execPath, [cli, "start", ...argv, "--block"], { detached: true, stdio: ["ignore", fd, fd] });
   const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? 1)));

@@ -4,13 +4,13 @@
  * detection, and the cluster's status. Hosts (the head's own included)
  * and drivers connect to it over the transport.
  */
-import { bytesToHex, hexToKey, keyToBytes } from "../common/ids.js";
-import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, PlacedReply, Transport, WireTask } from "../net/index.js";
-import { MSG, WsTransport } from "../net/index.js";
-import type { NodeEntry } from "../scheduler/index.js";
-import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../scheduler/index.js";
-import { ControlStoreService, ShardedControlStore, TABLES } from "../store/index.js";
-import { ActorDiedError, ActorNameTakenError } from "./errors.js";
+import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
+import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, PlacedReply, Transport, WireTask } from "../../net/index.js";
+import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
+import type { NodeEntry } from "../../scheduler/index.js";
+import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../../scheduler/index.js";
+import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
+import { ActorDiedError, ActorNameTakenError, NodeDiedError } from "../errors.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -176,12 +176,12 @@ export class Head {
         setImmediate(() => this.#onStop?.());
         return null;
       default:
-        throw new Error(`the head does not serve this message`);
+        throw new ProtocolError("the head does not serve this message");
     }
   }
 
   async #register(info: NodeInfo, conn: Connection): Promise<{ nodeId: string; heartbeatMs: number }> {
-    if (this.#info.has(info.nodeId)) throw new Error(`node ${info.nodeId} is already registered`);
+    if (this.#info.has(info.nodeId)) throw new ProtocolError(`node ${info.nodeId} is already registered`);
     conn.tag = info.nodeId;
     conn.peer = `node ${info.nodeId.slice(0, 8)}`;
     this.#conns.set(info.nodeId, conn);
@@ -266,7 +266,7 @@ export class Head {
       throw new ActorDiedError(t.name, key, why);
     }
     const conn = this.#conns.get(n.nodeId);
-    if (!conn || !n.alive) throw new Error(`node ${n.nodeId} died while the actor was placed`);
+    if (!conn || !n.alive) throw new NodeDiedError(`actor ${t.name}`, n.nodeId, "while the actor was placed");
     conn.notify(MSG.ACTOR_CREATE, t);
     return n.nodeId;
   }

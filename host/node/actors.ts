@@ -24,13 +24,13 @@
  *   ActorDiedError, as do later ones. A method that throws fails only its
  *   own call.
  */
-import { keyToHex } from "../common/ids.js";
-import type { Shape, TaskSpec } from "../scheduler/index.js";
-import { Deque, InfeasibleTaskError } from "../scheduler/index.js";
-import type { LocalScheduler } from "../scheduler/index.js";
-import type { ObjectStore } from "../store/index.js";
-import { FAILED, PENDING } from "../store/index.js";
-import { ActorDiedError, ActorNameTakenError } from "./errors.js";
+import { keyToHex } from "../../common/ids.js";
+import type { Shape, TaskSpec } from "../../scheduler/index.js";
+import type { Watch } from "../../scheduler/index.js";
+import { Deque, InfeasibleTaskError, awaitDeps, depFailure } from "../../scheduler/index.js";
+import type { LocalScheduler } from "../../scheduler/index.js";
+import type { ObjectStore } from "../../store/index.js";
+import { ActorDiedError, ActorNameTakenError } from "../errors.js";
 
 /** What the actor manager needs from the node. */
 export interface ActorHost {
@@ -90,7 +90,10 @@ export class ActorManager {
   /** Calls whose arguments have been looked at (watched or found ready). */
   readonly #checked = new WeakSet<TaskSpec>();
 
+  readonly #whenSealed: Watch;
+
   constructor(host: ActorHost) {
+    this.#whenSealed = (id, cb) => host.store.whenSealed(id, cb);
     this.#host = host;
   }
 
@@ -191,9 +194,9 @@ export class ActorManager {
       if (!t || t.unresolved > 0) return;
       if (t.deps !== undefined && !this.#checked.has(t)) {
         this.#checked.add(t);
-        if (this.#watch(r, t)) return;
+        if (awaitDeps(t, this.#whenSealed, () => this.#pump(r))) return;
       }
-      const failed = this.#failedDep(t);
+      const failed = depFailure(this.#host.store, t);
       if (failed) {
         q.shift();
         this.#host.reject(t, failed);
@@ -203,27 +206,6 @@ export class ActorManager {
       q.shift();
       r.pipeline.push(t);
     }
-  }
-
-  /** Watches the call's pending arguments; true if it must wait for some. */
-  #watch(r: ActorRecord, t: TaskSpec): boolean {
-    const store = this.#host.store;
-    const onSealed = () => {
-      if (--t.unresolved === 0) this.#pump(r);
-    };
-    for (const d of t.deps!) if (store.whenSealed(d, onSealed)) t.unresolved++;
-    return t.unresolved > 0;
-  }
-
-  #failedDep(t: TaskSpec): Error | undefined {
-    if (t.deps === undefined) return undefined;
-    for (const d of t.deps) {
-      const e = this.#host.store.entry(d);
-      if (e === undefined) return new Error(`argument of ${t.name} was freed before the call ran`);
-      if (e.state === FAILED) return e.error;
-      if (e.state === PENDING) return new Error(`argument of ${t.name} is not ready`);
-    }
-    return undefined;
   }
 
   /**
@@ -256,7 +238,7 @@ export class ActorManager {
       reclaimed.push(t);
     }
     const t = r.queue.peek();
-    if (!t || t.unresolved > 0 || (t.deps !== undefined && (!this.#checked.has(t) || this.#failedDep(t)))) return { reclaimed, lend: undefined };
+    if (!t || t.unresolved > 0 || (t.deps !== undefined && (!this.#checked.has(t) || depFailure(this.#host.store, t)))) return { reclaimed, lend: undefined };
     r.queue.shift();
     r.nested.push(t);
     return { reclaimed, lend: t };

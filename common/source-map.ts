@@ -6,7 +6,7 @@
  */
 import { SourceMap } from "node:module";
 import { join } from "node:path";
-import { customSection, sections } from "../common/wasm-binary.js";
+import { customSection, sections } from "./wasm-binary.js";
 
 export const SOURCE_MAP_SECTION = "wray-sourcemap";
 

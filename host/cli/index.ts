@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `wray` command.
+ * The `wray` command (this room's front: the program itself). It sits on
+ * top of the others: it may import any room, and no room imports it.
  *
  *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c|rust]
  *   wray start --head | --address ws://HEAD:PORT [options]
@@ -16,11 +17,11 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { GuestLanguage } from "../guest-sdk/index.js";
-import { BuildError, GUEST_LANGUAGES, buildGuest } from "../guest-sdk/index.js";
-import { UsageError, start, status, stop } from "./cluster-cli.js";
-import { prepareComponent } from "./component.js";
-import { WrayError } from "../common/errors.js";
+import type { GuestLanguage } from "../../guest-sdk/index.js";
+import { BuildError, GUEST_LANGUAGES, buildGuest } from "../../guest-sdk/index.js";
+import { UsageError, start, status, stop } from "./cluster.js";
+import { prepareComponent } from "../node/index.js";
+import { WrayError } from "../../common/errors.js";
 
 /** Each command: its synopsis and what it does (`wray <command> --help`). */
 const HELP: Record<string, string> = {
@@ -171,6 +172,7 @@ function usageMessage(e: Error): string {
 
 function version(): string {
   try {
+    // from the bundle: dist/cli.js, one level below package.json
     return (JSON.parse(readFileSync(fileURLToPath(new URL("../package.json", import.meta.url)), "utf8")) as { version: string }).version;
   } catch {
     return "(unknown version)";

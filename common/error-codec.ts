@@ -1,55 +1,30 @@
 /**
- * Errors across nodes: a task that fails on one node fails `get` on its
- * owner with the same class, code, message and fields, so a program
- * behaves the same on one host or many.
+ * Errors as bytes, so that a failure on one node reaches another as the
+ * same class: TASK_DONE carries one for a task's failure, and FAIL replies
+ * carry one for a failed request. Classes are known by name once they are
+ * registered (host/cluster/remote-errors.ts registers every typed error
+ * of the package); an unknown class decodes as a WrayError with its code,
+ * or an Error.
  */
 import { decode, encode } from "@msgpack/msgpack";
-import { WrayError } from "../common/errors.js";
-import { ConnectionClosedError, RemoteError, UnauthorizedError, WireError } from "../net/index.js";
-import { InfeasibleTaskError } from "../scheduler/index.js";
-import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, SpillError } from "../store/index.js";
-import {
-  ActorDiedError,
-  ActorNameTakenError,
-  ActorNotFoundError,
-  GuestTrapError,
-  IsolateDiedError,
-  NodeDiedError,
-  TaskError,
-  TaskTimeoutError,
-  UnknownFunctionError,
-} from "./errors.js";
+import { WrayError } from "./errors.js";
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-const CLASSES = new Map<string, ErrorClass>(
-  (
-    [
-      TaskError,
-      GuestTrapError,
-      IsolateDiedError,
-      TaskTimeoutError,
-      ActorDiedError,
-      ActorNotFoundError,
-      ActorNameTakenError,
-      UnknownFunctionError,
-      NodeDiedError,
-      InfeasibleTaskError,
-      ObjectLostError,
-      ObjectStoreFullError,
-      ObjectTooLargeError,
-      SpillError,
-      GetTimeoutError,
-      ControlStoreError,
-      ConnectionClosedError,
-      UnauthorizedError,
-      RemoteError,
-      WireError,
-      TypeError,
-      RangeError,
-    ] as ErrorClass[]
-  ).map((c) => [c.name, c]),
-);
+const CLASSES = new Map<string, ErrorClass>([
+  ["TypeError", TypeError],
+  ["RangeError", RangeError],
+]);
+
+/** Makes these classes decode as themselves. */
+export function registerErrorClasses(classes: readonly ErrorClass[]): void {
+  for (const c of classes) CLASSES.set(c.name, c);
+}
+
+/** Whether errors of class `name` decode as that class here. */
+export function isRegisteredError(name: string): boolean {
+  return CLASSES.has(name);
+}
 
 interface EncodedError {
   class: string;
@@ -57,7 +32,7 @@ interface EncodedError {
   fields: Record<string, unknown>;
 }
 
-/** An error as bytes for TASK_DONE. Own enumerable fields that MessagePack can hold travel too. */
+/** An error as bytes. Own enumerable fields that MessagePack can hold travel too. */
 export function encodeError(err: unknown): Uint8Array {
   const e = err instanceof Error ? err : new Error(String(err));
   const fields: Record<string, unknown> = {};
@@ -67,6 +42,16 @@ export function encodeError(err: unknown): Uint8Array {
   }
   if (e.stack) fields.stack = e.stack;
   return encode({ class: e.constructor?.name ?? "Error", message: e.message, fields } satisfies EncodedError);
+}
+
+/** The class name an encoded error names (undefined if unreadable). */
+export function encodedClass(bytes: Uint8Array): string | undefined {
+  try {
+    const r = decode(bytes) as EncodedError;
+    return typeof r?.class === "string" ? r.class : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The error `encodeError` made, of the same class where this side knows it. */

@@ -5,20 +5,21 @@
  * here blocks the host thread.
  *
  * Buffers and kernels are held in a GpuSession per owner — the task's
- * execution, or for actors the actor's isolate — which host/node.ts closes
+ * execution, or for actors the actor's isolate — which gpu-route.ts closes
  * when the owner ends.
  */
-import type { TaskId } from "../common/ids.js";
-import { OBJECT_ID_BYTES, bytesToKey, keyToBytes, objectKey } from "../common/ids.js";
-import { binaryHeader, binaryPayload } from "../common/msgpack-walk.js";
-import { TYPED_ARRAY_KINDS } from "../common/codec.js";
-import type { GpuDevice, GpuErrorCode, GpuSession, HostGpu } from "../gpu/index.js";
-import { GpuError } from "../gpu/index.js";
-import type { ArenaRef, ObjectStore } from "../store/index.js";
-import { FAILED, INLINE_MAX, PENDING } from "../store/index.js";
-import { GPU_BAD_ARGUMENT, GPU_ERROR_CODES, GPU_TO_END, GPU_UNAVAILABLE } from "./imports/gpu.js";
-import type { GpuCall } from "./isolate/pool.js";
-import type { Piece } from "./isolate/protocol.js";
+import type { TaskId } from "../../common/ids.js";
+import { OBJECT_ID_BYTES, bytesToKey, keyToBytes, objectKey } from "../../common/ids.js";
+import { binaryHeader, binaryPayload } from "../../common/msgpack-walk.js";
+import { TYPED_ARRAY_KINDS } from "../../common/codec.js";
+import type { GpuDevice, GpuErrorCode, GpuSession, HostGpu } from "../../gpu/index.js";
+import { GpuError } from "../../gpu/index.js";
+import type { ArenaRef, ObjectStore } from "../../store/index.js";
+import { FAILED, INLINE_MAX, PENDING } from "../../store/index.js";
+import { GPU_BAD_ARGUMENT, GPU_ERROR_CODES, GPU_TO_END, GPU_UNAVAILABLE } from "../isolate/index.js";
+import type { GpuCall } from "../isolate/index.js";
+import { GPU_GRID, GPU_OBJECT_ID, GPU_PUT_INDEX, GPU_SOURCE, readPayload } from "../isolate/index.js";
+import type { Piece } from "../isolate/index.js";
 import {
   GPU_ADAPTER,
   GPU_COMPILE,
@@ -30,7 +31,7 @@ import {
   GPU_READ,
   GPU_READ_OBJECT,
   GPU_WRITE,
-} from "./isolate/protocol.js";
+} from "../isolate/index.js";
 
 /** A reply to one call. */
 export interface GpuAnswer {
@@ -118,24 +119,17 @@ export class GpuCalls {
         await d.write(session.buffer(call.a), size("offset", call.n1, d), this.#bytes(call.piece!));
         return ok(0);
       case GPU_FROM_OBJECT:
-        return this.#fromObject(d, session, call.payload, caller);
+        return this.#fromObject(d, session, readPayload(GPU_OBJECT_ID, call.payload), caller);
       case GPU_COMPILE: {
-        const p = call.payload;
-        const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-        const srcLen = dv.getUint32(0, true);
-        const entryAt = 4 + ((srcLen + 3) & ~3);
-        const entryLen = dv.getUint32(entryAt, true);
-        const wgsl = decoder.decode(p.subarray(4, 4 + srcLen));
-        const entry = decoder.decode(p.subarray(entryAt + 4, entryAt + 4 + entryLen));
-        return ok(session.addKernel(await d.compile(wgsl, entry)));
+        const src = readPayload(GPU_SOURCE, call.payload);
+        return ok(session.addKernel(await d.compile(decoder.decode(src.wgsl), decoder.decode(src.entryPoint))));
       }
       case GPU_DISPATCH: {
-        const p = call.payload;
-        const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+        const grid = readPayload(GPU_GRID, call.payload);
         const kernel = session.kernel(call.a);
-        const bindings = new Array<GPUBuffer>(call.b);
-        for (let i = 0; i < call.b; i++) bindings[i] = session.buffer(dv.getUint32(12 + 4 * i, true));
-        await d.dispatch(kernel, bindings, dv.getUint32(0, true), dv.getUint32(4, true), dv.getUint32(8, true));
+        if (grid.bindings.length !== call.b) return fail(GPU_BAD_ARGUMENT, `the call names ${call.b} buffers and carries ${grid.bindings.length}`);
+        const bindings = grid.bindings.map((h) => session.buffer(h));
+        await d.dispatch(kernel, bindings, grid.x, grid.y, grid.z);
         return ok(0);
       }
       case GPU_READ:
@@ -206,7 +200,7 @@ export class GpuCalls {
     const Ctor = kind === 0 ? Uint8Array : TYPED_ARRAY_KINDS[kind];
     if (!Ctor) return fail(GPU_BAD_ARGUMENT, `unknown element type ${kind}`);
     if (length % Ctor.BYTES_PER_ELEMENT !== 0) return fail(GPU_BAD_ARGUMENT, `${length} bytes is not a whole number of ${Ctor.name} elements`);
-    const index = new DataView(call.payload.buffer, call.payload.byteOffset, 4).getUint32(0, true);
+    const index = readPayload(GPU_PUT_INDEX, call.payload);
     const head = binaryHeader(length, kind);
     const total = head.length + length;
     const store = this.#store;

@@ -1,0 +1,321 @@
+/**
+ * A host's membership of a cluster (ClusterNode): registration and
+ * heartbeats with the head, the nodes table (addresses, deaths), and the
+ * messages other nodes and the head send, handed to the parts that do the
+ * work:
+ *
+ *   peers.ts          connections to other nodes, in order; who died
+ *   placement.ts      the owner side: where tasks submitted here run, leases, results
+ *   remote-run.ts     the executor side: tasks, actors and calls run here for others
+ *   remote-actors.ts  actors of other nodes, as callers here know them
+ *   objects.ts        objects between nodes: find, pull, serve, hold for owners
+ *
+ * ClusterNode is the ClusterLink its HostNode calls, and the store's
+ * RemoteObjects (through ClusterObjects). It knows the node only through
+ * LocalNode (local-node.ts).
+ */
+import { hostname } from "node:os";
+import { bytesToHex } from "../../common/ids.js";
+import type { TaskId } from "../../common/ids.js";
+import type { Connection, LogBody, Message, NodeInfo, TaskDoneBody, Transport, WireTask } from "../../net/index.js";
+import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
+import type { TaskSpec } from "../../scheduler/index.js";
+import { PLACED_TASK_MS } from "../../scheduler/index.js";
+import type { ObjectEntry } from "../../store/index.js";
+import { RemoteControlStore, TABLES, channelOf } from "../../store/index.js";
+import type { NodeRecord } from "../head/index.js";
+import type { LogLevel, LogRecord } from "../log.js";
+import { LOG_LEVELS } from "../isolate/index.js";
+import type { ActorOptionsResolved, ActorRecord, ClusterLink, ComponentRecord } from "../node/index.js";
+import type { LocalNode } from "./local-node.js";
+import { ClusterObjects } from "./objects.js";
+import { Peers } from "./peers.js";
+import { Placement } from "./placement.js";
+import { RemoteActors } from "./remote-actors.js";
+import { RemoteRun } from "./remote-run.js";
+
+export { LOCAL_QUEUE_PER_CPU, LOCALITY_BYTES, LEASE_MS } from "./placement.js";
+export { PULL_WINDOW } from "./objects.js";
+
+/** Least time between load reports sent early (when this node's queue drains) and the last heartbeat. */
+const LOAD_REPORT_MS = 50;
+
+export interface ClusterOptions {
+  /** The head's address, `ws://HOST:PORT`. */
+  address: string;
+  /** The cluster token. */
+  token: string;
+  /** A driver's node: the global scheduler never places work on it. */
+  driver?: boolean;
+  /**
+   * The address this node's peer server listens on and other nodes reach
+   * it at (Ray's node IP address); 0.0.0.0 (or ::) listens on every
+   * interface and is reached at the address this machine reaches the head
+   * from. Default: that address (127.0.0.1 when the head is on loopback).
+   */
+  listenHost?: string;
+  /** Port for this node's peer server. Default: any free one. */
+  listenPort?: number;
+  transport?: Transport;
+  log?: (line: string) => void;
+}
+
+export class ClusterNode implements ClusterLink {
+  readonly nodeId: string;
+  readonly node: LocalNode;
+  readonly gcs: RemoteControlStore;
+  readonly #head: Connection;
+  readonly #listener: { address: string; close(): Promise<void> };
+  readonly #driver: boolean;
+  readonly #peers: Peers;
+  readonly #objects: ClusterObjects;
+  readonly #placement: Placement;
+  readonly #actors: RemoteActors;
+  readonly #run: RemoteRun;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastBeat = 0;
+  #closed = false;
+
+  private constructor(node: LocalNode, head: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport) {
+    this.node = node;
+    this.nodeId = nodeId;
+    this.#head = head;
+    this.#listener = listener;
+    this.#driver = options.driver ?? false;
+    this.gcs = new RemoteControlStore(head);
+    const log = options.log ?? ((l) => console.log(l));
+    this.#peers = new Peers({ nodeId, transport, token: options.token, gcs: this.gcs, log, handle: (m) => this.#handle(m) });
+    this.#objects = new ClusterObjects(node, this.gcs, this.#peers);
+    const placing = { store: node.store, scheduler: node.scheduler, reject: (t: TaskSpec, e: Error) => node.reject(t, e), releaseArgs: (t: TaskSpec) => node.releaseArgs(t), componentHash: (i: number) => node.components.at(i).prepared.hash };
+    this.#placement = new Placement(placing, this.#peers, head, (t) => this.#objects.wireArgs(t));
+    this.#actors = new RemoteActors(node, this.gcs, head, this.#peers, this.#placement);
+    this.#run = new RemoteRun(node, this.gcs, this.#peers, this.#objects, () => {
+      // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
+      if (performance.now() - this.#lastBeat > LOAD_REPORT_MS) this.#beat();
+    });
+  }
+
+  /** Connects `node` to the cluster at `options.address`: serves peers, registers, starts heartbeats. */
+  static async join(node: LocalNode, options: ClusterOptions): Promise<ClusterNode> {
+    const transport = options.transport ?? new WsTransport();
+    const log = options.log ?? ((l) => console.log(l));
+    const nodeId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
+    let self: ClusterNode | undefined;
+    const early: Connection[] = [];
+    const head = await transport.connect(options.address, options.token, log);
+    // the interface that reaches the head is the one the cluster's other nodes can reach us at
+    const reached = head.localAddress?.replace(/^::ffff:/, "");
+    const wildcard = options.listenHost === "0.0.0.0" || options.listenHost === "::";
+    let listener: { address: string; close(): Promise<void> };
+    try {
+      const l = await transport.listen({ host: options.listenHost ?? reached, port: options.listenPort ?? 0, token: options.token, log }, (conn) => {
+        if (self) self.#accept(conn);
+        else early.push(conn);
+      });
+      // listening everywhere: advertised at the address that reaches the head
+      listener = wildcard && reached !== undefined ? { address: withHost(l.address, reached), close: () => l.close() } : l;
+    } catch (e) {
+      head.close("could not listen");
+      throw e;
+    }
+    self = new ClusterNode(node, head, nodeId, listener, options, transport);
+    for (const c of early) self.#accept(c);
+    head.handler = (m) => self!.#handle(m);
+    head.onClose((why) => {
+      if (!self!.#closed) log(`(wray) lost the connection to the head at ${options.address}: ${why}`);
+    });
+    const resources: Record<string, number> = {};
+    for (const [k, v] of node.scheduler.resources.total) resources[k] = v;
+    const info: NodeInfo = { nodeId, address: listener.address, resources, driver: self.#driver, pid: process.pid, hostname: hostname(), startedAt: Date.now() };
+    try {
+      // learn of nodes (addresses, deaths) from the nodes table, then say who we are
+      self.gcs.subscribe(channelOf(TABLES.nodes), (id, v) => self!.#nodeChanged(id, v as NodeRecord | undefined));
+      for (const [id, rec] of await self.gcs.scan<NodeRecord>(TABLES.nodes)) self.#nodeChanged(id, rec);
+      const reply = await head.request<{ heartbeatMs: number }>(MSG.NODE_REGISTER, info);
+      node.cluster = self;
+      node.store.cluster = self.#objects;
+      self.#heartbeat = setInterval(() => self!.#beat(), reply.heartbeatMs);
+      self.#heartbeat.unref();
+      self.#beat();
+    } catch (e) {
+      head.close();
+      await listener.close();
+      throw e;
+    }
+    return self;
+  }
+
+  get address(): string {
+    return this.#listener.address;
+  }
+
+  /** The head connection (for status and stop requests). */
+  get head(): Connection {
+    return this.#head;
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  #beat(): void {
+    const sched = this.node.scheduler;
+    const available: Record<string, number> = {};
+    for (const [k, v] of sched.resources.available) available[k] = Math.max(0, v);
+    const st = this.node.store.stats();
+    const queued = sched.backlog;
+    const mean = sched.meanTaskMs;
+    const taskMs = Number.isNaN(mean) ? PLACED_TASK_MS : mean;
+    this.#lastBeat = performance.now();
+    this.#head.notify(MSG.NODE_HEARTBEAT, {
+      nodeId: this.nodeId,
+      available,
+      queued,
+      queueMs: queued * taskMs,
+      taskMs,
+      objects: st.objects,
+      storeUsed: st.arenaBytes,
+      storeCapacity: st.arenaCapacity,
+      actors: this.node.actors.count().alive,
+    });
+  }
+
+  #nodeChanged(id: string, rec: NodeRecord | undefined): void {
+    if (!rec) return;
+    if (rec.address) this.#peers.setAddress(id, rec.address);
+    if (rec.state === "dead" && this.#peers.deathOf(id) === undefined) this.#nodeDied(id, rec.death ?? "dead");
+  }
+
+  /** A node died: resubmit what it ran for us, fail what only it held. */
+  #nodeDied(id: string, why: string): void {
+    this.#peers.died(id, why);
+    if (id === this.nodeId) return;
+    this.#objects.nodeDied(id, why);
+    this.#run.nodeDied(id);
+    this.#placement.nodeDied(id, why);
+    this.#actors.nodeDied(id, why);
+  }
+
+  #accept(conn: Connection): void {
+    conn.handler = (m) => this.#handle(m);
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  #handle(m: Message): unknown {
+    switch (m.type) {
+      case MSG.GCS_EVENT:
+        this.gcs.event(m.body as never);
+        return null;
+      case MSG.TASK_RUN:
+        this.#run.run(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_CREATE:
+        this.#run.startActor(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_CALL:
+        this.#run.runCall(m.body as WireTask);
+        return null;
+      case MSG.ACTOR_KILL:
+        this.#run.kill((m.body as { actor: Uint8Array }).actor);
+        return null;
+      case MSG.TASK_DONE:
+        this.#placement.done(m.body as TaskDoneBody);
+        return null;
+      case MSG.OBJECT_PULL:
+        return this.#objects.serve(m.body as { id: Uint8Array; offset: number; length: number });
+      case MSG.OBJECT_FREE:
+        this.#objects.free((m.body as { ids: Uint8Array[] }).ids);
+        return null;
+      case MSG.LOG: {
+        const b = m.body as LogBody;
+        for (const r of b.records) this.node.emitLog({ ...r, level: isLevel(r.level) ? r.level : "info", source: "guest", node: b.node });
+        return null;
+      }
+      case MSG.CLUSTER_STOP:
+        return null;
+      default:
+        throw new ProtocolError("a host does not serve this message");
+    }
+  }
+
+  // ---- ClusterLink: what the node asks ---------------------------------------------------------
+
+  /** Places a task submitted here. */
+  submit(task: TaskSpec): void {
+    this.#placement.submit(task);
+  }
+
+  /** An ID with no entry here: a pending entry (one ref, the caller's), filled from the cluster. */
+  want(id: string): ObjectEntry {
+    return this.#objects.want(id);
+  }
+
+  /** Creates an actor through the head. Its calls queue here until it is placed. */
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void {
+    this.#actors.create(c, className, actorId, args, deps, nested, options, job);
+  }
+
+  /** Calls a method of an actor on another node. */
+  callActor(actorKey: string, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): boolean {
+    return this.#actors.call(actorKey, method, taskId, args, deps, nested, numReturns, returnIds, returns);
+  }
+
+  /** The live actor named `name`. */
+  actorByName(name: string): Promise<string | undefined> {
+    return this.#actors.byName(name);
+  }
+
+  /** An actor of this node died: its record says so, and its name is free again. */
+  actorDied(r: ActorRecord): void {
+    this.#actors.died(r);
+  }
+
+  /** A guest's log record for driver `job`: batched, sent before the next result or soon. */
+  forwardLog(job: string, record: LogRecord): void {
+    this.#run.forwardLog(job, record);
+  }
+
+  // ---- the driver's requests ----------------------------------------------------------------------
+
+  /** Puts a component's bytes in the functions table (once), so other nodes can load it. */
+  publishComponent(hash: string, bytes: Uint8Array): Promise<void> {
+    return this.#run.publishComponent(hash, bytes);
+  }
+
+  /** Kills an actor wherever it is. */
+  killActor(key: string): Promise<boolean> {
+    return this.#actors.kill(key);
+  }
+
+  /** The class of a remote actor, if known. */
+  actorClass(key: string): string | undefined {
+    return this.#actors.className(key);
+  }
+
+  /** The cluster's status, from the head. */
+  status(): Promise<unknown> {
+    return this.#head.request(MSG.CLUSTER_STATUS, null, 10_000);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#objects.closed = true;
+    this.#actors.closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.node.cluster = undefined;
+    this.node.store.cluster = undefined;
+    this.#peers.close();
+    this.#head.close("node leaving");
+    await this.#listener.close();
+  }
+}
+
+function isLevel(l: string): l is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(l);
+}
+
+/** `scheme://host:port` with another host. */
+function withHost(address: string, host: string): string {
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return address.replace(/^([a-z]+:\/\/)(\[[^\]]*\]|[^:/]*)/, `$1${shown}`);
+}

@@ -1,0 +1,258 @@
+/**
+ * Objects between nodes. An object with a copy elsewhere stays pending
+ * here until something waits for it; then it is pulled (CHUNK_BYTES at a
+ * time, PULL_WINDOW chunks in flight) from the node holding it. Objects
+ * of other owners that reach a guest as refs inside values are found in
+ * the control store's object table, where a node records an object when a
+ * ref to it leaves the node (publish). Results kept for their owners
+ * (large ones, or ones holding refs) are held here until the owner frees
+ * them or dies.
+ */
+import { bytesToHex, bytesToKey, keyToBytes, keyToHex } from "../../common/ids.js";
+import type { PullReply, WireArg, WireTask } from "../../net/index.js";
+import { CHUNK_BYTES, ChunkReply, MSG } from "../../net/index.js";
+import type { TaskSpec } from "../../scheduler/index.js";
+import type { ObjectEntry, RemoteObjects } from "../../store/index.js";
+import { FAILED, INLINE_MAX, ObjectLostError, PENDING, READY, TABLES, channelOf } from "../../store/index.js";
+import type { RemoteControlStore } from "../../store/index.js";
+import { nestedOrUndefined } from "../node/index.js";
+import type { LocalNode } from "./local-node.js";
+import type { Peers } from "./peers.js";
+
+/** Chunks of one pull in flight at once. */
+export const PULL_WINDOW = 4;
+
+interface Pull {
+  entry: ObjectEntry;
+  node: string;
+}
+
+export class ClusterObjects implements RemoteObjects {
+  readonly #node: LocalNode;
+  readonly #gcs: RemoteControlStore;
+  readonly #peers: Peers;
+  readonly #pulls = new Map<string, Pull>();
+  readonly #published = new Set<string>();
+  /** Results kept for their owners (large, or holding refs), until OBJECT_FREE or the owner's death. */
+  readonly #held = new Map<string, { entry: ObjectEntry; owner: string }>();
+  /** Set when the node leaves: nothing is sent any more. */
+  closed = false;
+
+  constructor(node: LocalNode, gcs: RemoteControlStore, peers: Peers) {
+    this.#node = node;
+    this.#gcs = gcs;
+    this.#peers = peers;
+  }
+
+  // ---- finding and pulling ------------------------------------------------------------
+
+  /** An ID with no entry here: a pending entry (one ref, the caller's), filled from the cluster. */
+  want(id: string): ObjectEntry {
+    const store = this.#node.store;
+    const e = store.expect(id, 1);
+    if (e.state !== PENDING || e.remote || this.#pulls.has(id)) return e;
+    const hex = keyToHex(id);
+    let off: (() => void) | undefined;
+    const found = (v: unknown) => {
+      const loc = v as { nodes: string[]; size: number } | undefined;
+      if (!loc || !e.live || e.state !== PENDING || e.remote) return;
+      off?.();
+      const node = loc.nodes.find((n) => this.#peers.deathOf(n) === undefined);
+      if (!node) store.fail(e, new ObjectLostError(hex, "every node holding it died"));
+      else store.setRemote(e, { node, size: loc.size });
+    };
+    const gcs = this.#gcs;
+    off = gcs.subscribe(channelOf(TABLES.objects, hex), (_k, v) => found(v));
+    gcs.get(TABLES.objects, hex).then(found, () => {});
+    return e;
+  }
+
+  /** Someone waits for `e`, which is on another node: pull it (RemoteObjects). */
+  demand(e: ObjectEntry): void {
+    if (this.#pulls.has(e.key) || !e.remote) return;
+    const p: Pull = { entry: e, node: e.remote.node };
+    this.#pulls.set(e.key, p);
+    const dead = this.#peers.deathOf(p.node);
+    if (dead) {
+      this.#pullFailed(p, new ObjectLostError(keyToHex(e.key), `the node holding it died (${dead})`));
+      return;
+    }
+    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err));
+  }
+
+  async #pull(p: Pull): Promise<void> {
+    const e = p.entry;
+    const size = e.remote!.size;
+    const conn = await this.#peers.connect(p.node);
+    const id = keyToBytes(e.key);
+    const store = this.#node.store;
+    const small = size <= INLINE_MAX;
+    const ref = small ? undefined : store.alloc(size);
+    const dest = small ? new Uint8Array(size) : store.arena.view(ref!);
+    try {
+      let next = 0;
+      const one = async (): Promise<void> => {
+        while (next < size) {
+          const offset = next;
+          const length = Math.min(CHUNK_BYTES, size - offset);
+          next += length;
+          const r = await conn.request<PullReply>(MSG.OBJECT_PULL, { id, offset, length });
+          if (r.size !== size || r.data.length !== length) throw new ObjectLostError(keyToHex(e.key), `node ${p.node.slice(0, 8)} has a different object under this ID`);
+          dest.set(r.data, offset);
+        }
+      };
+      const workers = size === 0 ? [] : Array.from({ length: Math.min(PULL_WINDOW, Math.ceil(size / CHUNK_BYTES)) }, one);
+      await Promise.all(workers);
+    } catch (err) {
+      if (ref) store.arena.free(ref);
+      throw err;
+    }
+    this.#pulls.delete(e.key);
+    if (!e.live || e.state !== PENDING) {
+      if (ref) store.arena.free(ref);
+      return;
+    }
+    if (ref) store.sealArena(e, ref, nestedOrUndefined(dest));
+    else store.sealInline(e, dest, nestedOrUndefined(dest));
+  }
+
+  #pullFailed(p: Pull, err: Error): void {
+    if (this.#pulls.get(p.entry.key) !== p) return;
+    this.#pulls.delete(p.entry.key);
+    const lost = err instanceof ObjectLostError ? err : new ObjectLostError(keyToHex(p.entry.key), `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`);
+    this.#node.store.fail(p.entry, lost);
+  }
+
+  // ---- serving ------------------------------------------------------------------------
+
+  /** Serves a chunk of an object held here (waits for it while it is being made here). */
+  serve(b: { id: Uint8Array; offset: number; length: number }): ChunkReply | Promise<ChunkReply> {
+    const store = this.#node.store;
+    const key = bytesToKey(b.id);
+    const e = store.entry(key) ?? this.#held.get(key)?.entry;
+    if (!e || !e.live) throw new ObjectLostError(bytesToHex(b.id), `node ${this.#peers.nodeId.slice(0, 8)} does not hold it`);
+    if (e.state === PENDING && !e.remote) {
+      return new Promise((resolve, reject) => {
+        store.whenSealed(e, () => {
+          try {
+            resolve(this.serve(b) as ChunkReply);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
+    if (e.state !== READY) throw e.error ?? new ObjectLostError(bytesToHex(b.id), "not here");
+    // sent from the store's memory without a copy: pinned (kept in place, not freed) until the link has written it
+    store.pin(e);
+    const bytes = store.bytes(e)!;
+    const end = Math.min(bytes.length, b.offset + b.length);
+    return new ChunkReply(bytes.length, bytes.subarray(Math.min(b.offset, end), end), () => store.unpin(e));
+  }
+
+  /** Keeps result `e` for node `owner`, which may pull it, until it frees it (a reference of its own). */
+  hold(e: ObjectEntry, owner: string): void {
+    this.#node.store.addRef(e);
+    this.#held.set(e.key, { entry: e, owner });
+  }
+
+  /** OBJECT_FREE: the owner no longer needs what was kept for it. */
+  free(ids: Uint8Array[]): void {
+    for (const id of ids) {
+      const key = bytesToKey(id);
+      const h = this.#held.get(key);
+      if (!h) continue;
+      this.#held.delete(key);
+      this.#node.store.release(h.entry);
+    }
+  }
+
+  /** `e` had a copy elsewhere and was freed here: the holder may drop what it kept for us (RemoteObjects). */
+  freed(e: ObjectEntry): void {
+    const node = e.remote?.node;
+    if (!node || this.#peers.deathOf(node) !== undefined || this.closed) return;
+    this.#peers.send(node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
+  }
+
+  /** Node `id` died: what was kept for it goes, and pulls from it fail. */
+  nodeDied(id: string, why: string): void {
+    for (const [key, h] of this.#held) {
+      if (h.owner !== id) continue;
+      this.#held.delete(key);
+      this.#node.store.release(h.entry);
+    }
+    for (const p of this.#pulls.values()) if (p.node === id) this.#pullFailed(p, new ObjectLostError(keyToHex(p.entry.key), `the node holding it died (${why})`));
+  }
+
+  // ---- refs leaving this node -----------------------------------------------------------
+
+  /** Records in the object table that this node holds `e` (its ref is leaving the node). */
+  publish(e: ObjectEntry): void {
+    if (this.#published.has(e.key)) return;
+    if (e.state === PENDING) {
+      if (e.remote) return; // its holder publishes it
+      this.#node.store.whenSealed(e, () => this.publish(e));
+      return;
+    }
+    if (e.state !== READY) return;
+    this.#published.add(e.key);
+    const size = e.arena?.len ?? e.spill?.len ?? e.bytes?.length ?? 0;
+    void this.#gcs.put(TABLES.objects, keyToHex(e.key), { nodes: [this.#peers.nodeId], size }).catch(() => {});
+    if (e.nested) for (const n of e.nested) {
+      const ne = this.#node.store.entry(n);
+      if (ne) this.publish(ne);
+    }
+  }
+
+  /**
+   * A task's arguments as they travel: small values inline, others as
+   * where they are. Fails the task (and returns undefined) if one failed.
+   */
+  wireArgs(task: TaskSpec): { deps: WireArg[] | undefined; nested: Uint8Array[] | undefined } | undefined {
+    const store = this.#node.store;
+    const self = this.#peers.nodeId;
+    let deps: WireArg[] | undefined;
+    if (task.deps) {
+      deps = [];
+      for (const d of task.deps) {
+        const e = store.entry(d);
+        if (e === undefined || e.state === FAILED) {
+          this.#node.reject(task, e?.error ?? new ObjectLostError(keyToHex(d), "freed before its task was placed"));
+          return undefined;
+        }
+        const id = keyToBytes(d);
+        if (e.state === PENDING) deps.push({ id, size: e.remote!.size, nodes: [e.remote!.node] });
+        else if (!e.arena && !e.spill) deps.push({ id, size: e.bytes!.length, value: e.bytes! });
+        else {
+          // here, and where it was pulled from (which still has it)
+          const nodes = e.remote && this.#peers.deathOf(e.remote.node) === undefined ? [self, e.remote.node] : [self];
+          deps.push({ id, size: (e.arena?.len ?? e.spill?.len)!, nodes });
+          this.publish(e);
+        }
+      }
+    }
+    const nested = task.nested?.map((k) => {
+      const e = store.entry(k);
+      if (e) this.publish(e);
+      return keyToBytes(k);
+    });
+    return { deps, nested };
+  }
+
+  /** Local entries for a wire task's arguments: values sealed here, others to be pulled on demand. */
+  argEntries(w: WireTask): string[] | undefined {
+    if (!w.deps) return undefined;
+    const store = this.#node.store;
+    const keys: string[] = [];
+    for (const a of w.deps) {
+      const key = bytesToKey(a.id);
+      keys.push(key);
+      const have = store.entry(key);
+      if (have && have.state !== FAILED) continue;
+      const e = store.expect(key, 0);
+      if (a.value) store.sealInline(e, a.value.slice(), nestedOrUndefined(a.value));
+      else if (a.nodes && a.nodes.length > 0) store.setRemote(e, { node: a.nodes[0]!, size: a.size });
+    }
+    return keys;
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The owner side of tasks: where a task submitted here runs, and what
+ * happens to it until its result comes back.
+ *
+ * Design assumptions:
+ * - Ownership (as in Ray): the node that submits a task owns its results.
+ *   It resolves the task's arguments before placing it (a task leaves only
+ *   with its arguments sealed, or known to be on another node), keeps the
+ *   spec until the task is reported done, and resubmits it if the node
+ *   running it dies.
+ * - Bottom-up: a task runs here when this node could ever run it, its
+ *   queue is short (LOCAL_QUEUE_PER_CPU tasks per CPU waiting) and at most
+ *   LOCALITY_BYTES of its arguments would have to be pulled; otherwise it
+ *   goes to the head's global scheduler (scheduler/policy/locality.ts), or
+ *   straight to a node the head recently gave tasks of its shape (leases,
+ *   see LEASE_MS) when none of its arguments would have to be pulled.
+ *
+ * Its seams are narrow so that a test can drive it with fake peers and a
+ * fake head (test/host/cluster/placement.test.ts).
+ */
+import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
+import type { MessageType, PlacedReply, TaskDoneBody, WireArg, WireTask } from "../../net/index.js";
+import { MSG } from "../../net/index.js";
+import type { LeaseNode, TaskSpec } from "../../scheduler/index.js";
+import { UNIT, awaitDeps, pickLeased } from "../../scheduler/index.js";
+import type { ObjectEntry, ObjectStore } from "../../store/index.js";
+import { PENDING } from "../../store/index.js";
+import { ActorDiedError, NodeDiedError, TaskError } from "../errors.js";
+import type { LocalQueue } from "./local-node.js";
+import { decodeError } from "./remote-errors.js";
+import { nestedOrUndefined } from "../node/index.js";
+
+/** Tasks waiting per CPU before new ones go to the global scheduler. */
+export const LOCAL_QUEUE_PER_CPU = 4;
+/** Arguments that would have to be pulled, beyond which the global scheduler places the task. */
+export const LOCALITY_BYTES = 1 << 20;
+/**
+ * Leases (Ray's worker leases, per owner and resource shape): the head's
+ * answer to a placement names the nodes that may take more tasks of that
+ * shape with their load (policy rule 4), and for LEASE_MS tasks of that
+ * shape whose arguments travel with them go straight to the leased node
+ * with the least load plus tasks of ours outstanding there, saving the
+ * hop through the head. In the lease's second half one task goes
+ * through the head again to renew it with fresh load figures. While no
+ * lease is fresh, one task asks the head and the others wait for its
+ * answer (so a burst costs the head one request, not one per task).
+ */
+export const LEASE_MS = 200;
+const LEASE_MAX_NODES = 64;
+
+/** What placement uses of the node it places for. */
+export interface PlacingNode {
+  readonly store: ObjectStore;
+  readonly scheduler: LocalQueue;
+  reject(task: TaskSpec, error: Error): void;
+  releaseArgs(task: TaskSpec): void;
+  /** The hash other nodes know component `index` by. */
+  componentHash(index: number): string;
+}
+
+/** What placement uses of the other nodes (Peers; a fake in tests). */
+export interface PlacingPeers {
+  readonly nodeId: string;
+  deathOf(id: string): string | undefined;
+  send(id: string, type: MessageType, body: unknown, onError?: (e: Error) => void): void;
+}
+
+/** The head's global scheduler, as placement asks it (a fake in tests). */
+export interface HeadLink {
+  request<T>(type: MessageType, body: unknown): Promise<T>;
+}
+
+/** A task's arguments as they travel (ClusterObjects.wireArgs; a fake in tests). */
+export type WireArgs = (task: TaskSpec) => { deps: WireArg[] | undefined; nested: Uint8Array[] | undefined } | undefined;
+
+/** A task this node owns that runs elsewhere. */
+export interface Forwarded {
+  task: TaskSpec;
+  /** Where it was sent (undefined until the head answers). */
+  node: string | undefined;
+  wire: WireTask;
+  /** Counted in #outstanding (a task placed through #forward). */
+  counted?: boolean;
+}
+
+/** A lease for one resource shape (see LEASE_MS). */
+interface Lease {
+  nodes: LeaseNode[];
+  /** performance.now() after which it is stale. */
+  expires: number;
+  /** A request through the head that renews it is in flight. */
+  asking: boolean;
+  /** Tasks waiting for that request's answer (no fresh lease when they came). */
+  held: Forwarded[];
+}
+
+export class Placement {
+  readonly #node: PlacingNode;
+  readonly #peers: PlacingPeers;
+  readonly #head: HeadLink;
+  readonly #wireArgs: WireArgs;
+  readonly #forwarded = new Map<string, Forwarded>();
+  /** Per resource shape: nodes the head placed such tasks on lately (see LEASE_MS). */
+  readonly #leases = new Map<string, Lease>();
+  /** Per node: tasks of ours placed there and not done yet (lease choices, policy rule 4). */
+  readonly #outstanding = new Map<string, number>();
+  /** Entries tasks wait on to be placed: sealed here, or a copy elsewhere (see resolvedRemotely). */
+  readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
+  readonly #whenResolved = (id: string, cb: () => void): boolean => this.#watch(id, cb);
+
+  constructor(node: PlacingNode, peers: PlacingPeers, head: HeadLink, wireArgs: WireArgs) {
+    this.#node = node;
+    this.#peers = peers;
+    this.#head = head;
+    this.#wireArgs = wireArgs;
+  }
+
+  /** Places a task submitted here, once its arguments are resolved. */
+  submit(task: TaskSpec): void {
+    this.afterResolved(task.deps, () => this.#route(task));
+  }
+
+  /**
+   * Owner-side resolution: calls `fn` once every one of `deps` is sealed
+   * here or known to be elsewhere (at once if they all are).
+   */
+  afterResolved(deps: readonly string[] | undefined, fn: () => void): void {
+    if (!awaitDeps({ deps, name: "", unresolved: 0 }, this.#whenResolved, fn)) fn();
+  }
+
+  #watch(id: string, cb: () => void): boolean {
+    const e = this.#node.store.entry(id);
+    if (e === undefined || e.state !== PENDING || e.remote !== undefined) return false;
+    let list = this.#resolving.get(e);
+    if (!list) {
+      this.#resolving.set(e, (list = []));
+      this.#node.store.whenSealed(e, () => this.resolvedRemotely(e));
+    }
+    list.push(cb);
+    return true;
+  }
+
+  /** `e` is sealed here or now has a remote copy: tasks waiting to be placed on it may go. */
+  resolvedRemotely(e: ObjectEntry): void {
+    const l = this.#resolving.get(e);
+    if (!l) return;
+    this.#resolving.delete(e);
+    for (const f of l) f();
+  }
+
+  #route(task: TaskSpec): void {
+    const sched = this.#node.scheduler;
+    if (sched.resources.feasible(task.shape)) {
+      const cpus = Math.max(1, (sched.resources.total.get("CPU") ?? 0) / UNIT);
+      if (sched.backlog < LOCAL_QUEUE_PER_CPU * cpus && this.#bytesToPull(task) <= LOCALITY_BYTES) {
+        sched.submit(task);
+        return;
+      }
+    }
+    const wire = this.toWire(task);
+    if (!wire) return;
+    this.#forward(task, wire);
+  }
+
+  #bytesToPull(task: TaskSpec): number {
+    if (task.deps === undefined) return 0;
+    let n = 0;
+    for (const d of task.deps) {
+      const e = this.#node.store.entry(d);
+      if (e && e.state === PENDING && e.remote) n += e.remote.size;
+    }
+    return n;
+  }
+
+  #forward(task: TaskSpec, wire: WireTask): void {
+    const f: Forwarded = { task, node: undefined, wire };
+    this.#forwarded.set(task.taskId.key, f);
+    // locality does not matter for a task whose arguments travel with it: it may use a lease
+    if (wire.tried !== undefined || (wire.deps !== undefined && !wire.deps.every((d) => d.value !== undefined))) return this.#viaHead(f, undefined);
+    let l = this.#leases.get(task.shape.key);
+    if (l === undefined) this.#leases.set(task.shape.key, (l = { nodes: [], expires: 0, asking: false, held: [] }));
+    const now = performance.now();
+    if (l.nodes.length > 0 && now < l.expires) {
+      // in its second half a lease is renewed by sending one task through the head
+      if (!l.asking && now > l.expires - LEASE_MS / 2) return this.#viaHead(f, l);
+      return this.#sendLeased(f, l);
+    }
+    if (l.asking) l.held.push(f);
+    else this.#viaHead(f, l);
+  }
+
+  /** Asks the head to place `f`; with `l`, its answer renews that lease and releases the tasks held for it. */
+  #viaHead(f: Forwarded, l: Lease | undefined): void {
+    const key = f.task.taskId.key;
+    if (l) l.asking = true;
+    this.#head.request<PlacedReply>(MSG.TASK_SUBMIT, f.wire).then(
+      (r) => {
+        if (l) this.#renew(l, r);
+        if (this.#forwarded.get(key) !== f) return;
+        this.#placedOn(f, r.node);
+        // it died between placement and now: as if it died with the task
+        const dead = this.#peers.deathOf(r.node);
+        if (dead) this.#nodeDiedFor(f, r.node, dead);
+      },
+      (e: Error) => {
+        if (l) this.#renew(l, undefined);
+        if (this.#forwarded.get(key) !== f) return;
+        this.#forwarded.delete(key);
+        this.finish(f.task, e);
+      },
+    );
+  }
+
+  /** The head answered a request that renews `l` (undefined: it failed); the tasks held for it go. */
+  #renew(l: Lease, r: PlacedReply | undefined): void {
+    l.asking = false;
+    if (r !== undefined) {
+      l.nodes = (Array.isArray(r.lease) ? r.lease : []).filter((n) => isLeaseNode(n) && this.#peers.deathOf(n.node) === undefined).slice(0, LEASE_MAX_NODES);
+      l.expires = performance.now() + LEASE_MS;
+    }
+    const held = l.held;
+    l.held = [];
+    for (const h of held) {
+      if (this.#forwarded.get(h.task.taskId.key) !== h) continue;
+      if (l.nodes.length > 0 && r !== undefined) this.#sendLeased(h, l);
+      else this.#viaHead(h, undefined);
+    }
+  }
+
+  /** `f` went to `node`: counted there until it is done (the load lease choices see). */
+  #placedOn(f: Forwarded, node: string): void {
+    f.node = node;
+    f.counted = true;
+    this.#outstanding.set(node, (this.#outstanding.get(node) ?? 0) + 1);
+  }
+
+  #unplace(f: Forwarded): void {
+    if (!f.counted) return;
+    f.counted = false;
+    const n = (this.#outstanding.get(f.node!) ?? 1) - 1;
+    if (n > 0) this.#outstanding.set(f.node!, n);
+    else this.#outstanding.delete(f.node!);
+  }
+
+  #sendLeased(f: Forwarded, lease: Lease): void {
+    const node = lease.nodes[pickLeased(lease.nodes, (n) => this.#outstanding.get(n) ?? 0)]!.node;
+    this.#placedOn(f, node);
+    this.#peers.send(node, MSG.TASK_RUN, f.wire, (e) => {
+      if (this.#forwarded.get(f.task.taskId.key) === f) this.#nodeDiedFor(f, node, e.message);
+    });
+  }
+
+  #nodeDiedFor(f: Forwarded, node: string, why: string): void {
+    this.#forwarded.delete(f.task.taskId.key);
+    this.#unplace(f);
+    if (f.task.retriesLeft > 0) {
+      f.task.retriesLeft--;
+      f.wire.retries = f.task.retriesLeft;
+      (f.wire.tried ??= []).push(node);
+      this.#forward(f.task, f.wire);
+    } else this.finish(f.task, new NodeDiedError(`task '${f.task.name}'`, node, why));
+  }
+
+  /** A task of ours that ran elsewhere is over: fail its results if `error`, drop its argument refs. */
+  finish(task: TaskSpec, error: Error | undefined): void {
+    if (error) for (const e of task.returns) this.#node.store.fail(e, error);
+    this.#node.releaseArgs(task);
+    task.onDone?.(task);
+  }
+
+  /** Follows a task of ours sent elsewhere by other means (an actor call): its TASK_DONE is handled here. */
+  track(f: Forwarded): void {
+    this.#forwarded.set(f.task.taskId.key, f);
+  }
+
+  /** The task of ours with this key, still out. */
+  tracked(key: string): Forwarded | undefined {
+    return this.#forwarded.get(key);
+  }
+
+  /** Ends a tracked task without a result (`error` fails it). */
+  drop(f: Forwarded, error: Error | undefined): void {
+    if (this.#forwarded.get(f.task.taskId.key) !== f) return;
+    this.#forwarded.delete(f.task.taskId.key);
+    this.#unplace(f);
+    this.finish(f.task, error);
+  }
+
+  /** The spec as it travels. Fails the task (and returns undefined) if an argument failed. */
+  toWire(task: TaskSpec, actor?: string, componentHash?: string): WireTask | undefined {
+    const args = this.#wireArgs(task);
+    if (!args) return undefined;
+    const w: WireTask = {
+      id: keyToBytes(task.taskId.key),
+      owner: this.#peers.nodeId,
+      component: componentHash ?? this.#node.componentHash(task.component),
+      name: task.name,
+      kind: task.kind,
+      args: task.args,
+      numReturns: task.numReturns,
+      retries: task.retriesLeft,
+      timeoutMs: task.timeoutMs,
+      resources: task.shape.entries.map(([k, v]) => [k, v]),
+    };
+    if (args.deps) w.deps = args.deps;
+    if (args.nested) w.nested = args.nested;
+    if (actor !== undefined) w.actor = keyToBytes(actor);
+    if (task.job !== undefined) w.job = task.job;
+    return w;
+  }
+
+  /** TASK_DONE: a task of ours finished on node `b.node`. */
+  done(b: TaskDoneBody): void {
+    const key = bytesToKey(b.id, 0, 16);
+    const f = this.#forwarded.get(key);
+    if (!f) {
+      // a result nobody waits for (a resubmitted task's first run): free what was kept for us
+      const ids: Uint8Array[] = [];
+      (b.results ?? []).forEach((r, i) => {
+        if (r.node !== undefined) ids.push(keyToBytes(objectKey(taskIdFromKey(key), i + 1)));
+      });
+      if (ids.length > 0) this.#peers.send(b.node, MSG.OBJECT_FREE, { ids });
+      return;
+    }
+    this.#forwarded.delete(key);
+    this.#unplace(f);
+    const store = this.#node.store;
+    if (b.error) {
+      this.finish(f.task, decodeError(b.error));
+      return;
+    }
+    const results = b.results ?? [];
+    f.task.returns.forEach((e, i) => {
+      const r = results[i];
+      if (!r) store.fail(e, new TaskError(f.task.name, "HostError", `node ${b.node.slice(0, 8)} reported ${results.length} results, expected ${f.task.returns.length}`, ""));
+      else if (r.value) store.sealInline(e, r.value.slice(), nestedOrUndefined(r.value));
+      else if (!e.live || e.state !== PENDING) this.#peers.send(b.node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
+      else {
+        store.index(e);
+        store.setRemote(e, { node: r.node!, size: r.size ?? 0 });
+        this.resolvedRemotely(e);
+      }
+    });
+    this.finish(f.task, undefined);
+  }
+
+  /** Node `id` died: resubmit what it ran for us; fail the actor calls sent to it. */
+  nodeDied(id: string, why: string): void {
+    for (const l of this.#leases.values()) l.nodes = l.nodes.filter((n) => n.node !== id);
+    const again: Forwarded[] = [];
+    for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
+    for (const f of again) {
+      if (f.wire.actor !== undefined) this.drop(f, new ActorDiedError(f.wire.name, keyToHex(bytesToKey(f.wire.actor, 0, 16)), `its node died (${why})`));
+      else this.#nodeDiedFor(f, id, why);
+    }
+  }
+}
+
+/** A well-formed node of a lease from the head. */
+function isLeaseNode(v: unknown): v is LeaseNode {
+  const n = v as LeaseNode;
+  return typeof n === "object" && n !== null && typeof n.node === "string" && Number.isFinite(n.waitMs) && n.taskMs >= 0 && n.cpus > 0;
+}

@@ -1,0 +1,48 @@
+/**
+ * Errors across nodes: a task that fails on one node fails `get` on its
+ * owner with the same class, code, message and fields, so a program
+ * behaves the same on one host or many.
+ */
+import { decodeError, encodeError, registerErrorClasses } from "../../common/error-codec.js";
+import { ConnectionClosedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
+import { InfeasibleTaskError } from "../../scheduler/index.js";
+import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, SpillError } from "../../store/index.js";
+import {
+  ActorDiedError,
+  ActorNameTakenError,
+  ActorNotFoundError,
+  ComponentNotFoundError,
+  GuestTrapError,
+  IsolateDiedError,
+  NodeDiedError,
+  TaskError,
+  TaskTimeoutError,
+  UnknownFunctionError,
+} from "../errors.js";
+
+registerErrorClasses([
+  TaskError,
+  GuestTrapError,
+  IsolateDiedError,
+  TaskTimeoutError,
+  ActorDiedError,
+  ActorNotFoundError,
+  ActorNameTakenError,
+  UnknownFunctionError,
+  ComponentNotFoundError,
+  NodeDiedError,
+  InfeasibleTaskError,
+  ObjectLostError,
+  ObjectStoreFullError,
+  ObjectTooLargeError,
+  SpillError,
+  GetTimeoutError,
+  ControlStoreError,
+  ConnectionClosedError,
+  UnauthorizedError,
+  ProtocolError,
+  RemoteError,
+  WireError,
+]);
+
+export { encodeError, decodeError };

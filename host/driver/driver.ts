@@ -1,0 +1,486 @@
+/**
+ * The driver API: what a TypeScript program uses to run tasks.
+ *
+ * @example
+ * import { init } from "wray";
+ * const ray = await init();
+ * const mod = await ray.load("examples/quickstart/tasks.wasm");
+ * const add = mod.fn<[number, number], number>("add");
+ * console.log(await ray.get(add.remote(1, 2))); // 3
+ * await ray.shutdown();
+ *
+ * This file's parts:
+ *   refs                 owning entries through ObjectRefs (freed when collected)
+ *   load and submit      components, task and actor submissions (handles.ts calls in)
+ *   actors               getActor, kill, handles read back from values
+ *   objects              put, get, wait, and views into shared memory kept pinned
+ *   the rest             memory(), stats(), the cluster's status, the GPU, shutdown
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ValueCodec, sendError } from "../../common/codec.js";
+import type { TaskId } from "../../common/ids.js";
+import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../../common/ids.js";
+import { ActorHandle } from "../../common/actor-handle.js";
+import { ObjectRef } from "../../common/object-ref.js";
+import type { MemorySummary, ObjectEntry, StoreStats } from "../../store/index.js";
+import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
+import type { SchedulerStats } from "../../scheduler/index.js";
+import type { ClusterNode } from "../cluster/index.js";
+import type { ClusterStatus } from "../head/index.js";
+import { ActorNotFoundError, ComponentNotFoundError, ShutdownError } from "../errors.js";
+import type { ActorOptionsResolved, ComponentRecord, FunctionInfo, HostNode, ResolvedOptions } from "../node/index.js";
+import { functionInfo, makeTask, prepareComponent } from "../node/index.js";
+import { Gpu } from "./gpu.js";
+import type { Actor, AnyMethod, DriverCalls, WaitResult } from "./handles.js";
+import { ComponentModule, actorHandle } from "./handles.js";
+import { Waits } from "./waits.js";
+
+/** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
+export class Driver implements DriverCalls {
+  readonly #node: HostNode;
+  readonly #codec: ValueCodec;
+  readonly #root: TaskId = randomTaskId();
+  #submitted = 0;
+  #puts = 0;
+  #gets = 0;
+  #closed = false;
+  /** Refs the codec met while encoding the current value. */
+  #encodedRefs: string[] | undefined;
+  /** Drops a reference when an ObjectRef is collected. */
+  readonly #registry: FinalizationRegistry<ObjectEntry>;
+  /** Ends a pin when a view into shared memory is collected. */
+  readonly #views: FinalizationRegistry<ObjectEntry>;
+  readonly #waits: Waits;
+
+  readonly #cluster: ClusterNode | undefined;
+  #gpu: Gpu | undefined;
+
+  /** @internal */
+  constructor(node: HostNode, spinMs: number, cluster?: ClusterNode) {
+    this.#node = node;
+    this.#cluster = cluster;
+    this.#waits = new Waits(node, spinMs);
+    const store = node.store;
+    this.#registry = new FinalizationRegistry((e) => {
+      if (!this.#closed) store.release(e);
+    });
+    this.#views = new FinalizationRegistry((e) => {
+      if (!this.#closed) store.unpin(e);
+    });
+    this.#codec = new ValueCodec({
+      onEncodeRef: (ref) => (this.#encodedRefs ??= []).push(this.#escape(ref)),
+      makeRef: (key) => this.#adopt(key),
+      makeActor: (key) => this.#adoptActor(key),
+    });
+  }
+
+  /** A handle for an object this driver just made (one reference already taken for it). */
+  #own(e: ObjectEntry): ObjectRef {
+    const r = new ObjectRef(e.key, e);
+    this.#registry.register(r, e);
+    return r;
+  }
+
+  /** A ref found in a value read back: its object is indexed; take a reference for the handle. */
+  #adopt(key: string): ObjectRef {
+    const store = this.#node.store;
+    const e = store.entry(key);
+    if (e) {
+      store.addRef(e);
+      return this.#own(e);
+    }
+    // in a cluster, an object of another node: a local entry (its one reference is this handle's), filled from there when read
+    if (this.#cluster) return this.#own(this.#cluster.want(key));
+    return new ObjectRef(key);
+  }
+
+  /** The entry a ref was made with, if it belongs to this driver's store. */
+  #ownEntry(ref: ObjectRef): ObjectEntry | undefined {
+    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
+    return e !== undefined && e.store === this.#node.store ? e : undefined;
+  }
+
+  /** A ref goes into a value (an argument, a put): others may now ask for it by ID. */
+  #escape(ref: ObjectRef): string {
+    const e = this.#ownEntry(ref);
+    if (e) this.#node.store.index(e);
+    return ref.key;
+  }
+
+  #entryOf(ref: ObjectRef): ObjectEntry | undefined {
+    const e = this.#ownEntry(ref);
+    return e !== undefined && e.live ? e : this.#node.store.entry(ref.key);
+  }
+
+  #check(what: string): void {
+    if (this.#closed) throw new ShutdownError(what);
+  }
+
+  /**
+   * Loads a component (a path to a `.wasm` file, or its bytes) into the
+   * cluster. Rejects with ComponentNotFoundError, ComponentInvalidError or
+   * WorldMismatchError.
+   */
+  async load(component: string | Uint8Array): Promise<ComponentModule> {
+    this.#check("load()");
+    let bytes: Uint8Array;
+    let source: string;
+    if (typeof component === "string") {
+      source = component;
+      try {
+        bytes = await readFile(resolve(component));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR") {
+          throw new ComponentNotFoundError(component);
+        }
+        throw e;
+      }
+    } else if (component instanceof Uint8Array) {
+      bytes = component;
+      source = "<bytes>";
+    } else throw new TypeError("load() takes a path or a Uint8Array");
+    const prepared = await prepareComponent(bytes, source);
+    this.#check("load()");
+    // in a cluster, other nodes load it from the functions table when they first run it
+    await this.#cluster?.publishComponent(prepared.hash, bytes);
+    return new ComponentModule(this, this.#node.components.add(prepared, source));
+  }
+
+  /** @internal */
+  _function(c: ComponentRecord, name: string): FunctionInfo {
+    return functionInfo(c, name);
+  }
+
+  /**
+   * Encodes call arguments; the refs among them are `deps` (top level,
+   * resolved before the call) and `nested` (deeper, kept alive).
+   */
+  #encodeArgs(args: readonly unknown[], owner: string, method?: string): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
+    this.#encodedRefs = undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args");
+    } catch (e) {
+      // the call's name is put together only when it is needed
+      throw sendError(e, `${owner}${method === undefined ? "" : `.${method}`}.remote()`);
+    }
+    let deps: string[] | undefined;
+    let nested: string[] | undefined;
+    if (this.#encodedRefs !== undefined) {
+      const all: string[] = this.#encodedRefs;
+      this.#encodedRefs = undefined;
+      for (const a of args) if (a instanceof ObjectRef) (deps ??= []).push(a.key);
+      const top = deps ? [...deps] : [];
+      for (const id of all) {
+        const i = top.indexOf(id);
+        if (i >= 0) top.splice(i, 1);
+        else (nested ??= []).push(id);
+      }
+    }
+    return { bytes, deps, nested };
+  }
+
+  /** The return objects of a call with task ID `taskId`, and their refs. */
+  #returns(taskId: TaskId, n: number): { ids: string[]; entries: ObjectEntry[]; refs: ObjectRef[] } {
+    const store = this.#node.store;
+    const refs = new Array<ObjectRef>(n);
+    const ids = new Array<string>(n);
+    const entries = new Array<ObjectEntry>(n);
+    for (let i = 0; i < n; i++) {
+      const id = objectKey(taskId, i + 1);
+      ids[i] = id;
+      const e = store.create(id, 1);
+      entries[i] = e;
+      refs[i] = this.#own(e);
+    }
+    return { ids, entries, refs };
+  }
+
+  /** @internal Submits a task; returns its return refs. */
+  _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
+    if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
+    if (args.length > fn.maxArgs) refuseArgCount(fn.name, fn.maxArgs, args.length);
+    const node = this.#node;
+    const { bytes, deps, nested } = this.#encodeArgs(args, fn.name);
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    const { ids, entries, refs } = this.#returns(taskId, options.numReturns);
+    node.submit(makeTask(node.store, { component: c, fn, taskId, args: bytes, deps, nested, options, returnIds: ids, returns: entries }));
+    // a long burst of submissions: let finished tasks make room now and then
+    if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
+    return refs;
+  }
+
+  /** @internal Creates an actor; returns its handle. */
+  _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
+    if (this.#closed) throw new ShutdownError(`${className}.remote()`);
+    const ctorMax = c.prepared.manifest.maxArgs[className];
+    if (ctorMax !== undefined && args.length > ctorMax) refuseArgCount(className, ctorMax, args.length);
+    const { bytes, deps, nested } = this.#encodeArgs(args, className);
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    if (this.#cluster) {
+      this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options, undefined);
+      return actorHandle(this, taskId.key, className, new Set(c.prepared.manifest.actors[className] ?? []));
+    }
+    const r = this.#node.createActor(c, className, taskId, bytes, deps, nested, options);
+    return actorHandle(this, r.key, r.className, r.methods);
+  }
+
+  /** @internal Calls a method; returns its return refs. */
+  _callActor(handle: ActorHandle, method: string, args: readonly unknown[], numReturns: number): ObjectRef[] {
+    if (this.#closed) throw new ShutdownError(`${handle.className}.${method}.remote()`);
+    const node = this.#node;
+    const r = node.actors.get(handle.key);
+    if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+    const methodMax = r && node.components.at(r.component).prepared.manifest.methodMaxArgs[r.className]?.[method];
+    if (methodMax !== undefined && args.length > methodMax) refuseArgCount(`${r!.className}.${method}`, methodMax, args.length);
+    const { bytes, deps, nested } = this.#encodeArgs(args, handle.className, method);
+    const taskId = childTaskId(this.#root, this.#submitted++);
+    const { ids, entries, refs } = this.#returns(taskId, numReturns);
+    if (r) node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
+    else this.#cluster!.callActor(handle.key, method, taskId, bytes, deps, nested, numReturns, ids, entries);
+    if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
+    return refs;
+  }
+
+  /** The actor registered under `name`. Rejects with ActorNotFoundError when no live actor has it. */
+  async getActor<T = Record<string, AnyMethod>>(name: string): Promise<Actor<T>> {
+    this.#check("getActor()");
+    if (typeof name !== "string") throw new TypeError("getActor(name): name must be a string");
+    const r = this.#node.actors.byName(name);
+    if (r) return actorHandle(this, r.key, r.className, r.methods) as Actor<T>;
+    const key = await this.#cluster?.actorByName(name);
+    if (key === undefined) throw new ActorNotFoundError(`named '${name}'`);
+    return actorHandle(this, key, this.#cluster!.actorClass(key) ?? "", undefined) as Actor<T>;
+  }
+
+  /**
+   * Kills an actor at once: its isolate stops, calls in flight and queued
+   * fail with ActorDiedError, as will later ones; its resources and name
+   * are freed.
+   */
+  async kill(handle: ActorHandle): Promise<void> {
+    this.#check("kill()");
+    if (!(handle instanceof ActorHandle)) throw new TypeError("kill() takes an actor handle");
+    const r = this.#node.actors.get(handle.key);
+    if (r) this.#node.actors.kill(r);
+    else if (!(await this.#cluster?.killActor(handle.key))) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+  }
+
+  /** A handle read back from a value. */
+  #adoptActor(key: string): ActorHandle {
+    const r = this.#node.actors.get(key);
+    return actorHandle(this, key, r?.className ?? this.#cluster?.actorClass(key) ?? "", r?.methods);
+  }
+
+  /**
+   * Stores a value in the object store and returns its ref. Large
+   * Uint8Arrays are copied once, straight into shared memory.
+   */
+  put<T>(value: T): ObjectRef<T> {
+    this.#check("put()");
+    const store = this.#node.store;
+    const e = store.create(objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0), 1);
+    try {
+      if (value instanceof Uint8Array && value.length > INLINE_MAX) {
+        // MessagePack bin32 header, then the bytes (aligned), written in place
+        const ref = store.alloc(value.length + 5, BLOCK_ALIGN - 5);
+        const view = store.arena.view(ref);
+        view[0] = 0xc6;
+        new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
+        view.set(value, 5);
+        store.sealArena(e, ref);
+      } else {
+        this.#encodedRefs = undefined;
+        let bytes: Uint8Array;
+        try {
+          bytes = this.#codec.encodeTransient(value, "value");
+        } catch (e) {
+          throw sendError(e, "put()");
+        }
+        const nested = this.#encodedRefs;
+        this.#encodedRefs = undefined;
+        store.putBytes(e, bytes, 0, nested);
+      }
+    } catch (err) {
+      // a value that cannot be encoded, or no room for it: nothing is left behind
+      store.release(e);
+      throw err;
+    }
+    return this.#own(e) as ObjectRef<T>;
+  }
+
+  /**
+   * The values of `refs` (or of one ref), once ready. A task's failure is
+   * raised here (TaskError, GuestTrapError, ...); with `timeoutMs`,
+   * GetTimeoutError when they are not ready in time.
+   */
+  get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
+  get<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+  get(refs: readonly ObjectRef[], options?: { timeoutMs?: number }): Promise<unknown[]>;
+  async get(refs: ObjectRef | readonly ObjectRef[], options: { timeoutMs?: number } = {}): Promise<unknown> {
+    this.#check("get()");
+    const single = refs instanceof ObjectRef;
+    const list: readonly ObjectRef[] = single ? [refs] : refs;
+    if (!Array.isArray(list)) throw new TypeError("get() takes an ObjectRef or an array of ObjectRefs");
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const entries = this.#entries(list, "get()");
+    await this.#waits.until(entries, entries.length, timeoutMs);
+    if ((++this.#gets & 255) === 0) {
+      // a loop of gets of ready objects runs on microtasks alone; give
+      // finalizers a turn now and then, so dropped refs and views are
+      // released (and their objects freed or unpinned) during the loop
+      await new Promise((r) => setImmediate(r));
+      this.#check("get()");
+    }
+    const out = new Array<unknown>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = this.#value(entries[i]!);
+    return single ? out[0] : out;
+  }
+
+  /**
+   * Waits until `numReturns` of `refs` are ready (or `timeoutMs` passes)
+   * and splits them: `ready` holds at most `numReturns` refs, in the order
+   * given; `pending` the rest.
+   */
+  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<WaitResult<R>> {
+    this.#check("wait()");
+    if (!Array.isArray(refs)) throw new TypeError("wait() takes an array of ObjectRefs");
+    const numReturns = options.numReturns ?? 1;
+    if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > refs.length) {
+      throw new RangeError(`wait(): numReturns must be a whole number from 0 to ${refs.length}, got ${options.numReturns}`);
+    }
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const entries = this.#entries(refs, "wait()");
+    try {
+      await this.#waits.until(entries, numReturns, timeoutMs);
+    } catch (e) {
+      if (!(e instanceof GetTimeoutError)) throw e;
+    }
+    const ready: R[] = [];
+    const pending: R[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      if (ready.length < numReturns && entries[i]!.state !== PENDING) ready.push(refs[i]!);
+      else pending.push(refs[i]!);
+    }
+    return { ready, pending };
+  }
+
+  #entries(refs: readonly ObjectRef[], what: string): ObjectEntry[] {
+    const entries = new Array<ObjectEntry>(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i];
+      if (!(r instanceof ObjectRef)) throw new TypeError(`${what}: element ${i} is not an ObjectRef`);
+      const e = this.#entryOf(r);
+      if (!e) throw new TypeError(`${what}: ${r} does not belong to this cluster (or was freed)`);
+      entries[i] = e;
+    }
+    return entries;
+  }
+
+  #value(e: ObjectEntry): unknown {
+    if (e.state === FAILED) throw e.error;
+    const store = this.#node.store;
+    // read back from disk if it was spilled
+    const bytes = store.bytes(e)!;
+    if (!e.arena) return this.#codec.decode(bytes);
+    // Binary values decoded from shared memory are views of it (zero-copy),
+    // which pin the object until they are collected. Collection is up to
+    // the garbage collector, so views may pin at most half the store; past
+    // that, values come from a private copy and the store stays free to spill.
+    if (store.pinnedBytes + bytes.length > store.arena.capacity * VIEW_PIN_SHARE) return this.#codec.decode(bytes.slice());
+    const v = this.#codec.decode(bytes);
+    this.#pinViews(v, e, 0);
+    return v;
+  }
+
+  #pinViews(v: unknown, e: ObjectEntry, depth: number): void {
+    if (v === null || typeof v !== "object" || depth > 64) return;
+    if (v instanceof Uint8Array) {
+      if (v.buffer instanceof SharedArrayBuffer) {
+        // a view into shared memory: the object stays there (never spilled or freed) while it lives
+        this.#node.store.pin(e);
+        this.#views.register(v, e);
+      }
+      return;
+    }
+    if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
+    if (Array.isArray(v)) for (const x of v) this.#pinViews(x, e, depth + 1);
+    else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
+  }
+
+  /**
+   * What the object store holds, like Ray's `ray memory`: totals (objects,
+   * bytes inline, in shared memory, pinned and spilled, spill traffic) and
+   * the largest objects with their sizes, locations, reference counts and
+   * pins. `limit` caps the list (default 1000); the totals cover everything.
+   */
+  memory(options: { limit?: number } = {}): MemorySummary {
+    this.#check("memory()");
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`memory(): limit must be a whole number >= 0, got ${options.limit}`);
+    return this.#node.store.memory(limit);
+  }
+
+  /** The cluster's status (nodes, resources, load), as `wray status` shows it; undefined when embedded. */
+  async clusterStatus(): Promise<ClusterStatus | undefined> {
+    this.#check("clusterStatus()");
+    return (await this.#cluster?.status()) as ClusterStatus | undefined;
+  }
+
+  /** This driver's node ID in the cluster (undefined when embedded). */
+  get nodeId(): string | undefined {
+    return this.#cluster?.nodeId;
+  }
+
+  /** Object-store, scheduler and actor figures, for status tools. */
+  stats(): { store: StoreStats; scheduler: SchedulerStats; actors: { alive: number; pending: number; dead: number } } {
+    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats(), actors: this.#node.actors.count() };
+  }
+
+  /**
+   * Host-side GPU kernels on this driver's node's device (see Gpu). Check
+   * `ray.gpu.available`; calls on a host without a device throw
+   * GpuUnavailableError.
+   */
+  get gpu(): Gpu {
+    if (this.#closed) throw new ShutdownError("gpu");
+    return (this.#gpu ??= new Gpu(this.#node.gpu, {
+      store: this.#node.store,
+      put: (v) => this.put(v),
+      get: (r) => this.get(r),
+    }));
+  }
+
+  /** Stops every isolate and frees the object store. Gets still waiting reject with ShutdownError. */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gpu?._close();
+    this.#waits.close(new ShutdownError("get()/wait() in progress"));
+    await this.#cluster?.close();
+    await this.#node.close();
+  }
+}
+
+/**
+ * Refuses a call with more arguments than the guest's `what` (a task, an
+ * actor class's constructor, "Class.method") takes, where the guest said
+ * (manifest.maxArgs), as Ray refuses them. Fewer cannot be refused (see
+ * guest-sdk/runtime/arity.ts).
+ */
+function refuseArgCount(what: string, max: number, n: number): never {
+  throw new TypeError(`${what}.remote(): '${what}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
+}
+
+/** The share of the object store that views returned by `get` may pin. */
+const VIEW_PIN_SHARE = 0.5;
+
+/** The encoding of an empty argument list, shared (records copy it, nothing writes it). */
+const NO_ARGS = Uint8Array.of(0x90);
+
+function checkTimeout(t: number | undefined): number {
+  if (t === undefined) return -1;
+  if (typeof t !== "number" || Number.isNaN(t) || t < 0) throw new RangeError(`timeoutMs must be a number >= 0, got ${t}`);
+  return t;
+}

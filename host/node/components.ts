@@ -1,0 +1,132 @@
+/**
+ * The components a node has loaded, the functions it has seen of each,
+ * and how a submission becomes a task spec.
+ */
+import type { TaskId } from "../../common/ids.js";
+import type { FunctionStats, TaskSpec } from "../../scheduler/index.js";
+import { newTaskSpec } from "../../scheduler/index.js";
+import type { ObjectEntry, ObjectStore } from "../../store/index.js";
+import type { ComponentImage } from "../isolate/index.js";
+import { KIND_TASK } from "../isolate/index.js";
+import type { PreparedComponent } from "./component.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** One exported function as the host tracks it. */
+export interface FunctionInfo {
+  readonly name: string;
+  /** The name as UTF-8, for task records. */
+  readonly nameBytes: Uint8Array;
+  readonly stats: FunctionStats;
+  /** The most arguments it takes, if the guest said (Infinity otherwise): see ComponentManifest.maxArgs. */
+  readonly maxArgs: number;
+}
+
+export interface ComponentRecord {
+  readonly index: number;
+  readonly source: string;
+  readonly prepared: PreparedComponent;
+  readonly functions: Map<string, FunctionInfo>;
+}
+
+const textEncoder = new TextEncoder();
+
+/** A node's loaded components, by index (what task records name) and by hash (what other nodes name). */
+export class Components {
+  readonly #list: ComponentRecord[] = [];
+  /** Hands a new component to the isolates. */
+  readonly #load: (spec: ComponentImage) => void;
+
+  constructor(load: (spec: ComponentImage) => void) {
+    this.#load = load;
+  }
+
+  /** Adds a component (once per hash: a second add returns the first record). */
+  add(prepared: PreparedComponent, source: string): ComponentRecord {
+    const existing = this.byHash(prepared.hash);
+    if (existing) return existing;
+    const rec: ComponentRecord = { index: this.#list.length, source, prepared, functions: new Map() };
+    this.#list.push(rec);
+    this.#load({ index: rec.index, glue: prepared.glue, modules: prepared.modules });
+    return rec;
+  }
+
+  /** The component with this hash, if loaded here. */
+  byHash(hash: string): ComponentRecord | undefined {
+    return this.#list.find((c) => c.prepared.hash === hash);
+  }
+
+  /** The component a task record names (RangeError for none). */
+  at(index: number): ComponentRecord {
+    const c = this.#list[index];
+    if (!c) throw new RangeError(`no component ${index}`);
+    return c;
+  }
+
+  /** Where the component came from, for messages (the index when unknown). */
+  source(index: number): string {
+    return this.#list[index]?.source ?? String(index);
+  }
+}
+
+/** The host's record of function `name` of `c` (made on first use). */
+export function functionInfo(c: ComponentRecord, name: string): FunctionInfo {
+  let f = c.functions.get(name);
+  if (!f) c.functions.set(name, (f = { name, nameBytes: textEncoder.encode(name), stats: { avgMs: NaN }, maxArgs: c.prepared.manifest.maxArgs[name] ?? Infinity }));
+  return f;
+}
+
+/** What a task is made from (see makeTask). */
+export interface TaskParts {
+  component: ComponentRecord;
+  /** The function, or for actors the class (constructor) or method. */
+  fn: FunctionInfo;
+  taskId: TaskId;
+  /** The encoded argument array. */
+  args: Uint8Array;
+  /** Refs among the top-level arguments (resolved before it runs). */
+  deps: string[] | undefined;
+  /** Refs nested deeper in the arguments (kept alive while it runs). */
+  nested: string[] | undefined;
+  options: ResolvedOptions;
+  returnIds: string[];
+  returns: ObjectEntry[];
+  /** KIND_TASK (default), KIND_CONSTRUCT or KIND_METHOD. */
+  kind?: number;
+  /** Submitted by a running guest (it may run nested in its parent's isolate). */
+  nestedSubmit?: boolean;
+}
+
+/**
+ * Makes a spec from a submission. The caller has already made the return
+ * objects (taking one reference each for its handles); this takes the
+ * task's own references on its arguments (releaseArgs drops them).
+ */
+export function makeTask(store: ObjectStore, p: TaskParts): TaskSpec {
+  const { deps, nested, options, fn } = p;
+  if (deps) for (const d of deps) store.addRef(d);
+  if (nested) for (const d of nested) store.addRef(d);
+  return newTaskSpec({
+    taskId: p.taskId,
+    name: fn.name,
+    nameBytes: fn.nameBytes,
+    stats: fn.stats,
+    component: p.component.index,
+    kind: p.kind ?? KIND_TASK,
+    args: p.args,
+    deps,
+    nested,
+    numReturns: options.numReturns,
+    returnIds: p.returnIds,
+    returns: p.returns,
+    shape: options.shape,
+    retriesLeft: options.maxRetries,
+    timeoutMs: options.timeoutMs,
+    nestedSubmit: p.nestedSubmit,
+  });
+}
+
+/** Drops the references a task holds on its arguments. */
+export function releaseArgs(store: ObjectStore, task: TaskSpec): void {
+  if (task.deps) for (const d of task.deps) store.release(d);
+  if (task.nested) for (const d of task.nested) store.release(d);
+}

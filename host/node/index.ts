@@ -1,0 +1,21 @@
+/**
+ * The node: one host's object store, local scheduler, isolate pool and
+ * actors, wired together (HostNode), and what a submission becomes on it.
+ *
+ * Imports: isolate/, scheduler/, store/, gpu/, common/ and host's shared
+ * errors and log. Never imports cluster/, head/, driver/ or cli/: a node
+ * reaches its cluster only through the ClusterLink it is given.
+ */
+export { HostNode } from "./node.js";
+export type { NodeOptions } from "./options.js";
+export type { ClusterLink } from "./link.js";
+export { ActorManager } from "./actors.js";
+export type { ActorRecord, ActorState, ActorOptionsResolved } from "./actors.js";
+export { Components, functionInfo, makeTask, releaseArgs } from "./components.js";
+export type { ComponentRecord, FunctionInfo, TaskParts } from "./components.js";
+export { prepareComponent } from "./component.js";
+export type { ComponentManifest, PreparedComponent } from "./component.js";
+export { resolveOptions, resolveActorOptions, DEFAULT_RESOLVED } from "./options.js";
+export type { TaskOptions, ActorOptions, ResolvedOptions } from "./options.js";
+export { argRefs, nestedOrUndefined } from "./values.js";
+export { hostCores } from "./machine.js";

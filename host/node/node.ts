@@ -1,0 +1,390 @@
+/**
+ * One wray node: the object store, the local scheduler, the isolate pool
+ * and the actors of a host, wired together. HostNode is the hub the
+ * isolates report to (PoolEvents) and the scheduler sends through
+ * (Executor); the work itself is done by the parts it wires:
+ *
+ *   executions.ts   slots, argument pieces, pins and what a run owns
+ *   blocking.ts     isolates' blocking get/wait (a state machine)
+ *   guest-calls.ts  guests' submissions, actor calls, puts and logs
+ *   gpu-route.ts    guests' GPU calls, per task or actor session
+ *   timeouts.ts     the watchdog that stops tasks past their timeout
+ *   actors.ts       actors: creation, call queues, deaths
+ *   components.ts   loaded components, and task specs made from submissions
+ *
+ * Everything here runs on the host thread. Nothing blocks: isolates wait in
+ * their own threads, and the host answers them when it can.
+ */
+import type { TaskId } from "../../common/ids.js";
+import type { Executor, TaskSpec } from "../../scheduler/index.js";
+import { LocalScheduler } from "../../scheduler/index.js";
+import type { ObjectEntry } from "../../store/index.js";
+import { INLINE_MAX } from "../../store/index.js";
+import type { ObjectStore } from "../../store/index.js";
+import { HostGpu } from "../../gpu/index.js";
+import { IsolateDiedError, TaskTimeoutError } from "../errors.js";
+import type { PoolEvents } from "../isolate/index.js";
+import { IsolatePool } from "../isolate/index.js";
+import type { LogLevel, Piece } from "../isolate/index.js";
+import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "../isolate/index.js";
+import type { LogRecord } from "../log.js";
+import { printLog } from "../log.js";
+import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
+import { ActorManager } from "./actors.js";
+import { BlockingCalls } from "./blocking.js";
+import type { BlockingHost } from "./blocking.js";
+import type { ComponentRecord } from "./components.js";
+import { Components, functionInfo, makeTask, releaseArgs } from "./components.js";
+import { Executions } from "./executions.js";
+import { failureToError, trapOrHostError } from "./failures.js";
+import { GuestGpu } from "./gpu-route.js";
+import { GuestCalls } from "./guest-calls.js";
+import type { GuestHost } from "./guest-calls.js";
+import type { ClusterLink } from "./link.js";
+import { hostCores } from "./machine.js";
+import type { NodeOptions } from "./options.js";
+import { DEFAULT_RESOLVED, NO_RETURNS, objectStoreFor } from "./options.js";
+import { Watchdog } from "./timeouts.js";
+import { nestedOrUndefined } from "./values.js";
+
+
+/** A wait for resources that actors hold is logged once it has lasted this long, ms. */
+const STALL_LOG_MS = 1000;
+
+export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
+  readonly store: ObjectStore;
+  readonly scheduler: LocalScheduler;
+  readonly pool: IsolatePool;
+  readonly actors: ActorManager;
+  readonly components: Components;
+  readonly executions: Executions;
+  readonly numCpus: number;
+  /** The host's GPU (opened at start, or on first use, or absent). */
+  readonly gpu: HostGpu;
+  /** Set when this node is part of a cluster (host/cluster): submissions and foreign objects go through it. */
+  cluster: ClusterLink | undefined;
+  /** Where isolates' requests from guests go (PoolEvents.guests). */
+  readonly guests: GuestCalls;
+  readonly #blocking: BlockingCalls;
+  readonly #guestGpu: GuestGpu;
+  readonly #watchdog: Watchdog;
+  readonly #log: (record: LogRecord) => void;
+  readonly #minIsolates: number;
+  readonly #reaper: ReturnType<typeof setInterval>;
+  readonly #idleIsolateMs: number;
+  #closed = false;
+
+  constructor(options: NodeOptions = {}) {
+    const numCpus = options.numCpus ?? hostCores();
+    this.numCpus = numCpus;
+    const resources: Record<string, number> = { CPU: numCpus, ...(options.resources ?? {}) };
+    const g = options.gpu;
+    this.gpu = g instanceof HostGpu ? g : typeof g === "object" ? HostGpu.opened(g) : HostGpu.none(g ?? "it was started without one");
+    const numGpus = options.numGpus ?? (this.gpu.present ? 1 : 0);
+    if (numGpus) resources.GPU = numGpus;
+    this.store = objectStoreFor(options);
+    this.executions = new Executions(this.store);
+    this.scheduler = new LocalScheduler(this.store, this, { resources });
+    this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
+    this.pool = new IsolatePool(
+      {
+        min: this.#minIsolates,
+        max: options.maxIsolates ?? Math.max(16, 4 * this.#minIsolates),
+        spinMs: options.spinMs ?? 0.1,
+        cores: hostCores(),
+        inlineMax: INLINE_MAX,
+        maxHeapMb: 1024,
+      },
+      this,
+      this.store.arena,
+    );
+    this.components = new Components((image) => this.pool.addComponent(image));
+    this.actors = new ActorManager({
+      store: this.store,
+      scheduler: this.scheduler,
+      startIsolate: () => this.pool.startDedicated(),
+      stopIsolate: (iso) => this.pool.terminate(iso),
+      discardUnread: (iso) => this.pool.discardUnread(iso),
+      send: (iso, task) => this.send(iso, task),
+      reject: (task, error) => this.reject(task, error),
+      actorDied: (r) => this.cluster?.actorDied(r),
+    });
+    this.#blocking = new BlockingCalls(this.store, this.pool, this);
+    this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);
+    this.guests = new GuestCalls(this, { blocking: this.#blocking, gpu: this.#guestGpu, replyActor: (iso, id) => this.pool.replyActor(iso, id) });
+    this.#watchdog = new Watchdog(this.executions, this.pool);
+    this.#log = options.log ?? printLog;
+    this.#idleIsolateMs = options.idleIsolateTimeoutMs ?? 10_000;
+    if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
+    this.#reaper = setInterval(() => {
+      for (const iso of this.scheduler.retireIdle(this.#idleIsolateMs, this.#minIsolates)) this.pool.terminate(iso);
+      this.#logStalls();
+    }, Math.max(50, Math.min(STALL_LOG_MS / 2, this.#idleIsolateMs / 2)));
+    this.#reaper.unref();
+  }
+
+  start(): void {
+    this.pool.start();
+  }
+
+  /**
+   * Says once, in the log, when a task or actor has waited `STALL_LOG_MS`
+   * for resources that actors hold (they come back only when those actors
+   * die; meanwhile other work runs). Waits for running tasks to finish
+   * resolve by themselves and are only in `stats()`.
+   */
+  #logStalls(): void {
+    for (const w of this.scheduler.stalls(STALL_LOG_MS)) {
+      if (!w.heldByActors) continue;
+      const lacks = w.shortfall.map((s) => `${s.resource} (needs ${s.needs}, ${s.available} of ${s.total} free, held by ${s.heldBy.join(", ") || "nobody"})`);
+      const who = w.count > 1 ? `${w.what} and ${w.count - 1} more like it` : w.what;
+      this.#say(`${who} has waited ${(w.waitingMs / 1000).toFixed(1)} s for ${lacks.join(" and ")}; it runs when they are released, and other work runs meanwhile`);
+    }
+  }
+
+  // ---- submission ---------------------------------------------------------------------
+
+  /** Submits a task: to this node's scheduler, or, in a cluster, wherever the cluster node decides. */
+  submit(task: TaskSpec): void {
+    if (this.cluster) this.cluster.submit(task);
+    else this.scheduler.submit(task);
+  }
+
+  /** Drops the references a task holds on its arguments. */
+  releaseArgs(task: TaskSpec): void {
+    releaseArgs(this.store, task);
+  }
+
+  /**
+   * Creates an actor of class `className` of `c` whose ID is `actorId`
+   * (its constructor call's task ID). Throws ActorNameTakenError for a name
+   * in use; the caller has checked the class.
+   */
+  createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job?: string): ActorRecord {
+    this.actors.checkName(options.name);
+    const ctor = this.constructorCall(c, className, actorId, args, deps, nested);
+    ctor.job = job;
+    return this.actors.create(ctor, new Set(c.prepared.manifest.actors[className] ?? []), options);
+  }
+
+  /** The constructor call that starts an actor (no results, no retries). */
+  constructorCall(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined): TaskSpec {
+    const fn = functionInfo(c, className);
+    return makeTask(this.store, { component: c, fn, taskId: actorId, args, deps, nested, options: NO_RETURNS, returnIds: [], returns: [], kind: KIND_CONSTRUCT });
+  }
+
+  /** Queues a call of `method` on actor `r` (its results already exist). */
+  callActor(
+    r: ActorRecord,
+    method: string,
+    taskId: TaskId,
+    args: Uint8Array,
+    deps: string[] | undefined,
+    nested: string[] | undefined,
+    numReturns: number,
+    returnIds: string[],
+    returns: ObjectEntry[],
+    onDone?: (task: TaskSpec) => void,
+  ): void {
+    const c = this.components.at(r.component);
+    const options = numReturns === 1 ? DEFAULT_RESOLVED : { ...DEFAULT_RESOLVED, numReturns };
+    const task = makeTask(this.store, { component: c, fn: functionInfo(c, method), taskId, args, deps, nested, options, returnIds, returns, kind: KIND_METHOD });
+    task.onDone = onDone;
+    task.job = r.job;
+    this.actors.call(r, task);
+  }
+
+  // ---- Executor: the scheduler's and the actors' hands ----------------------------------
+
+  send(iso: number, task: TaskSpec): boolean {
+    const exec = this.executions.open(task, iso, false);
+    const pos = this.pool.sendTask(iso, task.slot, task, this.executions.argPieces(exec, this.pool.maxRecord(iso)));
+    if (pos < 0) {
+      this.executions.close(exec);
+      this.executions.abandon(exec);
+      return false;
+    }
+    exec.ringPos = pos;
+    if (task.timeoutMs > 0) this.#watchdog.start();
+    return true;
+  }
+
+  lend(iso: number, task: TaskSpec): void {
+    const exec = this.executions.open(task, iso, true);
+    this.#blocking.lent(iso);
+    if (task.timeoutMs > 0) this.#watchdog.start();
+    this.pool.replyRun(iso, task.slot, task, this.executions.argPieces(exec, 1 << 30));
+  }
+
+  grow(): boolean {
+    return this.pool.grow();
+  }
+
+  steal(iso: number, task: TaskSpec): boolean {
+    const exec = this.executions.at(task.slot);
+    if (exec === undefined || exec.task !== task || exec.iso !== iso || exec.ringPos < 0) return false;
+    if (!this.pool.steal(iso, exec.ringPos)) return false;
+    // it never started: nothing of it ran, so the task itself goes on (elsewhere)
+    this.executions.close(exec);
+    this.executions.abandon(exec);
+    return true;
+  }
+
+  canLend(iso: number, task: TaskSpec): boolean {
+    return this.pool.hasLoaded(iso, task.component);
+  }
+
+  reject(task: TaskSpec, error: Error): void {
+    for (const e of task.returns) this.store.fail(e, error);
+    releaseArgs(this.store, task);
+    task.onDone?.(task);
+  }
+
+  // ---- PoolEvents: what isolates report ---------------------------------------------------
+
+  /**
+   * Results are on their way: keep the host awake for a moment after each
+   * event rather than paying a thread wake-up per batch (the pool's spin is
+   * bounded by spinMs after the last event, so long tasks cost little).
+   */
+  expectingSoon(): boolean {
+    // a task waiting on the GPU answers nothing soon, and spinning for it
+    // takes the CPU that Dawn (and a software adapter) needs to get it done
+    return this.executions.inFlight > this.#guestGpu.waiting;
+  }
+
+  isolateReady(iso: number): void {
+    this.scheduler.addIsolate(iso);
+  }
+
+  loaded(_iso: number, component: number, ok: boolean, message: string): void {
+    if (!ok) this.#say(`an isolate failed to load ${this.components.source(component)}: ${message}`);
+  }
+
+  result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void {
+    const exec = this.executions.at(slot);
+    if (!exec) return;
+    this.executions.close(exec);
+    const task = exec.task;
+    const returns = task.returns;
+    const actor = task.kind === KIND_TASK ? undefined : this.actors.onIsolate(iso);
+    let err: Error | undefined;
+    if (status === STATUS_OK) {
+      for (let i = 0; i < returns.length; i++) {
+        const v = values![i]!;
+        if (v instanceof Uint8Array) this.store.sealInline(returns[i]!, v, nestedOrUndefined(v));
+        else this.store.sealArena(returns[i]!, v, nestedOrUndefined(this.store.arena.view(v)));
+      }
+    } else {
+      const name = actor && task.kind === KIND_METHOD ? `${actor.className}.${task.name}` : task.name;
+      if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
+      else if (exec.storeError) err = exec.storeError; // the store had no room for its arguments or results
+      else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.components.at(task.component).prepared.sourceMap);
+      else err = trapOrHostError(name, status, detail!);
+      for (const e of returns) this.store.fail(e, err);
+    }
+    this.executions.finish(exec);
+    if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
+    else this.actors.finished(iso, task, err, status === STATUS_TRAP);
+    task.onDone?.(task);
+  }
+
+  // ---- BlockingHost: a waiting isolate's resources --------------------------------------------
+
+  blocked(iso: number, unready: string[], first: boolean, mayLend: boolean): { reclaimed: TaskSpec[]; help: TaskSpec | undefined } {
+    if (!this.actors.onIsolate(iso)) return this.scheduler.blocked(iso, unready, first, mayLend);
+    const { reclaimed, lend } = this.actors.blocked(iso, mayLend);
+    return { reclaimed, help: lend };
+  }
+
+  resumed(iso: number): void {
+    this.scheduler.resumed(iso);
+  }
+
+  /**
+   * The isolate will skip these tasks (they were taken back to run
+   * elsewhere): their executions end here, unpinning their arguments.
+   */
+  dropUnstarted(iso: number, tasks: TaskSpec[]): void {
+    const taken = new Set(tasks);
+    for (const exec of this.executions.onIsolate(iso)) {
+      if (exec.lent || !taken.has(exec.task)) continue;
+      this.executions.close(exec);
+      this.executions.abandon(exec);
+    }
+  }
+
+  pin(slot: number, e: ObjectEntry): void {
+    const exec = this.executions.at(slot);
+    if (exec) this.executions.pin(exec, e);
+    else this.store.bytes(e);
+  }
+
+  // ---- log ------------------------------------------------------------------------------------------
+
+  /** A record from elsewhere (a guest on another node, for this driver), or wray's own line. */
+  emitLog(record: LogRecord): void {
+    this.#log(record);
+  }
+
+  #say(line: string, level: LogLevel = "info"): void {
+    this.#log({ level, source: "wray", text: line });
+  }
+
+  // ---- isolate failures ------------------------------------------------------------------------------
+
+  isolateExited(iso: number, why: string): void {
+    this.#guestGpu.isolateExited(iso);
+    this.#blocking.isolateExited(iso);
+    this.#watchdog.forget(iso);
+    const execs = this.executions.onIsolate(iso);
+    const death = this.actors.isolateExited(iso, why);
+    if (death) {
+      // an actor's calls are not retried elsewhere: its state died with it
+      for (const exec of execs) {
+        this.executions.close(exec);
+        this.executions.finish(exec);
+        for (const e of exec.task.returns) this.store.fail(e, death);
+        exec.task.onDone?.(exec.task);
+      }
+      return;
+    }
+    const running = this.scheduler.removeIsolate(iso);
+    const retry: TaskSpec[] = [];
+    for (const exec of execs) {
+      this.executions.close(exec);
+      const task = exec.task;
+      const wasRunning = running.includes(task);
+      this.executions.abandon(exec);
+      if (!wasRunning) {
+        retry.push(task);
+        continue;
+      }
+      if (exec.timedOut) this.reject(task, new TaskTimeoutError(task.name, task.timeoutMs));
+      else if (task.retriesLeft > 0) {
+        task.retriesLeft--;
+        retry.push(task);
+      } else this.reject(task, new IsolateDiedError(task.name, why));
+    }
+    if (retry.length > 0) this.scheduler.requeue(retry);
+    if (!this.#closed && this.pool.size < this.#minIsolates) this.pool.grow();
+  }
+
+  // ---- driver support ----------------------------------------------------------------------------------
+
+  /** Handles pending isolate events now (the driver calls this while it spins). */
+  poll(): number {
+    return this.pool.poll();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#reaper);
+    this.#watchdog.close();
+    this.#blocking.close();
+    await this.pool.close();
+    this.#guestGpu.close();
+    this.gpu.close();
+    this.store.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Task and actor options as users give them, checked and normalized
+ * (RangeError/TypeError naming the bad option), and the options a node
+ * starts with.
+ */
+import type { ResourceRequest } from "../../scheduler/index.js";
+import { shapeOf } from "../../scheduler/index.js";
+import { tmpdir, totalmem } from "node:os";
+import type { GpuDevice, HostGpu } from "../../gpu/index.js";
+import { Arena, ObjectStore, SpillFiles } from "../../store/index.js";
+import type { LogRecord } from "../log.js";
+import type { ActorOptionsResolved } from "./actors.js";
+
+/** Options of a task, as `fn(name, options)` and `.options()` take them. */
+export interface TaskOptions extends ResourceRequest {
+  /** How many ObjectRefs `remote` returns (the task returns an array of that length). Default 1. */
+  numReturns?: number;
+  /** Runs left after the isolate running it crashes. Default 3. */
+  maxRetries?: number;
+  /** Stops the task (and its isolate) after this long. Default: no limit. */
+  timeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  numReturns: number;
+  maxRetries: number;
+  timeoutMs: number;
+  shape: ReturnType<typeof shapeOf>;
+}
+
+export const DEFAULT_RESOLVED: ResolvedOptions = { numReturns: 1, maxRetries: 3, timeoutMs: 0, shape: shapeOf({}) };
+/** A constructor call: no results, no retries (an actor's state cannot be rebuilt yet). */
+export const NO_RETURNS: ResolvedOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: shapeOf({}, 0) };
+
+/** Options of an actor, as `mod.actor(name, options)` and `.options()` take them. */
+export interface ActorOptions extends ResourceRequest {
+  /** Registers the actor under this name (see `getActor`); names are unique while the actor lives. */
+  name?: string;
+  /** How many calls may run interleaved while earlier ones wait in `get` (default 1: one at a time). */
+  maxConcurrency?: number;
+  /**
+   * "detached": on a cluster, the actor outlives the driver that made it
+   * (find it by `name` from a later driver, end it with `kill`). Without
+   * it an actor dies when its driver exits, as in Ray.
+   */
+  lifetime?: "detached";
+}
+
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "numCpus", "numGpus", "resources"]);
+
+/** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
+export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== "object") throw new TypeError("actor options must be an object");
+  const o = raw as ActorOptions;
+  for (const k of Object.keys(o)) if (!ACTOR_OPTION_KEYS.has(k)) throw new TypeError(`unknown actor option '${k}'`);
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name.length === 0)) throw new TypeError("actor option 'name' must be a non-empty string");
+  const maxConcurrency = o.maxConcurrency ?? 1;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
+    throw new RangeError(`maxConcurrency must be a whole number from 1 to 1000, got ${o.maxConcurrency}`);
+  }
+  if (o.lifetime !== undefined && o.lifetime !== "detached") throw new TypeError(`actor option 'lifetime' must be "detached" (or left out), got ${JSON.stringify(o.lifetime)}`);
+  const r: ActorOptionsResolved = { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
+  if (o.lifetime !== undefined) r.lifetime = o.lifetime;
+  return r;
+}
+
+const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "numCpus", "numGpus", "resources"]);
+
+/** Checks task options and normalizes them (RangeError/TypeError naming the bad option). */
+export function resolveOptions(raw: unknown): ResolvedOptions {
+  if (raw === undefined || raw === null) return DEFAULT_RESOLVED;
+  if (typeof raw !== "object") throw new TypeError("task options must be an object");
+  const o = raw as TaskOptions;
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new TypeError(`unknown task option '${k}'`);
+  const numReturns = o.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > 10_000) throw new RangeError(`numReturns must be a whole number from 0 to 10000, got ${o.numReturns}`);
+  const maxRetries = o.maxRetries ?? 3;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxRetries must be a whole number >= 0, got ${o.maxRetries}`);
+  const timeoutMs = o.timeoutMs ?? 0;
+  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a number >= 0, got ${o.timeoutMs}`);
+  const shape = shapeOf(o);
+  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape) return DEFAULT_RESOLVED;
+  return { numReturns, maxRetries, timeoutMs, shape };
+}
+
+export interface NodeOptions {
+  /** CPUs this node offers to tasks. Default: the machine's cores. */
+  numCpus?: number;
+  /** GPUs this node offers. Default: 1 when it has a GPU device (`gpu`), else 0. */
+  numGpus?: number;
+  /**
+   * The host's GPU device (`GpuDevice.open`), which the node then owns and
+   * closes; a HostGpu (one that opens on first use); or why there is none,
+   * for the errors of guests that ask for it. `init()` and `wray start`
+   * find one by themselves.
+   */
+  gpu?: GpuDevice | HostGpu | string;
+  /** Custom resources, e.g. `{ memoryBound: 2 }`. */
+  resources?: Record<string, number>;
+  /** Isolates started at once and kept. Default: numCpus (at least 1). */
+  numIsolates?: number;
+  /** Most isolates (blocked ones included). Default: max(16, 4 × numIsolates). */
+  maxIsolates?: number;
+  /** Bytes of shared memory for large objects. Default: 30% of RAM. */
+  objectStoreMemory?: number;
+  /**
+   * Where objects are spilled when the store is full (a directory of this
+   * process's own is made in it, and removed at shutdown). Default: the
+   * system's temporary directory.
+   */
+  objectSpillingDirectory?: string;
+  /** Spill to disk under pressure (default true); when false a full store refuses new objects. */
+  objectSpilling?: boolean;
+  /** How long a waiting thread spins before it sleeps, ms. Default 0.1. */
+  spinMs?: number;
+  /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */
+  idleIsolateTimeoutMs?: number;
+  /**
+   * Where log records go: what guests print (and, on a cluster, what the
+   * driver's tasks and actors print on other nodes) and what wray says.
+   * Default: one line each on the console (`formatLog`).
+   */
+  log?: (record: LogRecord) => void;
+}
+
+/** The object store `options` ask for (RangeError/TypeError naming a bad option). */
+export function objectStoreFor(options: NodeOptions): ObjectStore {
+  const capacity = options.objectStoreMemory ?? Math.floor(totalmem() * 0.3);
+  if (typeof capacity !== "number" || !(capacity >= 1 << 20) || !Number.isFinite(capacity)) {
+    throw new RangeError(`objectStoreMemory must be a number of bytes >= 1 MiB, got ${options.objectStoreMemory}`);
+  }
+  const spillDir = options.objectSpillingDirectory ?? tmpdir();
+  if (typeof spillDir !== "string" || spillDir.length === 0) throw new TypeError("objectSpillingDirectory must be a non-empty path");
+  const spill = options.objectSpilling === false ? undefined : new SpillFiles(spillDir);
+  return new ObjectStore(new Arena({ capacity: Math.floor(capacity) }), { spill });
+}

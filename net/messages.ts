@@ -1,0 +1,166 @@
+/**
+ * The bodies of the cluster's messages, as types: what wire.ts checks and
+ * codec.ts lays out. Types only, so both can use them without importing
+ * each other.
+ */
+/** A failure sent back for a request. */
+export interface FailBody {
+  code: string;
+  message: string;
+  /** The error itself (common/error-codec.ts): the requester gets the same class where it knows it. */
+  error?: Uint8Array;
+}
+
+export interface GcsKeyBody {
+  table: string;
+  key: string;
+}
+export interface GcsPutBody extends GcsKeyBody {
+  value: unknown;
+}
+export interface GcsScanBody {
+  table: string;
+  prefix: string;
+}
+export interface GcsChannelBody {
+  channel: string;
+}
+/** A change in the control store: `value` null when the key was deleted. */
+export interface GcsEventBody {
+  channel: string;
+  key: string;
+  value: unknown;
+}
+
+/** A node as it registers (and as the nodes table holds it). */
+export interface NodeInfo {
+  nodeId: string;
+  /** ws:// address of its peer server ("" for a node that serves no peers). */
+  address: string;
+  /** Resource totals in fixed-point units (scheduler/resources.ts UNIT). */
+  resources: Record<string, number>;
+  /** A driver's node: never chosen by the global scheduler. */
+  driver: boolean;
+  pid: number;
+  hostname: string;
+  startedAt: number;
+}
+
+export interface HeartbeatBody {
+  nodeId: string;
+  /** Free resources now (fixed-point units). */
+  available: Record<string, number>;
+  /** Tasks queued, waiting for arguments or running. */
+  queued: number;
+  /** Estimated ms of queued work (tasks waiting × taskMs). */
+  queueMs: number;
+  /** Mean run time of its recent tasks (ms). */
+  taskMs: number;
+  objects: number;
+  storeUsed: number;
+  storeCapacity: number;
+  actors: number;
+}
+
+/** An argument of a task sent to another node: its value inline, or where to pull it from. */
+export interface WireArg {
+  /** 20-byte object ID. */
+  id: Uint8Array;
+  size: number;
+  /** The encoded value, for small objects. */
+  value?: Uint8Array;
+  /** Nodes holding a copy, for large ones. */
+  nodes?: string[];
+}
+
+/** A task (or actor call) as it travels between nodes. */
+export interface WireTask {
+  /** 16-byte task ID. */
+  id: Uint8Array;
+  /** The node that owns its results (where they are reported). */
+  owner: string;
+  /** Hash of its component (the functions table key). */
+  component: string;
+  name: string;
+  /** KIND_TASK, KIND_CONSTRUCT or KIND_METHOD. */
+  kind: number;
+  args: Uint8Array;
+  /** Top-level ObjectRef arguments, in order. */
+  deps?: WireArg[];
+  /** 20-byte IDs of refs nested deeper in the arguments. */
+  nested?: Uint8Array[];
+  numReturns: number;
+  retries: number;
+  timeoutMs: number;
+  /** Resource demand as [name, fixed-point units] pairs. */
+  resources: [string, number][];
+  /** For actor calls and constructors: the actor's 16-byte ID. */
+  actor?: Uint8Array;
+  /** For constructors: actor options (name, maxConcurrency). */
+  actorName?: string;
+  maxConcurrency?: number;
+  /** Nodes already tried (the global scheduler avoids them when it can). */
+  tried?: string[];
+  /**
+   * The driver (node ID) whose program the task belongs to, when not its
+   * owner: the task's logs go there, and an actor it creates dies when
+   * that driver leaves (unless detached).
+   */
+  job?: string;
+  /** For constructors: "detached" keeps the actor alive after its driver leaves. */
+  lifetime?: "detached";
+}
+
+/** Guest log lines sent to the driver whose program made them. */
+export interface LogBody {
+  /** The node where they were written. */
+  node: string;
+  records: { level: string; text: string; task?: string; actor?: string; actorId?: string }[];
+}
+
+/** The head's answer to TASK_SUBMIT: where the task went, and where more of its shape may go for a while. */
+export interface PlacedReply {
+  node: string;
+  /** The lease (scheduler/policy/locality.ts rule 4): feasible nodes with their waits. */
+  lease: { node: string; waitMs: number; taskMs: number; cpus: number }[];
+}
+
+/** A result reported to a task's owner. */
+export interface WireResult {
+  /** The encoded value, for small results. */
+  value?: Uint8Array;
+  /** For results kept by the node that made them: its ID and the size. */
+  node?: string;
+  size?: number;
+  /** 20-byte IDs of refs inside the value. */
+  nested?: Uint8Array[];
+}
+
+export interface TaskDoneBody {
+  id: Uint8Array;
+  /** Results in order, when the task succeeded. */
+  results?: WireResult[];
+  /** The failure, when it did not: an encoded error (common/error-codec.ts). */
+  error?: Uint8Array;
+  /** The node that ran it. */
+  node: string;
+}
+
+export interface PullBody {
+  id: Uint8Array;
+  offset: number;
+  length: number;
+}
+/** Reply to OBJECT_PULL: the object's size and the bytes asked for. */
+export interface PullReply {
+  size: number;
+  data: Uint8Array;
+}
+
+export interface FreeBody {
+  ids: Uint8Array[];
+}
+
+export interface ActorKillBody {
+  actor: Uint8Array;
+}
