@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { childTaskId, makeTaskId, objectKey } from "../../common/ids.js";
 import type { Executor, FunctionStats, TaskSpec } from "../../scheduler/index.js";
-import { InfeasibleTaskError, LocalScheduler, shapeOf } from "../../scheduler/index.js";
+import { InfeasibleTaskError, LocalScheduler, newTaskSpec, shapeOf } from "../../scheduler/index.js";
 import { Arena, ObjectStore } from "../../store/index.js";
 
 const root = makeTaskId(9, 9, 9, 9);
@@ -16,7 +16,7 @@ function statsOf(name: string): FunctionStats {
 
 function spec(name: string, opts: { numCpus?: number; resources?: Record<string, number>; deps?: string[]; nested?: boolean } = {}): TaskSpec {
   const taskId = childTaskId(root, n++);
-  return {
+  return newTaskSpec({
     taskId,
     name,
     nameBytes: new TextEncoder().encode(name),
@@ -33,13 +33,7 @@ function spec(name: string, opts: { numCpus?: number; resources?: Record<string,
     retriesLeft: 0,
     timeoutMs: 0,
     nestedSubmit: opts.nested ?? false,
-    unresolved: 0,
-    seq: 0,
-    slot: -1,
-    parent: undefined,
-    onDone: undefined,
-    job: undefined,
-  };
+  });
 }
 
 /** Records what the scheduler asks for; isolate rings accept `room` tasks each. */

@@ -1,0 +1,211 @@
+// Owner-side placement (host/cluster/placement.ts) driven by hand: a real
+// object store, a fake local queue, fake peers and a fake head whose
+// answers the test gives when it chooses.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { childTaskId, keyToBytes, makeTaskId, objectKey } from "../../../common/ids.js";
+import type { MessageType, PlacedReply, WireTask } from "../../../net/index.js";
+import { MSG } from "../../../net/index.js";
+import type { Shape, TaskSpec } from "../../../scheduler/index.js";
+import { InfeasibleTaskError, UNIT, newTaskSpec, shapeOf } from "../../../scheduler/index.js";
+import { Arena, FAILED, ObjectStore, READY } from "../../../store/index.js";
+import { LOCALITY_BYTES, LOCAL_QUEUE_PER_CPU, Placement } from "../../../host/cluster/placement.js";
+import type { HeadLink, PlacingNode, PlacingPeers } from "../../../host/cluster/placement.js";
+import { NodeDiedError } from "../../../host/errors.js";
+
+const SELF = "a".repeat(32);
+const X = "b".repeat(32);
+const Y = "c".repeat(32);
+
+class FakeQueue {
+  submitted: TaskSpec[] = [];
+  backlog = 0;
+  meanTaskMs = 1;
+  readonly resources = {
+    total: new Map([["CPU", 2 * UNIT]]),
+    available: new Map([["CPU", 2 * UNIT]]),
+    feasible: (s: Shape) => s.entries.every(([k, v]) => (this.resources.total.get(k) ?? 0) >= v),
+  };
+  submit(t: TaskSpec): void {
+    this.submitted.push(t);
+  }
+}
+
+class FakePeers implements PlacingPeers {
+  readonly nodeId = SELF;
+  sent: { to: string; type: MessageType; body: unknown; onError?: (e: Error) => void }[] = [];
+  dead = new Map<string, string>();
+  deathOf(id: string): string | undefined {
+    return this.dead.get(id);
+  }
+  send(to: string, type: MessageType, body: unknown, onError?: (e: Error) => void): void {
+    this.sent.push({ to, type, body, onError });
+  }
+}
+
+class FakeHead implements HeadLink {
+  asked: { type: MessageType; body: WireTask; answer: (r: PlacedReply) => void; refuse: (e: Error) => void }[] = [];
+  request<T>(type: MessageType, body: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.asked.push({ type, body: body as WireTask, answer: (r) => resolve(r as T), refuse: reject });
+    });
+  }
+}
+
+const root = makeTaskId(5, 6, 7, 8);
+let n = 0;
+
+function setup() {
+  const store = new ObjectStore(new Arena({ capacity: 1 << 20 }));
+  const queue = new FakeQueue();
+  const peers = new FakePeers();
+  const head = new FakeHead();
+  const released: TaskSpec[] = [];
+  const node: PlacingNode = {
+    store,
+    scheduler: queue,
+    reject: (t, e) => {
+      for (const r of t.returns) store.fail(r, e);
+    },
+    releaseArgs: (t) => released.push(t),
+    componentHash: () => "f".repeat(64),
+  };
+  const placement = new Placement(node, peers, head, (t) => ({ deps: t.deps?.map((d) => ({ id: keyToBytes(d), size: 1, value: Uint8Array.of(0xc0) })), nested: undefined }));
+  const task = (opts: { numCpus?: number; deps?: string[]; retries?: number } = {}): TaskSpec => {
+    const taskId = childTaskId(root, n++);
+    const id = objectKey(taskId, 1);
+    return newTaskSpec({
+      taskId,
+      name: `t${n}`,
+      nameBytes: new Uint8Array(0),
+      stats: { avgMs: NaN },
+      component: 0,
+      kind: 0,
+      args: Uint8Array.of(0x90),
+      deps: opts.deps,
+      nested: undefined,
+      numReturns: 1,
+      returnIds: [id],
+      returns: [store.expect(id, 1)],
+      shape: shapeOf({ numCpus: opts.numCpus }),
+      retriesLeft: opts.retries ?? 3,
+      timeoutMs: 0,
+    });
+  };
+  /** Fills the local queue past the point where tasks stay here. */
+  const busy = () => (queue.backlog = LOCAL_QUEUE_PER_CPU * 2);
+  return { store, queue, peers, head, placement, task, released, busy };
+}
+
+const lease = (...nodes: string[]): PlacedReply["lease"] => nodes.map((node) => ({ node, waitMs: 0, taskMs: 1, cpus: 2 }));
+const flush = () => new Promise((r) => setImmediate(r));
+
+test("a task this node can run, with a short queue, runs here without asking the head", () => {
+  const { queue, head, placement, task } = setup();
+  const t = task();
+  placement.submit(t);
+  assert.deepEqual(queue.submitted, [t]);
+  assert.equal(head.asked.length, 0);
+});
+
+test("a task no resource here can ever fit goes to the head's global scheduler", () => {
+  const { queue, head, placement, task } = setup();
+  placement.submit(task({ numCpus: 8 }));
+  assert.equal(queue.submitted.length, 0);
+  assert.equal(head.asked.length, 1);
+  assert.equal(head.asked[0]!.type, MSG.TASK_SUBMIT);
+});
+
+test("a burst over a long local queue asks the head once; the lease it answers with takes the rest straight to the leased nodes", async () => {
+  const { peers, head, placement, task, busy } = setup();
+  busy();
+  const tasks = Array.from({ length: 5 }, () => task());
+  for (const t of tasks) placement.submit(t);
+  assert.equal(head.asked.length, 1, "one request for the burst");
+  head.asked[0]!.answer({ node: X, lease: lease(X, Y) });
+  await flush();
+  const runs = peers.sent.filter((s) => s.type === MSG.TASK_RUN);
+  assert.equal(runs.length, 4, "the four held tasks went to leased nodes");
+  assert.ok(runs.every((s) => s.to === X || s.to === Y));
+  assert.ok(runs.some((s) => s.to === Y), "spread by the load of our tasks outstanding there");
+  // a fresh lease: the next task goes straight too
+  placement.submit(task());
+  assert.equal(head.asked.length, 1);
+  assert.equal(peers.sent.filter((s) => s.type === MSG.TASK_RUN).length, 5);
+});
+
+test("TASK_DONE seals the owner's results from the values it carries, and ends the task", async () => {
+  const { store, head, placement, task, busy, released } = setup();
+  busy();
+  const t = task();
+  let done = 0;
+  t.onDone = () => done++;
+  placement.submit(t);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  placement.done({ id: keyToBytes(t.taskId.key), node: X, results: [{ value: Uint8Array.of(0x2a) }] });
+  assert.equal(t.returns[0]!.state, READY);
+  assert.deepEqual([...store.bytes(t.returns[0]!)!], [0x2a]);
+  assert.equal(done, 1);
+  assert.deepEqual(released, [t]);
+});
+
+test("a task on a node that dies is placed again, avoiding that node, while it has retries", async () => {
+  const { head, placement, task, busy } = setup();
+  busy();
+  const t = task({ retries: 1 });
+  placement.submit(t);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  placement.nodeDied(X, "killed");
+  assert.equal(head.asked.length, 2, "asked again");
+  assert.deepEqual(head.asked[1]!.body.tried, [X]);
+  assert.equal(head.asked[1]!.body.retries, 0);
+  head.asked[1]!.answer({ node: Y, lease: [] });
+  await flush();
+  placement.nodeDied(Y, "killed too");
+  const e = t.returns[0]!;
+  assert.equal(e.state, FAILED);
+  assert.ok(e.error instanceof NodeDiedError, String(e.error));
+  assert.match(e.error.message, /killed too/);
+});
+
+test("a send to a leased node that cannot be reached places the task again", async () => {
+  const { peers, head, placement, task, busy } = setup();
+  busy();
+  placement.submit(task());
+  head.asked[0]!.answer({ node: X, lease: lease(X) });
+  await flush();
+  const t = task();
+  placement.submit(t);
+  const run = peers.sent.find((s) => s.type === MSG.TASK_RUN)!;
+  assert.equal(run.to, X);
+  run.onError!(new Error("connection refused"));
+  assert.equal(head.asked.length, 2);
+  assert.deepEqual(head.asked[1]!.body.tried, [X]);
+});
+
+test("the head's typed refusal fails the task with that error", async () => {
+  const { head, placement, task } = setup();
+  const t = task({ numCpus: 64 });
+  placement.submit(t);
+  const refusal = new InfeasibleTaskError(t.name, "CPU: needs 64, the largest node has 2");
+  head.asked[0]!.refuse(refusal);
+  await flush();
+  assert.equal(t.returns[0]!.error, refusal);
+});
+
+test("a task waits here until its arguments are resolved: sealed here, or known to be on another node", async () => {
+  const { store, queue, head, placement, task } = setup();
+  const argId = objectKey(root, 1000 + n);
+  const arg = store.expect(argId, 1);
+  const t = task({ deps: [argId] });
+  placement.submit(t);
+  assert.deepEqual(queue.submitted, []);
+  assert.equal(head.asked.length, 0);
+  // a big copy elsewhere: placing it here would pull more than LOCALITY_BYTES
+  store.setRemote(arg, { node: X, size: LOCALITY_BYTES + 1 });
+  placement.resolvedRemotely(arg);
+  assert.equal(head.asked.length, 1, "placed by the global scheduler, for locality");
+  assert.deepEqual(queue.submitted, []);
+});
