@@ -104,7 +104,7 @@ export class Placement {
   readonly #leases = new Map<string, Lease>();
   /** Per node: tasks of ours placed there and not done yet (lease choices, policy rule 4). */
   readonly #outstanding = new Map<string, number>();
-  /** Entries tasks wait on to be placed: sealed here, or a copy elsewhere (see resolvedRemotely). */
+  /** Entries tasks wait on to be placed: sealed here, or a copy elsewhere (see done). */
   readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
   readonly #whenResolved = (id: string, cb: () => void): boolean => this.#watch(id, cb);
 
@@ -134,14 +134,14 @@ export class Placement {
     let list = this.#resolving.get(e);
     if (!list) {
       this.#resolving.set(e, (list = []));
-      this.#node.store.whenSealed(e, () => this.resolvedRemotely(e));
+      this.#node.store.whenSealed(e, () => this.#resolved(e));
     }
     list.push(cb);
     return true;
   }
 
-  /** `e` is sealed here or now has a remote copy: tasks waiting to be placed on it may go. */
-  resolvedRemotely(e: ObjectEntry): void {
+  /** `e` is sealed here or has a remote copy: the tasks waiting for it to be placed go on. */
+  #resolved(e: ObjectEntry): void {
     const l = this.#resolving.get(e);
     if (!l) return;
     this.#resolving.delete(e);
@@ -338,7 +338,7 @@ export class Placement {
       else {
         store.index(e);
         store.setRemote(e, { node: r.node!, size: r.size ?? 0 });
-        this.resolvedRemotely(e);
+        this.#resolved(e);
       }
     });
     this.finish(f.task, undefined);

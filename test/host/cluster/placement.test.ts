@@ -196,16 +196,30 @@ test("the head's typed refusal fails the task with that error", async () => {
 });
 
 test("a task waits here until its arguments are resolved: sealed here, or known to be on another node", async () => {
-  const { store, queue, head, placement, task } = setup();
-  const argId = objectKey(root, 1000 + n);
-  const arg = store.expect(argId, 1);
-  const t = task({ deps: [argId] });
+  const { store, queue, head, placement, task, busy } = setup();
+  // the argument is the result of a task of ours that runs on X
+  busy();
+  const producer = task();
+  placement.submit(producer);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  queue.backlog = 0;
+  const t = task({ deps: [producer.returnIds[0]!] });
   placement.submit(t);
+  assert.deepEqual(queue.submitted, [], "not placed while its argument is pending");
+  assert.equal(head.asked.length, 1);
+  // TASK_DONE: a big result, kept on X; placing the task here would pull more than LOCALITY_BYTES
+  placement.done({ id: keyToBytes(producer.taskId.key), node: X, results: [{ node: X, size: LOCALITY_BYTES + 1 }] });
+  assert.equal(head.asked.length, 2, "placed by the global scheduler, for locality");
   assert.deepEqual(queue.submitted, []);
-  assert.equal(head.asked.length, 0);
-  // a big copy elsewhere: placing it here would pull more than LOCALITY_BYTES
-  store.setRemote(arg, { node: X, size: LOCALITY_BYTES + 1 });
-  placement.resolvedRemotely(arg);
-  assert.equal(head.asked.length, 1, "placed by the global scheduler, for locality");
+  const a = store.entry(producer.returnIds[0]!)!;
+  assert.equal(a.remote?.node, X);
+  // a small argument sealed here lets the next one run here
+  const small = objectKey(root, 5000 + n);
+  store.expect(small, 1);
+  const u = task({ deps: [small] });
+  placement.submit(u);
   assert.deepEqual(queue.submitted, []);
+  store.sealInline(small, Uint8Array.of(1), undefined);
+  assert.deepEqual(queue.submitted, [u]);
 });
