@@ -6,7 +6,7 @@
  *
  *   executions.ts   slots, argument pieces, pins and what a run owns
  *   blocking.ts     isolates' blocking get/wait (a state machine)
- *   guest-calls.ts  guests' submissions, actor calls, puts and logs
+ *   guest-calls.ts  guests' requests: submissions, actors, get/wait, puts, GPU, logs
  *   gpu-route.ts    guests' GPU calls, per task or actor session
  *   timeouts.ts     the watchdog that stops tasks past their timeout
  *   actors.ts       actors: creation, call queues, deaths
@@ -46,7 +46,6 @@ import type { NodeOptions } from "./options.js";
 import { DEFAULT_RESOLVED, NO_RETURNS, objectStoreFor } from "./options.js";
 import { Watchdog } from "./timeouts.js";
 import { nestedOrUndefined } from "./values.js";
-
 
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
 const STALL_LOG_MS = 1000;
