@@ -9,22 +9,19 @@
  * console.log(await ray.get(add.remote(1, 2))); // 3
  * await ray.shutdown();
  *
- * This file's parts:
- *   refs                 owning entries through ObjectRefs (freed when collected)
- *   load and submit      components, task and actor submissions (handles.ts calls in)
- *   actors               getActor, kill, handles read back from values
- *   objects              put, get, wait, and views into shared memory kept pinned
- *   the rest             memory(), stats(), the cluster's status, the GPU, shutdown
+ * Its parts: load and submit (components, tasks and actors, which the
+ * handles of handles.ts call in), actors (getActor, kill), objects (put,
+ * get, wait: refs and values in refs.ts, the waiting in waits.ts), and the
+ * rest (memory(), stats(), the cluster's status, the GPU, shutdown).
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ValueCodec, sendError } from "../../common/codec.js";
 import type { TaskId } from "../../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../../common/ids.js";
 import { ActorHandle } from "../../common/actor-handle.js";
 import { ObjectRef } from "../../common/object-ref.js";
 import type { MemorySummary, ObjectEntry, StoreStats } from "../../store/index.js";
-import { BLOCK_ALIGN, FAILED, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
+import { BLOCK_ALIGN, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
 import type { SchedulerStats } from "../../scheduler/index.js";
 import type { ClusterNode } from "../cluster/index.js";
 import type { ClusterStatus } from "../head/index.js";
@@ -34,23 +31,19 @@ import { functionInfo, makeTask, prepareComponent } from "../node/index.js";
 import { Gpu } from "./gpu.js";
 import type { Actor, AnyMethod, DriverCalls, WaitResult } from "./handles.js";
 import { ComponentModule, actorHandle } from "./handles.js";
+import { DriverRefs } from "./refs.js";
 import { Waits } from "./waits.js";
 
 /** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
 export class Driver implements DriverCalls {
   readonly #node: HostNode;
-  readonly #codec: ValueCodec;
   readonly #root: TaskId = randomTaskId();
   #submitted = 0;
   #puts = 0;
   #gets = 0;
   #closed = false;
-  /** Refs the codec met while encoding the current value. */
-  #encodedRefs: string[] | undefined;
-  /** Drops a reference when an ObjectRef is collected. */
-  readonly #registry: FinalizationRegistry<ObjectEntry>;
-  /** Ends a pin when a view into shared memory is collected. */
-  readonly #views: FinalizationRegistry<ObjectEntry>;
+  /** How this driver's refs hold objects, and how values cross (refs.ts). */
+  readonly #refs: DriverRefs;
   readonly #waits: Waits;
 
   readonly #cluster: ClusterNode | undefined;
@@ -61,56 +54,7 @@ export class Driver implements DriverCalls {
     this.#node = node;
     this.#cluster = cluster;
     this.#waits = new Waits(node, spinMs);
-    const store = node.store;
-    this.#registry = new FinalizationRegistry((e) => {
-      if (!this.#closed) store.release(e);
-    });
-    this.#views = new FinalizationRegistry((e) => {
-      if (!this.#closed) store.unpin(e);
-    });
-    this.#codec = new ValueCodec({
-      onEncodeRef: (ref) => (this.#encodedRefs ??= []).push(this.#escape(ref)),
-      makeRef: (key) => this.#adopt(key),
-      makeActor: (key) => this.#adoptActor(key),
-    });
-  }
-
-  /** A handle for an object this driver just made (one reference already taken for it). */
-  #own(e: ObjectEntry): ObjectRef {
-    const r = new ObjectRef(e.key, e);
-    this.#registry.register(r, e);
-    return r;
-  }
-
-  /** A ref found in a value read back: its object is indexed; take a reference for the handle. */
-  #adopt(key: string): ObjectRef {
-    const store = this.#node.store;
-    const e = store.entry(key);
-    if (e) {
-      store.addRef(e);
-      return this.#own(e);
-    }
-    // in a cluster, an object of another node: a local entry (its one reference is this handle's), filled from there when read
-    if (this.#cluster) return this.#own(this.#cluster.want(key));
-    return new ObjectRef(key);
-  }
-
-  /** The entry a ref was made with, if it belongs to this driver's store. */
-  #ownEntry(ref: ObjectRef): ObjectEntry | undefined {
-    const e = ObjectRef.entryOf(ref) as ObjectEntry | undefined;
-    return e !== undefined && e.store === this.#node.store ? e : undefined;
-  }
-
-  /** A ref goes into a value (an argument, a put): others may now ask for it by ID. */
-  #escape(ref: ObjectRef): string {
-    const e = this.#ownEntry(ref);
-    if (e) this.#node.store.index(e);
-    return ref.key;
-  }
-
-  #entryOf(ref: ObjectRef): ObjectEntry | undefined {
-    const e = this.#ownEntry(ref);
-    return e !== undefined && e.live ? e : this.#node.store.entry(ref.key);
+    this.#refs = new DriverRefs(node.store, cluster ? (key) => cluster.want(key) : undefined, (key) => this.#adoptActor(key));
   }
 
   #check(what: string): void {
@@ -152,59 +96,14 @@ export class Driver implements DriverCalls {
     return functionInfo(c, name);
   }
 
-  /**
-   * Encodes call arguments; the refs among them are `deps` (top level,
-   * resolved before the call) and `nested` (deeper, kept alive).
-   */
-  #encodeArgs(args: readonly unknown[], owner: string, method?: string): { bytes: Uint8Array; deps: string[] | undefined; nested: string[] | undefined } {
-    this.#encodedRefs = undefined;
-    let bytes: Uint8Array;
-    try {
-      bytes = args.length === 0 ? NO_ARGS : this.#codec.encode(args, "args");
-    } catch (e) {
-      // the call's name is put together only when it is needed
-      throw sendError(e, `${owner}${method === undefined ? "" : `.${method}`}.remote()`);
-    }
-    let deps: string[] | undefined;
-    let nested: string[] | undefined;
-    if (this.#encodedRefs !== undefined) {
-      const all: string[] = this.#encodedRefs;
-      this.#encodedRefs = undefined;
-      for (const a of args) if (a instanceof ObjectRef) (deps ??= []).push(a.key);
-      const top = deps ? [...deps] : [];
-      for (const id of all) {
-        const i = top.indexOf(id);
-        if (i >= 0) top.splice(i, 1);
-        else (nested ??= []).push(id);
-      }
-    }
-    return { bytes, deps, nested };
-  }
-
-  /** The return objects of a call with task ID `taskId`, and their refs. */
-  #returns(taskId: TaskId, n: number): { ids: string[]; entries: ObjectEntry[]; refs: ObjectRef[] } {
-    const store = this.#node.store;
-    const refs = new Array<ObjectRef>(n);
-    const ids = new Array<string>(n);
-    const entries = new Array<ObjectEntry>(n);
-    for (let i = 0; i < n; i++) {
-      const id = objectKey(taskId, i + 1);
-      ids[i] = id;
-      const e = store.create(id, 1);
-      entries[i] = e;
-      refs[i] = this.#own(e);
-    }
-    return { ids, entries, refs };
-  }
-
   /** @internal Submits a task; returns its return refs. */
   _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
     if (args.length > fn.maxArgs) refuseArgCount(fn.name, fn.maxArgs, args.length);
     const node = this.#node;
-    const { bytes, deps, nested } = this.#encodeArgs(args, fn.name);
+    const { bytes, deps, nested } = this.#refs.encodeArgs(args, fn.name);
     const taskId = childTaskId(this.#root, this.#submitted++);
-    const { ids, entries, refs } = this.#returns(taskId, options.numReturns);
+    const { ids, entries, refs } = this.#refs.returns(taskId, options.numReturns);
     node.submit(makeTask(node.store, { component: c, fn, taskId, args: bytes, deps, nested, options, returnIds: ids, returns: entries }));
     // a long burst of submissions: let finished tasks make room now and then
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
@@ -216,7 +115,7 @@ export class Driver implements DriverCalls {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
     const ctorMax = c.prepared.manifest.maxArgs[className];
     if (ctorMax !== undefined && args.length > ctorMax) refuseArgCount(className, ctorMax, args.length);
-    const { bytes, deps, nested } = this.#encodeArgs(args, className);
+    const { bytes, deps, nested } = this.#refs.encodeArgs(args, className);
     const taskId = childTaskId(this.#root, this.#submitted++);
     if (this.#cluster) {
       this.#cluster.createActor(c, className, taskId, bytes, deps, nested, options, undefined);
@@ -234,9 +133,9 @@ export class Driver implements DriverCalls {
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
     const methodMax = r && node.components.at(r.component).prepared.manifest.methodMaxArgs[r.className]?.[method];
     if (methodMax !== undefined && args.length > methodMax) refuseArgCount(`${r!.className}.${method}`, methodMax, args.length);
-    const { bytes, deps, nested } = this.#encodeArgs(args, handle.className, method);
+    const { bytes, deps, nested } = this.#refs.encodeArgs(args, handle.className, method);
     const taskId = childTaskId(this.#root, this.#submitted++);
-    const { ids, entries, refs } = this.#returns(taskId, numReturns);
+    const { ids, entries, refs } = this.#refs.returns(taskId, numReturns);
     if (r) node.callActor(r, method, taskId, bytes, deps, nested, numReturns, ids, entries);
     else this.#cluster!.callActor(handle.key, method, taskId, bytes, deps, nested, numReturns, ids, entries);
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
@@ -291,15 +190,7 @@ export class Driver implements DriverCalls {
         view.set(value, 5);
         store.sealArena(e, ref);
       } else {
-        this.#encodedRefs = undefined;
-        let bytes: Uint8Array;
-        try {
-          bytes = this.#codec.encodeTransient(value, "value");
-        } catch (e) {
-          throw sendError(e, "put()");
-        }
-        const nested = this.#encodedRefs;
-        this.#encodedRefs = undefined;
+        const { bytes, nested } = this.#refs.encodeValue(value, "put()");
         store.putBytes(e, bytes, 0, nested);
       }
     } catch (err) {
@@ -307,7 +198,7 @@ export class Driver implements DriverCalls {
       store.release(e);
       throw err;
     }
-    return this.#own(e) as ObjectRef<T>;
+    return this.#refs.own(e) as ObjectRef<T>;
   }
 
   /**
@@ -334,7 +225,7 @@ export class Driver implements DriverCalls {
       this.#check("get()");
     }
     const out = new Array<unknown>(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = this.#value(entries[i]!);
+    for (let i = 0; i < list.length; i++) out[i] = this.#refs.value(entries[i]!);
     return single ? out[0] : out;
   }
 
@@ -371,42 +262,11 @@ export class Driver implements DriverCalls {
     for (let i = 0; i < refs.length; i++) {
       const r = refs[i];
       if (!(r instanceof ObjectRef)) throw new TypeError(`${what}: element ${i} is not an ObjectRef`);
-      const e = this.#entryOf(r);
+      const e = this.#refs.entryOf(r);
       if (!e) throw new TypeError(`${what}: ${r} does not belong to this cluster (or was freed)`);
       entries[i] = e;
     }
     return entries;
-  }
-
-  #value(e: ObjectEntry): unknown {
-    if (e.state === FAILED) throw e.error;
-    const store = this.#node.store;
-    // read back from disk if it was spilled
-    const bytes = store.bytes(e)!;
-    if (!e.arena) return this.#codec.decode(bytes);
-    // Binary values decoded from shared memory are views of it (zero-copy),
-    // which pin the object until they are collected. Collection is up to
-    // the garbage collector, so views may pin at most half the store; past
-    // that, values come from a private copy and the store stays free to spill.
-    if (store.pinnedBytes + bytes.length > store.arena.capacity * VIEW_PIN_SHARE) return this.#codec.decode(bytes.slice());
-    const v = this.#codec.decode(bytes);
-    this.#pinViews(v, e, 0);
-    return v;
-  }
-
-  #pinViews(v: unknown, e: ObjectEntry, depth: number): void {
-    if (v === null || typeof v !== "object" || depth > 64) return;
-    if (v instanceof Uint8Array) {
-      if (v.buffer instanceof SharedArrayBuffer) {
-        // a view into shared memory: the object stays there (never spilled or freed) while it lives
-        this.#node.store.pin(e);
-        this.#views.register(v, e);
-      }
-      return;
-    }
-    if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
-    if (Array.isArray(v)) for (const x of v) this.#pinViews(x, e, depth + 1);
-    else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
   }
 
   /**
@@ -456,6 +316,7 @@ export class Driver implements DriverCalls {
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#refs.closed = true;
     this.#gpu?._close();
     this.#waits.close(new ShutdownError("get()/wait() in progress"));
     await this.#cluster?.close();
@@ -472,12 +333,6 @@ export class Driver implements DriverCalls {
 function refuseArgCount(what: string, max: number, n: number): never {
   throw new TypeError(`${what}.remote(): '${what}' takes ${max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`}, got ${n}`);
 }
-
-/** The share of the object store that views returned by `get` may pin. */
-const VIEW_PIN_SHARE = 0.5;
-
-/** The encoding of an empty argument list, shared (records copy it, nothing writes it). */
-const NO_ARGS = Uint8Array.of(0x90);
 
 function checkTimeout(t: number | undefined): number {
   if (t === undefined) return -1;

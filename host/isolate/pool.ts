@@ -105,14 +105,8 @@ export interface GuestEvents {
   alloc(iso: number, slot: number, len: number): ArenaRef;
 }
 
-/** One E_GPU record, read. */
-export interface GpuCall {
-  slot: number;
-  op: number;
-  a: number;
-  b: number;
-  n1: number;
-  n2: number;
+/** One E_GPU record as the host hands it on: its fields, and the op's payload copied out of the ring. */
+export interface GpuCall extends Omit<R.GpuRecord<Uint8Array>, "payload"> {
   /** The op's bytes piece (GPU_FROM_BYTES, GPU_WRITE), or its raw payload otherwise. */
   piece: Piece | undefined;
   payload: Uint8Array;
