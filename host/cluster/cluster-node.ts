@@ -188,10 +188,11 @@ export class ClusterNode implements ClusterLink {
   #nodeDied(id: string, why: string): void {
     this.#peers.died(id, why);
     if (id === this.nodeId) return;
-    this.#objects.nodeDied(id, why);
     this.#run.nodeDied(id);
     this.#placement.nodeDied(id, why);
     this.#actors.nodeDied(id, why);
+    // last: what it ran for us is resubmitted before the pulls from it fail
+    this.#objects.nodeDied(id, why);
   }
 
   #accept(conn: Connection): void {

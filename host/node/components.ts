@@ -62,6 +62,11 @@ export class Components {
     return c;
   }
 
+  /** The component a task record names, if loaded. */
+  find(index: number): ComponentRecord | undefined {
+    return this.#list[index];
+  }
+
   /** Where the component came from, for messages (the index when unknown). */
   source(index: number): string {
     return this.#list[index]?.source ?? String(index);

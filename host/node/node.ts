@@ -278,7 +278,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       const name = actor && task.kind === KIND_METHOD ? `${actor.className}.${task.name}` : task.name;
       if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
       else if (exec.storeError) err = exec.storeError; // the store had no room for its arguments or results
-      else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.components.at(task.component).prepared.sourceMap);
+      else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.components.find(task.component)?.prepared.sourceMap);
       else err = trapOrHostError(name, status, detail!);
       for (const e of returns) this.store.fail(e, err);
     }
@@ -336,11 +336,10 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.#guestGpu.isolateExited(iso);
     this.#blocking.isolateExited(iso);
     this.#watchdog.forget(iso);
-    const execs = this.executions.onIsolate(iso);
     const death = this.actors.isolateExited(iso, why);
     if (death) {
       // an actor's calls are not retried elsewhere: its state died with it
-      for (const exec of execs) {
+      for (const exec of this.executions.onIsolate(iso)) {
         this.executions.close(exec);
         this.executions.finish(exec);
         for (const e of exec.task.returns) this.store.fail(e, death);
@@ -350,7 +349,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     }
     const running = this.scheduler.removeIsolate(iso);
     const retry: TaskSpec[] = [];
-    for (const exec of execs) {
+    for (const exec of this.executions.onIsolate(iso)) {
       this.executions.close(exec);
       const task = exec.task;
       const wasRunning = running.includes(task);
