@@ -21,11 +21,6 @@ export function registerErrorClasses(classes: readonly ErrorClass[]): void {
   for (const c of classes) CLASSES.set(c.name, c);
 }
 
-/** Whether errors of class `name` decode as that class here. */
-export function isRegisteredError(name: string): boolean {
-  return CLASSES.has(name);
-}
-
 interface EncodedError {
   class: string;
   message: string;
@@ -44,26 +39,26 @@ export function encodeError(err: unknown): Uint8Array {
   return encode({ class: e.constructor?.name ?? "Error", message: e.message, fields } satisfies EncodedError);
 }
 
-/** The class name an encoded error names (undefined if unreadable). */
-export function encodedClass(bytes: Uint8Array): string | undefined {
-  try {
-    const r = decode(bytes) as EncodedError;
-    return typeof r?.class === "string" ? r.class : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The error `encodeError` made, of the same class where this side knows it. */
 export function decodeError(bytes: Uint8Array): Error {
+  return readError(bytes, false)!;
+}
+
+/** The error `encodeError` made, only if its class is registered here (undefined otherwise). */
+export function decodeKnownError(bytes: Uint8Array): Error | undefined {
+  return readError(bytes, true);
+}
+
+function readError(bytes: Uint8Array, knownOnly: boolean): Error | undefined {
   let r: EncodedError;
   try {
     r = decode(bytes) as EncodedError;
     if (typeof r?.message !== "string") throw new Error("no message");
   } catch (e) {
-    return new WrayError("WRAY_REMOTE_ERROR", `a remote failure that could not be read: ${(e as Error).message}`);
+    return knownOnly ? undefined : new WrayError("WRAY_REMOTE_ERROR", `a remote failure that could not be read: ${(e as Error).message}`);
   }
   const cls = CLASSES.get(r.class);
+  if (!cls && knownOnly) return undefined;
   const err = new Error(r.message);
   // the same class without running its constructor (whose message it already has)
   if (cls) Object.setPrototypeOf(err, cls.prototype);

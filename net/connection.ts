@@ -17,7 +17,7 @@
  *   connection closed, nothing else. Requests in flight on a connection
  *   that closes fail with ConnectionClosedError.
  */
-import { decodeError, encodeError, encodedClass, isRegisteredError } from "../common/error-codec.js";
+import { decodeKnownError, encodeError } from "../common/error-codec.js";
 import { ConnectionClosedError, RemoteError, WireError } from "./errors.js";
 import type { FailBody, Message, MessageType } from "./wire.js";
 import { ChunkReply, FRAME_TARGET_BYTES, FrameWriter, MSG, chunkReplyHeader, decodeFrame, typeName } from "./wire.js";
@@ -199,8 +199,7 @@ export class Connection {
       else {
         const f = m.body as FailBody;
         // the error's own class where this side knows it; otherwise its code and message
-        const known = f.error !== undefined && isRegisteredError(encodedClass(f.error) ?? "");
-        p.reject(known ? decodeError(f.error!) : new RemoteError(f.code, f.message));
+        p.reject((f.error && decodeKnownError(f.error)) ?? new RemoteError(f.code, f.message));
       }
       return;
     }

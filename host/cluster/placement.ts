@@ -125,7 +125,7 @@ export class Placement {
    * here or known to be elsewhere (at once if they all are).
    */
   afterResolved(deps: readonly string[] | undefined, fn: () => void): void {
-    if (!awaitDeps({ deps, name: "", unresolved: 0 }, this.#whenResolved, fn)) fn();
+    if (deps === undefined || !awaitDeps({ deps, name: "", unresolved: 0 }, this.#whenResolved, fn)) fn();
   }
 
   #watch(id: string, cb: () => void): boolean {

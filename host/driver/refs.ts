@@ -13,6 +13,7 @@ import { objectKey } from "../../common/ids.js";
 import { ObjectRef } from "../../common/object-ref.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import { FAILED } from "../../store/index.js";
+import { beyondTop } from "../node/index.js";
 
 /** The share of the object store that views returned by `get` may pin. */
 const VIEW_PIN_SHARE = 0.5;
@@ -108,12 +109,7 @@ export class DriverRefs {
       const all: string[] = this.#encodedRefs;
       this.#encodedRefs = undefined;
       for (const a of args) if (a instanceof ObjectRef) (deps ??= []).push(a.key);
-      const top = deps ? [...deps] : [];
-      for (const id of all) {
-        const i = top.indexOf(id);
-        if (i >= 0) top.splice(i, 1);
-        else (nested ??= []).push(id);
-      }
+      nested = beyondTop(all, deps);
     }
     return { bytes, deps, nested };
   }

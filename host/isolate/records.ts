@@ -273,15 +273,24 @@ export interface SubmitRecord<P> extends CallTail<P> {
   taskId: TaskId;
 }
 
+/** parentSlot, numReturns, taskId: the head E_SUBMIT and E_CALL_ACTOR share. */
+const SUBMIT_HEAD = 8 + TASK_ID_BYTES;
+
+function writeSubmitHead(dv: DataView, at: number, r: SubmitRecord<Piece>): number {
+  dv.setUint32(at, r.parentSlot, true);
+  dv.setUint32(at + 4, r.numReturns, true);
+  return writeTaskId(dv, at + 8, r.taskId);
+}
+
+function readSubmitHead(dv: DataView, at: number): { parentSlot: number; numReturns: number; taskId: TaskId } {
+  return { parentSlot: dv.getUint32(at, true), numReturns: dv.getUint32(at + 4, true), taskId: readTaskId(dv, at + 8) };
+}
+
 export const SUBMIT: Layout<SubmitRecord<Piece>, SubmitRecord<PieceView>> = {
   type: E_SUBMIT,
-  size: (r) => 8 + TASK_ID_BYTES + tailSize(r),
-  write(dv, b, at, r) {
-    dv.setUint32(at, r.parentSlot, true);
-    dv.setUint32(at + 4, r.numReturns, true);
-    writeTail(dv, b, writeTaskId(dv, at + 8, r.taskId), r);
-  },
-  read: (dv, b, at) => ({ parentSlot: dv.getUint32(at, true), numReturns: dv.getUint32(at + 4, true), taskId: readTaskId(dv, at + 8), ...readTail(dv, b, at + 8 + TASK_ID_BYTES) }),
+  size: (r) => SUBMIT_HEAD + tailSize(r),
+  write: (dv, b, at, r) => writeTail(dv, b, writeSubmitHead(dv, at, r), r),
+  read: (dv, b, at) => ({ ...readSubmitHead(dv, at), ...readTail(dv, b, at + SUBMIT_HEAD) }),
 };
 
 /** `name` is the class. */
@@ -308,23 +317,19 @@ export interface CallActorRecord<P> extends SubmitRecord<P> {
 
 export const CALL_ACTOR: Layout<CallActorRecord<Piece>, CallActorRecord<PieceView> & { actorKey: string }> = {
   type: E_CALL_ACTOR,
-  size: (r) => 8 + 2 * TASK_ID_BYTES + tailSize(r),
+  size: (r) => SUBMIT_HEAD + TASK_ID_BYTES + tailSize(r),
   write(dv, b, at, r) {
-    dv.setUint32(at, r.parentSlot, true);
-    dv.setUint32(at + 4, r.numReturns, true);
-    at = writeTaskId(dv, at + 8, r.taskId);
+    at = writeSubmitHead(dv, at, r);
     // a malformed ID is sent as zeros: no actor has it
     if (r.actor.length === TASK_ID_BYTES) b.set(r.actor, at);
     else b.fill(0, at, at + TASK_ID_BYTES);
     writeTail(dv, b, at + TASK_ID_BYTES, r);
   },
   read: (dv, b, at) => ({
-    parentSlot: dv.getUint32(at, true),
-    numReturns: dv.getUint32(at + 4, true),
-    taskId: readTaskId(dv, at + 8),
-    actor: b.subarray(at + 24, at + 24 + TASK_ID_BYTES),
-    actorKey: bytesToKey(b, at + 24, TASK_ID_BYTES),
-    ...readTail(dv, b, at + 8 + 2 * TASK_ID_BYTES),
+    ...readSubmitHead(dv, at),
+    actor: b.subarray(at + SUBMIT_HEAD, at + SUBMIT_HEAD + TASK_ID_BYTES),
+    actorKey: bytesToKey(b, at + SUBMIT_HEAD, TASK_ID_BYTES),
+    ...readTail(dv, b, at + SUBMIT_HEAD + TASK_ID_BYTES),
   }),
 };
 

@@ -17,5 +17,5 @@ export { prepareComponent } from "./component.js";
 export type { ComponentManifest, PreparedComponent } from "./component.js";
 export { resolveOptions, resolveActorOptions, DEFAULT_RESOLVED } from "./options.js";
 export type { TaskOptions, ActorOptions, ResolvedOptions } from "./options.js";
-export { argRefs, nestedOrUndefined } from "./values.js";
+export { argRefs, beyondTop, nestedOrUndefined } from "./values.js";
 export { hostCores } from "./machine.js";

@@ -17,17 +17,20 @@ export function argRefs(args: Uint8Array): { deps: string[] | undefined; nested:
     if (id !== undefined) (deps ??= []).push(id);
     p = skipValue(args, p);
   }
+  return { deps, nested: beyondTop(all, deps) };
+}
+
+/** Of `all` the refs in a value, those not among its top-level `deps` (each dep counts once), or undefined for none. */
+export function beyondTop(all: readonly string[], deps: readonly string[] | undefined): string[] | undefined {
+  if (!deps) return all.length > 0 ? [...all] : undefined;
   let nested: string[] | undefined;
-  if (!deps) nested = all;
-  else {
-    const top = [...deps];
-    for (const id of all) {
-      const i = top.indexOf(id);
-      if (i >= 0) top.splice(i, 1);
-      else (nested ??= []).push(id);
-    }
+  const top = [...deps];
+  for (const id of all) {
+    const i = top.indexOf(id);
+    if (i >= 0) top.splice(i, 1);
+    else (nested ??= []).push(id);
   }
-  return { deps, nested };
+  return nested;
 }
 
 export function nestedOrUndefined(b: Uint8Array): string[] | undefined {
