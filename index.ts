@@ -23,7 +23,9 @@ export {
   GuestTrapError,
   IsolateDiedError,
   TaskTimeoutError,
+  GuestOutOfMemoryError,
   ComponentNotFoundError,
+  ComponentIntegrityError,
   ComponentInvalidError,
   WorldMismatchError,
   UnknownFunctionError,
@@ -34,7 +36,7 @@ export {
   NoClusterError,
   formatLog,
 } from "./host/index.js";
-export { ConnectionFailedError, UnauthorizedError, ConnectionClosedError } from "./net/index.js";
+export { ConnectionFailedError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "./net/index.js";
 export type { LogRecord, LogLevel } from "./host/index.js";
 export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./store/index.js";

@@ -13,6 +13,7 @@ export type WrayErrorCode =
   | "WRAY_GUEST_TRAP"
   | "WRAY_ISOLATE_DIED"
   | "WRAY_TASK_TIMEOUT"
+  | "WRAY_GUEST_OUT_OF_MEMORY"
   // objects
   | "WRAY_GET_TIMEOUT"
   | "WRAY_OBJECT_LOST"
@@ -31,6 +32,7 @@ export type WrayErrorCode =
   | "WRAY_COMPONENT_INVALID"
   | "WRAY_WORLD_MISMATCH"
   | "WRAY_UNKNOWN_FUNCTION"
+  | "WRAY_COMPONENT_INTEGRITY"
   // GPU
   | "WRAY_GPU_UNAVAILABLE"
   | "WRAY_GPU_COMPILE"
@@ -47,6 +49,8 @@ export type WrayErrorCode =
   | "WRAY_REMOTE_ERROR"
   | "WRAY_NODE_DIED"
   | "WRAY_CONTROL_STORE_ERROR"
+  | "WRAY_PERMISSION_DENIED"
+  | "WRAY_INSECURE_TOKEN_FILE"
   // lifecycle
   | "WRAY_SHUTDOWN";
 

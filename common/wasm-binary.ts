@@ -105,3 +105,45 @@ export function renameExports(core: Uint8Array, names: Readonly<Record<string, s
   }
   return concat(parts);
 }
+
+/** WebAssembly pages are 64 KiB. */
+export const WASM_PAGE = 65536;
+
+/**
+ * Caps the memories a core module defines (memory section, id 5) at
+ * `maxPages`: a memory with no maximum gets this one, a larger maximum is
+ * lowered (never below the memory's minimum, which the module needs to
+ * start). memory.grow past it then fails inside the guest (returns -1), as
+ * on a machine with no more memory. Imported memories are left alone (their
+ * definer is capped); shared and 64-bit memories are left as they are.
+ */
+export function withMemoryMax(core: Uint8Array, maxPages: number): Uint8Array {
+  const parts: Uint8Array[] = [core.subarray(0, 8)];
+  let changed = false;
+  for (const s of sections(core)) {
+    if (s.id !== 5) {
+      parts.push(core.subarray(s.start, s.end));
+      continue;
+    }
+    let [count, p] = readLeb128(core, s.body);
+    const out: number[] = leb128(count);
+    for (let i = 0; i < count; i++) {
+      const flags = core[p++]!;
+      const [min, afterMin] = readLeb128(core, p);
+      p = afterMin;
+      let max: number | undefined;
+      if (flags & 1) [max, p] = readLeb128(core, p);
+      if (flags > 1) {
+        // shared or 64-bit: copied as it is
+        out.push(flags, ...leb128(min));
+        if (max !== undefined) out.push(...leb128(max));
+        continue;
+      }
+      const capped = Math.max(min, Math.min(max ?? Infinity, maxPages));
+      out.push(1, ...leb128(min), ...leb128(capped));
+      changed = true;
+    }
+    parts.push(Uint8Array.from([5, ...leb128(out.length), ...out]));
+  }
+  return changed ? concat(parts) : core;
+}

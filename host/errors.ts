@@ -22,7 +22,7 @@ export class TaskError extends WrayError {
     guestName: string,
     guestMessage: string,
     guestStack: string,
-    code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" = "WRAY_TASK_ERROR",
+    code: "WRAY_TASK_ERROR" | "WRAY_GUEST_TRAP" | "WRAY_ISOLATE_DIED" | "WRAY_TASK_TIMEOUT" | "WRAY_GUEST_OUT_OF_MEMORY" = "WRAY_TASK_ERROR",
     cause?: unknown,
   ) {
     super(code, `task '${taskName}' failed: ${guestName ? `${guestName}: ` : ""}${guestMessage}`, cause === undefined ? undefined : { cause });
@@ -47,6 +47,24 @@ export class GuestTrapError extends TaskError {
 export class IsolateDiedError extends TaskError {
   constructor(taskName: string, why: string) {
     super(taskName, "IsolateDied", why, "", "WRAY_ISOLATE_DIED");
+  }
+}
+
+/**
+ * The guest ran out of memory: its linear memory reached its `memoryMb`
+ * limit (memory.grow failed inside it), or the host's memory guard stopped
+ * it to keep the host alive. Its instance (for the guard, its isolate) was
+ * discarded; the host lives on.
+ */
+export class GuestOutOfMemoryError extends TaskError {
+  /** The limit that was reached, MiB: the guest's `memoryMb`, or the host's `hostMemoryLimitMb`. */
+  readonly limitMb: number;
+  /** The guest's linear memory when it was stopped, MiB. */
+  readonly usedMb: number;
+  constructor(taskName: string, detail: string, limitMb: number, usedMb: number) {
+    super(taskName, "OutOfMemory", detail, "", "WRAY_GUEST_OUT_OF_MEMORY");
+    this.limitMb = limitMb;
+    this.usedMb = usedMb;
   }
 }
 
@@ -101,6 +119,32 @@ export class ComponentNotFoundError extends WrayError {
   /** `why`: where it was looked for, when not at a path (a cluster's functions table). */
   constructor(path: string, why?: string) {
     super("WRAY_COMPONENT_NOT_FOUND", why === undefined ? `no component at ${path} (build one with \`wray build\`)` : `${path}: ${why}`);
+    this.path = path;
+  }
+}
+
+/**
+ * Component bytes that do not hash to the name they came under: refused by
+ * the head's functions table, and by every host before it compiles them.
+ */
+export class ComponentIntegrityError extends WrayError {
+  readonly hash: string;
+  readonly actual: string;
+  constructor(hash: string, actual: string, where: string) {
+    super("WRAY_COMPONENT_INTEGRITY", `component ${hash.slice(0, 12)}: ${where} bytes that hash to ${actual.slice(0, 12)}, not to their name; refused (code is named by the SHA-256 of its bytes)`);
+    this.hash = hash;
+    this.actual = actual;
+  }
+}
+
+/**
+ * A secret's file (the cluster token, a TLS key) that other users of this
+ * machine can read, or that another user owns: refused, with the fix.
+ */
+export class InsecureFileError extends WrayError {
+  readonly path: string;
+  constructor(path: string, what: string, why: string) {
+    super("WRAY_INSECURE_TOKEN_FILE", `${what} ${path} ${why}: anyone who can read it can join the cluster. Fix: chmod 600 ${path} (owned by the user who runs wray)`);
     this.path = path;
   }
 }

@@ -12,7 +12,9 @@ export {
   GuestTrapError,
   IsolateDiedError,
   TaskTimeoutError,
+  GuestOutOfMemoryError,
   ComponentNotFoundError,
+  ComponentIntegrityError,
   ComponentInvalidError,
   WorldMismatchError,
   UnknownFunctionError,
@@ -21,6 +23,7 @@ export {
   ActorNotFoundError,
   ActorNameTakenError,
   NoClusterError,
+  InsecureFileError,
 } from "./errors.js";
 export { formatLog } from "./log.js";
 export type { LogRecord, LogLevel } from "./log.js";
@@ -39,7 +42,7 @@ export { ClusterNode } from "./cluster/index.js";
 export type { ClusterOptions } from "./cluster/index.js";
 export { formatStatus } from "./cli/cluster.js";
 export { ShardedControlStore } from "../store/index.js";
-export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError } from "../net/index.js";
+export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "../net/index.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./driver/index.js";
 export { GpuDevice, GpuSession, HostGpu, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
 export type { GpuBackend, GpuKernel, GpuOpenOptions, GpuErrorCode, WgslMessage } from "../gpu/index.js";

@@ -19,7 +19,7 @@
  *                                  | u8 1 + u8 count × 16 node),
  *         [TF_NESTED] u32 count × 20 id,
  *         [TF_ACTOR] 16 actor, [TF_ACTOR_NAME] str, [TF_MAX_CONC] u32,
- *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node
+ *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node, [TF2_MEMORY] u32 MiB
  *   done: u8 FORMAT, u8 flags (DF_*), 16 id, 16 node,
  *         [DF_ERROR]   u32 length + encoded error,
  *         [DF_RESULTS] u32 count × (u8 0 + u32 length + value
@@ -46,6 +46,8 @@ const TF_NO_COMPONENT = 64;
 const TF2_JOB = 1;
 /** A detached actor's constructor (WireTask.lifetime). */
 const TF2_DETACHED = 2;
+/** The task's guest has its own linear memory cap (WireTask.memoryMb). */
+const TF2_MEMORY = 4;
 
 const DF_ERROR = 1;
 const DF_RESULTS = 2;
@@ -170,6 +172,7 @@ export function writeTask(out: Out, t: WireTask): void {
   let flags2 = 0;
   if (t.job !== undefined) flags2 |= TF2_JOB;
   if (t.lifetime === "detached") flags2 |= TF2_DETACHED;
+  if (t.memoryMb !== undefined) flags2 |= TF2_MEMORY;
   out.room(16 + 64);
   out.u8(FORMAT);
   out.u8(flags);
@@ -216,6 +219,10 @@ export function writeTask(out: Out, t: WireTask): void {
     for (const n of t.tried) out.hex(n, 32, "a node ID");
   }
   if (t.job !== undefined) out.hex(t.job, 32, "a node ID");
+  if (t.memoryMb !== undefined) {
+    out.room(4);
+    out.u32(t.memoryMb);
+  }
 }
 
 export function writeDone(out: Out, d: TaskDoneBody): void {
@@ -431,6 +438,11 @@ export function readTask(body: Uint8Array): WireTask {
   }
   if (flags2 & TF2_JOB) t.job = r.hex(16, owners);
   if (flags2 & TF2_DETACHED) t.lifetime = "detached";
+  if (flags2 & TF2_MEMORY) {
+    const mb = r.u32();
+    if (mb < 1 || mb > 4096) throw new WireError(`a task's memory cap of ${mb} MiB is out of range (1 to 4096)`);
+    t.memoryMb = mb;
+  }
   if (r.at !== body.length) throw new WireError(`task body has ${body.length - r.at} bytes left over`);
   return t;
 }

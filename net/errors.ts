@@ -18,6 +18,17 @@ export class ProtocolError extends WrayError {
   }
 }
 
+/**
+ * An authenticated peer asked for something its role may not do: a raw
+ * write to the control store's tables (the head writes them), a change to
+ * an actor that runs elsewhere.
+ */
+export class PermissionDeniedError extends WrayError {
+  constructor(message: string) {
+    super("WRAY_PERMISSION_DENIED", message);
+  }
+}
+
 /** The connection closed before the request was answered (or was closed when it was made). */
 export class ConnectionClosedError extends WrayError {
   readonly peer: string;

@@ -1,7 +1,8 @@
 /**
  * The network: the wire format (message types, frames), connections with
  * requests and batching, and the transports that carry them (WebSockets
- * between processes, in-process pairs for the embedded mode and tests).
+ * between processes, in-process pairs for the embedded mode and tests),
+ * with what a server bounds of its peers (guard.ts).
  */
 export { MSG, MAX_FRAME_BYTES, FRAME_TARGET_BYTES, CHUNK_BYTES, ChunkReply, FrameWriter, chunkReplyHeader, decodeFrame, encodeMessage, typeName } from "./wire.js";
 export type {
@@ -24,12 +25,18 @@ export type {
   PlacedReply,
   FreeBody,
   ActorKillBody,
+  ActorStateBody,
+  FunctionPutBody,
+  ObjectLocationBody,
   LogBody,
 } from "./wire.js";
 export { advertisedAddress } from "./ws.js";
 export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED } from "./connection.js";
 export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";
-export { WsTransport, TOKEN_HEADER } from "./ws.js";
+export { WsTransport, TOKEN_HEADER, isLoopback } from "./ws.js";
+export type { TlsOptions, WsTransportOptions } from "./ws.js";
+export type { ConnectionLimits } from "./guard.js";
+export { DEFAULT_LIMITS } from "./guard.js";
 export { InprocTransport } from "./inproc.js";
-export { WireError, ProtocolError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";
+export { WireError, ProtocolError, PermissionDeniedError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";

@@ -32,6 +32,27 @@ export interface GcsEventBody {
   value: unknown;
 }
 
+/** A component's bytes, under the SHA-256 (hex) they must hash to. */
+export interface FunctionPutBody {
+  hash: string;
+  bytes: Uint8Array;
+}
+
+/** The sender holds object `object` (hex ID) of `size` bytes. */
+export interface ObjectLocationBody {
+  object: string;
+  size: number;
+}
+
+/** An actor the sender runs started (with its methods) or died. */
+export interface ActorStateBody {
+  /** The actor's ID, hex. */
+  actor: string;
+  state: "alive" | "dead";
+  methods: string[];
+  death?: string;
+}
+
 /** A node as it registers (and as the nodes table holds it). */
 export interface NodeInfo {
   nodeId: string;
@@ -109,6 +130,8 @@ export interface WireTask {
   job?: string;
   /** For constructors: "detached" keeps the actor alive after its driver leaves. */
   lifetime?: "detached";
+  /** The guest's own linear memory cap, MiB (else the running node's). */
+  memoryMb?: number;
 }
 
 /** Guest log lines sent to the driver whose program made them. */

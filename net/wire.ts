@@ -31,6 +31,8 @@ export const MSG = {
   GCS_SUBSCRIBE: 14,
   GCS_UNSUBSCRIBE: 15,
   GCS_EVENT: 16,
+  /** A component's bytes for the functions table: the head checks they hash to the key and keeps the first. */
+  FUNCTION_PUT: 17,
   // nodes
   NODE_REGISTER: 20,
   NODE_HEARTBEAT: 21,
@@ -41,10 +43,14 @@ export const MSG = {
   // objects
   OBJECT_PULL: 40,
   OBJECT_FREE: 41,
+  /** A node holds an object: the head records it in the objects table. */
+  OBJECT_LOCATION: 42,
   // actors
   ACTOR_CREATE: 50,
   ACTOR_CALL: 51,
   ACTOR_KILL: 52,
+  /** The node running an actor reports it started (its methods) or died: the head updates its record. */
+  ACTOR_STATE: 53,
   // cluster
   CLUSTER_STATUS: 60,
   CLUSTER_STOP: 61,
@@ -63,7 +69,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------
@@ -104,6 +110,10 @@ const shape =
   };
 
 const nodeId: Check = (v) => typeof v === "string" && NODE_ID.test(v);
+const hex =
+  (chars: number): Check =>
+  (v) =>
+    typeof v === "string" && v.length === chars && /^[0-9a-f]*$/.test(v);
 const nodeInfo = shape({ nodeId, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num });
 
 const BODY: Record<number, Check> = {
@@ -116,6 +126,7 @@ const BODY: Record<number, Check> = {
   [MSG.GCS_SUBSCRIBE]: shape({ channel: str }),
   [MSG.GCS_UNSUBSCRIBE]: shape({ channel: str }),
   [MSG.GCS_EVENT]: shape({ channel: str, key: str, value: any }),
+  [MSG.FUNCTION_PUT]: shape({ hash: hex(64), bytes: bin }),
   [MSG.NODE_REGISTER]: nodeInfo,
   [MSG.NODE_HEARTBEAT]: shape({
     nodeId: str,
@@ -134,9 +145,11 @@ const BODY: Record<number, Check> = {
   [MSG.TASK_DONE]: bin,
   [MSG.OBJECT_PULL]: shape({ id: bin20, offset: uint, length: uint }),
   [MSG.OBJECT_FREE]: shape({ ids: arrayOf(bin20) }),
+  [MSG.OBJECT_LOCATION]: shape({ object: hex(40), size: uint }),
   [MSG.ACTOR_CREATE]: bin,
   [MSG.ACTOR_CALL]: bin,
   [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
+  [MSG.ACTOR_STATE]: shape({ actor: hex(32), state: (v) => v === "alive" || v === "dead", methods: arrayOf(str), death: optional(str) }),
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,
   [MSG.LOG]: shape({ node: nodeId, records: arrayOf(shape({ level: str, text: str })) }),

@@ -1,33 +1,60 @@
 /**
  * Connections over WebSockets (npm `ws`): binary frames only, no
- * compression, frames up to MAX_FRAME_BYTES. The cluster token travels in
- * the upgrade request's `x-wray-token` header and is checked before the
- * WebSocket exists: a peer without it gets HTTP 401, is logged, and costs
- * the server nothing more.
+ * compression, frames up to MAX_FRAME_BYTES; over TLS (`wss://`) when the
+ * transport has a certificate and key, and for clients a CA to check the
+ * server's against. The cluster token travels in the upgrade request's
+ * `x-wray-token` header and is checked (in constant time) before the
+ * WebSocket exists: a peer without it gets HTTP 401 and costs the server
+ * nothing more. guard.ts bounds what peers can hold: the handshake's time,
+ * connections per address and in total, frames received in part; and
+ * refusals are logged as counts.
  */
 import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
 import type { NetworkInterfaceInfo } from "node:os";
 import { networkInterfaces } from "node:os";
 import WebSocket, { WebSocketServer } from "ws";
 import { CLOSE_PROTOCOL, Connection } from "./connection.js";
 import { AddressInUseError, ConnectionFailedError, UnauthorizedError } from "./errors.js";
+import type { ConnectionLimits, Receiving } from "./guard.js";
+import { ConnectionCounts, FrameBudget, RefusalLog, resolveLimits } from "./guard.js";
 import type { ListenOptions, Listener, Transport } from "./transport.js";
 import { MAX_FRAME_BYTES } from "./wire.js";
 
 export const TOKEN_HEADER = "x-wray-token";
 
+/** TLS material, PEM (the file's contents). */
+export interface TlsOptions {
+  /** This side's certificate chain: with `key`, servers listen on wss://. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Certificates to trust for wss:// servers (default: the system's). */
+  ca?: string | Buffer;
+}
+
+export interface WsTransportOptions {
+  tls?: TlsOptions;
+  limits?: ConnectionLimits;
+}
+
 function tokenMatches(given: string | string[] | undefined, token: string): boolean {
-  if (token === "") return true;
   if (typeof given !== "string") return false;
   const a = Buffer.from(given);
   const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  // equal lengths only reach timingSafeEqual; a length mismatch compares b with itself, so the time says nothing either way
+  return timingSafeEqual(a.length === b.length ? a : b, b) && a.length === b.length;
 }
 
-/** Wires a ws socket to a Connection. */
-function attach(ws: WebSocket, peer: string, log: (line: string) => void): Connection {
+/** Whether `host` is this machine only (nothing beyond it can connect). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Wires a ws socket to a Connection (on a server, counting its frames' bytes against `budget`). */
+function attach(ws: WebSocket, peer: string, log: (line: string) => void, budget?: FrameBudget): Connection {
   ws.binaryType = "nodebuffer";
   const conn = new Connection(
     {
@@ -46,7 +73,28 @@ function attach(ws: WebSocket, peer: string, log: (line: string) => void): Conne
     peer,
     log,
   );
+  let receiving: Receiving | undefined;
+  if (budget) {
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    const r: Receiving = {
+      pending: 0,
+      lastData: performance.now(),
+      drop(why) {
+        log(`(wray) closing the connection from ${conn.peer}: ${why}`);
+        ws.terminate();
+      },
+    };
+    receiving = r;
+    budget.add(r);
+    // before ws's own listener, so a frame completed by this chunk is counted, then released by "message"
+    socket.prependListener("data", (chunk: Buffer) => budget.data(r, chunk.length, performance.now()));
+    const whole = () => budget.whole(r);
+    ws.on("ping", whole);
+    ws.on("pong", whole);
+    ws.on("close", () => budget.remove(r));
+  }
   ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (receiving) budget!.whole(receiving);
     if (!isBinary) {
       log(`(wray) closing the connection from ${conn.peer}: text frame (the protocol is binary)`);
       conn.close("text frame", CLOSE_PROTOCOL);
@@ -69,7 +117,7 @@ function attach(ws: WebSocket, peer: string, log: (line: string) => void): Conne
  * address (127.0.0.1 when it has none), since "0.0.0.0" reaches nothing
  * from another machine.
  */
-export function advertisedAddress(host: string, port: number, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): string {
+export function advertisedAddress(host: string, port: number, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(), scheme: "ws" | "wss" = "ws"): string {
   let shown = host;
   if (host === "0.0.0.0" || host === "::") {
     const external = Object.values(interfaces)
@@ -77,49 +125,125 @@ export function advertisedAddress(host: string, port: number, interfaces: NodeJS
       .find((i) => i.family === "IPv4" && !i.internal);
     shown = external?.address ?? "127.0.0.1";
   }
-  return `ws://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+  return `${scheme}://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
 }
 
 export class WsTransport implements Transport {
+  readonly #tls: TlsOptions | undefined;
+  readonly #limits: ConnectionLimits | undefined;
+
+  constructor(options: WsTransportOptions = {}) {
+    const tls = options.tls;
+    if (tls && (tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError("TLS needs both a certificate and its key (tls.cert and tls.key)");
+    this.#tls = tls;
+    this.#limits = options.limits;
+  }
+
   async listen(options: ListenOptions, accept: (conn: Connection) => void): Promise<Listener> {
     const log = options.log ?? (() => {});
+    if (typeof options.token !== "string" || options.token.length === 0) throw new TypeError("a WebSocket server needs a cluster token (an empty one would let anyone in)");
     const host = options.host ?? "127.0.0.1";
     const port = typeof options.port === "number" ? options.port : 0;
+    const limits = resolveLimits(this.#limits);
+    const secure = this.#tls?.cert !== undefined;
+    const refusals = new RefusalLog(log, limits.logEveryMs);
+    const counts = new ConnectionCounts(limits.perAddress, limits.total);
+    const budget = new FrameBudget(limits.partialBytes, limits.frameStallMs);
     const conns = new Set<Connection>();
+    /** Sockets still in their handshake, by "address:port", with their deadline. */
+    const handshakes = new Map<string, ReturnType<typeof setTimeout>>();
+    const server: HttpServer = secure ? createHttpsServer({ cert: this.#tls!.cert, key: this.#tls!.key, minVersion: "TLSv1.2" }) : createHttpServer();
+    server.headersTimeout = limits.handshakeMs;
+    server.requestTimeout = limits.handshakeMs;
+    // every TCP connection, before TLS: counted against the caps, and given until the deadline to become a WebSocket
+    server.on("connection", (socket: Socket) => {
+      const address = socket.remoteAddress ?? "unknown";
+      const from = `${address}:${socket.remotePort}`;
+      const refused = counts.admit(address);
+      if (refused !== undefined) {
+        refusals.refuse(from, refused);
+        socket.destroy();
+        return;
+      }
+      const timer = setTimeout(() => {
+        handshakes.delete(from);
+        refusals.refuse(from, `no WebSocket handshake within ${limits.handshakeMs} ms`);
+        socket.destroy();
+      }, limits.handshakeMs);
+      timer.unref();
+      handshakes.set(from, timer);
+      socket.once("close", () => {
+        counts.closed(address);
+        clearTimeout(handshakes.get(from));
+        handshakes.delete(from);
+      });
+    });
+    server.on("tlsClientError", (e: Error, socket: Socket) => {
+      refusals.refuse(`${socket.remoteAddress}:${socket.remotePort}`, `TLS handshake failed (${e.message.split("\n")[0]})`);
+      socket.destroy();
+    });
+    server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+      refusals.refuse(`${socket.remoteAddress}:${socket.remotePort}`, `bad HTTP request (${e.code ?? e.message})`);
+      socket.destroy();
+    });
+    server.on("request", (_req, res) => {
+      res.writeHead(426, { "content-type": "text/plain", connection: "close" });
+      res.end("wray: a WebSocket upgrade is required\n");
+    });
     const wss = new WebSocketServer({
-      host,
-      port,
+      server,
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       clientTracking: true,
       verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
         if (tokenMatches(info.req.headers[TOKEN_HEADER], options.token)) return done(true);
-        log(`(wray) refused a connection from ${info.req.socket.remoteAddress}:${info.req.socket.remotePort}: wrong or missing cluster token`);
+        refusals.refuse(`${info.req.socket.remoteAddress}:${info.req.socket.remotePort}`, "wrong or missing cluster token");
         done(false, 401, "wray: cluster token required");
       },
     });
+    let listening = false;
+    // ws re-emits the server's errors as its own: the one that fails listen() is the promise's below
+    wss.on("error", (e) => {
+      if (listening) log(`(wray) server error: ${e.message}`);
+    });
     await new Promise<void>((resolve, reject) => {
-      wss.once("listening", resolve);
-      wss.once("error", (e: NodeJS.ErrnoException) => {
+      server.once("listening", resolve);
+      server.once("error", (e: NodeJS.ErrnoException) => {
         wss.close();
+        server.close();
+        budget.close();
         reject(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "EACCES" ? new AddressInUseError(host, port, e.code) : e);
       });
+      server.listen(port, host);
     });
-    wss.on("error", (e) => log(`(wray) server error: ${e.message}`));
+    listening = true;
     wss.on("connection", (ws, req) => {
-      const conn = attach(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, log);
+      const from = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+      clearTimeout(handshakes.get(from));
+      handshakes.delete(from);
+      const conn = attach(ws, from, log, budget);
       conns.add(conn);
       conn.onClose(() => conns.delete(conn));
       accept(conn);
     });
-    const addr = wss.address() as AddressInfo;
+    const addr = server.address() as AddressInfo;
+    if (!secure && !isLoopback(addr.address)) {
+      log(`(wray) WARNING: listening on ${addr.address}:${addr.port} without TLS: the cluster token and all data cross the network in clear. Give a certificate (--tls-cert, --tls-key) or listen on 127.0.0.1 only.`);
+    }
     return {
-      address: advertisedAddress(addr.address, addr.port),
+      address: advertisedAddress(addr.address, addr.port, undefined, secure ? "wss" : "ws"),
       close: () =>
         new Promise<void>((resolve) => {
           for (const c of conns) c.close("server shutting down");
           for (const ws of wss.clients) ws.terminate();
-          wss.close(() => resolve());
+          for (const t of handshakes.values()) clearTimeout(t);
+          handshakes.clear();
+          refusals.close();
+          budget.close();
+          wss.close(() => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          });
         }),
     };
   }
@@ -128,7 +252,7 @@ export class WsTransport implements Transport {
     return new Promise((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(address, { headers: { [TOKEN_HEADER]: token }, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+        ws = new WebSocket(address, { headers: { [TOKEN_HEADER]: token }, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, ...(this.#tls?.ca === undefined ? {} : { ca: this.#tls.ca }) });
       } catch (e) {
         reject(new TypeError(`bad cluster address '${address}': ${(e as Error).message}`));
         return;

@@ -5,6 +5,7 @@
 # (used through /usr/bin/rustc when a rustup rustc on PATH lacks the
 # target). Idempotent; `npm test` runs it. Without root or apt-get it says
 # so and goes on: the tests use the checked-in prebuilt fixtures then.
+# Also openssl, which the TLS tests make their certificates with.
 set -u
 need=()
 command -v clang >/dev/null 2>&1 || need+=(clang)
@@ -13,6 +14,8 @@ command -v wasm-ld >/dev/null 2>&1 || need+=(lld)
 ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || need+=(libclang-rt-dev-wasm32)
 [ -x /usr/bin/rustc ] || need+=(rustc)
 [ -d /usr/lib/rustlib/wasm32-unknown-unknown/lib ] || need+=(libstd-rust-dev-wasm32)
+# the TLS tests make their certificates with openssl
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "setup-toolchains: missing ${need[*]} (needs root and apt-get); compiled guest fixtures will be used as checked in" >&2

@@ -4,11 +4,13 @@
  * for usage errors and 1 for failures.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { processAlive, processIdentity } from "../common/process.js";
 import { runNode } from "./cluster.js";
 import { tempDir } from "./temp.js";
 
@@ -91,7 +93,7 @@ test("failures: one line, exit code 1, no stack", async () => {
   assert.equal(none.stderr, "wray status: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");
   // a head nothing listens at (a port taken, then let go)
   const token = join(home.path, "token");
-  writeFileSync(token, "a-token\n");
+  writeFileSync(token, "a-token\n", { mode: 0o600 });
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
@@ -104,4 +106,34 @@ test("failures: one line, exit code 1, no stack", async () => {
   assert.equal(joining.code, 1);
   assert.match(joining.stderr, /wray start: cannot connect to ws:\/\/127\.0\.0\.1:\d+ .*is the head running/);
   for (const r of [missing, none, refused, joining]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test("wray stop leaves alone a process that got the PID of a stale node file, and stops the process a file names exactly", async () => {
+  const sleeper = spawn("sleep", ["120"], { stdio: "ignore" });
+  const exited = new Promise<void>((r) => sleeper.once("exit", () => r()));
+  const nodes = join(home.path, "nodes");
+  const file = join(nodes, `${sleeper.pid}.json`);
+  try {
+    mkdirSync(nodes, { recursive: true });
+    // a node that died; its PID now belongs to the sleep
+    writeFileSync(file, JSON.stringify({ pid: sleeper.pid, nodeId: "ab".repeat(16), head: false, address: "ws://127.0.0.1:1", identity: "4242 node /old/dist/cli.js start --block" }));
+    const stale = await wray(["stop"]);
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.equal(stale.stdout, "no wray nodes are running on this machine\n");
+    assert.ok(processAlive(sleeper.pid!) && sleeper.exitCode === null && sleeper.signalCode === null, "the sleep was signalled");
+    assert.ok(!existsSync(file), "the stale file was removed");
+    // a file from before identities were kept names no process for sure: removed, nothing signalled
+    writeFileSync(file, JSON.stringify({ pid: sleeper.pid, nodeId: "ab".repeat(16), head: false, address: "ws://127.0.0.1:1" }));
+    assert.equal((await wray(["stop"])).stdout, "no wray nodes are running on this machine\n");
+    assert.equal(sleeper.signalCode, null);
+    // the file a node writes (its start time and command line): that process is stopped
+    writeFileSync(file, JSON.stringify({ pid: sleeper.pid, nodeId: "ab".repeat(16), head: false, address: "ws://127.0.0.1:1", identity: processIdentity(sleeper.pid!) }));
+    const real = await wray(["stop"]);
+    assert.equal(real.stdout, "stopped 1 wray node(s)\n");
+    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error("the recorded process was not stopped in 20 s")), 20_000).unref())]);
+    assert.equal(sleeper.signalCode, "SIGTERM");
+  } finally {
+    sleeper.kill("SIGKILL");
+    rmSync(file, { force: true });
+  }
 });

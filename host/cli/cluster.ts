@@ -7,20 +7,24 @@ import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { TlsOptions } from "../../net/index.js";
 import { MSG, WsTransport } from "../../net/index.js";
 import type { ClusterOptions } from "../cluster/index.js";
 import { ClusterNode } from "../cluster/index.js";
 import { WrayError } from "../../common/errors.js";
-import { processAlive } from "../../common/process.js";
 import { formatLog } from "../log.js";
+import type { TlsFiles } from "../head/index.js";
 import {
   defaultTokenFile,
   ensureToken,
   readHeadFile,
+  readTlsFiles,
+  tlsFilesFromEnv,
   readToken,
   removeHeadFile,
   removeNodeFile,
   runningNodes,
+  stillRunning,
   wrayHome,
   writeHeadFile,
   writeNodeFile,
@@ -39,6 +43,9 @@ const START_OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "token-file": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
   "num-cpus": { type: "string" },
   "num-gpus": { type: "string" },
   "gpu-backend": { type: "string" },
@@ -76,7 +83,8 @@ export async function start(argv: string[]): Promise<number> {
   if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
   if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
   if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
-  if (values.address !== undefined && !/^wss?:\/\/./.test(values.address)) throw new UsageError(`--address must be the head's ws://HOST:PORT, got '${values.address}'`);
+  if (values.address !== undefined && !/^wss?:\/\/./.test(values.address)) throw new UsageError(`--address must be the head's ws://HOST:PORT (wss:// with TLS), got '${values.address}'`);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together (a certificate and its private key, PEM files)");
   resources(values.resources);
   port("port", values.port);
   port("node-port", values["node-port"]);
@@ -139,6 +147,16 @@ async function runNode(values: StartValues): Promise<number> {
     return 1;
   };
   const tokenFile = values["token-file"] ?? defaultTokenFile();
+  const tlsFiles: TlsFiles = { ...tlsFilesFromEnv() };
+  if (values["tls-cert"] !== undefined) tlsFiles.cert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) tlsFiles.key = values["tls-key"];
+  if (values["tls-ca"] !== undefined) tlsFiles.ca = values["tls-ca"];
+  let tls: TlsOptions | undefined;
+  try {
+    tls = readTlsFiles(tlsFiles);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
   let head: Head | undefined;
   let sessionDir: string | undefined;
   let address = values.address;
@@ -147,13 +165,18 @@ async function runNode(values: StartValues): Promise<number> {
     if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
   };
   if (values.head) {
-    token = ensureToken(tokenFile);
+    try {
+      token = ensureToken(tokenFile);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
     sessionDir = join(wrayHome(), "sessions", `${Date.now()}-${process.pid}`);
     try {
       head = await Head.start({
         host: values.host,
         port: port("port", values.port) ?? 6380,
         token,
+        ...(tls?.cert === undefined ? {} : { tls }),
         directory: join(sessionDir, "gcs"),
         shards: num("shards", values.shards, 1, true),
         heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"], 10),
@@ -190,6 +213,7 @@ async function runNode(values: StartValues): Promise<number> {
   let cluster: ClusterNode;
   try {
     const join: ClusterOptions = { address: address!, token, log: say };
+    if (tls) join.tls = tls;
     const ip = values["node-ip-address"] ?? (values.head ? values.host : undefined);
     if (ip !== undefined) join.listenHost = ip;
     const nodePort = port("node-port", values["node-port"]);
@@ -228,9 +252,9 @@ async function runNode(values: StartValues): Promise<number> {
     .map(([k, v]) => `${k}=${v / 10_000}`)
     .join(", ");
   if (head) {
-    writeHeadFile({ address: head.address, pid: process.pid, tokenFile });
+    writeHeadFile({ address: head.address, pid: process.pid, tokenFile, ...(tls ? { tls: tlsFiles } : {}) });
     say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${offered}), serving peers at ${cluster.address}`);
-    say(`join it:   wray start --address ${head.address} --token-file ${tokenFile}`);
+    say(`join it:   wray start --address ${head.address} --token-file ${tokenFile}${tls ? ` --tls-ca ${tlsFiles.ca ?? tlsFiles.cert} --tls-cert CERT --tls-key KEY` : ""}`);
     say(`drivers:   init({ address: "auto" }) on this machine, or WRAY_ADDRESS=${head.address}`);
   } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${offered}), serving peers at ${cluster.address}`);
   writeNodeFile({ pid: process.pid, nodeId: cluster.nodeId, head: head !== undefined, address: head?.address ?? cluster.address });
@@ -248,18 +272,19 @@ export async function stop(argv: string[]): Promise<number> {
     return 0;
   }
   const order = [...nodes.filter((n) => !n.head), ...nodes.filter((n) => n.head)];
+  // each signal goes only to the process its file recorded, checked just before (a PID can be reused)
   for (const n of order) {
     try {
-      process.kill(n.pid, "SIGTERM");
+      if (stillRunning(n)) process.kill(n.pid, "SIGTERM");
     } catch {
       // already gone
     }
   }
   const deadline = Date.now() + 10_000;
-  while (order.some((n) => processAlive(n.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (order.some(stillRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   let killed = 0;
   for (const n of order) {
-    if (!processAlive(n.pid)) continue;
+    if (!stillRunning(n)) continue;
     process.kill(n.pid, "SIGKILL");
     removeNodeFile(n.pid);
     killed++;
@@ -270,7 +295,7 @@ export async function stop(argv: string[]): Promise<number> {
 
 /** `wray status [--address A] [--token-file F] [--json]`. */
 export async function status(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, "tls-ca": { type: "string" }, json: { type: "boolean" } }, allowPositionals: true });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const headFile = readHeadFile();
   const address = values.address ?? headFile?.address;
@@ -282,7 +307,8 @@ export async function status(argv: string[]): Promise<number> {
   let s: ClusterStatus;
   try {
     const token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
-    const conn = await new WsTransport().connect(address, token);
+    const ca = values["tls-ca"] ?? process.env.WRAY_TLS_CA ?? (values.address === undefined ? (headFile?.tls?.ca ?? headFile?.tls?.cert) : undefined);
+    const conn = await new WsTransport({ tls: readTlsFiles(ca === undefined ? {} : { ca }) }).connect(address, token);
     try {
       s = await conn.request<ClusterStatus>(MSG.CLUSTER_STATUS, null, 10_000);
     } finally {

@@ -49,11 +49,16 @@ the cluster whose head is there.
 head options:
   --port <n>                 the head's port (default 6380; 0: any free one)
   --host <ip>                the interface the head listens on (default 127.0.0.1;
-                             0.0.0.0 for every interface)
+                             0.0.0.0 for every interface: give TLS too)
   --shards <n>               control-store shards (default 4)
   --heartbeat-ms <ms>        heartbeat period; a node silent for 1.5 of them is dead (default 1000)
 node options:
-  --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN)
+  --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN;
+                             refused when others can read it: chmod 600)
+  --tls-cert <file>          this node's certificate (PEM): its servers use wss://
+  --tls-key <file>           that certificate's private key (mode 600)
+  --tls-ca <file>            certificates to trust for wss:// (default: the system's
+                             and --tls-cert); also $WRAY_TLS_CERT, _KEY, _CA
   --node-ip-address <ip>     the address this node serves objects at, which other
                              nodes connect to (default: the address that reaches the head)
   --node-port <n>            that server's port (default: any free one)
@@ -64,7 +69,7 @@ node options:
   --object-store-memory <bytes>
   --block                    stay in the foreground
 `,
-  status: `usage: wray status [--address ws://HEAD:PORT] [--token-file <file>] [--json]
+  status: `usage: wray status [--address ws://HEAD:PORT] [--token-file <file>] [--tls-ca <file>] [--json]
 
 Shows the cluster's nodes, resources, load, objects and actors. Without
 --address, the cluster started on this machine.

@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { Connection, LogBody, Message, NodeInfo, TaskDoneBody, Transport, WireTask } from "../../net/index.js";
+import type { Connection, LogBody, Message, NodeInfo, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import { PLACED_TASK_MS } from "../../scheduler/index.js";
@@ -56,6 +56,8 @@ export interface ClusterOptions {
   listenHost?: string;
   /** Port for this node's peer server. Default: any free one. */
   listenPort?: number;
+  /** TLS: a CA to check wss:// servers against, and a certificate and key for this node's own server. */
+  tls?: TlsOptions;
   transport?: Transport;
   log?: (line: string) => void;
 }
@@ -85,11 +87,14 @@ export class ClusterNode implements ClusterLink {
     this.gcs = new RemoteControlStore(head);
     const log = options.log ?? ((l) => console.log(l));
     this.#peers = new Peers({ nodeId, transport, token: options.token, gcs: this.gcs, log, handle: (m) => this.#handle(m) });
-    this.#objects = new ClusterObjects(node, this.gcs, this.#peers);
-    const placing = { store: node.store, scheduler: node.scheduler, reject: (t: TaskSpec, e: Error) => node.reject(t, e), releaseArgs: (t: TaskSpec) => node.releaseArgs(t), componentHash: (i: number) => node.components.at(i).prepared.hash };
+    this.#objects = new ClusterObjects(node, this.gcs, head, this.#peers);
+    const placing = { store: node.store, scheduler: node.scheduler, reject: (t: TaskSpec, e: Error) => node.reject(t, e), releaseArgs: (t: TaskSpec) => node.releaseArgs(t), componentHash: (i: number) => node.components.at(i).prepared.hash, componentMemoryMb: (i: number) => {
+        const c = node.components.at(i);
+        return c.memoryMb === node.components.memoryMb ? undefined : c.memoryMb;
+      } };
     this.#placement = new Placement(placing, this.#peers, head, (t) => this.#objects.wireArgs(t));
     this.#actors = new RemoteActors(node, this.gcs, head, this.#peers, this.#placement);
-    this.#run = new RemoteRun(node, this.gcs, this.#peers, this.#objects, () => {
+    this.#run = new RemoteRun(node, this.gcs, head, this.#peers, this.#objects, () => {
       // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
       if (performance.now() - this.#lastBeat > LOAD_REPORT_MS) this.#beat();
     });
@@ -97,7 +102,7 @@ export class ClusterNode implements ClusterLink {
 
   /** Connects `node` to the cluster at `options.address`: serves peers, registers, starts heartbeats. */
   static async join(node: LocalNode, options: ClusterOptions): Promise<ClusterNode> {
-    const transport = options.transport ?? new WsTransport();
+    const transport = options.transport ?? new WsTransport({ tls: options.tls });
     const log = options.log ?? ((l) => console.log(l));
     const nodeId = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
     let self: ClusterNode | undefined;

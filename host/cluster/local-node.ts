@@ -33,6 +33,8 @@ export interface LocalNode {
     count(): { alive: number };
   };
   readonly components: {
+    /** The node's cap on guests' linear memory, MiB. */
+    readonly memoryMb: number;
     add(prepared: PreparedComponent, source: string): ComponentRecord;
     byHash(hash: string): ComponentRecord | undefined;
     at(index: number): ComponentRecord;

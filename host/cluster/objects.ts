@@ -9,7 +9,7 @@
  * them or dies.
  */
 import { bytesToHex, bytesToKey, keyToBytes, keyToHex } from "../../common/ids.js";
-import type { PullReply, WireArg, WireTask } from "../../net/index.js";
+import type { ObjectLocationBody, PullReply, WireArg, WireTask } from "../../net/index.js";
 import { CHUNK_BYTES, ChunkReply, MSG } from "../../net/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteObjects } from "../../store/index.js";
@@ -18,6 +18,7 @@ import type { RemoteControlStore } from "../../store/index.js";
 import { nestedOrUndefined } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
 import type { Peers } from "./peers.js";
+import type { HeadLink } from "./placement.js";
 
 /** Chunks of one pull in flight at once. */
 export const PULL_WINDOW = 4;
@@ -30,6 +31,7 @@ interface Pull {
 export class ClusterObjects implements RemoteObjects {
   readonly #node: LocalNode;
   readonly #gcs: RemoteControlStore;
+  readonly #head: HeadLink;
   readonly #peers: Peers;
   readonly #pulls = new Map<string, Pull>();
   readonly #published = new Set<string>();
@@ -38,9 +40,10 @@ export class ClusterObjects implements RemoteObjects {
   /** Set when the node leaves: nothing is sent any more. */
   closed = false;
 
-  constructor(node: LocalNode, gcs: RemoteControlStore, peers: Peers) {
+  constructor(node: LocalNode, gcs: RemoteControlStore, head: HeadLink, peers: Peers) {
     this.#node = node;
     this.#gcs = gcs;
+    this.#head = head;
     this.#peers = peers;
   }
 
@@ -197,7 +200,7 @@ export class ClusterObjects implements RemoteObjects {
     if (e.state !== READY) return;
     this.#published.add(e.key);
     const size = e.arena?.len ?? e.spill?.len ?? e.bytes?.length ?? 0;
-    void this.#gcs.put(TABLES.objects, keyToHex(e.key), { nodes: [this.#peers.nodeId], size }).catch(() => {});
+    this.#head.notify(MSG.OBJECT_LOCATION, { object: keyToHex(e.key), size } satisfies ObjectLocationBody);
     if (e.nested) for (const n of e.nested) {
       const ne = this.#node.store.entry(n);
       if (ne) this.publish(ne);

@@ -56,6 +56,8 @@ export interface PlacingNode {
   releaseArgs(task: TaskSpec): void;
   /** The hash other nodes know component `index` by. */
   componentHash(index: number): string;
+  /** The memory cap of component `index`, when it is not the node's own (a task's or actor's `memoryMb`). */
+  componentMemoryMb(index: number): number | undefined;
 }
 
 /** What placement uses of the other nodes (Peers; a fake in tests). */
@@ -65,9 +67,10 @@ export interface PlacingPeers {
   send(id: string, type: MessageType, body: unknown, onError?: (e: Error) => void): void;
 }
 
-/** The head's global scheduler, as placement asks it (a fake in tests). */
+/** The head as the cluster node's parts ask it: placement (a fake in tests) requests, others also notify. */
 export interface HeadLink {
   request<T>(type: MessageType, body: unknown): Promise<T>;
+  notify(type: MessageType, body: unknown): void;
 }
 
 /** A task's arguments as they travel (ClusterObjects.wireArgs; a fake in tests). */
@@ -97,7 +100,7 @@ interface Lease {
 export class Placement {
   readonly #node: PlacingNode;
   readonly #peers: PlacingPeers;
-  readonly #head: HeadLink;
+  readonly #head: Pick<HeadLink, "request">;
   readonly #wireArgs: WireArgs;
   readonly #forwarded = new Map<string, Forwarded>();
   /** Per resource shape: nodes the head placed such tasks on lately (see LEASE_MS). */
@@ -108,7 +111,7 @@ export class Placement {
   readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
   readonly #whenResolved = (id: string, cb: () => void): boolean => this.#watch(id, cb);
 
-  constructor(node: PlacingNode, peers: PlacingPeers, head: HeadLink, wireArgs: WireArgs) {
+  constructor(node: PlacingNode, peers: PlacingPeers, head: Pick<HeadLink, "request">, wireArgs: WireArgs) {
     this.#node = node;
     this.#peers = peers;
     this.#head = head;
@@ -306,6 +309,10 @@ export class Placement {
     if (args.nested) w.nested = args.nested;
     if (actor !== undefined) w.actor = keyToBytes(actor);
     if (task.job !== undefined) w.job = task.job;
+    if (componentHash === undefined) {
+      const mb = this.#node.componentMemoryMb(task.component);
+      if (mb !== undefined) w.memoryMb = mb;
+    }
     return w;
   }
 

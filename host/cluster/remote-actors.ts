@@ -6,7 +6,7 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, hexToKey, keyToBytes, keyToHex } from "../../common/ids.js";
-import type { WireTask } from "../../net/index.js";
+import type { ActorStateBody, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { newTaskSpec, shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
@@ -56,7 +56,7 @@ export class RemoteActors {
 
   /** Creates an actor through the head. Its calls queue here until it is placed. */
   create(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void {
-    const ctorOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape };
+    const ctorOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape, memoryMb: options.memoryMb };
     const ctor = makeTask(this.#node.store, { component: c, fn: functionInfo(c, className), taskId: actorId, args, deps, nested, options: ctorOptions, returnIds: [], returns: [], kind: KIND_CONSTRUCT });
     const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined };
     this.#actors.set(actorId.key, a);
@@ -199,14 +199,8 @@ export class RemoteActors {
   /** An actor of this node died: its record says so, and its name is free again. */
   died(r: ActorRecord): void {
     if (this.closed) return;
-    const hex = keyToHex(r.key);
-    const gcs = this.#gcs;
-    void (async () => {
-      const rec = await gcs.get<ActorTableRecord>(TABLES.actors, hex);
-      if (!rec || rec.state === "dead") return;
-      await gcs.put(TABLES.actors, hex, { ...rec, state: "dead", death: r.death?.reason ?? "dead" } satisfies ActorTableRecord);
-      if (rec.name !== undefined && (await gcs.get<string>(TABLES.actorNames, rec.name)) === hex) await gcs.delete(TABLES.actorNames, rec.name);
-    })().catch(() => {});
+    const body: ActorStateBody = { actor: keyToHex(r.key), state: "dead", methods: [], death: r.death?.reason ?? "dead" };
+    this.#head.request(MSG.ACTOR_STATE, body).catch(() => {});
   }
 
   /** The class of a remote actor, if known. */

@@ -4,14 +4,16 @@
  * behaves the same on one host or many.
  */
 import { decodeError, encodeError, registerErrorClasses } from "../../common/error-codec.js";
-import { ConnectionClosedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
+import { ConnectionClosedError, PermissionDeniedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
 import { InfeasibleTaskError } from "../../scheduler/index.js";
 import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, SpillError } from "../../store/index.js";
 import {
   ActorDiedError,
   ActorNameTakenError,
   ActorNotFoundError,
+  ComponentIntegrityError,
   ComponentNotFoundError,
+  GuestOutOfMemoryError,
   GuestTrapError,
   IsolateDiedError,
   NodeDiedError,
@@ -25,11 +27,13 @@ registerErrorClasses([
   GuestTrapError,
   IsolateDiedError,
   TaskTimeoutError,
+  GuestOutOfMemoryError,
   ActorDiedError,
   ActorNotFoundError,
   ActorNameTakenError,
   UnknownFunctionError,
   ComponentNotFoundError,
+  ComponentIntegrityError,
   NodeDiedError,
   InfeasibleTaskError,
   ObjectLostError,
@@ -41,6 +45,7 @@ registerErrorClasses([
   ConnectionClosedError,
   UnauthorizedError,
   ProtocolError,
+  PermissionDeniedError,
   RemoteError,
   WireError,
 ]);

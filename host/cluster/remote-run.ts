@@ -8,12 +8,12 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
-import type { LogBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
+import type { ActorStateBody, FunctionPutBody, LogBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
 import { FAILED, TABLES } from "../../store/index.js";
-import { ActorNotFoundError, ComponentNotFoundError } from "../errors.js";
+import { ActorNotFoundError, ComponentIntegrityError, ComponentNotFoundError } from "../errors.js";
 import type { ActorTableRecord } from "../head/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorOptionsResolved, ActorRecord, ComponentRecord } from "../node/index.js";
@@ -21,6 +21,7 @@ import { functionInfo, makeTask, prepareComponent } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
 import type { ClusterObjects } from "./objects.js";
 import type { Peers } from "./peers.js";
+import type { HeadLink } from "./placement.js";
 import { encodeError } from "./remote-errors.js";
 
 /** How long calls that arrive before their actor is started here wait for it. */
@@ -29,6 +30,7 @@ const EARLY_CALL_WAIT_MS = 30_000;
 export class RemoteRun {
   readonly #node: LocalNode;
   readonly #gcs: RemoteControlStore;
+  readonly #head: HeadLink;
   readonly #peers: Peers;
   readonly #objects: ClusterObjects;
   /** This node's queue drained after a report: the head may want to hear of it (an early heartbeat). */
@@ -44,9 +46,10 @@ export class RemoteRun {
   #logsQueued = false;
   #spinQueued = false;
 
-  constructor(node: LocalNode, gcs: RemoteControlStore, peers: Peers, objects: ClusterObjects, drained: () => void) {
+  constructor(node: LocalNode, gcs: RemoteControlStore, head: HeadLink, peers: Peers, objects: ClusterObjects, drained: () => void) {
     this.#node = node;
     this.#gcs = gcs;
+    this.#head = head;
     this.#peers = peers;
     this.#objects = objects;
     this.#drained = drained;
@@ -57,7 +60,7 @@ export class RemoteRun {
   /** Puts a component's bytes in the functions table (once), so other nodes can load it. */
   async publishComponent(hash: string, bytes: Uint8Array): Promise<void> {
     if (this.#published.has(hash)) return;
-    if ((await this.#gcs.get(TABLES.functions, hash)) === undefined) await this.#gcs.put(TABLES.functions, hash, bytes);
+    if ((await this.#gcs.get(TABLES.functions, hash)) === undefined) await this.#head.request(MSG.FUNCTION_PUT, { hash, bytes } satisfies FunctionPutBody);
     this.#published.add(hash);
   }
 
@@ -70,7 +73,10 @@ export class RemoteRun {
         const name = `component ${hash.slice(0, 12)}`;
         const bytes = await this.#gcs.get<Uint8Array>(TABLES.functions, hash);
         if (!bytes) throw new ComponentNotFoundError(name, "it is not in the control store's functions table");
-        return this.#node.components.add(await prepareComponent(bytes, name), name);
+        const prepared = await prepareComponent(bytes, name, this.#node.components.memoryMb);
+        // the table is checked where it is written; this host checks again what it runs
+        if (prepared.hash !== hash) throw new ComponentIntegrityError(hash, prepared.hash, "the functions table held");
+        return this.#node.components.add(prepared, name);
       })();
       this.#components.set(hash, p);
       p.catch(() => this.#components.delete(hash));
@@ -123,7 +129,7 @@ export class RemoteRun {
         this.#report(w, entries);
         return;
       }
-      const options = { numReturns: w.numReturns, maxRetries: w.retries, timeoutMs: w.timeoutMs, shape: shapeFromEntries(w.resources) };
+      const options = { numReturns: w.numReturns, maxRetries: w.retries, timeoutMs: w.timeoutMs, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb };
       const deps = this.#objects.argEntries(w);
       // nested refs are not resolved here: a guest's get finds them in the cluster (want)
       const task = makeTask(this.#node.store, { component: c, fn: functionInfo(c, w.name), taskId, args: w.args, deps, nested: undefined, options, returnIds: ids, returns: entries });
@@ -193,7 +199,7 @@ export class RemoteRun {
       const rec: ActorTableRecord = { node: this.#peers.nodeId, className: w.name, owner: w.owner, job, state: "alive", methods: [] };
       if (w.actorName !== undefined) rec.name = w.actorName;
       if (w.lifetime === "detached") rec.lifetime = "detached";
-      const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources) };
+      const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb };
       const deps = c ? this.#objects.argEntries(w) : undefined;
       let failure = err;
       let r: ActorRecord | undefined;
@@ -209,8 +215,7 @@ export class RemoteRun {
         rec.state = "dead";
         rec.death = failure?.message ?? "could not start";
       }
-      void this.#gcs.put(TABLES.actors, hex, rec).catch(() => {});
-      if (rec.state === "dead" && w.actorName !== undefined) void this.#gcs.delete(TABLES.actorNames, w.actorName).catch(() => {});
+      this.#head.request(MSG.ACTOR_STATE, { actor: hex, state: rec.state, methods: rec.methods, ...(rec.death === undefined ? {} : { death: rec.death }) } satisfies ActorStateBody).catch(() => {});
       this.#flushEarly(actorId.key);
     });
   }

@@ -84,7 +84,7 @@ export class Driver implements DriverCalls {
       bytes = component;
       source = "<bytes>";
     } else throw new TypeError("load() takes a path or a Uint8Array");
-    const prepared = await prepareComponent(bytes, source);
+    const prepared = await prepareComponent(bytes, source, this.#node.components.memoryMb);
     this.#check("load()");
     // in a cluster, other nodes load it from the functions table when they first run it
     await this.#cluster?.publishComponent(prepared.hash, bytes);

@@ -5,11 +5,12 @@
  */
 import { processAlive } from "../../common/process.js";
 import type { GpuBackend } from "../../gpu/index.js";
-import type { Transport } from "../../net/index.js";
+import type { TlsOptions, Transport } from "../../net/index.js";
 import type { ClusterOptions } from "../cluster/index.js";
 import { ClusterNode } from "../cluster/index.js";
 import { NoClusterError } from "../errors.js";
-import { readHeadFile, readToken, wrayHome } from "../head/index.js";
+import type { TlsFiles } from "../head/index.js";
+import { readHeadFile, readTlsFiles, readToken, tlsFilesFromEnv, wrayHome } from "../head/index.js";
 import { printLog, wrayRecord } from "../log.js";
 import type { NodeOptions } from "../node/index.js";
 import { HostNode } from "../node/index.js";
@@ -40,6 +41,13 @@ export interface InitOptions extends NodeOptions {
   token?: string;
   /** Where the cluster token is. Default: ~/.wray/token (or $WRAY_HOME/token). */
   tokenFile?: string;
+  /**
+   * TLS for a wss:// cluster: `ca`, the certificates to check the cluster's
+   * against, and `cert` and `key` for this driver's own server (PEM text).
+   * Default: the files $WRAY_TLS_CA, $WRAY_TLS_CERT and $WRAY_TLS_KEY name,
+   * else (address "auto") those the head on this machine was started with.
+   */
+  tls?: TlsOptions;
   /**
    * How the cluster is reached. Default: WebSockets. An InprocTransport
    * shared with a Head and hosts started in this process (`inproc://`
@@ -73,7 +81,7 @@ function newNode(options: NodeOptions): HostNode {
  * cluster as a driver.
  */
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const { address: given, token, tokenFile, transport, gpuBackend, nodeIpAddress, nodePort, log: userLog, ...nodeOptions } = options;
+  const { address: given, token, tokenFile, tls, transport, gpuBackend, nodeIpAddress, nodePort, log: userLog, ...nodeOptions } = options;
   if (userLog !== undefined && typeof userLog !== "function") throw new TypeError("init(): log must be a function taking a log record");
   const log = userLog ?? printLog;
   const target = await clusterAddress(given, transport !== undefined);
@@ -94,6 +102,9 @@ export async function init(options: InitOptions = {}): Promise<Driver> {
   let cluster: ClusterNode;
   try {
     const opts: ClusterOptions = { address: target.address, token: clusterToken!, driver: true, log: say, transport };
+    const files = tlsFilesFromEnv();
+    const clusterTls = tls ?? readTlsFiles(Object.keys(files).length > 0 ? files : (target.tls ?? {}));
+    if (clusterTls) opts.tls = clusterTls;
     if (nodeIpAddress !== undefined) opts.listenHost = nodeIpAddress;
     if (nodePort !== undefined) opts.listenPort = nodePort;
     cluster = await ClusterNode.join(node, opts);
@@ -109,7 +120,7 @@ export async function init(options: InitOptions = {}): Promise<Driver> {
  * one `wray start --head` started on this machine (its token file with
  * it); "local" or nothing is none (an embedded cluster).
  */
-async function clusterAddress(given: string | undefined, customTransport: boolean): Promise<{ address: string; tokenFile?: string } | undefined> {
+async function clusterAddress(given: string | undefined, customTransport: boolean): Promise<{ address: string; tokenFile?: string; tls?: TlsFiles } | undefined> {
   if (given !== undefined && typeof given !== "string") throw new TypeError(`init(): address must be a string (ws://HOST:PORT, "auto" or "local"), got ${typeof given}`);
   const fromEnv = given === undefined;
   const address = given ?? (process.env.WRAY_ADDRESS || undefined);
@@ -119,7 +130,7 @@ async function clusterAddress(given: string | undefined, customTransport: boolea
     const head = readHeadFile();
     if (!head) throw new NoClusterError(`${where} looks for a head started on this machine, and ${wrayHome()}/head.json names none`);
     if (!processAlive(head.pid)) throw new NoClusterError(`${where}: the head recorded in ${wrayHome()}/head.json (pid ${head.pid}) is not running`);
-    return { address: head.address, tokenFile: head.tokenFile };
+    return { address: head.address, tokenFile: head.tokenFile, ...(head.tls ? { tls: head.tls } : {}) };
   }
   if (!(customTransport ? /^[a-z]+:\/\/./.test(address) : /^wss?:\/\/./.test(address))) {
     throw new TypeError(`init(): ${where} is not a cluster address: give ws://HOST:PORT (the head's, as \`wray start --head\` prints it), "auto" or "local"`);

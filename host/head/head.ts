@@ -4,21 +4,26 @@
  * detection, and the cluster's status. Hosts (the head's own included)
  * and drivers connect to it over the transport.
  */
+import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { Connection, HeartbeatBody, Listener, Message, NodeInfo, PlacedReply, Transport, WireTask } from "../../net/index.js";
-import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
+import type { ActorStateBody, Connection, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import { MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../../scheduler/index.js";
 import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
-import { ActorDiedError, ActorNameTakenError, NodeDiedError } from "../errors.js";
+import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError } from "../errors.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Port; 0 picks a free one. Default 6380. */
   port?: number;
-  /** The cluster token peers must present. */
+  /** The cluster token peers must present (not empty). */
   token: string;
+  /** A certificate and key: the head listens on wss:// (see docs/security.md). */
+  tls?: TlsOptions;
+  /** Limits on connections: handshake deadline, caps, frames in part (net/guard.ts). */
+  limits?: ConnectionLimits;
   /** Where the control store's shards live. */
   directory: string;
   /** Control-store shards. Default 4. */
@@ -82,6 +87,9 @@ export interface ActorTableRecord {
   methods: string[];
 }
 
+/** The most of any one resource a node may offer (whole units): beyond any machine, and far from where fixed-point sums lose precision. */
+export const MAX_NODE_RESOURCE = 1_000_000;
+
 export class Head {
   readonly address: string;
   readonly store: ShardedControlStore;
@@ -100,7 +108,8 @@ export class Head {
   private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined) {
     this.store = store;
     this.scheduler = scheduler;
-    this.#service = new ControlStoreService(store);
+    // clients read the tables; only this class writes them
+    this.#service = new ControlStoreService(store, []);
     this.#listener = listener;
     this.address = listener.address;
     this.#log = log;
@@ -121,7 +130,7 @@ export class Head {
     const pending: Connection[] = [];
     let listener: Listener;
     try {
-      listener = await (options.transport ?? new WsTransport()).listen({ host: options.host, port: options.port ?? 6380, token: options.token, log }, (conn) => {
+      listener = await (options.transport ?? new WsTransport({ tls: options.tls, limits: options.limits })).listen({ host: options.host, port: options.port ?? 6380, token: options.token, log }, (conn) => {
         if (head) head.#accept(conn);
         else pending.push(conn);
       });
@@ -169,6 +178,14 @@ export class Head {
         return this.#placeTask(m.body as WireTask);
       case MSG.ACTOR_CREATE:
         return this.#placeActor(m.body as WireTask);
+      case MSG.FUNCTION_PUT:
+        return this.#putFunction(m.body as FunctionPutBody);
+      case MSG.OBJECT_LOCATION: {
+        const b = m.body as ObjectLocationBody;
+        return this.store.put(TABLES.objects, b.object, { nodes: [this.#registered(conn)], size: b.size });
+      }
+      case MSG.ACTOR_STATE:
+        return this.#actorState(m.body as ActorStateBody, conn);
       case MSG.CLUSTER_STATUS:
         return this.status();
       case MSG.CLUSTER_STOP:
@@ -180,8 +197,46 @@ export class Head {
     }
   }
 
+  /** The node a connection registered as (PermissionDeniedError before it has). */
+  #registered(conn: Connection): string {
+    if (conn.tag === undefined || this.#conns.get(conn.tag) !== conn) throw new PermissionDeniedError("register as a node first");
+    return conn.tag;
+  }
+
+  /**
+   * A component for the functions table: named by the SHA-256 of its bytes,
+   * checked here, and written once (a second put of the same name holds the
+   * same bytes, so it is a no-op).
+   */
+  async #putFunction(b: FunctionPutBody): Promise<null> {
+    const actual = createHash("sha256").update(b.bytes).digest("hex");
+    if (actual !== b.hash) throw new ComponentIntegrityError(b.hash, actual, "the functions table was offered");
+    if ((await this.store.get(TABLES.functions, b.hash)) === undefined) await this.store.put(TABLES.functions, b.hash, b.bytes);
+    return null;
+  }
+
+  /** The node running an actor reports that it started or died; no other node may. */
+  async #actorState(b: ActorStateBody, conn: Connection): Promise<null> {
+    const node = this.#registered(conn);
+    const rec = await this.store.get<ActorTableRecord>(TABLES.actors, b.actor);
+    if (!rec) throw new ProtocolError(`actor ${b.actor} is not in the actor table`);
+    if (rec.node !== node) throw new PermissionDeniedError(`node ${node.slice(0, 8)} may not change actor ${b.actor.slice(0, 8)}, which runs on node ${rec.node.slice(0, 8)}`);
+    if (rec.state === "dead") return null;
+    if (b.state === "alive") {
+      await this.store.put(TABLES.actors, b.actor, { ...rec, methods: b.methods } satisfies ActorTableRecord);
+      return null;
+    }
+    await this.store.put(TABLES.actors, b.actor, { ...rec, state: "dead", death: b.death ?? "dead" } satisfies ActorTableRecord);
+    if (rec.name !== undefined && (await this.store.get<string>(TABLES.actorNames, rec.name)) === b.actor) await this.store.delete(TABLES.actorNames, rec.name);
+    return null;
+  }
+
   async #register(info: NodeInfo, conn: Connection): Promise<{ nodeId: string; heartbeatMs: number }> {
     if (this.#info.has(info.nodeId)) throw new ProtocolError(`node ${info.nodeId} is already registered`);
+    if (conn.tag !== undefined) throw new ProtocolError(`this connection already registered node ${conn.tag}`);
+    for (const [k, v] of Object.entries(info.resources)) {
+      if (v > MAX_NODE_RESOURCE * UNIT) throw new ProtocolError(`node ${info.nodeId.slice(0, 8)} offers ${v / UNIT} ${k}, over the most a node may offer (${MAX_NODE_RESOURCE}); registration refused`);
+    }
     conn.tag = info.nodeId;
     conn.peer = `node ${info.nodeId.slice(0, 8)}`;
     this.#conns.set(info.nodeId, conn);

@@ -47,6 +47,8 @@ export const REPLY_HEADER = 8;
 export const RUNNING_SLOT = 6 * LINE;
 /** Counts task starts, so a watchdog can tell one long task from many short ones. */
 export const RUNNING_SEQ = 6 * LINE + 1;
+/** The linear memory of the guest instance that last ran, KiB (for the host's memory guard). */
+export const GUEST_MEMORY_KB = 6 * LINE + 2;
 /**
  * 1 while the isolate counts itself in the host bell's AWAKE word (it
  * clears this before it leaves the count, and sets it after it joins), so

@@ -10,7 +10,7 @@ import type { ByteSlab } from "../../common/slab.js";
 import type { ArenaRef } from "../../store/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ChannelMemory, RingReader, RingWriter } from "./channel.js";
-import { ISOLATE_BELL, ISOLATE_PARKED, REPLY_HEADER, REPLY_PARKED, REPLY_READY, REPLY_STATE, RUNNING_SEQ, RUNNING_SLOT } from "./channel.js";
+import { GUEST_MEMORY_KB, ISOLATE_BELL, ISOLATE_PARKED, REPLY_HEADER, REPLY_PARKED, REPLY_READY, REPLY_STATE, RUNNING_SEQ, RUNNING_SLOT } from "./channel.js";
 import type { PoolEvents } from "./events.js";
 import type { ControlMessage, Piece, PieceView } from "./protocol.js";
 import { GPU_FROM_BYTES, GPU_WRITE, R_PORT, T_CONTROL, T_STOLEN, T_TASK } from "./protocol.js";
@@ -147,6 +147,11 @@ export class IsolateLink {
    */
   parked(): void {
     if (!this.exited) Atomics.compareExchange(this.mem.ctl, REPLY_STATE, 0, REPLY_PARKED);
+  }
+
+  /** The linear memory of the guest instance that last ran here, bytes (as of its last task or host call). */
+  guestMemory(): number {
+    return Atomics.load(this.mem.ctl, GUEST_MEMORY_KB) * 1024;
   }
 
   /** The slot it runs now (-1: none) and a counter of its task starts. */

@@ -49,6 +49,8 @@ export interface ComponentImage {
   index: number;
   glue: string;
   modules: Record<string, WebAssembly.Module>;
+  /** The cap compiled into its memories, bytes: a guest failing near it ran out of memory. */
+  memoryLimit: number;
 }
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
@@ -194,7 +196,7 @@ export class IsolatePool {
   }
 
   #sendLoad(h: IsolateLink, c: ComponentImage): void {
-    h.control({ type: "load", component: c.index, glue: c.glue, modules: c.modules });
+    h.control({ type: "load", component: c.index, glue: c.glue, modules: c.modules, memoryLimit: c.memoryLimit });
   }
 
   /** Arena segments come and go: every isolate reads the news from its port before it next maps a piece. */
@@ -357,6 +359,11 @@ export class IsolatePool {
   }
 
   /** The slot an isolate runs now (-1: none) and a counter of its task starts. */
+  /** The linear memory of the guest that last ran on `iso`, bytes (0 for none). */
+  guestMemory(iso: number): number {
+    return this.#handles.get(iso)?.guestMemory() ?? 0;
+  }
+
   running(iso: number): { slot: number; seq: number } | undefined {
     return this.#handles.get(iso)?.running();
   }

@@ -34,7 +34,7 @@ export interface IsolateInit {
 
 /** Messages on the control port, host → isolate. */
 export type ControlMessage =
-  | { type: "load"; component: number; glue: string; modules: Record<string, WebAssembly.Module> }
+  | { type: "load"; component: number; glue: string; modules: Record<string, WebAssembly.Module>; memoryLimit: number }
   | { type: "segment"; id: number; sab: SharedArrayBuffer }
   | { type: "drop-segment"; id: number }
   | { type: "reply"; bytes: Uint8Array };
@@ -93,6 +93,8 @@ export const STATUS_FAILED = 1;
 export const STATUS_TRAP = 2;
 /** The isolate could not run the task (bad reply, unknown component); payload is a message. */
 export const STATUS_HOST_ERROR = 3;
+/** The guest ran out of linear memory (its cap); detail: "used bytes\nlimit bytes\nmessage". Its instance was discarded. */
+export const STATUS_OUT_OF_MEMORY = 4;
 
 // replies to blocking calls
 export const R_VALUES = 1;

@@ -11,13 +11,13 @@
  * This file's parts:
  *   main loop            take a record, run it, sleep on the bell when the ring is empty
  *   control port         component loads, arena segments, oversized replies
- *   running tasks        lowering arguments into guest memory, results and traps as E_RESULT
+ *   running tasks        lowering arguments into guest memory, results, traps and running out of memory (memoryMb) as E_RESULT
  *   writing events       records out (records.ts), ringing the host, blocking calls
  *   RuntimeHost          what guests call: submit, actors, get/wait (lent tasks run here), put, log
  * Guests' GPU calls are in worker-gpu.ts.
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import { Decoder } from "@msgpack/msgpack";
+import { Decoder, decode } from "@msgpack/msgpack";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
 import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
 import type { GuestBytes, RuntimeHost } from "./imports/runtime.js";
@@ -34,6 +34,7 @@ import {
   REPLY_PENDING,
   REPLY_READY,
   REPLY_STATE,
+  GUEST_MEMORY_KB,
   RUNNING_SEQ,
   RUNNING_SLOT,
   TO_HOST_READ,
@@ -59,6 +60,7 @@ import {
   STATUS_FAILED,
   STATUS_HOST_ERROR,
   STATUS_OK,
+  STATUS_OUT_OF_MEMORY,
   STATUS_TRAP,
   T_CONTROL,
   T_STARTED,
@@ -84,6 +86,30 @@ const CALL_SPIN_MS = 0.5;
 /** Instances with more linear memory than this are dropped after their task. */
 const MAX_KEPT_MEMORY = 256 << 20;
 
+/** What guests' allocators say when memory.grow fails (QuickJS, Rust's alloc error, C libraries). */
+const OUT_OF_MEMORY_TEXT = /out of memory|memory allocation of \d+ bytes failed|could not allocate|allocation failed/i;
+
+/**
+ * Whether a guest that failed ran out of memory: it said so, or it failed
+ * with its memory within an eighth (at least 16 MiB) of its cap, where the
+ * next allocation would not fit (a trap after a failed grow says nothing
+ * more: Rust aborts, C dereferences NULL).
+ */
+/** A guest failure map's "name: message" (empty when it does not decode). */
+function failureMessage(reply: Uint8Array): string {
+  try {
+    const f = decode(reply) as { name?: unknown; message?: unknown } | null;
+    return `${String(f?.name ?? "")}: ${String(f?.message ?? "")}`;
+  } catch {
+    return "";
+  }
+}
+
+function outOfMemory(used: number, limit: number, message: string): boolean {
+  if (limit <= 0) return false;
+  return OUT_OF_MEMORY_TEXT.test(message) || limit - used < Math.max(limit / 8, 16 << 20);
+}
+
 class Isolate implements RuntimeHost {
   readonly #init: IsolateInit;
   readonly #mem: ChannelMemory;
@@ -104,6 +130,11 @@ class Isolate implements RuntimeHost {
   #notifiedPark = 0;
   /** In an actor's isolate: the actor's instance, once constructed. */
   #actor: GuestInstance | undefined;
+  /** The memory cap of each loaded component, bytes (0: none), and of the actor's instance. */
+  readonly #limits = new Map<number, number>();
+  #actorLimit = 0;
+  /** The instance running now (the innermost, when tasks nest). */
+  #running: GuestInstance | undefined;
   readonly #spinShared: SpinShared;
   /** Spins for the next task when out of work. */
   readonly #idleSpin: Spinner;
@@ -197,6 +228,7 @@ class Isolate implements RuntimeHost {
     try {
       const c = await loadComponent(m.component, m.glue, m.modules);
       this.#components.set(m.component, c);
+      this.#limits.set(m.component, m.memoryLimit);
       // one instance up front: it compiles lazily-compiled code while the isolate is idle anyway
       this.#release(m.component, new GuestInstance(c, this, this.#gpu));
     } catch (e) {
@@ -295,8 +327,12 @@ class Isolate implements RuntimeHost {
     Atomics.add(this.#ctl, RUNNING_SEQ, 1);
     const t0 = performance.now();
     let constructed = false;
+    const limit = h.kind === KIND_METHOD ? this.#actorLimit : (this.#limits.get(h.component) ?? 0);
+    const outer = this.#running;
+    this.#running = inst;
     const onReply = (reply: Uint8Array) => {
       if (h.kind === KIND_CONSTRUCT) constructed = reply.length > 0 && !isMapAt(reply, 0);
+      if (limit > 0 && reply.length > 0 && isMapAt(reply, 0) && this.#ranOut(h.slot, inst, limit, failureMessage(reply), performance.now() - t0)) return;
       this.#result(h.slot, reply, h.numReturns, performance.now() - t0);
     };
     try {
@@ -305,18 +341,24 @@ class Isolate implements RuntimeHost {
       else inst.invoke(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
     } catch (e) {
       inst.poisoned = true;
-      this.#trap(h.slot, e, performance.now() - t0);
+      if (!this.#ranOut(h.slot, inst, limit, trapKind(e) === "out-of-memory" ? "out of memory" : trapMessage(e), performance.now() - t0)) this.#trap(h.slot, e, performance.now() - t0);
     } finally {
+      this.#running = outer;
       this.#stack.pop();
       const parent = this.#stack[this.#stack.length - 1];
       Atomics.store(this.#ctl, RUNNING_SLOT, parent ? parent.slot : -1);
+      // for the host's memory guard: what this isolate's guest holds
+      Atomics.store(this.#ctl, GUEST_MEMORY_KB, inst.memory.buffer.byteLength >>> 10);
       if (h.kind === KIND_TASK) {
         // an instance whose memory ballooned (a guest that caught its own
         // out-of-memory) is not kept: linear memory never shrinks
         if (!inst.poisoned && inst.memory.buffer.byteLength <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
       } else if (h.kind === KIND_CONSTRUCT) {
         // an actor's instance is its own for life; a failed constructor leaves no actor
-        if (constructed && !inst.poisoned) this.#actor = inst;
+        if (constructed && !inst.poisoned) {
+          this.#actor = inst;
+          this.#actorLimit = limit;
+        }
       } else if (inst.poisoned) this.#actor = undefined;
     }
   }
@@ -393,6 +435,20 @@ class Isolate implements RuntimeHost {
     return out;
   }
 
+  /**
+   * A failed guest that ran out of memory: its instance is discarded (its
+   * memory never shrinks) and the task fails with STATUS_OUT_OF_MEMORY.
+   * False when the failure was something else.
+   */
+  #ranOut(slot: number, inst: GuestInstance, limit: number, message: string, ms: number): boolean {
+    const used = inst.memory.buffer.byteLength;
+    if (!outOfMemory(used, limit, message)) return false;
+    inst.poisoned = true;
+    const text = new TextEncoder().encode(`${used}\n${limit}\n${message}`);
+    this.#emit(R.RESULT, { slot, status: STATUS_OUT_OF_MEMORY, ms, values: undefined, detail: text });
+    return true;
+  }
+
   #trap(slot: number, e: unknown, ms: number): void {
     const kind = trapKind(e);
     const text = new TextEncoder().encode(`${kind}\n${trapMessage(e)}`);
@@ -453,6 +509,8 @@ class Isolate implements RuntimeHost {
    */
   #call<W>(layout: Layout<W, unknown>, r: W): Reply {
     const ctl = this.#ctl;
+    // the memory guard sees a guest's growth at its host calls too, not only when its task ends
+    if (this.#running) Atomics.store(ctl, GUEST_MEMORY_KB, this.#running.memory.buffer.byteLength >>> 10);
     Atomics.store(ctl, REPLY_STATE, REPLY_PENDING);
     this.#emit(layout, r);
     this.#ringHost();

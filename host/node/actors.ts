@@ -80,6 +80,8 @@ export interface ActorOptionsResolved {
   maxConcurrency: number;
   shape: Shape;
   lifetime?: "detached";
+  /** The actor's own memory cap, MiB (undefined: the host's). */
+  memoryMb?: number;
 }
 
 export class ActorManager {
@@ -218,7 +220,7 @@ export class ActorManager {
     if (r.nested.length > 0 && r.nested[r.nested.length - 1] === task) r.nested.pop();
     else if (r.pipeline.peek() === task) r.pipeline.shift();
     if (error && task.taskId.key === r.key) this.#die(r, `its constructor failed: ${error.message}`, error);
-    else if (error && trapped) this.#die(r, `its method '${task.name}' trapped`, error);
+    else if (error && trapped) this.#die(r, `its method '${task.name}' ${(error as { code?: unknown }).code === "WRAY_GUEST_OUT_OF_MEMORY" ? "ran out of memory" : "trapped"}`, error);
     else this.#pump(r);
   }
 

@@ -5,19 +5,24 @@
  * code), and ask it what it exports.
  *
  * jco's transpile takes most of a second, so its output is cached on disk
- * by the component's SHA-256 (WRAY_CACHE_DIR, default a folder in the
- * system's temp directory); a cache that cannot be written is skipped.
+ * by the component's SHA-256, in a folder of this user's alone (cacheRoot;
+ * refused, with a warning, when another user could write it), each entry
+ * bound to its component and checked file by file when read. A cache that
+ * cannot be written is skipped.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { lstatSync, statSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { decode } from "@msgpack/msgpack";
 import { ComponentInvalidError, WorldMismatchError } from "../errors.js";
 import type { RuntimeHost } from "../isolate/index.js";
 import type { GuestSourceMap } from "../../common/source-map.js";
 import { readSourceMap } from "../../common/source-map.js";
+import { WASM_PAGE, withMemoryMax } from "../../common/wasm-binary.js";
 import { GUEST_EXPORT, GuestInstance, loadComponent } from "../isolate/index.js";
 
 // Node 20's V8 needs this for the constant expressions QuickJS guests use;
@@ -42,12 +47,37 @@ export interface ComponentManifest {
 
 export interface PreparedComponent {
   readonly hash: string;
+  /** The core modules' bytes as jco made them (uncapped): variants with other memory caps are compiled from them. */
+  readonly wasm: Readonly<Record<string, Uint8Array>>;
+  /** The cap on linear memory `modules` were compiled with, MiB. */
+  readonly memoryMb: number;
   /** Maps guest stack frames to source lines, for components `wray build` made. */
   readonly sourceMap: GuestSourceMap | undefined;
   /** jco's instantiation glue: an ES module's source. */
   readonly glue: string;
   readonly modules: Record<string, WebAssembly.Module>;
   readonly manifest: ComponentManifest;
+}
+
+/** A guest's linear memory cap when neither the host nor the task names one, MiB (wasm32 allows 4096). */
+export const DEFAULT_GUEST_MEMORY_MB = 2048;
+/** The most linear memory a wasm32 guest can have, MiB. */
+export const MAX_GUEST_MEMORY_MB = 4096;
+
+/** A core module's bytes with the memories it defines capped at `memoryMb` (as they are at wasm32's most). */
+export function capMemory(core: Uint8Array, memoryMb: number): Uint8Array {
+  return memoryMb >= MAX_GUEST_MEMORY_MB ? core : withMemoryMax(core, Math.floor((memoryMb * (1 << 20)) / WASM_PAGE));
+}
+
+/** Compiles core modules with their linear memory capped at `memoryMb` (ComponentInvalidError when they do not compile). */
+async function compileCapped(wasm: Readonly<Record<string, Uint8Array>>, memoryMb: number, source: string): Promise<Record<string, WebAssembly.Module>> {
+  const modules: Record<string, WebAssembly.Module> = {};
+  try {
+    for (const [name, b] of Object.entries(wasm)) modules[name] = await WebAssembly.compile(capMemory(b, memoryMb));
+  } catch (e) {
+    throw new ComponentInvalidError(source, `its core modules do not compile: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return modules;
 }
 
 const COMPONENT_MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
@@ -62,15 +92,54 @@ function startsWith(b: Uint8Array, magic: number[]): boolean {
   return b.length >= magic.length && magic.every((x, i) => b[i] === x);
 }
 
-function cacheRoot(): string {
-  if (process.env.WRAY_CACHE_DIR) return process.env.WRAY_CACHE_DIR;
-  let user = "user";
+/**
+ * The glue cache's folder: $WRAY_CACHE_DIR, else $XDG_CACHE_HOME/wray, else
+ * ~/.cache/wray. Its glue is JavaScript the host runs outside the sandbox,
+ * so a folder another user could write is refused (see openCache).
+ */
+export function cacheRoot(): string {
+  if (process.env.WRAY_CACHE_DIR) return resolve(process.env.WRAY_CACHE_DIR);
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".cache"), "wray");
+}
+
+/** Why the cache at `root` may not be used, or undefined when it is this user's alone. */
+export function cacheUnsafe(root: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // no POSIX owners (Windows): the user's profile folder is private
+  let st;
   try {
-    user = String(userInfo().uid);
-  } catch {
-    // no user database entry: share one folder
+    st = lstatSync(root);
+  } catch (e) {
+    return `it cannot be read (${(e as NodeJS.ErrnoException).code})`;
   }
-  return join(tmpdir(), `wray-cache-${user}`);
+  if (st.isSymbolicLink()) return "it is a symbolic link";
+  if (!st.isDirectory()) return "it is not a folder";
+  if (st.uid !== uid) return `it is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  if ((st.mode & 0o022) !== 0) return `it is writable by ${st.mode & 0o002 ? "every user" : "its group"} (mode ${(st.mode & 0o777).toString(8)})`;
+  // a folder above it that others may write lets them swap it (unless sticky, as /tmp is)
+  for (let dir = dirname(root); ; dir = dirname(dir)) {
+    const up = statSync(dir, { throwIfNoEntry: false });
+    const sticky = up !== undefined && (up.mode & 0o1000) !== 0;
+    if (up && !sticky && ((up.mode & 0o002) !== 0 || ((up.mode & 0o020) !== 0 && up.uid !== uid))) return `${dir} above it is writable by other users`;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Warned once per process per folder. */
+const refusedCaches = new Set<string>();
+
+/** The cache's folder, made 0700 if missing; undefined (with one warning) when it is not safe to use. */
+async function openCache(): Promise<string | undefined> {
+  const root = cacheRoot();
+  await mkdir(root, { recursive: true, mode: 0o700 }).catch(() => {});
+  const why = cacheUnsafe(root);
+  if (why === undefined) return root;
+  if (!refusedCaches.has(root)) {
+    refusedCaches.add(root);
+    process.emitWarning(`wray: not using the component cache ${root}: ${why}. Components are transpiled each time; fix the folder (chmod 700, owned by you) or set WRAY_CACHE_DIR.`, { code: "WRAY_CACHE_REFUSED" });
+  }
+  return undefined;
 }
 
 interface Transpiled {
@@ -80,25 +149,78 @@ interface Transpiled {
   exports: string[];
 }
 
-async function readCache(dir: string): Promise<Transpiled | undefined> {
+/** What an entry's meta.json binds: the component it was made from, the tool that made it, and the SHA-256 of each file. */
+interface CacheMeta {
+  component: string;
+  jco: string;
+  imports: string[];
+  exports: string[];
+  files: Record<string, string>;
+}
+
+function sha256(b: Uint8Array | string): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+let jcoVersion: string | undefined;
+async function toolVersion(): Promise<string> {
+  if (jcoVersion === undefined) {
+    jcoVersion = "unknown";
+    try {
+      // its package.json is not among its exports: found above its entry point
+      for (let d = dirname(fileURLToPath(import.meta.resolve("@bytecodealliance/jco"))); dirname(d) !== d; d = dirname(d)) {
+        const pkg = JSON.parse(await readFile(join(d, "package.json"), "utf8").catch(() => "{}")) as { name?: string; version?: string };
+        if (pkg.name === "@bytecodealliance/jco") {
+          jcoVersion = String(pkg.version);
+          break;
+        }
+      }
+    } catch {
+      // not found: entries are bound to "unknown", and made again when it is found
+    }
+  }
+  return jcoVersion;
+}
+
+/**
+ * Reads the entry for component `hash`: only if its meta.json names that
+ * component and this jco, and every file hashes to what meta.json says
+ * (anything else is a miss, and the entry is made again).
+ */
+async function readCache(dir: string, hash: string): Promise<Transpiled | undefined> {
   try {
-    const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as { imports: string[]; exports: string[] };
+    const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as CacheMeta;
+    if (meta.component !== hash || meta.jco !== (await toolVersion()) || typeof meta.files !== "object") return undefined;
     const glue = await readFile(join(dir, `${GLUE_NAME}.js`), "utf8");
+    if (sha256(glue) !== meta.files[`${GLUE_NAME}.js`]) return undefined;
     const wasm: Record<string, Uint8Array> = {};
-    for (const f of await readdir(dir)) if (f.endsWith(".wasm")) wasm[f] = await readFile(join(dir, f));
+    for (const [f, want] of Object.entries(meta.files)) {
+      if (!f.endsWith(".wasm")) continue;
+      if (basename(f) !== f) return undefined;
+      const b = await readFile(join(dir, f));
+      if (sha256(b) !== want) return undefined;
+      wasm[f] = b;
+    }
     return { glue, wasm, imports: meta.imports, exports: meta.exports };
   } catch {
     return undefined;
   }
 }
 
-async function writeCache(dir: string, t: Transpiled): Promise<void> {
+async function writeCache(dir: string, hash: string, t: Transpiled): Promise<void> {
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await mkdir(tmp, { recursive: true });
-    await writeFile(join(tmp, `${GLUE_NAME}.js`), t.glue);
-    for (const [f, b] of Object.entries(t.wasm)) await writeFile(join(tmp, f), b);
-    await writeFile(join(tmp, "meta.json"), JSON.stringify({ imports: t.imports, exports: t.exports }));
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    const files: Record<string, string> = { [`${GLUE_NAME}.js`]: sha256(t.glue) };
+    await writeFile(join(tmp, `${GLUE_NAME}.js`), t.glue, { mode: 0o600 });
+    for (const [f, b] of Object.entries(t.wasm)) {
+      await writeFile(join(tmp, f), b, { mode: 0o600 });
+      files[f] = sha256(b);
+    }
+    const meta: CacheMeta = { component: hash, jco: await toolVersion(), imports: t.imports, exports: t.exports, files };
+    await writeFile(join(tmp, "meta.json"), JSON.stringify(meta), { mode: 0o600 });
+    // an entry that failed its check is replaced
+    await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   } catch {
     // another process won the race, or the disk is read-only: the cache is an optimisation
@@ -206,8 +328,11 @@ function parseManifest(raw: unknown, source: string): ComponentManifest {
   return { tasks: m.tasks as string[], actors, maxArgs, methodMaxArgs };
 }
 
-/** Validates, transpiles (or reads the cache), compiles and describes a component. */
-export async function prepareComponent(bytes: Uint8Array, source: string): Promise<PreparedComponent> {
+/**
+ * Validates, transpiles (or reads the cache), compiles (linear memory
+ * capped at `memoryMb`) and describes a component.
+ */
+export async function prepareComponent(bytes: Uint8Array, source: string, memoryMb = DEFAULT_GUEST_MEMORY_MB): Promise<PreparedComponent> {
   if (startsWith(bytes, CORE_MAGIC)) {
     throw new ComponentInvalidError(
       source,
@@ -215,21 +340,15 @@ export async function prepareComponent(bytes: Uint8Array, source: string): Promi
     );
   }
   if (!startsWith(bytes, COMPONENT_MAGIC)) throw new ComponentInvalidError(source, "it is not a WebAssembly component (bad header)");
-  const hash = createHash("sha256").update(bytes).digest("hex");
-  const dir = join(cacheRoot(), hash);
-  let t = await readCache(dir);
+  const hash = sha256(bytes);
+  const root = await openCache();
+  let t = root === undefined ? undefined : await readCache(join(root, hash), hash);
   if (!t) {
     t = await transpileComponent(bytes, source);
     checkWorld(t, source);
-    await mkdir(cacheRoot(), { recursive: true }).catch(() => {});
-    await writeCache(dir, t);
+    if (root !== undefined) await writeCache(join(root, hash), hash, t);
   } else checkWorld(t, source);
-  const modules: Record<string, WebAssembly.Module> = {};
-  try {
-    for (const [name, b] of Object.entries(t.wasm)) modules[name] = await WebAssembly.compile(b);
-  } catch (e) {
-    throw new ComponentInvalidError(source, `its core modules do not compile: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const modules = await compileCapped(t.wasm, memoryMb, source);
   let manifest: ComponentManifest;
   try {
     const loaded = await loadComponent(-1, t.glue, modules);
@@ -239,5 +358,5 @@ export async function prepareComponent(bytes: Uint8Array, source: string): Promi
     if (e instanceof ComponentInvalidError) throw e;
     throw new ComponentInvalidError(source, `it failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { hash, glue: t.glue, modules, manifest, sourceMap: readSourceMap(bytes) };
+  return { hash, wasm: t.wasm, memoryMb, glue: t.glue, modules, manifest, sourceMap: readSourceMap(bytes) };
 }

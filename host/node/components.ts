@@ -9,6 +9,7 @@ import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import type { ComponentImage } from "../isolate/index.js";
 import { KIND_TASK } from "../isolate/index.js";
 import type { PreparedComponent } from "./component.js";
+import { DEFAULT_GUEST_MEMORY_MB, capMemory } from "./component.js";
 import type { ResolvedOptions } from "./options.js";
 
 /** One exported function as the host tracks it. */
@@ -26,6 +27,10 @@ export interface ComponentRecord {
   readonly source: string;
   readonly prepared: PreparedComponent;
   readonly functions: Map<string, FunctionInfo>;
+  /** The cap on its guests' linear memory, MiB. */
+  readonly memoryMb: number;
+  /** This component with another cap (Components.withMemory). */
+  readonly withMemory: (memoryMb: number | undefined) => ComponentRecord;
 }
 
 const textEncoder = new TextEncoder();
@@ -36,23 +41,46 @@ export class Components {
   /** Hands a new component to the isolates. */
   readonly #load: (spec: ComponentImage) => void;
 
-  constructor(load: (spec: ComponentImage) => void) {
+  /** The node's cap on guests' linear memory, MiB (tasks and actors may name their own). */
+  readonly memoryMb: number;
+
+  constructor(load: (spec: ComponentImage) => void, memoryMb = DEFAULT_GUEST_MEMORY_MB) {
     this.#load = load;
+    this.memoryMb = memoryMb;
   }
 
   /** Adds a component (once per hash: a second add returns the first record). */
   add(prepared: PreparedComponent, source: string): ComponentRecord {
     const existing = this.byHash(prepared.hash);
     if (existing) return existing;
-    const rec: ComponentRecord = { index: this.#list.length, source, prepared, functions: new Map() };
+    const rec: ComponentRecord = { index: this.#list.length, source, prepared, functions: new Map(), memoryMb: prepared.memoryMb, withMemory: (mb) => this.withMemory(rec, mb) };
+    return this.#added(rec, prepared.modules);
+  }
+
+  #added(rec: ComponentRecord, modules: Record<string, WebAssembly.Module>): ComponentRecord {
     this.#list.push(rec);
-    this.#load({ index: rec.index, glue: prepared.glue, modules: prepared.modules });
+    this.#load({ index: rec.index, glue: rec.prepared.glue, modules, memoryLimit: rec.memoryMb * (1 << 20) });
     return rec;
   }
 
-  /** The component with this hash, if loaded here. */
+  /** The component with this hash, if loaded here (as it was added, with the node's memory cap). */
   byHash(hash: string): ComponentRecord | undefined {
     return this.#list.find((c) => c.prepared.hash === hash);
+  }
+
+  /**
+   * `c` with its guests' linear memory capped at `memoryMb` (a task's or
+   * actor's own `memoryMb`): a record of its own (its own index, so its
+   * instances are pooled apart), compiled on first use.
+   */
+  withMemory(c: ComponentRecord, memoryMb: number | undefined): ComponentRecord {
+    if (memoryMb === undefined || memoryMb === c.memoryMb) return c;
+    const found = this.#list.find((x) => x.prepared === c.prepared && x.memoryMb === memoryMb);
+    if (found) return found;
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const [name, b] of Object.entries(c.prepared.wasm)) modules[name] = new WebAssembly.Module(capMemory(b, memoryMb));
+    const rec: ComponentRecord = { index: this.#list.length, source: c.source, prepared: c.prepared, functions: c.functions, memoryMb, withMemory: (mb) => this.withMemory(rec, mb) };
+    return this.#added(rec, modules);
   }
 
   /** The component a task record names (RangeError for none). */
@@ -115,7 +143,8 @@ export function makeTask(store: ObjectStore, p: TaskParts): TaskSpec {
     name: fn.name,
     nameBytes: fn.nameBytes,
     stats: fn.stats,
-    component: p.component.index,
+    // a task's own memory cap runs it on a variant of its component compiled with that cap
+    component: options.memoryMb === undefined ? p.component.index : p.component.withMemory(options.memoryMb).index,
     kind: p.kind ?? KIND_TASK,
     args: p.args,
     deps,

@@ -9,8 +9,8 @@ import { GpuError } from "../../gpu/index.js";
 import type { GuestSourceMap } from "../../common/source-map.js";
 import { remapStack } from "../../common/source-map.js";
 import type { TrapKind } from "../errors.js";
-import { GuestTrapError, TaskError } from "../errors.js";
-import { STATUS_TRAP } from "../isolate/index.js";
+import { GuestOutOfMemoryError, GuestTrapError, TaskError } from "../errors.js";
+import { STATUS_OUT_OF_MEMORY, STATUS_TRAP } from "../isolate/index.js";
 
 interface Failure {
   code?: string;
@@ -48,6 +48,12 @@ export function trapOrHostError(taskName: string, status: number, detail: Uint8A
     const nl = text.indexOf("\n");
     return new GuestTrapError(taskName, text.slice(0, nl) as TrapKind, text.slice(nl + 1));
   }
+  if (status === STATUS_OUT_OF_MEMORY) {
+    const [used = "0", limit = "0", ...said] = text.split("\n");
+    const usedMb = mib(Number(used));
+    const limitMb = mib(Number(limit));
+    return new GuestOutOfMemoryError(taskName, `out of memory: its linear memory reached ${usedMb} MiB of its ${limitMb} MiB cap (memoryMb) and could not grow (the guest said: ${said.join("\n") || "nothing"})`, limitMb, usedMb);
+  }
   return new TaskError(taskName, "HostError", text, "");
 }
 
@@ -67,4 +73,8 @@ export function errorToFailure(err: Error | undefined): Uint8Array {
     task: "",
     stack: "",
   });
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / (1 << 20)) * 10) / 10;
 }

@@ -1,6 +1,8 @@
 /**
  * The node: one host's object store, local scheduler, isolate pool and
- * actors, wired together (HostNode), and what a submission becomes on it.
+ * actors, wired together (HostNode), and what a submission becomes on it;
+ * guests' memory caps (component.ts, components.ts) and the memory guard
+ * that stops the largest guest before the host runs out (memory-guard.ts).
  *
  * Imports: isolate/, scheduler/, store/, gpu/, common/ and host's shared
  * errors and log. Never imports cluster/, head/, driver/ or cli/: a node

@@ -22,11 +22,12 @@ import type { ObjectEntry } from "../../store/index.js";
 import { INLINE_MAX } from "../../store/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { HostGpu } from "../../gpu/index.js";
-import { IsolateDiedError, TaskTimeoutError } from "../errors.js";
+import { GuestOutOfMemoryError, IsolateDiedError, TaskTimeoutError } from "../errors.js";
+import { MemoryGuard } from "./memory-guard.js";
 import type { PoolEvents } from "../isolate/index.js";
 import { IsolatePool } from "../isolate/index.js";
 import type { LogLevel, Piece } from "../isolate/index.js";
-import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, STATUS_FAILED, STATUS_OK, STATUS_TRAP } from "../isolate/index.js";
+import { KIND_CONSTRUCT, KIND_METHOD, KIND_TASK, STATUS_FAILED, STATUS_OK, STATUS_OUT_OF_MEMORY, STATUS_TRAP } from "../isolate/index.js";
 import type { LogRecord } from "../log.js";
 import { printLog } from "../log.js";
 import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
@@ -43,7 +44,7 @@ import type { GuestHost } from "./guest-calls.js";
 import type { ClusterLink } from "./link.js";
 import { hostCores } from "./machine.js";
 import type { NodeOptions } from "./options.js";
-import { DEFAULT_RESOLVED, NO_RETURNS, objectStoreFor } from "./options.js";
+import { DEFAULT_RESOLVED, NO_RETURNS, checkMemoryMb, objectStoreFor } from "./options.js";
 import { Watchdog } from "./timeouts.js";
 import { nestedOrUndefined } from "./values.js";
 
@@ -67,6 +68,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
   readonly #blocking: BlockingCalls;
   readonly #guestGpu: GuestGpu;
   readonly #watchdog: Watchdog;
+  readonly #guard: MemoryGuard;
   readonly #log: (record: LogRecord) => void;
   readonly #minIsolates: number;
   readonly #reaper: ReturnType<typeof setInterval>;
@@ -97,7 +99,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       this,
       this.store.arena,
     );
-    this.components = new Components((image) => this.pool.addComponent(image));
+    this.components = new Components((image) => this.pool.addComponent(image), checkMemoryMb(options.guestMemoryMb, "guestMemoryMb"));
     this.actors = new ActorManager({
       store: this.store,
       scheduler: this.scheduler,
@@ -112,6 +114,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);
     this.guests = new GuestCalls(this, { blocking: this.#blocking, gpu: this.#guestGpu, replyActor: (iso, id) => this.pool.replyActor(iso, id) });
     this.#watchdog = new Watchdog(this.executions, this.pool);
+    this.#guard = new MemoryGuard(this.pool, options.hostMemoryLimitMb);
     this.#log = options.log ?? printLog;
     this.#idleIsolateMs = options.idleIsolateTimeoutMs ?? 10_000;
     if (!(this.#idleIsolateMs >= 0)) throw new RangeError(`idleIsolateTimeoutMs must be >= 0, got ${options.idleIsolateTimeoutMs}`);
@@ -161,7 +164,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
    */
   createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job?: string): ActorRecord {
     this.actors.checkName(options.name);
-    const ctor = this.constructorCall(c, className, actorId, args, deps, nested);
+    const ctor = this.constructorCall(c.withMemory(options.memoryMb), className, actorId, args, deps, nested);
     ctor.job = job;
     return this.actors.create(ctor, new Set(c.prepared.manifest.actors[className] ?? []), options);
   }
@@ -284,7 +287,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     }
     this.executions.finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
-    else this.actors.finished(iso, task, err, status === STATUS_TRAP);
+    else this.actors.finished(iso, task, err, status === STATUS_TRAP || status === STATUS_OUT_OF_MEMORY);
     task.onDone?.(task);
   }
 
@@ -333,6 +336,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
   // ---- isolate failures ------------------------------------------------------------------------------
 
   isolateExited(iso: number, why: string): void {
+    const oom = this.#guard.takeStop(iso);
+    if (oom) why = oom.message;
     this.#guestGpu.isolateExited(iso);
     this.#blocking.isolateExited(iso);
     this.#watchdog.forget(iso);
@@ -359,6 +364,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
         continue;
       }
       if (exec.timedOut) this.reject(task, new TaskTimeoutError(task.name, task.timeoutMs));
+      else if (oom) this.reject(task, new GuestOutOfMemoryError(task.name, oom.message, oom.limitMb, oom.usedMb));
       else if (task.retriesLeft > 0) {
         task.retriesLeft--;
         retry.push(task);
@@ -379,6 +385,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.#closed = true;
     clearInterval(this.#reaper);
     this.#watchdog.close();
+    this.#guard.close();
     this.#blocking.close();
     await this.pool.close();
     this.#guestGpu.close();

@@ -10,6 +10,7 @@ import type { GpuDevice, HostGpu } from "../../gpu/index.js";
 import { Arena, ObjectStore, SpillFiles } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorOptionsResolved } from "./actors.js";
+import { MAX_GUEST_MEMORY_MB } from "./component.js";
 
 /** Options of a task, as `fn(name, options)` and `.options()` take them. */
 export interface TaskOptions extends ResourceRequest {
@@ -19,6 +20,12 @@ export interface TaskOptions extends ResourceRequest {
   maxRetries?: number;
   /** Stops the task (and its isolate) after this long. Default: no limit. */
   timeoutMs?: number;
+  /**
+   * The most linear memory its guest may have, MiB (1 to 4096): past it,
+   * memory.grow fails inside the guest and the task fails with
+   * GuestOutOfMemoryError. Default: the host's `guestMemoryMb`.
+   */
+  memoryMb?: number;
 }
 
 export interface ResolvedOptions {
@@ -26,6 +33,15 @@ export interface ResolvedOptions {
   maxRetries: number;
   timeoutMs: number;
   shape: ReturnType<typeof shapeOf>;
+  /** The task's own memory cap, MiB (undefined: the host's). */
+  memoryMb?: number;
+}
+
+/** Checks a `memoryMb` option (RangeError naming it). */
+export function checkMemoryMb(v: unknown, what = "memoryMb"): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_GUEST_MEMORY_MB) throw new RangeError(`${what} must be a whole number of MiB from 1 to ${MAX_GUEST_MEMORY_MB} (wasm32's most), got ${String(v)}`);
+  return v;
 }
 
 export const DEFAULT_RESOLVED: ResolvedOptions = { numReturns: 1, maxRetries: 3, timeoutMs: 0, shape: shapeOf({}) };
@@ -44,9 +60,11 @@ export interface ActorOptions extends ResourceRequest {
    * it an actor dies when its driver exits, as in Ray.
    */
   lifetime?: "detached";
+  /** The most linear memory the actor's guest may have, MiB (as TaskOptions.memoryMb); past it the actor dies. */
+  memoryMb?: number;
 }
 
-const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "numCpus", "numGpus", "resources"]);
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "memoryMb", "numCpus", "numGpus", "resources"]);
 
 /** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
 export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
@@ -62,10 +80,12 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   if (o.lifetime !== undefined && o.lifetime !== "detached") throw new TypeError(`actor option 'lifetime' must be "detached" (or left out), got ${JSON.stringify(o.lifetime)}`);
   const r: ActorOptionsResolved = { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
   if (o.lifetime !== undefined) r.lifetime = o.lifetime;
+  const memoryMb = checkMemoryMb(o.memoryMb);
+  if (memoryMb !== undefined) r.memoryMb = memoryMb;
   return r;
 }
 
-const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "numCpus", "numGpus", "resources"]);
+const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "memoryMb", "numCpus", "numGpus", "resources"]);
 
 /** Checks task options and normalizes them (RangeError/TypeError naming the bad option). */
 export function resolveOptions(raw: unknown): ResolvedOptions {
@@ -80,8 +100,9 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   const timeoutMs = o.timeoutMs ?? 0;
   if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a number >= 0, got ${o.timeoutMs}`);
   const shape = shapeOf(o);
-  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape) return DEFAULT_RESOLVED;
-  return { numReturns, maxRetries, timeoutMs, shape };
+  const memoryMb = checkMemoryMb(o.memoryMb);
+  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape && memoryMb === undefined) return DEFAULT_RESOLVED;
+  return memoryMb === undefined ? { numReturns, maxRetries, timeoutMs, shape } : { numReturns, maxRetries, timeoutMs, shape, memoryMb };
 }
 
 export interface NodeOptions {
@@ -112,6 +133,16 @@ export interface NodeOptions {
   objectSpillingDirectory?: string;
   /** Spill to disk under pressure (default true); when false a full store refuses new objects. */
   objectSpilling?: boolean;
+  /** The most linear memory a guest may have unless its task or actor says (`memoryMb`), MiB. Default 2048. */
+  guestMemoryMb?: number;
+  /**
+   * The memory guard: when this process's resident memory passes this
+   * many MiB, or the machine's memory is 95% used, the running guest
+   * holding the most memory is stopped (GuestOutOfMemoryError) before the
+   * system's OOM killer takes the host. Default: no limit of its own (the
+   * machine's 95% still applies).
+   */
+  hostMemoryLimitMb?: number;
   /** How long a waiting thread spins before it sleeps, ms. Default 0.1. */
   spinMs?: number;
   /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */

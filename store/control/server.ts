@@ -3,18 +3,31 @@
  * connection's subscriptions (ended when it closes). Returns false for
  * messages that are not the control store's, so the caller can route
  * them elsewhere.
+ *
+ * Reads are served to every connection; raw writes (GCS_PUT, GCS_DELETE)
+ * only to the tables in `writable`. The head gives none: its tables are
+ * written by its own logic (registration, placement, the typed messages
+ * of head.ts), so a client cannot put code or records under other names.
  */
 import type { Connection, GcsChannelBody, GcsKeyBody, GcsPutBody, GcsScanBody, Message } from "../../net/index.js";
-import { MSG } from "../../net/index.js";
+import { MSG, PermissionDeniedError } from "../../net/index.js";
 import type { ControlStore, Table } from "./types.js";
+import { TABLES } from "./types.js";
 
 export class ControlStoreService {
   readonly #store: ControlStore;
+  readonly #writable: ReadonlySet<string>;
   /** Subscriptions per connection: channel → unsubscribe. */
   readonly #subs = new Map<Connection, Map<string, () => void>>();
 
-  constructor(store: ControlStore) {
+  /** `writable`: the tables clients may write with raw puts and deletes (default: all). */
+  constructor(store: ControlStore, writable: Iterable<Table> = Object.values(TABLES)) {
     this.#store = store;
+    this.#writable = new Set(writable);
+  }
+
+  #mayWrite(table: string): void {
+    if (!this.#writable.has(table)) throw new PermissionDeniedError(`the control store's '${table}' table is written by the head, not by clients`);
   }
 
   /** Handles `m` if it is a control-store message: returns `{ value }` (the reply), or undefined if not ours. */
@@ -26,10 +39,12 @@ export class ControlStoreService {
       }
       case MSG.GCS_PUT: {
         const b = m.body as GcsPutBody;
+        this.#mayWrite(b.table);
         return { value: this.#store.put(b.table as Table, b.key, b.value) };
       }
       case MSG.GCS_DELETE: {
         const b = m.body as GcsKeyBody;
+        this.#mayWrite(b.table);
         return { value: this.#store.delete(b.table as Table, b.key) };
       }
       case MSG.GCS_SCAN: {

@@ -193,7 +193,8 @@ test("a connection without the token is refused and logged; garbage frames do no
   assert.equal(await refused(undefined), 401);
   assert.equal(await refused("wrong"), 401);
   await assert.rejects(init({ address: cluster.address, token: "wrong" }), (e: Error & { code?: string }) => e.code === "WRAY_UNAUTHORIZED");
-  await until(() => cluster.head.lines(/refused a connection/).length >= 3, 5000, "refusals in the head's log");
+  // the first refusal of a kind is logged at once; the rest are counted (net/guard.ts)
+  await until(() => cluster.head.lines(/refused a connection from .*wrong or missing cluster token/).length >= 1, 5000, "a refusal in the head's log");
   // with the token, but speaking garbage
   for (const payload of [Buffer.from([0xc1, 0x00, 0xff]), Buffer.from("not msgpack at all"), Buffer.from([0x93, 0x7f, 0x01, 0x80])]) {
     const ws = new WebSocket(cluster.address, { headers: { "x-wray-token": cluster.token } });

@@ -43,7 +43,7 @@ class FakePeers implements PlacingPeers {
   }
 }
 
-class FakeHead implements HeadLink {
+class FakeHead implements Pick<HeadLink, "request"> {
   asked: { type: MessageType; body: WireTask; answer: (r: PlacedReply) => void; refuse: (e: Error) => void }[] = [];
   request<T>(type: MessageType, body: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -69,6 +69,7 @@ function setup() {
     },
     releaseArgs: (t) => released.push(t),
     componentHash: () => "f".repeat(64),
+    componentMemoryMb: () => undefined,
   };
   const placement = new Placement(node, peers, head, (t) => ({ deps: t.deps?.map((d) => ({ id: keyToBytes(d), size: 1, value: Uint8Array.of(0xc0) })), nested: undefined }));
   const task = (opts: { numCpus?: number; deps?: string[]; retries?: number } = {}): TaskSpec => {
