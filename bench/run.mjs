@@ -565,7 +565,7 @@ if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(
 
 // ---- cluster: a head and two hosts as processes on loopback, this process a driver --------------
 
-const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "control store writes"];
+const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "control store writes"]; // each also " (TLS)"
 if (CLUSTER_ROWS.some(wants)) {
   const { spawn } = await import("node:child_process");
   const { mkdtempSync, rmSync } = await import("node:fs");
@@ -624,49 +624,70 @@ if (CLUSTER_ROWS.some(wants)) {
   raw.close();
   echo.p.kill();
 
-  const home = mkdtempSync(join(tmpdir(), "wray-bench-cluster-"));
-  const env = { ...process.env, WRAY_HOME: home };
-  const procs = [];
-  try {
-    const head = await child([cli, "start", "--head", "--port", "0", "--num-cpus", "0", "--block"], env, /wray head started at (ws:\/\/\S+)/);
-    procs.push(head.p);
-    const address = head.m[1];
-    for (let i = 0; i < 2; i++) procs.push((await child([cli, "start", "--address", address, "--num-cpus", "1", "--block"], env, /joined/)).p);
-    const { readFileSync } = await import("node:fs");
-    const token = readFileSync(join(home, "token"), "utf8").trim();
-    const cray = await init({ address, token, log: () => {} });
-    const cmod = await cray.load(await guestPath());
-    const cnoop = cmod.fn("noop");
-    await cray.get(Array.from({ length: 5000 }, () => cnoop.remote()));
-    await row("cross-host tasks sync", "us", () => roundTrip(500, () => cnoop.remote(), cray), "driver (no CPUs) → head → a host → driver, one task at a time");
-    await row("cross-host tasks async", "tasks/s", () => throughput(50_000, () => cnoop.remote(), cray), "50k no-op tasks from one driver spread over 2 hosts, then one get");
-    const zeros = cmod.fn("zeros");
-    // two untimed rounds first: the driver's store maps and touches its memory for the first time then (on this
-    // VM fresh pages fill at ~0.2-1 GB/s); after that each round's values are collected and their segments reused
-    await row("cross-host get gigabytes", "GB/s", async () => {
-      global.gc?.();
-      await new Promise((r) => setTimeout(r, 50));
-      const refs = Array.from({ length: 4 }, () => zeros.remote(256 << 20));
-      // wait until the results are reported (held by the hosts), without pulling them
-      for (;;) {
-        const objs = cray.memory({ limit: 100 }).objects.filter((o) => refs.some((r) => r.hex === o.id));
-        if (objs.length === 4 && objs.every((o) => o.where === "remote")) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      const t0 = performance.now();
-      let vals = await cray.get(refs);
-      const s = (performance.now() - t0) / 1000;
-      if (vals.some((v) => v.length !== 256 << 20)) throw new Error("wrong size");
-      vals = undefined;
-      return 1 / s;
-    }, "4 × 256 MiB made on the hosts, pulled into the driver in 4 MiB chunks (after 2 untimed rounds)", 2);
-    await cray.shutdown();
-  } finally {
-    for (const p of procs) p.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
-    rmSync(home, { recursive: true, force: true });
+  /**
+   * A head and two hosts as processes, this process a driver; with `tls`,
+   * every server speaks wss:// with a certificate made here (rows get " (TLS)").
+   */
+  async function clusterRows(tls) {
+    const sfx = tls ? " (TLS)" : "";
+    if (![`cross-host tasks sync${sfx}`, `cross-host tasks async${sfx}`, `cross-host get gigabytes${sfx}`].some(wants)) return;
+    const home = mkdtempSync(join(tmpdir(), "wray-bench-cluster-"));
+    const env = { ...process.env, WRAY_HOME: home };
+    const tlsArgs = [];
+    let clientTls;
+    if (tls) {
+      const { execFileSync } = await import("node:child_process");
+      const { readFileSync } = await import("node:fs");
+      const cert = join(home, "bench.crt");
+      const key = join(home, "bench.key");
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+      tlsArgs.push("--tls-cert", cert, "--tls-key", key, "--tls-ca", cert);
+      clientTls = { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8"), ca: readFileSync(cert, "utf8") };
+    }
+    const procs = [];
+    try {
+      const head = await child([cli, "start", "--head", "--port", "0", "--num-cpus", "0", ...tlsArgs, "--block"], env, /wray head started at (wss?:\/\/\S+)/);
+      procs.push(head.p);
+      const address = head.m[1];
+      for (let i = 0; i < 2; i++) procs.push((await child([cli, "start", "--address", address, "--num-cpus", "1", ...tlsArgs, "--block"], env, /joined/)).p);
+      const { readFileSync } = await import("node:fs");
+      const token = readFileSync(join(home, "token"), "utf8").trim();
+      const cray = await init({ address, token, log: () => {}, ...(clientTls ? { tls: clientTls } : {}) });
+      const cmod = await cray.load(await guestPath());
+      const cnoop = cmod.fn("noop");
+      await cray.get(Array.from({ length: 5000 }, () => cnoop.remote()));
+      await row(`cross-host tasks sync${sfx}`, "us", () => roundTrip(500, () => cnoop.remote(), cray), "driver (no CPUs) → head → a host → driver, one task at a time");
+      await row(`cross-host tasks async${sfx}`, "tasks/s", () => throughput(50_000, () => cnoop.remote(), cray), "50k no-op tasks from one driver spread over 2 hosts, then one get");
+      const zeros = cmod.fn("zeros");
+      // two untimed rounds first: the driver's store maps and touches its memory for the first time then (on this
+      // VM fresh pages fill at ~0.2-1 GB/s); after that each round's values are collected and their segments reused
+      await row(`cross-host get gigabytes${sfx}`, "GB/s", async () => {
+        global.gc?.();
+        await new Promise((r) => setTimeout(r, 50));
+        const refs = Array.from({ length: 4 }, () => zeros.remote(256 << 20));
+        // wait until the results are reported (held by the hosts), without pulling them
+        for (;;) {
+          const objs = cray.memory({ limit: 100 }).objects.filter((o) => refs.some((r) => r.hex === o.id));
+          if (objs.length === 4 && objs.every((o) => o.where === "remote")) break;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const t0 = performance.now();
+        let vals = await cray.get(refs);
+        const s = (performance.now() - t0) / 1000;
+        if (vals.some((v) => v.length !== 256 << 20)) throw new Error("wrong size");
+        vals = undefined;
+        return 1 / s;
+      }, "4 × 256 MiB made on the hosts, pulled into the driver in 4 MiB chunks (after 2 untimed rounds)", 2);
+      await cray.shutdown();
+    } finally {
+      for (const p of procs) p.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 500));
+      for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+      rmSync(home, { recursive: true, force: true });
+    }
   }
+  await clusterRows(false);
+  await clusterRows(true);
 
   for (const shards of [1, 4]) {
     await row(`control store writes (${shards} shard${shards > 1 ? "s" : ""})`, "puts/s", async () => {
