@@ -106,19 +106,22 @@ export interface Receiving {
  * connections. A connection's bytes count from the first of a frame until
  * the frame is whole; past the budget, the connection holding the most is
  * closed, and a frame that stops arriving for `stallMs` closes its
- * connection (a sweep looks every quarter of that).
+ * connection (a sweep looks every quarter of that, at least once a second).
  */
 export class FrameBudget {
   readonly #limit: number;
   readonly #stallMs: number;
   readonly #conns = new Set<Receiving>();
   readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #everyMs: number;
+  #lastSweep = performance.now();
   total = 0;
 
   constructor(limit: number, stallMs: number) {
     this.#limit = limit;
     this.#stallMs = stallMs;
-    this.#sweep = setInterval(() => this.sweep(performance.now()), Math.max(10, stallMs / 4));
+    this.#everyMs = Math.max(10, Math.min(1000, stallMs / 4));
+    this.#sweep = setInterval(() => this.sweep(performance.now()), this.#everyMs);
     this.#sweep.unref();
   }
 
@@ -154,6 +157,13 @@ export class FrameBudget {
   }
 
   sweep(now: number): void {
+    const late = now - this.#lastSweep > 2 * this.#everyMs + 1000;
+    this.#lastSweep = now;
+    if (late) {
+      // this process was stopped (or starved), not its peers: their bytes are waiting to be read
+      for (const c of this.#conns) if (c.pending > 0) c.lastData = now;
+      return;
+    }
     for (const c of [...this.#conns]) {
       if (c.pending > 0 && now - c.lastData > this.#stallMs) {
         const held = c.pending;

@@ -34,7 +34,7 @@ export { advertisedAddress } from "./ws.js";
 export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED } from "./connection.js";
 export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";
-export { WsTransport, TOKEN_HEADER, isLoopback } from "./ws.js";
+export { WsTransport, TOKEN_HEADER, isLoopback, clearTextWarning } from "./ws.js";
 export type { TlsOptions, WsTransportOptions } from "./ws.js";
 export type { ConnectionLimits } from "./guard.js";
 export { DEFAULT_LIMITS } from "./guard.js";

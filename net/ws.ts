@@ -50,7 +50,13 @@ function tokenMatches(given: string | string[] | undefined, token: string): bool
 
 /** Whether `host` is this machine only (nothing beyond it can connect). */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === "localhost" || host === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host);
+}
+
+/** The warning a server listening at `host` in clear owes its log (none on loopback, or with TLS). */
+export function clearTextWarning(host: string, port: number, secure: boolean): string | undefined {
+  if (secure || isLoopback(host)) return undefined;
+  return `(wray) WARNING: listening on ${host}:${port} without TLS: the cluster token and all data cross the network in clear. Give a certificate (--tls-cert, --tls-key) or listen on 127.0.0.1 only.`;
 }
 
 /** Wires a ws socket to a Connection (on a server, counting its frames' bytes against `budget`). */
@@ -227,9 +233,8 @@ export class WsTransport implements Transport {
       accept(conn);
     });
     const addr = server.address() as AddressInfo;
-    if (!secure && !isLoopback(addr.address)) {
-      log(`(wray) WARNING: listening on ${addr.address}:${addr.port} without TLS: the cluster token and all data cross the network in clear. Give a certificate (--tls-cert, --tls-key) or listen on 127.0.0.1 only.`);
-    }
+    const warning = clearTextWarning(addr.address, addr.port, secure);
+    if (warning) log(warning);
     return {
       address: advertisedAddress(addr.address, addr.port, undefined, secure ? "wss" : "ws"),
       close: () =>

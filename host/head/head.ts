@@ -181,8 +181,10 @@ export class Head {
       case MSG.FUNCTION_PUT:
         return this.#putFunction(m.body as FunctionPutBody);
       case MSG.OBJECT_LOCATION: {
+        // a notification: from a connection that has not registered, dropped without a word (nothing to log per message)
         const b = m.body as ObjectLocationBody;
-        return this.store.put(TABLES.objects, b.object, { nodes: [this.#registered(conn)], size: b.size });
+        if (conn.tag === undefined || this.#conns.get(conn.tag) !== conn) return null;
+        return this.store.put(TABLES.objects, b.object, { nodes: [conn.tag], size: b.size });
       }
       case MSG.ACTOR_STATE:
         return this.#actorState(m.body as ActorStateBody, conn);

@@ -16,6 +16,8 @@
  *   RuntimeHost          what guests call: submit, actors, get/wait (lent tasks run here), put, log
  * Guests' GPU calls are in worker-gpu.ts.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Decoder, decode } from "@msgpack/msgpack";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
@@ -86,6 +88,25 @@ const CALL_SPIN_MS = 0.5;
 /** Instances with more linear memory than this are dropped after their task. */
 const MAX_KEPT_MEMORY = 256 << 20;
 
+/** A dropped instance with more linear memory than this is given back to the system at once (see collect). */
+const COLLECT_AFTER_DROP = 64 << 20;
+
+/**
+ * A full garbage collection of this isolate. V8 frees a guest's linear
+ * memory only when it collects the instance, and an idle isolate does not
+ * collect: without this, an instance dropped after it ran out of memory
+ * would keep its gigabytes until the isolate next allocated. Undefined
+ * where the flag cannot be set.
+ */
+const collect: (() => void) | undefined = (() => {
+  try {
+    setFlagsFromString("--expose-gc");
+    return runInNewContext("gc") as () => void;
+  } catch {
+    return undefined;
+  }
+})();
+
 /** What guests' allocators say when memory.grow fails (QuickJS, Rust's alloc error, C libraries). */
 const OUT_OF_MEMORY_TEXT = /out of memory|memory allocation of \d+ bytes failed|could not allocate|allocation failed/i;
 
@@ -133,6 +154,8 @@ class Isolate implements RuntimeHost {
   /** The memory cap of each loaded component, bytes (0: none), and of the actor's instance. */
   readonly #limits = new Map<number, number>();
   #actorLimit = 0;
+  /** A large instance was dropped: collect once the task's frame is gone. */
+  #collectSoon = false;
   /** The instance running now (the innermost, when tasks nest). */
   #running: GuestInstance | undefined;
   readonly #spinShared: SpinShared;
@@ -194,8 +217,14 @@ class Isolate implements RuntimeHost {
       const type = tasks.next();
       if (type === T_TASK) {
         // claim it first: the host may have taken it back to run elsewhere
-        if (tasks.swapType(T_TASK, T_STARTED) === T_TASK) this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
-        else tasks.release();
+        if (tasks.swapType(T_TASK, T_STARTED) === T_TASK) {
+          this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
+          // out of the task's frame, so the dropped instance is garbage
+          if (this.#collectSoon) {
+            this.#collectSoon = false;
+            collect?.();
+          }
+        } else tasks.release();
       } else if (type === T_CONTROL) {
         tasks.release();
         const m = this.#nextControl();
@@ -348,18 +377,23 @@ class Isolate implements RuntimeHost {
       const parent = this.#stack[this.#stack.length - 1];
       Atomics.store(this.#ctl, RUNNING_SLOT, parent ? parent.slot : -1);
       // for the host's memory guard: what this isolate's guest holds
-      Atomics.store(this.#ctl, GUEST_MEMORY_KB, inst.memory.buffer.byteLength >>> 10);
+      const size = inst.memory.buffer.byteLength;
+      Atomics.store(this.#ctl, GUEST_MEMORY_KB, size >>> 10);
       if (h.kind === KIND_TASK) {
         // an instance whose memory ballooned (a guest that caught its own
         // out-of-memory) is not kept: linear memory never shrinks
-        if (!inst.poisoned && inst.memory.buffer.byteLength <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
+        if (!inst.poisoned && size <= MAX_KEPT_MEMORY) this.#release(h.component, inst);
+        else if (size > COLLECT_AFTER_DROP) this.#collectSoon = true;
       } else if (h.kind === KIND_CONSTRUCT) {
         // an actor's instance is its own for life; a failed constructor leaves no actor
         if (constructed && !inst.poisoned) {
           this.#actor = inst;
           this.#actorLimit = limit;
         }
-      } else if (inst.poisoned) this.#actor = undefined;
+      } else if (inst.poisoned) {
+        this.#actor = undefined;
+        if (size > COLLECT_AFTER_DROP) this.#collectSoon = true;
+      }
     }
   }
 

@@ -42,6 +42,21 @@ test("a task's memoryMb caps its guest: past it the task fails with GuestOutOfMe
   });
 });
 
+test("the linear memory of an instance too large to keep goes back to the system when its task ends", { timeout: 120_000 }, async () => {
+  await withRay({ numCpus: 1 }, async (ray) => {
+    const mod = await ray.load(guest("oom"));
+    assert.equal(await ray.get(mod.fn("small").remote()), 42);
+    const rss0 = process.memoryUsage.rss();
+    assert.equal(await ray.get(mod.fn("allocate").remote(700)), 700);
+    // the instance (over 256 MiB) is dropped; its isolate collects it at once, though idle
+    const deadline = Date.now() + 20_000;
+    while (process.memoryUsage.rss() - rss0 > 300 * MiB) {
+      assert.ok(Date.now() < deadline, `700 MiB of dropped guest memory still held after 20 s (host grew by ${Math.round((process.memoryUsage.rss() - rss0) / MiB)} MiB)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});
+
 test("the host's guestMemoryMb is the default cap; a task may ask for more", { timeout: 120_000 }, async () => {
   await withRay({ numCpus: 1, guestMemoryMb: 96 }, async (ray) => {
     const mod = await ray.load(guest("oom"));

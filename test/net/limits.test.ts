@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import { test } from "node:test";
 import WebSocket from "ws";
 import type { ConnectionLimits } from "../../net/index.js";
-import { ConnectionFailedError, MSG, TOKEN_HEADER, WsTransport, isLoopback } from "../../net/index.js";
+import { ConnectionFailedError, MSG, TOKEN_HEADER, WsTransport, clearTextWarning, isLoopback } from "../../net/index.js";
 import { FrameBudget, RefusalLog } from "../../net/guard.js";
 import { tempDir } from "../temp.js";
 import { selfSigned } from "../tls.js";
@@ -154,23 +154,39 @@ test("a server without a token is refused; refusals and budgets as plain objects
     "(wray) refused 4 more connection(s) from 2 address(es): 4 bad",
   ]);
   const b = new FrameBudget(100, 1000);
+  const t = performance.now();
   const dropped: string[] = [];
   const mk = (name: string) => ({ pending: 0, lastData: 0, drop: () => dropped.push(name) });
   const [x, y] = [mk("x"), mk("y")];
   b.add(x);
   b.add(y);
-  b.data(x, 60, 0);
+  b.data(x, 60, t);
   b.whole(x); // a whole frame releases its bytes
-  b.data(x, 30, 0);
-  b.data(y, 60, 0);
+  b.data(x, 30, t);
+  b.data(y, 60, t);
   assert.deepEqual(dropped, []);
-  b.data(x, 20, 0); // 110 > 100: y holds the most
+  b.data(x, 20, t); // 110 > 100: y holds the most
   assert.deepEqual(dropped, ["y"]);
-  b.sweep(2000);
+  b.sweep(t + 1400);
   assert.deepEqual(dropped, ["y", "x"], "x's frame stalled");
   b.close();
+  // a sweep that comes late (this process was stopped) restarts the clocks rather than blaming the peers
+  const p = new FrameBudget(100, 1000);
+  const z = mk("z");
+  p.add(z);
+  p.data(z, 10, t);
+  p.sweep(t + 60_000);
+  assert.deepEqual(dropped, ["y", "x"], "z was not dropped for this process's pause");
+  p.sweep(t + 61_200);
+  assert.deepEqual(dropped, ["y", "x", "z"], "z stalled after the pause");
+  p.close();
   assert.ok(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost"));
-  assert.ok(!isLoopback("0.0.0.0") && !isLoopback("10.0.0.1") && !isLoopback("::"));
+  assert.ok(isLoopback("::ffff:127.0.0.1") && isLoopback("127.1.2.3"));
+  assert.ok(!isLoopback("0.0.0.0") && !isLoopback("10.0.0.1") && !isLoopback("::") && !isLoopback("128.0.0.1"));
+  // what a server listening beyond loopback in clear logs (tests listen on loopback only, so the rule is checked here)
+  assert.match(clearTextWarning("0.0.0.0", 6380, false)!, /WARNING: listening on 0\.0\.0\.0:6380 without TLS: the cluster token and all data cross the network in clear/);
+  assert.equal(clearTextWarning("0.0.0.0", 6380, true), undefined);
+  assert.equal(clearTextWarning("127.0.0.1", 6380, false), undefined);
 });
 
 test("TLS: a wss:// server is reached with its CA; without it, or over ws://, not at all", async () => {
