@@ -23,7 +23,7 @@ export interface ConnectionLimits {
   logEveryMs?: number;
 }
 
-export const DEFAULT_LIMITS: Required<ConnectionLimits> = {
+const DEFAULT_LIMITS: Required<ConnectionLimits> = {
   handshakeMs: 5000,
   perAddress: 64,
   total: 1024,
@@ -50,8 +50,6 @@ export class RefusalLog {
   readonly #counts = new Map<string, number>();
   readonly #from = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Refusals in all, since the server started. */
-  total = 0;
 
   constructor(log: (line: string) => void, everyMs: number) {
     this.#log = log;
@@ -59,7 +57,6 @@ export class RefusalLog {
   }
 
   refuse(address: string, reason: string): void {
-    this.total++;
     if (!this.#seen.has(reason)) {
       this.#seen.add(reason);
       this.#log(`(wray) refused a connection from ${address}: ${reason} (more refusals are counted, logged every ${Math.round(this.#everyMs / 1000)} s)`);

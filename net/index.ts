@@ -37,6 +37,5 @@ export type { Transport, Listener, ListenOptions } from "./transport.js";
 export { WsTransport, TOKEN_HEADER, isLoopback, clearTextWarning } from "./ws.js";
 export type { TlsOptions, WsTransportOptions } from "./ws.js";
 export type { ConnectionLimits } from "./guard.js";
-export { DEFAULT_LIMITS } from "./guard.js";
 export { InprocTransport } from "./inproc.js";
 export { WireError, ProtocolError, PermissionDeniedError, ConnectionClosedError, UnauthorizedError, RemoteError, ConnectionFailedError, AddressInUseError } from "./errors.js";

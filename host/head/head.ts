@@ -183,8 +183,8 @@ export class Head {
       case MSG.OBJECT_LOCATION: {
         // a notification: from a connection that has not registered, dropped without a word (nothing to log per message)
         const b = m.body as ObjectLocationBody;
-        if (conn.tag === undefined || this.#conns.get(conn.tag) !== conn) return null;
-        return this.store.put(TABLES.objects, b.object, { nodes: [conn.tag], size: b.size });
+        const node = this.#nodeOf(conn);
+        return node === undefined ? null : this.store.put(TABLES.objects, b.object, { nodes: [node], size: b.size });
       }
       case MSG.ACTOR_STATE:
         return this.#actorState(m.body as ActorStateBody, conn);
@@ -199,10 +199,16 @@ export class Head {
     }
   }
 
+  /** The node a connection registered as, if it has (and is still that node's connection). */
+  #nodeOf(conn: Connection): string | undefined {
+    return conn.tag !== undefined && this.#conns.get(conn.tag) === conn ? conn.tag : undefined;
+  }
+
   /** The node a connection registered as (PermissionDeniedError before it has). */
   #registered(conn: Connection): string {
-    if (conn.tag === undefined || this.#conns.get(conn.tag) !== conn) throw new PermissionDeniedError("register as a node first");
-    return conn.tag;
+    const node = this.#nodeOf(conn);
+    if (node === undefined) throw new PermissionDeniedError("register as a node first");
+    return node;
   }
 
   /**

@@ -95,17 +95,22 @@ const COLLECT_AFTER_DROP = 64 << 20;
  * A full garbage collection of this isolate. V8 frees a guest's linear
  * memory only when it collects the instance, and an idle isolate does not
  * collect: without this, an instance dropped after it ran out of memory
- * would keep its gigabytes until the isolate next allocated. Undefined
- * where the flag cannot be set.
+ * would keep its gigabytes until the isolate next allocated. The function
+ * is made on first use (never, in an isolate that drops no large instance);
+ * nothing happens where the flag cannot be set.
  */
-const collect: (() => void) | undefined = (() => {
-  try {
-    setFlagsFromString("--expose-gc");
-    return runInNewContext("gc") as () => void;
-  } catch {
-    return undefined;
+let gc: (() => void) | null | undefined;
+function collect(): void {
+  if (gc === undefined) {
+    try {
+      setFlagsFromString("--expose-gc");
+      gc = runInNewContext("gc") as () => void;
+    } catch {
+      gc = null;
+    }
   }
-})();
+  gc?.();
+}
 
 /** What guests' allocators say when memory.grow fails (QuickJS, Rust's alloc error, C libraries). */
 const OUT_OF_MEMORY_TEXT = /out of memory|memory allocation of \d+ bytes failed|could not allocate|allocation failed/i;
@@ -222,7 +227,7 @@ class Isolate implements RuntimeHost {
           // out of the task's frame, so the dropped instance is garbage
           if (this.#collectSoon) {
             this.#collectSoon = false;
-            collect?.();
+            collect();
           }
         } else tasks.release();
       } else if (type === T_CONTROL) {

@@ -15,13 +15,12 @@
  * run longest.
  */
 import { freemem, totalmem } from "node:os";
+import type { RunningIsolates } from "./timeouts.js";
+import { RunStarts } from "./timeouts.js";
 
-/** What the guard reads of the isolates. */
-export interface GuardedIsolates {
-  isolates(): Iterable<number>;
-  running(iso: number): { slot: number; seq: number } | undefined;
+/** What the guard reads of the isolates: what the watchdog reads, and each guest's memory. */
+export interface GuardedIsolates extends RunningIsolates {
   guestMemory(iso: number): number;
-  terminate(iso: number): void;
 }
 
 export interface MemoryReading {
@@ -57,12 +56,10 @@ export class MemoryGuard {
   readonly #limit: number;
   readonly #read: () => MemoryReading;
   readonly #timer: ReturnType<typeof setInterval>;
-  /** When each isolate's current task started (by its run counter), to break ties. */
-  readonly #since = new Map<number, { seq: number; since: number }>();
+  /** When each isolate's current task started, to break ties. */
+  readonly #since = new RunStarts();
   readonly #stopped = new Map<number, GuardStop>();
   #quietUntil = 0;
-  /** Isolates the guard has stopped, since the host started. */
-  stops = 0;
 
   /** `limitMb`: the host's own limit on its resident memory (undefined: only the machine's 95%). */
   constructor(pool: GuardedIsolates, limitMb: number | undefined, read: () => MemoryReading = readMemory) {
@@ -78,7 +75,7 @@ export class MemoryGuard {
   takeStop(iso: number): GuardStop | undefined {
     const s = this.#stopped.get(iso);
     this.#stopped.delete(iso);
-    this.#since.delete(iso);
+    this.#since.forget(iso);
     return s;
   }
 
@@ -88,9 +85,7 @@ export class MemoryGuard {
     for (const iso of this.#pool.isolates()) {
       const r = this.#pool.running(iso);
       if (!r || r.slot < 0 || this.#stopped.has(iso)) continue;
-      let w = this.#since.get(iso);
-      if (!w || w.seq !== r.seq) this.#since.set(iso, (w = { seq: r.seq, since: now }));
-      running.push({ iso, memory: this.#pool.guestMemory(iso), since: w.since });
+      running.push({ iso, memory: this.#pool.guestMemory(iso), since: this.#since.at(iso, r.seq, now) });
     }
     if (running.length === 0 || now < this.#quietUntil) return undefined;
     const m = this.#read();
@@ -109,7 +104,6 @@ export class MemoryGuard {
       usedMb: mib(victim.memory),
     };
     this.#stopped.set(victim.iso, stop);
-    this.stops++;
     this.#quietUntil = now + SETTLE_MS;
     this.#pool.terminate(victim.iso);
     return victim.iso;

@@ -15,10 +15,35 @@ export interface RunningIsolates {
 
 const CHECK_MS = 20;
 
+/**
+ * When each isolate's current task started, as seen by a timer that looks
+ * now and then: a new run counter (RUNNING_SEQ) is a new task, so one long
+ * task is told from many short ones. The watchdog and the memory guard
+ * keep one each.
+ */
+export class RunStarts {
+  readonly #since = new Map<number, { seq: number; since: number }>();
+
+  /** When the task `iso` runs now (`seq` its run counter) was first seen. */
+  at(iso: number, seq: number, now: number): number {
+    let w = this.#since.get(iso);
+    if (!w || w.seq !== seq) this.#since.set(iso, (w = { seq, since: now }));
+    return w.since;
+  }
+
+  forget(iso: number): void {
+    this.#since.delete(iso);
+  }
+
+  clear(): void {
+    this.#since.clear();
+  }
+}
+
 export class Watchdog {
   readonly #executions: Executions;
   readonly #pool: RunningIsolates;
-  readonly #since = new Map<number, { seq: number; since: number }>();
+  readonly #since = new RunStarts();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(executions: Executions, pool: RunningIsolates) {
@@ -34,7 +59,7 @@ export class Watchdog {
   }
 
   forget(iso: number): void {
-    this.#since.delete(iso);
+    this.#since.forget(iso);
   }
 
   close(): void {
@@ -52,14 +77,13 @@ export class Watchdog {
     for (const iso of this.#pool.isolates()) {
       const r = this.#pool.running(iso);
       if (!r || r.slot < 0) {
-        this.#since.delete(iso);
+        this.#since.forget(iso);
         continue;
       }
-      let w = this.#since.get(iso);
-      if (!w || w.seq !== r.seq) this.#since.set(iso, (w = { seq: r.seq, since: now }));
+      const since = this.#since.at(iso, r.seq, now);
       const exec = this.#executions.at(r.slot);
       if (!exec || exec.iso !== iso || exec.task.timeoutMs <= 0) continue;
-      if (now - w.since > exec.task.timeoutMs) {
+      if (now - since > exec.task.timeoutMs) {
         exec.timedOut = true;
         this.#pool.terminate(iso);
       }
