@@ -34,6 +34,9 @@ export {
   ActorNotFoundError,
   ActorNameTakenError,
   NoClusterError,
+  NodeDiedError,
+  NodeFencedError,
+  HeadUnavailableError,
   formatLog,
 } from "./host/index.js";
 export { ConnectionFailedError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "./net/index.js";

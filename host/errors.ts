@@ -185,3 +185,29 @@ export class NodeDiedError extends WrayError {
     this.nodeId = nodeId;
   }
 }
+
+/**
+ * The head declared this node dead (it missed its heartbeats, or its
+ * connection closed) and will not take it back: whatever it still does as
+ * that node is ignored by the cluster. It must join again as a new node.
+ */
+export class NodeFencedError extends WrayError {
+  readonly nodeId: string;
+  constructor(nodeId: string, why: string) {
+    super("WRAY_NODE_FENCED", `node ${nodeId.slice(0, 8)} was declared dead (${why}): it may not act as that node again, and must join as a new one`);
+    this.nodeId = nodeId;
+  }
+}
+
+/**
+ * The head could not be reached for `waitedMs` (it died or is cut off):
+ * work that needs it (placing tasks and actors, names, the control store)
+ * fails with this once `headReconnectTimeoutMs` has passed.
+ */
+export class HeadUnavailableError extends WrayError {
+  readonly address: string;
+  constructor(address: string, waitedMs: number, what: string) {
+    super("WRAY_HEAD_UNAVAILABLE", `${what}: the head at ${address} was not reachable for ${Math.round(waitedMs / 1000)} s (headReconnectTimeoutMs); is it running? restart it with \`wray start --head --restore\``);
+    this.address = address;
+  }
+}

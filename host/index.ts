@@ -23,6 +23,9 @@ export {
   ActorNotFoundError,
   ActorNameTakenError,
   NoClusterError,
+  NodeDiedError,
+  NodeFencedError,
+  HeadUnavailableError,
   InsecureFileError,
 } from "./errors.js";
 export { formatLog } from "./log.js";

@@ -45,6 +45,8 @@ const LOW_WATER_BYTES = 4 << 20;
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_PROTOCOL = 1002;
 export const CLOSE_UNAUTHORIZED = 4001;
+/** The head declared the node on this connection dead: it must not act as that node again (fencing). */
+export const CLOSE_FENCED = 4002;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -260,10 +262,14 @@ export class Connection {
     this.closed(why);
   }
 
-  /** The link closed (transports call this). */
-  closed(why: string): void {
+  /** The close code the other side gave, once closed (undefined: none, or closed here). */
+  closeCode: number | undefined;
+
+  /** The link closed (transports call this), with the code the other side gave. */
+  closed(why: string, code?: number): void {
     if (this.#closed !== undefined) return;
     this.#closed = why;
+    this.closeCode = code;
     for (const p of this.#pending.values()) {
       if (p.timer) clearTimeout(p.timer);
       p.reject(new ConnectionClosedError(this.peer, why));

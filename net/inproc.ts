@@ -52,7 +52,7 @@ export class InprocTransport implements Transport {
         });
       },
       close(code: number, reason: string) {
-        queueMicrotask(() => to().closed(`peer closed (${code}${reason ? ` ${reason}` : ""})`));
+        queueMicrotask(() => to().closed(`peer closed (${code}${reason ? ` ${reason}` : ""})`, code));
       },
     });
     client = new Connection(pipe(() => server), address, log);

@@ -65,6 +65,8 @@ export interface NodeInfo {
   pid: number;
   hostname: string;
   startedAt: number;
+  /** Registering again under the same ID after the head's connection was lost (a restarted head takes it back). */
+  rejoin?: boolean;
 }
 
 export interface HeartbeatBody {

@@ -114,7 +114,7 @@ const hex =
   (chars: number): Check =>
   (v) =>
     typeof v === "string" && v.length === chars && /^[0-9a-f]*$/.test(v);
-const nodeInfo = shape({ nodeId, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num });
+const nodeInfo = shape({ nodeId, address: str, resources: record(uint), driver: bool, pid: uint, hostname: str, startedAt: num, rejoin: optional(bool) });
 
 const BODY: Record<number, Check> = {
   [MSG.REPLY]: any,

@@ -108,7 +108,7 @@ function attach(ws: WebSocket, peer: string, log: (line: string) => void, budget
     }
     conn.receive(data);
   });
-  ws.on("close", (code: number, reason: Buffer) => conn.closed(`closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`));
+  ws.on("close", (code: number, reason: Buffer) => conn.closed(`closed (${code}${reason.length ? ` ${reason.toString()}` : ""})`, code));
   ws.on("error", (err: Error) => {
     // a frame over maxPayload, bad framing, a reset: this connection only
     log(`(wray) connection ${conn.peer}: ${err.message}`);

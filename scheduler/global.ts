@@ -12,10 +12,12 @@
  *   (`charge`), so a burst of forwarded tasks spreads instead of piling on
  *   the node that looked idle.
  * - A node is dead once it has missed its heartbeats for
- *   `deadAfterBeats` periods (1.5 by default, so detection takes at most
- *   2 periods with the check running 4 times a period), or when its
- *   connection to the head closes (a killed process closes its socket).
- *   Death is final: a node that comes back registers as a new node.
+ *   `deadAfterBeats` periods (5 by default, as Ray's health checks), or
+ *   when its connection to the head closes (a killed process closes its
+ *   socket). The clock is the head's, and only while the head runs: after
+ *   a pause of the head's own, every deadline moves on by the pause
+ *   (`rearm`). Death is final: a node that comes back registers as a new
+ *   node.
  *   Drivers' nodes are exempt from the heartbeat rule (the user's program
  *   runs on that thread and may block it); they die by disconnecting.
  */
@@ -36,6 +38,7 @@ export interface NodeEntry extends NodeLoad {
 
 export class GlobalScheduler {
   readonly heartbeatMs: number;
+  readonly deadAfterBeats: number;
   readonly #deadAfterMs: number;
   readonly #nodes = new Map<string, NodeEntry>();
   /** Tasks and actors placed, for status. */
@@ -43,7 +46,8 @@ export class GlobalScheduler {
 
   constructor(options: { heartbeatMs: number; deadAfterBeats?: number }) {
     this.heartbeatMs = options.heartbeatMs;
-    this.#deadAfterMs = options.heartbeatMs * (options.deadAfterBeats ?? 1.5);
+    this.deadAfterBeats = options.deadAfterBeats ?? 5;
+    this.#deadAfterMs = options.heartbeatMs * this.deadAfterBeats;
   }
 
   addNode(nodeId: string, total: Record<string, number>, driver: boolean): NodeEntry {
@@ -129,6 +133,11 @@ export class GlobalScheduler {
   /** Forgets a node (a driver that left: it is not shown as dead). */
   remove(nodeId: string): void {
     this.#nodes.delete(nodeId);
+  }
+
+  /** The head did not run for `ms`: every live node's deadline moves on by as much. */
+  rearm(ms: number, now = performance.now()): void {
+    for (const n of this.#nodes.values()) if (n.alive) n.lastBeat = Math.min(now, n.lastBeat + ms);
   }
 
   /** Nodes whose heartbeats stopped, as of `now` (not marked; the caller does). */

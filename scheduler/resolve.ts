@@ -31,13 +31,17 @@ export type Watch = (id: string, cb: () => void) => boolean;
 export function awaitDeps(t: Dependent, watch: Watch, ready: () => void): boolean {
   const deps = t.deps;
   if (deps === undefined) return false;
-  let waiting = 0;
   const one = () => {
     if (--t.unresolved === 0) ready();
   };
-  for (let i = 0; i < deps.length; i++) if (watch(deps[i]!, one)) waiting++;
-  t.unresolved += waiting;
-  return waiting > 0;
+  // counted before each registration, and one more held until all are made: a callback that
+  // runs during registration (an argument sealed at once, failed) cannot bring the count to 0
+  t.unresolved++;
+  for (let i = 0; i < deps.length; i++) {
+    t.unresolved++;
+    if (!watch(deps[i]!, one)) t.unresolved--;
+  }
+  return --t.unresolved > 0;
 }
 
 /**

@@ -418,8 +418,11 @@ export class ObjectStore implements ObjectTable {
   whenSealed(id: string | ObjectEntry, cb: () => void): boolean {
     const e = this.#find(id);
     if (!e || e.state !== PENDING) return false;
-    watch(e, cb);
+    // asked for before the callback is registered: a demand that fails at once (its holder is
+    // known dead) seals the entry now, and then there is nothing to wait for
     if (e.remote !== undefined) this.cluster?.demand(e);
+    if (e.state !== PENDING) return false;
+    watch(e, cb);
     return true;
   }
 

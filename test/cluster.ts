@@ -33,6 +33,8 @@ export interface TestCluster {
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Starts one more host. */
   addHost(args: string[]): Promise<NodeProcess>;
+  /** Starts a head again on the last one's session (`--restore`), after it died; it becomes `head`. */
+  restartHead(args?: string[]): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
@@ -118,7 +120,18 @@ export async function startCluster(options: { heartbeatMs?: number; headArgs?: s
     const hosts: NodeProcess[] = [];
     for (const args of options.hosts ?? []) hosts.push(await addHost(args));
     const cli = (args: string[]) => runNode([CLI, ...args], env);
-    return { address, token, home: dir.path, head: head.node, hosts, cli, addHost, stop };
+    const c: TestCluster = { address, token, home: dir.path, head: head.node, hosts, cli, addHost, stop, restartHead: async () => c.head };
+    c.restartHead = async (args = []) => {
+      const again = await startProcess(
+        ["--head", "--restore", "--heartbeat-ms", String(options.heartbeatMs ?? 500), ...(options.headArgs ?? ["--num-cpus", "1"]), ...args],
+        env,
+        /wray head started at (?:wss?:\/\/\S+) \(node ([0-9a-f]{8})/,
+      );
+      procs.push(again.node);
+      c.head = again.node;
+      return again.node;
+    };
+    return c;
   } catch (e) {
     await stop();
     throw e;

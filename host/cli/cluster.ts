@@ -33,6 +33,7 @@ import type { ClusterStatus } from "../head/index.js";
 import { Head } from "../head/index.js";
 import type { NodeOptions } from "../node/index.js";
 import { HostNode } from "../node/index.js";
+import { NodeFencedError } from "../errors.js";
 import { openHostGpu } from "../driver/index.js";
 import type { GpuBackend } from "../../gpu/index.js";
 import { GPU_BACKENDS, HostGpu } from "../../gpu/index.js";
@@ -53,6 +54,9 @@ const START_OPTIONS = {
   "object-store-memory": { type: "string" },
   shards: { type: "string" },
   "heartbeat-ms": { type: "string" },
+  "missed-heartbeats": { type: "string" },
+  restore: { type: "boolean" },
+  "head-reconnect-timeout-ms": { type: "string" },
   "node-ip-address": { type: "string" },
   "node-port": { type: "string" },
   block: { type: "boolean" },
@@ -82,7 +86,7 @@ export async function start(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
   if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
-  if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
+  if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms", "missed-heartbeats", "restore"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
   if (values.address !== undefined && !/^wss?:\/\/./.test(values.address)) throw new UsageError(`--address must be the head's ws://HOST:PORT (wss:// with TLS), got '${values.address}'`);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together (a certificate and its private key, PEM files)");
   resources(values.resources);
@@ -90,6 +94,8 @@ export async function start(argv: string[]): Promise<number> {
   port("node-port", values["node-port"]);
   num("shards", values.shards, 1, true);
   num("heartbeat-ms", values["heartbeat-ms"], 10);
+  num("missed-heartbeats", values["missed-heartbeats"], 1, true);
+  num("head-reconnect-timeout-ms", values["head-reconnect-timeout-ms"], 0);
   num("num-cpus", values["num-cpus"]);
   num("num-gpus", values["num-gpus"]);
   num("object-store-memory", values["object-store-memory"], 1 << 20);
@@ -170,25 +176,38 @@ async function runNode(values: StartValues): Promise<number> {
     } catch (e) {
       return fail((e as Error).message);
     }
-    sessionDir = join(wrayHome(), "sessions", `${Date.now()}-${process.pid}`);
+    let host = values.host;
+    let headPort = port("port", values.port) ?? 6380;
+    if (values.restore) {
+      // the last head's session: its control store, at its address (its nodes keep connecting there)
+      const last = readHeadFile();
+      if (!last?.session) return fail(`--restore: no head to restore in ${wrayHome()} (no head.json naming a session; was the last head stopped in order? then its session was removed)`);
+      if (runningNodes().some((n) => n.head && n.pid === last.pid)) return fail(`--restore: the head it names (pid ${last.pid}) is still running`);
+      const at = new URL(last.address);
+      host ??= at.hostname.replace(/^\[|\]$/g, "");
+      if (values.port === undefined) headPort = Number(at.port);
+      sessionDir = last.session;
+    } else sessionDir = join(wrayHome(), "sessions", `${Date.now()}-${process.pid}`);
     try {
       head = await Head.start({
-        host: values.host,
-        port: port("port", values.port) ?? 6380,
+        host,
+        port: headPort,
         token,
         ...(tls?.cert === undefined ? {} : { tls }),
         directory: join(sessionDir, "gcs"),
         shards: num("shards", values.shards, 1, true),
         heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"], 10),
+        missedHeartbeats: num("missed-heartbeats", values["missed-heartbeats"], 1, true),
         log: say,
         onStop: () => void shutdown(0),
       });
     } catch (e) {
-      removeSession();
+      if (!values.restore) removeSession();
       if (e instanceof WrayError) return fail(e.message);
       throw e;
     }
     address = head.address;
+    writeHeadFile({ address: head.address, pid: process.pid, tokenFile, session: sessionDir, ...(tls ? { tls: tlsFiles } : {}) });
   } else {
     try {
       token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
@@ -208,21 +227,33 @@ async function runNode(values: StartValues): Promise<number> {
   // the host's GPU: opened now when GPUs were asked for, else on first use (offered when one can exist)
   Object.assign(options, await openHostGpu({ numGpus: options.numGpus, gpuBackend: values["gpu-backend"] as GpuBackend | undefined, advertise: true, log: say }));
   if (options.gpu instanceof HostGpu && options.gpu.device) say(`GPU: ${options.gpu.device.adapter}`);
-  const node = new HostNode(options);
-  node.start();
-  let cluster: ClusterNode;
+  const joining: ClusterOptions = { address: address!, token, log: say, onLost: (e) => void lost(e) };
+  if (tls) joining.tls = tls;
+  const ip = values["node-ip-address"] ?? (values.head ? values.host : undefined);
+  if (ip !== undefined) joining.listenHost = ip;
+  const nodePort = port("node-port", values["node-port"]);
+  if (nodePort !== undefined) joining.listenPort = nodePort;
+  const reconnect = num("head-reconnect-timeout-ms", values["head-reconnect-timeout-ms"], 0);
+  if (reconnect !== undefined) joining.headReconnectTimeoutMs = reconnect;
+
+  /** A node (isolates, object store) joined to the cluster. */
+  const member = async (): Promise<{ node: HostNode; cluster: ClusterNode }> => {
+    const node = new HostNode(options);
+    node.start();
+    try {
+      return { node, cluster: await ClusterNode.join(node, joining) };
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
+  };
+  let current: { node: HostNode; cluster: ClusterNode };
   try {
-    const join: ClusterOptions = { address: address!, token, log: say };
-    if (tls) join.tls = tls;
-    const ip = values["node-ip-address"] ?? (values.head ? values.host : undefined);
-    if (ip !== undefined) join.listenHost = ip;
-    const nodePort = port("node-port", values["node-port"]);
-    if (nodePort !== undefined) join.listenPort = nodePort;
-    cluster = await ClusterNode.join(node, join);
+    current = await member();
   } catch (e) {
-    await node.close();
     await head?.close();
-    removeSession();
+    if (!values.restore) removeSession();
+    if (values.head) removeHeadFile(process.pid);
     if (e instanceof WrayError) return fail(e.message);
     throw e;
   }
@@ -233,33 +264,57 @@ async function runNode(values: StartValues): Promise<number> {
     removeNodeFile(process.pid);
     removeHeadFile(process.pid);
     // this node leaves, then the head stops accepting, finishes its writes and closes its store
-    await cluster.close().catch(() => {});
-    await node.close().catch(() => {});
+    await current.cluster.close().catch(() => {});
+    await current.node.close().catch(() => {});
     await head?.close().catch((e: Error) => process.stderr.write(`wray: closing the head: ${e.message}\n`));
     removeSession();
     if (head) say("(wray) head stopped");
     process.exit(code);
   }
+  /**
+   * The node left the cluster: declared dead (fenced), it drops everything
+   * it held as that node and joins again as a new one; with the head gone
+   * for good, the process ends.
+   */
+  async function lost(e: Error): Promise<void> {
+    if (stopping) return;
+    if (!(e instanceof NodeFencedError)) {
+      say(`(wray) ${e.message}: stopping`);
+      return shutdown(1);
+    }
+    say(`(wray) ${e.message}: dropping its work, and joining again as a new node`);
+    await current.node.close().catch(() => {});
+    for (let delay = 100; !stopping; delay = Math.min(2000, delay * 2)) {
+      try {
+        current = await member();
+        break;
+      } catch (err) {
+        say(`(wray) joining again failed (${(err as Error).message}): trying again in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    if (stopping) return;
+    say(`wray node ${current.cluster.nodeId.slice(0, 8)} joined ${address} (${offered(current.node)}), serving peers at ${current.cluster.address}`);
+    writeNodeFile({ pid: process.pid, nodeId: current.cluster.nodeId, head: head !== undefined, address: head?.address ?? current.cluster.address });
+  }
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGINT", () => void shutdown(0));
-  cluster.head.onClose(() => {
-    if (!stopping) {
-      say("(wray) the head is gone: stopping");
-      void shutdown(head ? 0 : 1);
-    }
-  });
-  const offered = Object.entries(Object.fromEntries(node.scheduler.resources.total))
-    .map(([k, v]) => `${k}=${v / 10_000}`)
-    .join(", ");
+  const { cluster, node } = current;
   if (head) {
-    writeHeadFile({ address: head.address, pid: process.pid, tokenFile, ...(tls ? { tls: tlsFiles } : {}) });
-    say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${offered}), serving peers at ${cluster.address}`);
+    say(`wray head started at ${head.address} (node ${cluster.nodeId.slice(0, 8)}, ${offered(node)}), serving peers at ${cluster.address}`);
     say(`join it:   wray start --address ${head.address} --token-file ${tokenFile}${tls ? ` --tls-ca ${tlsFiles.ca ?? tlsFiles.cert} --tls-cert CERT --tls-key KEY` : ""}`);
     say(`drivers:   init({ address: "auto" }) on this machine, or WRAY_ADDRESS=${head.address}`);
-  } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${offered}), serving peers at ${cluster.address}`);
+  } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${offered(node)}), serving peers at ${cluster.address}`);
   writeNodeFile({ pid: process.pid, nodeId: cluster.nodeId, head: head !== undefined, address: head?.address ?? cluster.address });
   await new Promise(() => {});
   return 0;
+}
+
+/** What a node offers, as `CPU=2, GPU=1`. */
+function offered(node: HostNode): string {
+  return Object.entries(Object.fromEntries(node.scheduler.resources.total))
+    .map(([k, v]) => `${k}=${v / 10_000}`)
+    .join(", ");
 }
 
 /** `wray stop`: SIGTERM to this machine's nodes (heads last), SIGKILL to any still there after 10 s. */
@@ -343,7 +398,7 @@ export function formatStatus(s: ClusterStatus): string {
   }
   const lines = [
     `wray cluster at ${s.address}`,
-    `nodes: ${alive.filter((n) => !n.driver).length} alive, ${alive.filter((n) => n.driver).length} driver(s), ${s.nodes.length - alive.length} dead · heartbeat ${s.heartbeatMs} ms`,
+    `nodes: ${alive.filter((n) => !n.driver).length} alive, ${alive.filter((n) => n.driver).length} driver(s), ${s.nodes.length - alive.length} dead · heartbeat ${s.heartbeatMs} ms, dead after ${s.missedHeartbeats} missed`,
     `resources (used/total): ${Object.entries(totals).map(([k, [u, t]]) => `${k} ${+u.toFixed(2)}/${+t.toFixed(2)}`).join(", ") || "none"}`,
     `tasks placed by the global scheduler: ${s.placed} · actors: ${s.actors.alive} alive · control store: ${s.controlStore.shards} shards, ${s.controlStore.writes} writes`,
     "",

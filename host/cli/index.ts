@@ -51,7 +51,10 @@ head options:
   --host <ip>                the interface the head listens on (default 127.0.0.1;
                              0.0.0.0 for every interface: give TLS too)
   --shards <n>               control-store shards (default 4)
-  --heartbeat-ms <ms>        heartbeat period; a node silent for 1.5 of them is dead (default 1000)
+  --heartbeat-ms <ms>        heartbeat period (default 1000)
+  --missed-heartbeats <n>    heartbeats a node may miss before it is declared dead (default 5)
+  --restore                  start on the last head's session (its control store: nodes,
+                             actors, names, functions, objects) at its address, after it died
 node options:
   --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN;
                              refused when others can read it: chmod 600)
@@ -62,6 +65,9 @@ node options:
   --node-ip-address <ip>     the address this node serves objects at, which other
                              nodes connect to (default: the address that reaches the head)
   --node-port <n>            that server's port (default: any free one)
+  --head-reconnect-timeout-ms <ms>
+                             how long to keep connecting to a head that went away,
+                             running on meanwhile (default 60000)
   --num-cpus <n>             CPUs offered to tasks (default: this machine's)
   --num-gpus <n>             GPUs offered (default: 1 when a GPU can be opened)
   --gpu-backend <name>       vulkan, metal, d3d12, d3d11, opengl, opengles or null

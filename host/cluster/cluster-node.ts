@@ -19,6 +19,8 @@ import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
 import type { Connection, LogBody, Message, NodeInfo, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
+import { NodeFencedError } from "../errors.js";
+import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import { PLACED_TASK_MS } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
@@ -48,6 +50,18 @@ export interface ClusterOptions {
   /** A driver's node: the global scheduler never places work on it. */
   driver?: boolean;
   /**
+   * How long to keep connecting to the head after its connection is lost
+   * (it died, or restarts): the node runs on meanwhile. Default 60 s
+   * (Ray's raylet). Then `onLost` hears of it.
+   */
+  headReconnectTimeoutMs?: number;
+  /**
+   * The head is gone for good (it did not come back in time) or declared
+   * this node dead (NodeFencedError): the node has left the cluster (its
+   * ClusterNode is closed). Default: a log line.
+   */
+  onLost?: (error: Error) => void;
+  /**
    * The address this node's peer server listens on and other nodes reach
    * it at (Ray's node IP address); 0.0.0.0 (or ::) listens on every
    * interface and is reached at the address this machine reaches the head
@@ -58,6 +72,12 @@ export interface ClusterOptions {
   listenPort?: number;
   /** TLS: a CA to check wss:// servers against, and a certificate and key for this node's own server. */
   tls?: TlsOptions;
+  /**
+   * The most lineage (specs of finished tasks whose results live only on
+   * other nodes) this node keeps to remake lost results; the oldest goes
+   * first. Default 1 GiB (Ray's max_lineage_bytes).
+   */
+  maxLineageBytes?: number;
   transport?: Transport;
   log?: (line: string) => void;
 }
@@ -66,33 +86,46 @@ export class ClusterNode implements ClusterLink {
   readonly nodeId: string;
   readonly node: LocalNode;
   readonly gcs: RemoteControlStore;
-  readonly #head: Connection;
+  readonly #head: HeadSession;
   readonly #listener: { address: string; close(): Promise<void> };
-  readonly #driver: boolean;
   readonly #peers: Peers;
   readonly #objects: ClusterObjects;
   readonly #placement: Placement;
   readonly #actors: RemoteActors;
   readonly #run: RemoteRun;
+  readonly #onLost: (error: Error) => void;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastBeat = 0;
   #closed = false;
 
-  private constructor(node: LocalNode, head: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport) {
+  private constructor(node: LocalNode, conn: Connection, nodeId: string, listener: { address: string; close(): Promise<void> }, options: ClusterOptions, transport: Transport, info: NodeInfo) {
     this.node = node;
     this.nodeId = nodeId;
-    this.#head = head;
     this.#listener = listener;
-    this.#driver = options.driver ?? false;
-    this.gcs = new RemoteControlStore(head);
     const log = options.log ?? ((l) => console.log(l));
+    const head = new HeadSession(conn, {
+      address: options.address,
+      nodeId,
+      reconnectMs: options.headReconnectTimeoutMs ?? HEAD_RECONNECT_MS,
+      connect: () => transport.connect(options.address, options.token, log),
+      handle: (m) => this.#handle(m),
+      rejoin: (c) => this.#rejoin(c, info),
+      onFenced: (e) => this.#leave(e),
+      onGone: (e) => this.#leave(e),
+      log,
+    });
+    this.#head = head;
+    this.#onLost = options.onLost ?? ((e) => log(`(wray) left the cluster: ${e.message}`));
+    this.gcs = new RemoteControlStore(head);
     this.#peers = new Peers({ nodeId, transport, token: options.token, gcs: this.gcs, log, handle: (m) => this.#handle(m) });
     this.#objects = new ClusterObjects(node, this.gcs, head, this.#peers);
     const placing = { store: node.store, scheduler: node.scheduler, reject: (t: TaskSpec, e: Error) => node.reject(t, e), releaseArgs: (t: TaskSpec) => node.releaseArgs(t), componentHash: (i: number) => node.components.at(i).prepared.hash, componentMemoryMb: (i: number) => {
         const c = node.components.at(i);
         return c.memoryMb === node.components.memoryMb ? undefined : c.memoryMb;
       } };
-    this.#placement = new Placement(placing, this.#peers, head, (t) => this.#objects.wireArgs(t));
+    this.#placement = new Placement(placing, this.#peers, head, (t) => this.#objects.wireArgs(t), options.maxLineageBytes);
+    this.#objects.rebuild = (e, why) => this.#placement.rebuild(e, why);
+    this.#objects.onFreed = (e) => this.#placement.forget(e);
     this.#actors = new RemoteActors(node, this.gcs, head, this.#peers, this.#placement);
     this.#run = new RemoteRun(node, this.gcs, head, this.#peers, this.#objects, () => {
       // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
@@ -123,15 +156,11 @@ export class ClusterNode implements ClusterLink {
       head.close("could not listen");
       throw e;
     }
-    self = new ClusterNode(node, head, nodeId, listener, options, transport);
-    for (const c of early) self.#accept(c);
-    head.handler = (m) => self!.#handle(m);
-    head.onClose((why) => {
-      if (!self!.#closed) log(`(wray) lost the connection to the head at ${options.address}: ${why}`);
-    });
     const resources: Record<string, number> = {};
     for (const [k, v] of node.scheduler.resources.total) resources[k] = v;
-    const info: NodeInfo = { nodeId, address: listener.address, resources, driver: self.#driver, pid: process.pid, hostname: hostname(), startedAt: Date.now() };
+    const info: NodeInfo = { nodeId, address: listener.address, resources, driver: options.driver ?? false, pid: process.pid, hostname: hostname(), startedAt: Date.now() };
+    self = new ClusterNode(node, head, nodeId, listener, options, transport, info);
+    for (const c of early) self.#accept(c);
     try {
       // learn of nodes (addresses, deaths) from the nodes table, then say who we are
       self.gcs.subscribe(channelOf(TABLES.nodes), (id, v) => self!.#nodeChanged(id, v as NodeRecord | undefined));
@@ -139,24 +168,53 @@ export class ClusterNode implements ClusterLink {
       const reply = await head.request<{ heartbeatMs: number }>(MSG.NODE_REGISTER, info);
       node.cluster = self;
       node.store.cluster = self.#objects;
-      self.#heartbeat = setInterval(() => self!.#beat(), reply.heartbeatMs);
-      self.#heartbeat.unref();
-      self.#beat();
+      self.#startBeating(reply.heartbeatMs);
     } catch (e) {
-      head.close();
+      self.#head.close("could not join");
       await listener.close();
       throw e;
     }
     return self;
   }
 
+  #startBeating(ms: number): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#beat(), ms);
+    this.#heartbeat.unref();
+    this.#beat();
+  }
+
+  /**
+   * A new connection to the head after the last one was lost: this node
+   * registers again under its own ID (a head restarted on the same control
+   * store knows it; one that declared it dead refuses: NodeFencedError),
+   * listens again to what it listened to, and learns what changed.
+   */
+  async #rejoin(conn: Connection, info: NodeInfo): Promise<void> {
+    const reply = await conn.request<{ heartbeatMs: number }>(MSG.NODE_REGISTER, { ...info, rejoin: true } satisfies NodeInfo);
+    this.gcs.resubscribe(conn);
+    const nodes = await conn.request<[string, NodeRecord][]>(MSG.GCS_SCAN, { table: TABLES.nodes, prefix: "" });
+    queueMicrotask(() => {
+      if (this.#closed) return;
+      this.#startBeating(reply.heartbeatMs);
+      // deaths the head recorded while we were away (nodes that did not come back to a restarted head)
+      for (const [id, rec] of nodes) this.#nodeChanged(id, rec);
+    });
+  }
+
+  /** The head declared this node dead, or is gone for good: it leaves the cluster. */
+  #leave(error: Error): void {
+    if (this.#closed) return;
+    void this.close().finally(() => this.#onLost(error));
+  }
+
   get address(): string {
     return this.#listener.address;
   }
 
-  /** The head connection (for status and stop requests). */
-  get head(): Connection {
-    return this.#head;
+  /** Asks the head to stop the cluster (`wray stop` through a node). */
+  requestStop(): Promise<unknown> {
+    return this.#head.request(MSG.CLUSTER_STOP, null, 10_000);
   }
 
   // ---- membership ----------------------------------------------------------------------------
@@ -186,7 +244,10 @@ export class ClusterNode implements ClusterLink {
   #nodeChanged(id: string, rec: NodeRecord | undefined): void {
     if (!rec) return;
     if (rec.address) this.#peers.setAddress(id, rec.address);
-    if (rec.state === "dead" && this.#peers.deathOf(id) === undefined) this.#nodeDied(id, rec.death ?? "dead");
+    if (rec.state !== "dead") return;
+    // the head declared this very node dead: it may not act as it any more
+    if (id === this.nodeId) this.#leave(new NodeFencedError(id, rec.death ?? "dead"));
+    else if (this.#peers.deathOf(id) === undefined) this.#nodeDied(id, rec.death ?? "dead");
   }
 
   /** A node died: resubmit what it ran for us, fail what only it held. */
@@ -313,6 +374,7 @@ export class ClusterNode implements ClusterLink {
     this.#peers.close();
     this.#head.close("node leaving");
     await this.#listener.close();
+    await this.gcs.close();
   }
 }
 

@@ -39,6 +39,13 @@ export class ClusterObjects implements RemoteObjects {
   readonly #held = new Map<string, { entry: ObjectEntry; owner: string }>();
   /** Set when the node leaves: nothing is sent any more. */
   closed = false;
+  /**
+   * Remakes a lost object of this node's from its lineage (Placement.rebuild):
+   * undefined when it will be remade, else why it cannot be.
+   */
+  rebuild: (e: ObjectEntry, why: string) => string | undefined = (_e, why) => why;
+  /** An object with a copy elsewhere was freed here (its lineage may go: Placement.forget). */
+  onFreed: (e: ObjectEntry) => void = () => {};
 
   constructor(node: LocalNode, gcs: RemoteControlStore, head: HeadLink, peers: Peers) {
     this.#node = node;
@@ -77,10 +84,10 @@ export class ClusterObjects implements RemoteObjects {
     this.#pulls.set(e.key, p);
     const dead = this.#peers.deathOf(p.node);
     if (dead) {
-      this.#pullFailed(p, new ObjectLostError(keyToHex(e.key), `the node holding it died (${dead})`));
+      this.#pullFailed(p, `the node holding it died (${dead})`);
       return;
     }
-    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err));
+    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err instanceof ObjectLostError ? err.message.replace(/^object \S+ is lost: /, "") : `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`));
   }
 
   async #pull(p: Pull): Promise<void> {
@@ -119,11 +126,15 @@ export class ClusterObjects implements RemoteObjects {
     else store.sealInline(e, dest, nestedOrUndefined(dest));
   }
 
-  #pullFailed(p: Pull, err: Error): void {
+  /** A pull failed (`why`): the object is remade if it is ours and can be, else it fails. */
+  #pullFailed(p: Pull, why: string): void {
     if (this.#pulls.get(p.entry.key) !== p) return;
     this.#pulls.delete(p.entry.key);
-    const lost = err instanceof ObjectLostError ? err : new ObjectLostError(keyToHex(p.entry.key), `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`);
-    this.#node.store.fail(p.entry, lost);
+    const e = p.entry;
+    if (!e.live || e.state !== PENDING) return;
+    const left = this.rebuild(e, why);
+    if (left !== undefined) this.#node.store.fail(e, new ObjectLostError(keyToHex(e.key), left));
+    // remade: it stays pending, and is pulled from where the new run leaves it
   }
 
   // ---- serving ------------------------------------------------------------------------
@@ -172,6 +183,7 @@ export class ClusterObjects implements RemoteObjects {
 
   /** `e` had a copy elsewhere and was freed here: the holder may drop what it kept for us (RemoteObjects). */
   freed(e: ObjectEntry): void {
+    this.onFreed(e);
     const node = e.remote?.node;
     if (!node || this.#peers.deathOf(node) !== undefined || this.closed) return;
     this.#peers.send(node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
@@ -184,7 +196,7 @@ export class ClusterObjects implements RemoteObjects {
       this.#held.delete(key);
       this.#node.store.release(h.entry);
     }
-    for (const p of this.#pulls.values()) if (p.node === id) this.#pullFailed(p, new ObjectLostError(keyToHex(p.entry.key), `the node holding it died (${why})`));
+    for (const p of [...this.#pulls.values()]) if (p.node === id) this.#pullFailed(p, `the node holding it died (${why})`);
   }
 
   // ---- refs leaving this node -----------------------------------------------------------

@@ -24,8 +24,9 @@ import { MSG } from "../../net/index.js";
 import type { LeaseNode, TaskSpec } from "../../scheduler/index.js";
 import { UNIT, awaitDeps, pickLeased } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
-import { PENDING } from "../../store/index.js";
+import { FAILED, ObjectLostError, PENDING } from "../../store/index.js";
 import { ActorDiedError, NodeDiedError, TaskError } from "../errors.js";
+import { KIND_TASK } from "../isolate/index.js";
 import type { LocalQueue } from "./local-node.js";
 import { decodeError } from "./remote-errors.js";
 import { nestedOrUndefined } from "../node/index.js";
@@ -86,6 +87,29 @@ export interface Forwarded {
   counted?: boolean;
 }
 
+/**
+ * Lineage (paper §4.2.3): a finished task of ours whose results live on
+ * other nodes, kept so that they can be made again if every copy is lost
+ * with its node. It holds the task's arguments (one reference each) for
+ * as long as it is kept.
+ */
+interface Lineage {
+  task: TaskSpec;
+  /** Bytes it counts against maxLineageBytes. */
+  bytes: number;
+  /** Its results not freed yet; at 0 the lineage goes. */
+  live: number;
+  /** A run that remakes its results is under way. */
+  rebuilding: boolean;
+}
+
+/** Times a task is placed again because an argument was lost where it ran. */
+const MAX_ARG_LOSSES = 3;
+/** Ray's default bound on the lineage an owner keeps (max_lineage_bytes). */
+export const MAX_LINEAGE_BYTES = 1 << 30;
+/** What a task's spec costs in lineage beyond its argument bytes (its fields and bookkeeping). */
+const LINEAGE_TASK_BYTES = 256;
+
 /** A lease for one resource shape (see LEASE_MS). */
 interface Lease {
   nodes: LeaseNode[];
@@ -108,14 +132,24 @@ export class Placement {
   /** Per node: tasks of ours placed there and not done yet (lease choices, policy rule 4). */
   readonly #outstanding = new Map<string, number>();
   /** Entries tasks wait on to be placed: sealed here, or a copy elsewhere (see done). */
-  readonly #resolving = new Map<ObjectEntry, (() => void)[]>();
+  readonly #resolving = new Map<ObjectEntry, { waiting: (() => void)[]; sealed: () => void }>();
   readonly #whenResolved = (id: string, cb: () => void): boolean => this.#watch(id, cb);
+  /** Lineage by the keys of the results it can remake; oldest first (the order eviction takes). */
+  readonly #lineage = new Map<string, Lineage>();
+  readonly #lineageOrder = new Set<Lineage>();
+  #lineageBytes = 0;
+  readonly #maxLineageBytes: number;
+  /** Why results of ours with no lineage cannot be remade (an actor's, retries spent, lineage evicted). */
+  readonly #noLineage = new WeakMap<ObjectEntry, string>();
+  /** Tasks placed again because an argument was lost where they ran, and how often. */
+  readonly #argRetries = new WeakMap<TaskSpec, number>();
 
-  constructor(node: PlacingNode, peers: PlacingPeers, head: Pick<HeadLink, "request">, wireArgs: WireArgs) {
+  constructor(node: PlacingNode, peers: PlacingPeers, head: Pick<HeadLink, "request">, wireArgs: WireArgs, maxLineageBytes = MAX_LINEAGE_BYTES) {
     this.#node = node;
     this.#peers = peers;
     this.#head = head;
     this.#wireArgs = wireArgs;
+    this.#maxLineageBytes = maxLineageBytes;
   }
 
   /** Places a task submitted here, once its arguments are resolved. */
@@ -133,22 +167,38 @@ export class Placement {
 
   #watch(id: string, cb: () => void): boolean {
     const e = this.#node.store.entry(id);
-    if (e === undefined || e.state !== PENDING || e.remote !== undefined) return false;
-    let list = this.#resolving.get(e);
-    if (!list) {
-      this.#resolving.set(e, (list = []));
-      this.#node.store.whenSealed(e, () => this.#resolved(e));
+    if (e === undefined || e.state !== PENDING) return false;
+    if (e.remote !== undefined) {
+      const dead = this.#peers.deathOf(e.remote.node);
+      if (dead === undefined) return false;
+      // its only copy died with its node: remade from its lineage (waited for below), or failed now
+      const why = this.rebuild(e, `the node holding it died (${dead})`);
+      if (why !== undefined) {
+        this.#node.store.fail(e, new ObjectLostError(keyToHex(e.key), why));
+        return false;
+      }
     }
-    list.push(cb);
+    let w = this.#resolving.get(e);
+    if (!w) {
+      const sealed = () => this.#resolved(e);
+      this.#resolving.set(e, (w = { waiting: [], sealed }));
+      this.#node.store.whenSealed(e, sealed);
+    }
+    w.waiting.push(cb);
     return true;
   }
 
-  /** `e` is sealed here or has a remote copy: the tasks waiting for it to be placed go on. */
+  /**
+   * `e` is sealed here or has a remote copy: the tasks waiting for it to be
+   * placed go on. Its seal watch goes first: placing needs a location, not
+   * the bytes, and a watch would make the store pull them (setRemote).
+   */
   #resolved(e: ObjectEntry): void {
-    const l = this.#resolving.get(e);
-    if (!l) return;
+    const w = this.#resolving.get(e);
+    if (!w) return;
     this.#resolving.delete(e);
-    for (const f of l) f();
+    this.#node.store.unwatch(e, w.sealed);
+    for (const f of w.waiting) f();
   }
 
   #route(task: TaskSpec): void {
@@ -264,11 +314,102 @@ export class Placement {
     } else this.finish(f.task, new NodeDiedError(`task '${f.task.name}'`, node, why));
   }
 
-  /** A task of ours that ran elsewhere is over: fail its results if `error`, drop its argument refs. */
+  /** A task of ours that ran elsewhere is over: fail its results if `error`, drop its argument refs (unless its lineage keeps them). */
   finish(task: TaskSpec, error: Error | undefined): void {
     if (error) for (const e of task.returns) this.#node.store.fail(e, error);
-    this.#node.releaseArgs(task);
+    if (error || !this.#keepLineage(task)) this.#node.releaseArgs(task);
     task.onDone?.(task);
+  }
+
+  // ---- lineage ----------------------------------------------------------------------------------
+
+  /**
+   * After a run of `task` on another node: keeps its lineage while a result
+   * of it lives only there. True when the lineage took the run's argument
+   * references (the caller must not release them).
+   */
+  #keepLineage(task: TaskSpec): boolean {
+    const held = task.returns.filter((e) => e.live && e.state === PENDING && e.remote !== undefined);
+    if (held.length === 0) return false;
+    // a rebuild's run: the lineage has its own references (its end is #rebuilt)
+    if (this.#lineage.get(held[0]!.key)?.task === task) return false;
+    if (task.kind !== KIND_TASK) {
+      for (const e of held) this.#noLineage.set(e, `it was made by actor call '${task.name}', which is not run again`);
+      return false;
+    }
+    if (task.retriesLeft <= 0) {
+      for (const e of held) this.#noLineage.set(e, `its task '${task.name}' has no retries left to run again (maxRetries)`);
+      return false;
+    }
+    const lin: Lineage = { task, bytes: LINEAGE_TASK_BYTES + task.args.length, live: held.length, rebuilding: false };
+    for (const e of held) this.#lineage.set(e.key, lin);
+    this.#lineageOrder.add(lin);
+    this.#lineageBytes += lin.bytes;
+    while (this.#lineageBytes > this.#maxLineageBytes) {
+      const oldest = this.#lineageOrder.values().next().value as Lineage;
+      this.#dropLineage(oldest, `its lineage was evicted (over maxLineageBytes, ${this.#maxLineageBytes} bytes)`);
+      if (oldest === lin) return false;
+    }
+    return true;
+  }
+
+  #dropLineage(lin: Lineage, why: string | undefined): void {
+    if (!this.#lineageOrder.delete(lin)) return;
+    this.#lineageBytes -= lin.bytes;
+    for (const e of lin.task.returns) {
+      if (this.#lineage.get(e.key) !== lin) continue;
+      this.#lineage.delete(e.key);
+      if (why !== undefined && e.live) this.#noLineage.set(e, why);
+    }
+    this.#node.releaseArgs(lin.task);
+  }
+
+  /** Result `e` of ours was freed here: its lineage goes with the last of its task's results. */
+  forget(e: ObjectEntry): void {
+    const lin = this.#lineage.get(e.key);
+    if (lin === undefined) return;
+    this.#lineage.delete(e.key);
+    if (--lin.live <= 0) this.#dropLineage(lin, undefined);
+  }
+
+  /**
+   * Every copy of `e` elsewhere is lost (`why`): if it is a result of ours
+   * with lineage and retries left, its task runs again (once, whoever asks)
+   * and `e` stays pending until it is made; returns undefined then. Else
+   * returns why it cannot be remade (the caller fails it).
+   */
+  rebuild(e: ObjectEntry, why: string): string | undefined {
+    const lin = this.#lineage.get(e.key);
+    if (lin === undefined) return this.#noLineage.get(e) ?? why;
+    if (lin.rebuilding) {
+      e.remote = undefined;
+      return undefined;
+    }
+    const task = lin.task;
+    if (task.retriesLeft <= 0) return `${why}, and its task '${task.name}' has no retries left to run again (maxRetries)`;
+    task.retriesLeft--;
+    lin.rebuilding = true;
+    // every result of the run that was only over there waits for the new run
+    for (const r of task.returns) if (r.live && r.state === PENDING && r.remote !== undefined && this.#lineage.get(r.key) === lin) r.remote = undefined;
+    // the run takes references of its own; the lineage keeps its set
+    const store = this.#node.store;
+    if (task.deps) for (const d of task.deps) store.addRef(d);
+    if (task.nested) for (const d of task.nested) store.addRef(d);
+    const then = task.onDone;
+    task.onDone = () => {
+      task.onDone = then;
+      this.#rebuilt(lin);
+      then?.(task);
+    };
+    this.submit(task);
+    return undefined;
+  }
+
+  /** A run that remade `lin`'s results ended (here or elsewhere): the lineage stays while one of them is only elsewhere. */
+  #rebuilt(lin: Lineage): void {
+    lin.rebuilding = false;
+    const elsewhere = lin.task.returns.some((r) => this.#lineage.get(r.key) === lin && r.live && r.state === PENDING && r.remote !== undefined);
+    if (!elsewhere) this.#dropLineage(lin, undefined);
   }
 
   /** Follows a task of ours sent elsewhere by other means (an actor call): its TASK_DONE is handled here. */
@@ -318,6 +459,8 @@ export class Placement {
 
   /** TASK_DONE: a task of ours finished on node `b.node`. */
   done(b: TaskDoneBody): void {
+    // fencing: a node declared dead is dead; what it sends later is ignored (its tasks were placed again)
+    if (this.#peers.deathOf(b.node) !== undefined) return;
     const key = bytesToKey(b.id, 0, 16);
     const f = this.#forwarded.get(key);
     if (!f) {
@@ -333,7 +476,9 @@ export class Placement {
     this.#unplace(f);
     const store = this.#node.store;
     if (b.error) {
-      this.finish(f.task, decodeError(b.error));
+      const error = decodeError(b.error);
+      if (error instanceof ObjectLostError && this.#argLost(f.task, error)) return;
+      this.finish(f.task, error);
       return;
     }
     const results = b.results ?? [];
@@ -344,11 +489,39 @@ export class Placement {
       else if (!e.live || e.state !== PENDING) this.#peers.send(b.node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
       else {
         store.index(e);
+        const waiting = this.#resolving.get(e);
+        if (waiting) store.unwatch(e, waiting.sealed);
         store.setRemote(e, { node: r.node!, size: r.size ?? 0 });
         this.#resolved(e);
       }
     });
     this.finish(f.task, undefined);
+  }
+
+  /**
+   * `task` failed where it ran because argument `error.objectHex` was lost
+   * there: when that argument is ours and can be remade, it is, and the
+   * task is placed again once it is (true). It may be lost before this node
+   * hears that its holder died: the pull fails first.
+   */
+  #argLost(task: TaskSpec, error: ObjectLostError): boolean {
+    const key = task.deps?.find((d) => keyToHex(d) === error.objectHex);
+    const e = key === undefined ? undefined : this.#node.store.entry(key);
+    if (e === undefined || e.state === FAILED) return false;
+    // bounded: an argument lost again and again (its holders keep dying) ends the task
+    const tries = (this.#argRetries.get(task) ?? 0) + 1;
+    if (tries > MAX_ARG_LOSSES) return false;
+    this.#argRetries.set(task, tries);
+    if (e.state === PENDING && e.remote !== undefined) {
+      const why = this.rebuild(e, error.message);
+      if (why !== undefined) {
+        this.#node.store.fail(e, new ObjectLostError(error.objectHex, why));
+        return false;
+      }
+    }
+    // placed again (with its own references still held) once the argument is made again
+    this.submit(task);
+    return true;
   }
 
   /** Node `id` died: resubmit what it ran for us; fail the actor calls sent to it. */

@@ -121,6 +121,8 @@ export class RemoteRun {
 
   /** TASK_RUN: run a task for its owner. */
   run(w: WireTask): void {
+    // for an owner declared dead: nobody would take its results
+    if (this.#peers.deathOf(w.owner) !== undefined) return;
     this.#withComponent(w.component, (c, err) => {
       const taskId = taskIdFromKey(bytesToKey(w.id, 0, 16));
       const { ids, entries } = this.#returnsFor(taskId, w.numReturns);

@@ -59,6 +59,16 @@ export class Driver implements DriverCalls {
 
   #check(what: string): void {
     if (this.#closed) throw new ShutdownError(what);
+    if (this.#left) throw this.#left;
+  }
+
+  /** Why this driver is no longer in its cluster (the head did not come back, or declared it dead). */
+  #left: Error | undefined;
+
+  /** The driver left its cluster (`error` says why): gets and waits in progress fail with it, and so does what is called later. */
+  left(error: Error): void {
+    this.#left ??= error;
+    this.#waits.close(error);
   }
 
   /**

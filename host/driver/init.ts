@@ -63,6 +63,21 @@ export interface InitOptions extends NodeOptions {
    * offers GPUs only when given `numGpus`.
    */
   gpuBackend?: GpuBackend;
+  /**
+   * On a cluster: the most lineage this driver keeps to remake results
+   * lost with their nodes (the specs of finished tasks whose results live
+   * only elsewhere); past it the oldest goes, and those results fail with
+   * ObjectLostError if lost. Default 1 GiB (Ray's max_lineage_bytes).
+   */
+  maxLineageBytes?: number;
+  /**
+   * On a cluster: how long the driver keeps connecting to its head after
+   * the connection is lost (the head died or restarts). Meanwhile it runs
+   * on: results from other nodes still arrive, and what needs the head
+   * waits. Past it, gets in progress and later calls fail with
+   * HeadUnavailableError. Default 60 s (Ray's raylet).
+   */
+  headReconnectTimeoutMs?: number;
 }
 
 /** A node for `init`; options it refuses close the GPU device opened for it. */
@@ -81,12 +96,14 @@ function newNode(options: NodeOptions): HostNode {
  * cluster as a driver.
  */
 export async function init(options: InitOptions = {}): Promise<Driver> {
-  const { address: given, token, tokenFile, tls, transport, gpuBackend, nodeIpAddress, nodePort, log: userLog, ...nodeOptions } = options;
+  const { address: given, token, tokenFile, tls, transport, gpuBackend, nodeIpAddress, nodePort, maxLineageBytes, headReconnectTimeoutMs, log: userLog, ...nodeOptions } = options;
   if (userLog !== undefined && typeof userLog !== "function") throw new TypeError("init(): log must be a function taking a log record");
   const log = userLog ?? printLog;
   const target = await clusterAddress(given, transport !== undefined);
   if (nodeIpAddress !== undefined && (typeof nodeIpAddress !== "string" || nodeIpAddress.length === 0)) throw new TypeError("init(): nodeIpAddress must be an IP address or host name");
   if (nodePort !== undefined && !(Number.isInteger(nodePort) && nodePort >= 0 && nodePort < 65536)) throw new RangeError(`init(): nodePort must be a port number, got ${String(nodePort)}`);
+  if (headReconnectTimeoutMs !== undefined && !(headReconnectTimeoutMs >= 0 && Number.isFinite(headReconnectTimeoutMs))) throw new RangeError(`init(): headReconnectTimeoutMs must be a number of ms >= 0, got ${String(headReconnectTimeoutMs)}`);
+  if (maxLineageBytes !== undefined && !(Number.isSafeInteger(maxLineageBytes) && maxLineageBytes >= 0)) throw new RangeError(`init(): maxLineageBytes must be a whole number of bytes >= 0, got ${String(maxLineageBytes)}`);
   const clusterToken = target === undefined ? undefined : (token ?? process.env.WRAY_TOKEN ?? (await readToken(tokenFile ?? target.tokenFile)));
   const say = (line: string) => log(wrayRecord(line));
   if (nodeOptions.gpu === undefined) {
@@ -100,8 +117,15 @@ export async function init(options: InitOptions = {}): Promise<Driver> {
   const node = newNode({ numCpus: 0, ...nodeOptions, log });
   node.start();
   let cluster: ClusterNode;
+  let driver: Driver | undefined;
   try {
     const opts: ClusterOptions = { address: target.address, token: clusterToken!, driver: true, log: say, transport };
+    if (maxLineageBytes !== undefined) opts.maxLineageBytes = maxLineageBytes;
+    if (headReconnectTimeoutMs !== undefined) opts.headReconnectTimeoutMs = headReconnectTimeoutMs;
+    opts.onLost = (e) => {
+      say(`left the cluster: ${e.message}`);
+      driver?.left(e);
+    };
     const files = tlsFilesFromEnv();
     const clusterTls = tls ?? readTlsFiles(Object.keys(files).length > 0 ? files : (target.tls ?? {}));
     if (clusterTls) opts.tls = clusterTls;
@@ -112,7 +136,8 @@ export async function init(options: InitOptions = {}): Promise<Driver> {
     await node.close();
     throw e;
   }
-  return new Driver(node, options.spinMs ?? 0.1, cluster);
+  driver = new Driver(node, options.spinMs ?? 0.1, cluster);
+  return driver;
 }
 
 /**

@@ -43,12 +43,17 @@ export class Waits {
     };
     const watched: ObjectEntry[] = [];
     for (const e of entries) {
+      if (e.state !== PENDING) continue;
+      // on another node: bring it here (a demand may seal it at once, failed: then it is not watched)
+      if (e.remote !== undefined) e.store.demand(e);
       if (e.state === PENDING) {
         watch(e, onSealed);
         watched.push(e);
-        // on another node: bring it here
-        if (e.remote !== undefined) e.store.demand(e);
-      }
+      } else remaining--;
+    }
+    if (remaining <= 0) {
+      for (const e of watched) unwatch(e, onSealed);
+      return;
     }
     // objects still pending when we stop waiting must not call back later
     const forget = () => {

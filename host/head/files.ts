@@ -70,6 +70,8 @@ export interface HeadFile {
   tokenFile: string;
   /** The TLS files the head was started with (drivers on this machine use its CA). */
   tls?: TlsFiles;
+  /** The head's session folder (its control store): `wray start --head --restore` starts a head on it again. */
+  session?: string;
 }
 
 /** Paths of TLS material (PEM files). */

@@ -7,11 +7,11 @@
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
 import type { ActorStateBody, Connection, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
-import { MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
+import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../../scheduler/index.js";
 import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
-import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError } from "../errors.js";
+import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError, NodeFencedError } from "../errors.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -28,8 +28,15 @@ export interface HeadOptions {
   directory: string;
   /** Control-store shards. Default 4. */
   shards?: number;
-  /** How often hosts report; a node that misses 1.5 periods is dead. Default 1000 ms. */
+  /** How often hosts report. Default 1000 ms. */
   heartbeatMs?: number;
+  /**
+   * Heartbeats a host may miss before the head declares it dead (measured
+   * on the head's clock, while the head itself runs). Default 5: with the
+   * default period, a silent host is declared dead 5 to 5.25 s after its
+   * last heartbeat.
+   */
+  missedHeartbeats?: number;
   transport?: Transport;
   log?: (line: string) => void;
   /** Called when a client asks the cluster to stop (`wray stop`). */
@@ -58,6 +65,8 @@ export interface NodeStatus {
 export interface ClusterStatus {
   address: string;
   heartbeatMs: number;
+  /** Heartbeats a host may miss before it is declared dead. */
+  missedHeartbeats: number;
   nodes: NodeStatus[];
   /** Tasks and actors the global scheduler placed. */
   placed: number;
@@ -87,6 +96,9 @@ export interface ActorTableRecord {
   methods: string[];
 }
 
+/** Least time a restarted head waits for the last head's nodes to connect again. */
+const REJOIN_GRACE_MS = 10_000;
+
 /** The most of any one resource a node may offer (whole units): beyond any machine, and far from where fixed-point sums lose precision. */
 export const MAX_NODE_RESOURCE = 1_000_000;
 
@@ -101,11 +113,23 @@ export class Head {
   readonly #info = new Map<string, NodeInfo>();
   readonly #monitor: ReturnType<typeof setInterval>;
   readonly #onStop: (() => void) | undefined;
+  /**
+   * Nodes the control store had alive when this head started on it (a
+   * restart): they may register again under their IDs until `#rejoinBy`;
+   * those that do not are declared dead then.
+   */
+  readonly #expected = new Map<string, NodeRecord>();
+  #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Placements waiting for the last head's nodes (nothing alive fits them yet). */
+  readonly #onRejoin: (() => void)[] = [];
   /** Control-store work started by events (a node's death): close waits for it before it closes the store. */
   readonly #work = new Set<Promise<unknown>>();
   #closed = false;
 
-  private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined) {
+  readonly #directory: string;
+
+  private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string) {
+    this.#directory = directory;
     this.store = store;
     this.scheduler = scheduler;
     // clients read the tables; only this class writes them
@@ -114,9 +138,22 @@ export class Head {
     this.address = listener.address;
     this.#log = log;
     this.#onStop = onStop;
+    const tickMs = Math.max(5, scheduler.heartbeatMs / 4);
+    let lastTick = performance.now();
     this.#monitor = setInterval(() => {
-      for (const n of this.scheduler.overdue()) this.#dead(n.nodeId, `missed heartbeats for ${Math.round(performance.now() - n.lastBeat)} ms`);
-    }, Math.max(5, scheduler.heartbeatMs / 4));
+      const now = performance.now();
+      const paused = now - lastTick - tickMs;
+      lastTick = now;
+      if (paused > scheduler.heartbeatMs / 2) {
+        // this process did not run for a while (a long GC, a stall, SIGSTOP): the heartbeats sent
+        // meanwhile wait unread in its sockets. Silence it did not hear is not the nodes' fault:
+        // their deadlines move on by the pause, and the heartbeats are read before the next check.
+        this.scheduler.rearm(paused);
+        this.#log(`(wray) the head did not run for ${Math.round(paused)} ms: heartbeat deadlines moved on by as much`);
+        return;
+      }
+      for (const n of this.scheduler.overdue(now)) this.#dead(n.nodeId, `missed heartbeats for ${Math.round(now - n.lastBeat)} ms`);
+    }, tickMs);
     this.#monitor.unref();
   }
 
@@ -125,7 +162,9 @@ export class Head {
     const heartbeatMs = options.heartbeatMs ?? 1000;
     if (!(heartbeatMs >= 10)) throw new RangeError(`heartbeatMs must be at least 10, got ${options.heartbeatMs}`);
     const store = await ShardedControlStore.open({ directory: options.directory, shards: options.shards ?? 4 });
-    const scheduler = new GlobalScheduler({ heartbeatMs });
+    const missed = options.missedHeartbeats ?? 5;
+    if (!(missed >= 1)) throw new RangeError(`missedHeartbeats must be at least 1, got ${options.missedHeartbeats}`);
+    const scheduler = new GlobalScheduler({ heartbeatMs, deadAfterBeats: missed });
     let head: Head | undefined;
     const pending: Connection[] = [];
     let listener: Listener;
@@ -138,9 +177,55 @@ export class Head {
       await store.close();
       throw e;
     }
-    head = new Head(store, listener, scheduler, log, options.onStop);
+    head = new Head(store, listener, scheduler, log, options.onStop, options.directory);
+    await head.#restore();
     for (const c of pending) head.#accept(c);
     return head;
+  }
+
+  /**
+   * A head started on a control store that already holds a cluster (`wray
+   * start --head --restore` after the last head died): the functions,
+   * actors, names and object locations are all in it; the nodes it lists
+   * alive are given time to connect again (they keep trying for their
+   * headReconnectTimeoutMs), and those that do not are dead.
+   */
+  async #restore(): Promise<void> {
+    for (const [id, rec] of await this.store.scan<NodeRecord>(TABLES.nodes)) if (rec.state === "alive") this.#expected.set(id, rec);
+    if (this.#expected.size === 0) return;
+    const graceMs = Math.max(REJOIN_GRACE_MS, 2 * this.scheduler.heartbeatMs * this.scheduler.deadAfterBeats);
+    this.#log(`(wray) restored the cluster from ${this.#directory}: waiting up to ${Math.round(graceMs / 1000)} s for its ${this.#expected.size} node(s) and driver(s) to connect again`);
+    this.#rejoinTimer = setTimeout(() => {
+      for (const [id, rec] of [...this.#expected]) this.#neverCameBack(id, rec);
+    }, graceMs);
+    this.#rejoinTimer.unref();
+  }
+
+  /** Resolves when the next of the last head's nodes connects again, or is given up on. */
+  #rejoined(): Promise<void> {
+    return new Promise((resolve) => this.#onRejoin.push(resolve));
+  }
+
+  #someRejoined(): void {
+    for (const f of this.#onRejoin.splice(0)) f();
+  }
+
+  /** A node of the last head's that did not connect to this one in time: dead, with what ran there. */
+  #neverCameBack(nodeId: string, rec: NodeRecord): void {
+    if (!this.#expected.delete(nodeId)) return;
+    this.#someRejoined();
+    const why = "it did not connect again after the head restarted";
+    // known to the scheduler as dead, so that it is fenced if it turns up after all
+    this.scheduler.addNode(nodeId, rec.resources, rec.driver);
+    this.scheduler.markDead(nodeId, why);
+    this.#log(`(wray) ${rec.driver ? "driver" : "node"} ${nodeId.slice(0, 8)} is dead: ${why}`);
+    const work = (async () => {
+      if (rec.driver) await this.store.delete(TABLES.nodes, nodeId);
+      else await this.store.put(TABLES.nodes, nodeId, { ...rec, state: "dead", death: why } satisfies NodeRecord);
+      await this.#actorsDied(nodeId, rec.driver ? `its driver ${nodeId.slice(0, 8)} did not come back after the head restarted` : `its node died (${why})`);
+    })();
+    work.catch((e: Error) => this.#log(`(wray) recording the death of node ${nodeId.slice(0, 8)} failed: ${e.message}`));
+    this.#track(work);
   }
 
   #accept(conn: Connection): void {
@@ -240,8 +325,19 @@ export class Head {
   }
 
   async #register(info: NodeInfo, conn: Connection): Promise<{ nodeId: string; heartbeatMs: number }> {
-    if (this.#info.has(info.nodeId)) throw new ProtocolError(`node ${info.nodeId} is already registered`);
     if (conn.tag !== undefined) throw new ProtocolError(`this connection already registered node ${conn.tag}`);
+    // fencing: a node declared dead stays dead (whatever it did since is ignored); it joins again as a new node
+    const known = this.scheduler.node(info.nodeId);
+    if (known !== undefined && !known.alive) throw new NodeFencedError(info.nodeId, known.death ?? "dead");
+    if (this.#info.has(info.nodeId)) throw new ProtocolError(`node ${info.nodeId} is already registered`);
+    if (info.rejoin === true) {
+      // after the head restarted: the control store says whether the node was alive when it went
+      const rec = await this.store.get<NodeRecord>(TABLES.nodes, info.nodeId);
+      if (rec?.state === "dead") throw new NodeFencedError(info.nodeId, rec.death ?? "dead");
+      if (rec === undefined && !info.driver) throw new NodeFencedError(info.nodeId, "this head has no record of it");
+      this.#expected.delete(info.nodeId);
+    }
+    delete info.rejoin;
     for (const [k, v] of Object.entries(info.resources)) {
       if (v > MAX_NODE_RESOURCE * UNIT) throw new ProtocolError(`node ${info.nodeId.slice(0, 8)} offers ${v / UNIT} ${k}, over the most a node may offer (${MAX_NODE_RESOURCE}); registration refused`);
     }
@@ -251,6 +347,7 @@ export class Head {
     this.#info.set(info.nodeId, info);
     this.scheduler.addNode(info.nodeId, info.resources, info.driver);
     await this.store.put(TABLES.nodes, info.nodeId, { ...info, state: "alive" } satisfies NodeRecord);
+    this.#someRejoined();
     this.#log(`(wray) ${info.driver ? "driver" : "node"} ${info.nodeId.slice(0, 8)} joined from ${info.hostname} (pid ${info.pid}${info.address ? `, ${info.address}` : ""})`);
     return { nodeId: info.nodeId, heartbeatMs: this.scheduler.heartbeatMs };
   }
@@ -258,7 +355,9 @@ export class Head {
   #dead(nodeId: string, why: string): void {
     // closing: the connections close with the listener; the cluster is going, not its nodes
     if (this.#closed || !this.scheduler.markDead(nodeId, why)) return;
-    this.#conns.get(nodeId)?.close(`declared dead: ${why}`);
+    // fencing: the node hears it was declared dead by this close code, whenever it reads it
+    this.#conns.get(nodeId)?.close(`declared dead: ${why}`, CLOSE_FENCED);
+    this.#expected.delete(nodeId);
     this.#conns.delete(nodeId);
     const info = this.#info.get(nodeId);
     const driver = info?.driver === true;
@@ -296,11 +395,15 @@ export class Head {
 
   /** Sends a task to the node the policy picks; the reply names that node. */
   /** Places a task, starts it there, and answers with the node and a lease for its shape. */
-  #placeTask(t: WireTask): PlacedReply {
+  #placeTask(t: WireTask): PlacedReply | Promise<PlacedReply> {
     const shape = shapeFromEntries(t.resources);
     const args = (t.deps ?? []).map((d) => ({ size: d.size, nodes: d.value ? [t.owner] : (d.nodes ?? []) }));
     const n = this.scheduler.place(shape, args, false, t.tried);
-    if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+    if (!n) {
+      // after a restart, the node that fits may be one that has not connected again yet
+      if (this.#expected.size > 0) return this.#rejoined().then(() => this.#placeTask(t));
+      throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+    }
     this.#conns.get(n.nodeId)!.notify(MSG.TASK_RUN, t);
     return { node: n.nodeId, lease: this.scheduler.lease(shape, n) };
   }
@@ -309,11 +412,21 @@ export class Head {
   async #placeActor(t: WireTask): Promise<string> {
     const shape = shapeFromEntries(t.resources);
     const key = bytesToHex(t.actor!);
+    // asked again (the reply was lost with a connection to the last head): placed once, answered again
+    const placed = await this.store.get<ActorTableRecord>(TABLES.actors, key);
+    if (placed !== undefined) {
+      if (placed.state === "dead") throw new ActorDiedError(placed.className, key, placed.death ?? "dead");
+      return placed.node;
+    }
     if (t.actorName !== undefined) {
       const holder = await this.store.get<string>(TABLES.actorNames, t.actorName);
       if (holder !== undefined) throw new ActorNameTakenError(t.actorName);
     }
-    const n = this.scheduler.place(shape, [], true, t.tried);
+    let n = this.scheduler.place(shape, [], true, t.tried);
+    while (!n && this.#expected.size > 0) {
+      await this.#rejoined();
+      n = this.scheduler.place(shape, [], true, t.tried);
+    }
     if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
     if (t.actorName !== undefined) await this.store.put(TABLES.actorNames, t.actorName, key);
     const job = t.job ?? t.owner;
@@ -370,6 +483,7 @@ export class Head {
     return {
       address: this.address,
       heartbeatMs: this.scheduler.heartbeatMs,
+      missedHeartbeats: this.scheduler.deadAfterBeats,
       nodes,
       placed: this.scheduler.placed,
       actors: { alive: actorsAlive, dead: 0 },
@@ -381,6 +495,9 @@ export class Head {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#monitor);
+    clearTimeout(this.#rejoinTimer);
+    this.#expected.clear();
+    this.#someRejoined();
     // stop accepting, let the store's writes in progress end, close the store last
     await this.#listener.close();
     while (this.#work.size > 0) await Promise.allSettled([...this.#work]);

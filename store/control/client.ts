@@ -5,16 +5,24 @@
  * there are.
  */
 import type { Connection, GcsEventBody } from "../../net/index.js";
+
+/** What the control store uses of its link to the head (a Connection, or a link that outlives one). */
+export type ControlLink = Pick<Connection, "request" | "notify">;
 import { MSG } from "../../net/index.js";
 import type { ChangeListener, ControlStore, Table } from "./types.js";
 import { isTable } from "./types.js";
 
 export class RemoteControlStore implements ControlStore {
-  readonly #conn: Connection;
+  readonly #conn: ControlLink;
   readonly #subs = new Map<string, Set<ChangeListener>>();
 
-  constructor(conn: Connection) {
+  constructor(conn: ControlLink) {
     this.#conn = conn;
+  }
+
+  /** Subscribes `conn` (a new connection to the same server) to every channel listened to here. */
+  resubscribe(conn: ControlLink): void {
+    for (const channel of this.#subs.keys()) conn.notify(MSG.GCS_SUBSCRIBE, { channel });
   }
 
   async get<T = unknown>(table: Table, key: string): Promise<T | undefined> {

@@ -79,13 +79,16 @@ test("lease choices follow CPUs and the caller's own outstanding tasks, and star
 });
 
 test("failure detection: missed heartbeats make a node overdue; drivers are exempt; death is final", () => {
-  const g = new GlobalScheduler({ heartbeatMs: 100 });
+  const g = new GlobalScheduler({ heartbeatMs: 100, deadAfterBeats: 3 });
   g.addNode("h", cpu(1), false);
   g.addNode("d", cpu(0), true);
   const t0 = performance.now();
-  assert.deepEqual(g.overdue(t0 + 100), []);
+  assert.deepEqual(g.overdue(t0 + 250), []);
+  // the head itself did not run for 200 ms: the deadline moves on by as much
+  g.rearm(200, t0 + 250);
+  assert.deepEqual(g.overdue(t0 + 450), [], "silence the head did not hear is not counted");
   assert.deepEqual(
-    g.overdue(t0 + 151).map((n) => n.nodeId),
+    g.overdue(t0 + 501).map((n) => n.nodeId),
     ["h"],
   );
   assert.ok(g.markDead("h", "missed heartbeats"));

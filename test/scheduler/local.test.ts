@@ -153,6 +153,22 @@ test("a task waits for its arguments, and fails without running if one failed", 
   assert.match(ex.rejected[0]![1].message, /upstream/);
 });
 
+test("an argument whose only holder is known dead fails the task at once, never parks it (issue 19)", () => {
+  const { store, ex, s } = setup(2, 2);
+  // the cluster's side of the store: asking for an object whose holder died fails it there and then
+  store.cluster = { demand: (e) => store.fail(e, new Error("the node holding it died")), freed: () => {} };
+  const lost = store.expect("lost", 1);
+  store.setRemote(lost, { node: "dead", size: 1 << 20 });
+  store.expect("later", 1);
+  s.submit(spec("onLost", { deps: ["lost"] }));
+  assert.equal(ex.rejected.length, 1, "rejected at submission, not parked");
+  assert.match(ex.rejected[0]![1].message, /died/);
+  s.submit(spec("onBoth", { deps: ["later", "lost"] }));
+  store.sealInline("later", Uint8Array.of(1));
+  assert.deepEqual(ex.rejected.map(([n]) => n), ["onLost", "onBoth"]);
+  assert.equal(s.stats().waitingForArgs, 0);
+});
+
 test("a blocked isolate gives back unstarted tasks and runs the task it waits for", () => {
   const { ex, s } = setup(1, 2);
   const parent = spec("parent");

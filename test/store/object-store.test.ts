@@ -20,6 +20,17 @@ test("objects go from pending to ready, waking watchers once", () => {
   assert.ok(!s.whenSealed("a", () => woken++), "no watch on a sealed object");
 });
 
+test("whenSealed on an object whose demand fails it at once says it is sealed and never calls back", () => {
+  const s = store();
+  s.cluster = { demand: (e) => s.fail(e, new Error("holder died")), freed: () => {} };
+  const e = s.expect("remote", 1);
+  s.setRemote(e, { node: "gone", size: 10 });
+  let called = 0;
+  assert.equal(s.whenSealed(e, () => called++), false);
+  assert.equal(called, 0);
+  assert.equal(e.state, FAILED);
+});
+
 test("small objects stay inline, large ones go to the arena; both are freed at zero refs", () => {
   const s = store();
   s.putBytes("small", new Uint8Array(INLINE_MAX), 1);

@@ -91,3 +91,11 @@ export function spawnLater(ms: number, name: string): string {
   createActorWith(Counter, { name }, 0);
   return name;
 }
+
+/** Each byte of `data` XOR `k`, logged as `xor <tag>`: a large result made from a large argument (a chain to rebuild). */
+export function xorBytes(data: Uint8Array, k: number, tag: string): Uint8Array {
+  console.log(`xor ${tag}`);
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ k;
+  return out;
+}

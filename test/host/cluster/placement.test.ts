@@ -224,3 +224,65 @@ test("a task waits here until its arguments are resolved: sealed here, or known 
   store.sealInline(small, Uint8Array.of(1), undefined);
   assert.deepEqual(queue.submitted, [u]);
 });
+
+test("fencing: what a node declared dead sends later is ignored; the task placed again counts once", async () => {
+  const { store, peers, head, placement, task, busy } = setup();
+  busy();
+  const t = task();
+  placement.submit(t);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  peers.dead.set(X, "missed heartbeats");
+  placement.nodeDied(X, "missed heartbeats");
+  head.asked[1]!.answer({ node: Y, lease: [] });
+  await flush();
+  // X wakes and reports the run it finished after it was declared dead
+  placement.done({ id: keyToBytes(t.taskId.key), node: X, results: [{ value: Uint8Array.of(1) }] });
+  assert.equal(t.returns[0]!.state, 0, "the zombie's result is not taken");
+  placement.done({ id: keyToBytes(t.taskId.key), node: Y, results: [{ value: Uint8Array.of(2) }] });
+  assert.deepEqual([...store.bytes(t.returns[0]!)!], [2]);
+});
+
+test("lineage: a result only a dead node held is made again, once whoever asks, and the lineage goes with it", async () => {
+  const { store, peers, head, placement, task, busy, released } = setup();
+  busy();
+  const t = task();
+  placement.submit(t);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  placement.done({ id: keyToBytes(t.taskId.key), node: X, results: [{ node: X, size: 200_000 }] });
+  const e = t.returns[0]!;
+  assert.equal(e.remote?.node, X);
+  assert.deepEqual(released, [], "the lineage keeps the task's arguments");
+  peers.dead.set(X, "killed");
+  assert.equal(placement.rebuild(e, "the node holding it died"), undefined);
+  assert.equal(placement.rebuild(e, "asked again"), undefined);
+  assert.equal(head.asked.length, 2, "one run remakes it");
+  assert.equal(e.remote, undefined, "pending until the new run reports");
+  head.asked[1]!.answer({ node: Y, lease: [] });
+  await flush();
+  placement.done({ id: keyToBytes(t.taskId.key), node: Y, results: [{ value: Uint8Array.of(7) }] });
+  assert.deepEqual([...store.bytes(e)!], [7]);
+  assert.deepEqual(released, [t, t], "the run's references, then the lineage's");
+});
+
+test("lineage: without retries left, or once evicted, a lost result cannot be made again and says why", async () => {
+  const { store, head, placement, task, busy } = setup();
+  busy();
+  const once = task({ retries: 0 });
+  placement.submit(once);
+  head.asked[0]!.answer({ node: X, lease: [] });
+  await flush();
+  placement.done({ id: keyToBytes(once.taskId.key), node: X, results: [{ node: X, size: 200_000 }] });
+  assert.match(placement.rebuild(once.returns[0]!, "X died") ?? "", /no retries left.*maxRetries/);
+  // a result freed here takes its lineage with it: a later loss is not ours to remake
+  const t = task();
+  placement.submit(t);
+  head.asked[1]!.answer({ node: X, lease: [] });
+  await flush();
+  placement.done({ id: keyToBytes(t.taskId.key), node: X, results: [{ node: X, size: 200_000 }] });
+  store.cluster = { demand: () => {}, freed: (e) => placement.forget(e) };
+  const e = t.returns[0]!;
+  store.release(e);
+  assert.equal(placement.rebuild(e, "X died"), "X died");
+});
