@@ -19,7 +19,8 @@
  *                                  | u8 1 + u8 count × 16 node),
  *         [TF_NESTED] u32 count × 20 id,
  *         [TF_ACTOR] 16 actor, [TF_ACTOR_NAME] str, [TF_MAX_CONC] u32,
- *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node, [TF2_MEMORY] u32 MiB
+ *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node, [TF2_MEMORY] u32 MiB,
+ *         [TF2_RETRY_EXC] u8 count (0: every error) × str name
  *   done: u8 FORMAT, u8 flags (DF_*), 16 id, 16 node,
  *         [DF_ERROR]   u32 length + encoded error,
  *         [DF_RESULTS] u32 count × (u8 0 + u32 length + value
@@ -48,6 +49,8 @@ const TF2_JOB = 1;
 const TF2_DETACHED = 2;
 /** The task's guest has its own linear memory cap (WireTask.memoryMb). */
 const TF2_MEMORY = 4;
+/** Guest errors the task is retried on (WireTask.retryExceptions). */
+const TF2_RETRY_EXC = 8;
 
 const DF_ERROR = 1;
 const DF_RESULTS = 2;
@@ -173,6 +176,7 @@ export function writeTask(out: Out, t: WireTask): void {
   if (t.job !== undefined) flags2 |= TF2_JOB;
   if (t.lifetime === "detached") flags2 |= TF2_DETACHED;
   if (t.memoryMb !== undefined) flags2 |= TF2_MEMORY;
+  if (t.retryExceptions !== undefined) flags2 |= TF2_RETRY_EXC;
   out.room(16 + 64);
   out.u8(FORMAT);
   out.u8(flags);
@@ -222,6 +226,12 @@ export function writeTask(out: Out, t: WireTask): void {
   if (t.memoryMb !== undefined) {
     out.room(4);
     out.u32(t.memoryMb);
+  }
+  if (t.retryExceptions !== undefined) {
+    const names = t.retryExceptions === true ? [] : t.retryExceptions;
+    out.room(1);
+    out.u8(names.length);
+    for (const n of names) out.str(n);
   }
 }
 
@@ -442,6 +452,15 @@ export function readTask(body: Uint8Array): WireTask {
     const mb = r.u32();
     if (mb < 1 || mb > 4096) throw new WireError(`a task's memory cap of ${mb} MiB is out of range (1 to 4096)`);
     t.memoryMb = mb;
+  }
+  if (flags2 & TF2_RETRY_EXC) {
+    const n = r.u8();
+    if (n === 0) t.retryExceptions = true;
+    else {
+      const names = new Array<string>(n);
+      for (let i = 0; i < n; i++) names[i] = r.str(other);
+      t.retryExceptions = names;
+    }
   }
   if (r.at !== body.length) throw new WireError(`task body has ${body.length - r.at} bytes left over`);
   return t;

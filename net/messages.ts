@@ -133,7 +133,9 @@ export interface WireTask {
   /** For constructors: "detached" keeps the actor alive after its driver leaves. */
   lifetime?: "detached";
   /** The guest's own linear memory cap, MiB (else the running node's). */
-  memoryMb?: number;
+memoryMb?: number;
+  /** Guest errors it is retried on: all (true), or these error names. */
+  retryExceptions?: true | readonly string[];
 }
 
 /** Guest log lines sent to the driver whose program made them. */

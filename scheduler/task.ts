@@ -34,8 +34,10 @@ export interface TaskSpec {
   readonly returns: readonly ObjectEntry[];
   readonly stats: FunctionStats;
   readonly shape: Shape;
-  /** Runs left after a crash of the isolate. */
+  /** Runs left after a crash of its isolate or node, a lost result, or a retried guest error. */
   retriesLeft: number;
+  /** Guest errors that are retried (within retriesLeft): all, or these error names; undefined: none. */
+  retryExceptions: true | readonly string[] | undefined;
   /** 0: no limit. */
   readonly timeoutMs: number;
   /** True for tasks submitted by a running guest (they may be run nested by a waiting parent). */
@@ -92,5 +94,6 @@ export function newTaskSpec(f: TaskFields): TaskSpec {
     parent: undefined,
     onDone: undefined,
     job: undefined,
+    retryExceptions: undefined,
   };
 }

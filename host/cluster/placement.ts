@@ -450,6 +450,7 @@ export class Placement {
     if (args.nested) w.nested = args.nested;
     if (actor !== undefined) w.actor = keyToBytes(actor);
     if (task.job !== undefined) w.job = task.job;
+    if (task.retryExceptions !== undefined) w.retryExceptions = task.retryExceptions;
     if (componentHash === undefined) {
       const mb = this.#node.componentMemoryMb(task.component);
       if (mb !== undefined) w.memoryMb = mb;

@@ -131,7 +131,7 @@ export class RemoteRun {
         this.#report(w, entries);
         return;
       }
-      const options = { numReturns: w.numReturns, maxRetries: w.retries, timeoutMs: w.timeoutMs, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb };
+      const options = { numReturns: w.numReturns, maxRetries: w.retries, timeoutMs: w.timeoutMs, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb, retryExceptions: w.retryExceptions };
       const deps = this.#objects.argEntries(w);
       // nested refs are not resolved here: a guest's get finds them in the cluster (want)
       const task = makeTask(this.#node.store, { component: c, fn: functionInfo(c, w.name), taskId, args: w.args, deps, nested: undefined, options, returnIds: ids, returns: entries });

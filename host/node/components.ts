@@ -138,7 +138,7 @@ export function makeTask(store: ObjectStore, p: TaskParts): TaskSpec {
   const { deps, nested, options, fn } = p;
   if (deps) for (const d of deps) store.addRef(d);
   if (nested) for (const d of nested) store.addRef(d);
-  return newTaskSpec({
+  const t = newTaskSpec({
     taskId: p.taskId,
     name: fn.name,
     nameBytes: fn.nameBytes,
@@ -157,6 +157,8 @@ export function makeTask(store: ObjectStore, p: TaskParts): TaskSpec {
     timeoutMs: options.timeoutMs,
     nestedSubmit: p.nestedSubmit,
   });
+  if (options.retryExceptions !== undefined) t.retryExceptions = options.retryExceptions;
+  return t;
 }
 
 /** Drops the references a task holds on its arguments. */

@@ -22,7 +22,7 @@ import type { ObjectEntry } from "../../store/index.js";
 import { INLINE_MAX } from "../../store/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { HostGpu } from "../../gpu/index.js";
-import { GuestOutOfMemoryError, IsolateDiedError, TaskTimeoutError } from "../errors.js";
+import { GuestOutOfMemoryError, IsolateDiedError, TaskError, TaskTimeoutError } from "../errors.js";
 import { MemoryGuard } from "./memory-guard.js";
 import type { PoolEvents } from "../isolate/index.js";
 import { IsolatePool } from "../isolate/index.js";
@@ -283,6 +283,14 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       else if (exec.storeError) err = exec.storeError; // the store had no room for its arguments or results
       else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.components.find(task.component)?.prepared.sourceMap);
       else err = trapOrHostError(name, status, detail!);
+      if (task.kind === KIND_TASK && task.retriesLeft > 0 && retriesOn(task, status, err)) {
+        // retryExceptions: the guest's error is retried while runs are left; its results stay pending
+        task.retriesLeft--;
+        this.executions.finish(exec);
+        this.scheduler.finished(iso, task, ms);
+        this.scheduler.requeue([task]);
+        return;
+      }
       for (const e of returns) this.store.fail(e, err);
     }
     this.executions.finish(exec);
@@ -392,4 +400,13 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.gpu.close();
     this.store.close();
   }
+}
+
+/** Whether a task's guest error is one its `retryExceptions` retries (a thrown error by its class name, a trap as "GuestTrapError"). */
+function retriesOn(task: TaskSpec, status: number, err: Error): boolean {
+  const which = task.retryExceptions;
+  if (which === undefined || (status !== STATUS_FAILED && status !== STATUS_TRAP)) return false;
+  if (which === true) return true;
+  const name = status === STATUS_TRAP ? "GuestTrapError" : err instanceof TaskError ? err.guestName : err.name;
+  return which.includes(name);
 }

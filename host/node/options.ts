@@ -16,8 +16,18 @@ import { MAX_GUEST_MEMORY_MB } from "./component.js";
 export interface TaskOptions extends ResourceRequest {
   /** How many ObjectRefs `remote` returns (the task returns an array of that length). Default 1. */
   numReturns?: number;
-  /** Runs left after the isolate running it crashes. Default 3. */
+  /**
+   * Runs left after the isolate or node running it dies, or its result is
+   * lost with its node (it is then run again from its lineage); -1: no
+   * limit. Default 3 (as Ray).
+   */
   maxRetries?: number;
+  /**
+   * Also run it again (within maxRetries) when its guest throws: `true` for
+   * any error, or the names of the errors to retry (the guest's error class
+   * name, e.g. "RangeError"; "GuestTrapError" for a trap). Default false.
+   */
+  retryExceptions?: boolean | string[];
   /** Stops the task (and its isolate) after this long. Default: no limit. */
   timeoutMs?: number;
   /**
@@ -28,9 +38,14 @@ export interface TaskOptions extends ResourceRequest {
   memoryMb?: number;
 }
 
+/** maxRetries -1 as retriesLeft: more runs than any task gets (and it fits the wire's u32). */
+export const UNLIMITED_RETRIES = 0xffff_ffff;
+
 export interface ResolvedOptions {
   numReturns: number;
   maxRetries: number;
+  /** Guest errors that are retried (undefined: none). */
+  retryExceptions?: true | readonly string[];
   timeoutMs: number;
   shape: ReturnType<typeof shapeOf>;
   /** The task's own memory cap, MiB (undefined: the host's). */
@@ -85,7 +100,17 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   return r;
 }
 
-const OPTION_KEYS = new Set(["numReturns", "maxRetries", "timeoutMs", "memoryMb", "numCpus", "numGpus", "resources"]);
+const OPTION_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "timeoutMs", "memoryMb", "numCpus", "numGpus", "resources"]);
+
+/** Checks a `retryExceptions` option: undefined for none. */
+export function checkRetryExceptions(v: unknown): true | readonly string[] | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return true;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 255 || !v.every((n) => typeof n === "string" && n.length > 0 && n.length < 256)) {
+    throw new TypeError(`retryExceptions must be true, false, or a list of error names (e.g. ["RangeError"]), got ${JSON.stringify(v)}`);
+  }
+  return Object.freeze([...(v as string[])]);
+}
 
 /** Checks task options and normalizes them (RangeError/TypeError naming the bad option). */
 export function resolveOptions(raw: unknown): ResolvedOptions {
@@ -95,14 +120,25 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new TypeError(`unknown task option '${k}'`);
   const numReturns = o.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > 10_000) throw new RangeError(`numReturns must be a whole number from 0 to 10000, got ${o.numReturns}`);
-  const maxRetries = o.maxRetries ?? 3;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`maxRetries must be a whole number >= 0, got ${o.maxRetries}`);
+  const maxRetries = checkRetries(o.maxRetries, "maxRetries", 3);
   const timeoutMs = o.timeoutMs ?? 0;
   if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a number >= 0, got ${o.timeoutMs}`);
   const shape = shapeOf(o);
   const memoryMb = checkMemoryMb(o.memoryMb);
-  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape && memoryMb === undefined) return DEFAULT_RESOLVED;
-  return memoryMb === undefined ? { numReturns, maxRetries, timeoutMs, shape } : { numReturns, maxRetries, timeoutMs, shape, memoryMb };
+  const retryExceptions = checkRetryExceptions(o.retryExceptions);
+  if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape && memoryMb === undefined && retryExceptions === undefined) return DEFAULT_RESOLVED;
+  const r: ResolvedOptions = { numReturns, maxRetries, timeoutMs, shape };
+  if (memoryMb !== undefined) r.memoryMb = memoryMb;
+  if (retryExceptions !== undefined) r.retryExceptions = retryExceptions;
+  return r;
+}
+
+/** A count of retries or restarts: a whole number >= 0, or -1 for no limit (UNLIMITED_RETRIES). */
+export function checkRetries(v: unknown, what: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (v === -1) return UNLIMITED_RETRIES;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= UNLIMITED_RETRIES) throw new RangeError(`${what} must be a whole number >= 0, or -1 for no limit, got ${String(v)}`);
+  return v;
 }
 
 export interface NodeOptions {

@@ -105,3 +105,27 @@ test("a guest that exhausts its memory fails its task, not the host", { timeout:
     assert.equal(await ray.get(mod.fn("small").remote()), 42);
   });
 });
+
+test("retryExceptions runs a task that throws again while maxRetries last: any error, or the names listed; -1 is no limit", { timeout: 120_000 }, async () => {
+  await withRay({ numCpus: 2 }, async (ray) => {
+    const mod = await ray.load(guest("cluster"));
+    type Counter = { inc(by?: number): number; read(): number };
+    const Counter = mod.actor<Counter>("Counter");
+    const failsUntil = mod.fn<[unknown, number], number>("failsUntil");
+    // fails twice, then succeeds on its third run
+    const a = Counter.remote(0);
+    assert.equal(await ray.get(failsUntil.options({ retryExceptions: true }).remote(a, 2)), 3);
+    const b = Counter.remote(0);
+    assert.equal(await ray.get(failsUntil.options({ retryExceptions: ["RangeError"], maxRetries: -1 }).remote(b, 5)), 6);
+    // not retried: by default, for an error not listed, or once maxRetries are spent
+    const c = Counter.remote(0);
+    await assert.rejects(ray.get(failsUntil.remote(c, 2)), (e: Error) => e instanceof TaskError && e.guestName === "RangeError" && /run 1 fails/.test(e.message));
+    const d = Counter.remote(0);
+    await assert.rejects(ray.get(failsUntil.options({ retryExceptions: ["TypeError"] }).remote(d, 2)), /run 1 fails/);
+    const e = Counter.remote(0);
+    await assert.rejects(ray.get(failsUntil.options({ retryExceptions: true, maxRetries: 1 }).remote(e, 2)), /run 2 fails/);
+    assert.equal(await ray.get(e.read.remote()), 2, "ran twice: once and one retry");
+    assert.throws(() => failsUntil.options({ retryExceptions: "yes" as never }), /retryExceptions must be true, false, or a list/);
+    assert.throws(() => failsUntil.options({ maxRetries: -2 }), /maxRetries must be a whole number >= 0, or -1/);
+  });
+});

@@ -99,3 +99,10 @@ export function xorBytes(data: Uint8Array, k: number, tag: string): Uint8Array {
   for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ k;
   return out;
 }
+
+/** Counts its runs on `c` and throws a RangeError until the count passes `failures` (retryExceptions' test). */
+export function failsUntil(c: Actor<Counter>, failures: number): number {
+  const n = get(c.inc.remote(1));
+  if (n <= failures) throw new RangeError(`run ${n} fails`);
+  return n;
+}
