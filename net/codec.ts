@@ -20,7 +20,8 @@
  *         [TF_NESTED] u32 count × 20 id,
  *         [TF_ACTOR] 16 actor, [TF_ACTOR_NAME] str, [TF_MAX_CONC] u32,
  *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node, [TF2_MEMORY] u32 MiB,
- *         [TF2_RETRY_EXC] u8 count (0: every error) × str name
+ *         [TF2_RETRY_EXC] u8 count (0: every error) × str name,
+ *         [TF2_RESTART] u32 maxRestarts, u32 maxTaskRetries, u32 checkpointInterval
  *   done: u8 FORMAT, u8 flags (DF_*), 16 id, 16 node,
  *         [DF_ERROR]   u32 length + encoded error,
  *         [DF_RESULTS] u32 count × (u8 0 + u32 length + value
@@ -51,6 +52,8 @@ const TF2_DETACHED = 2;
 const TF2_MEMORY = 4;
 /** Guest errors the task is retried on (WireTask.retryExceptions). */
 const TF2_RETRY_EXC = 8;
+/** An actor's restart options (WireTask.restart). */
+const TF2_RESTART = 16;
 
 const DF_ERROR = 1;
 const DF_RESULTS = 2;
@@ -177,6 +180,7 @@ export function writeTask(out: Out, t: WireTask): void {
   if (t.lifetime === "detached") flags2 |= TF2_DETACHED;
   if (t.memoryMb !== undefined) flags2 |= TF2_MEMORY;
   if (t.retryExceptions !== undefined) flags2 |= TF2_RETRY_EXC;
+  if (t.restart !== undefined) flags2 |= TF2_RESTART;
   out.room(16 + 64);
   out.u8(FORMAT);
   out.u8(flags);
@@ -232,6 +236,12 @@ export function writeTask(out: Out, t: WireTask): void {
     out.room(1);
     out.u8(names.length);
     for (const n of names) out.str(n);
+  }
+  if (t.restart !== undefined) {
+    out.room(12);
+    out.u32(t.restart.maxRestarts);
+    out.u32(t.restart.maxTaskRetries);
+    out.u32(t.restart.checkpointInterval);
   }
 }
 
@@ -462,6 +472,7 @@ export function readTask(body: Uint8Array): WireTask {
       t.retryExceptions = names;
     }
   }
+  if (flags2 & TF2_RESTART) t.restart = { maxRestarts: r.u32(), maxTaskRetries: r.u32(), checkpointInterval: r.u32() };
   if (r.at !== body.length) throw new WireError(`task body has ${body.length - r.at} bytes left over`);
   return t;
 }

@@ -136,6 +136,8 @@ export interface WireTask {
 memoryMb?: number;
   /** Guest errors it is retried on: all (true), or these error names. */
   retryExceptions?: true | readonly string[];
+  /** An actor's constructor: its restart options (ActorOptions), when any is set. */
+  restart?: { maxRestarts: number; maxTaskRetries: number; checkpointInterval: number };
 }
 
 /** Guest log lines sent to the driver whose program made them. */

@@ -97,3 +97,6 @@ export function newTaskSpec(f: TaskFields): TaskSpec {
     retryExceptions: undefined,
   };
 }
+
+/** maxRetries (and maxRestarts, maxTaskRetries) -1 as a count: more than any task or actor gets, and it fits the wire's u32. */
+export const UNLIMITED_RETRIES = 0xffff_ffff;

@@ -127,6 +127,7 @@ export class ClusterNode implements ClusterLink {
     this.#objects.rebuild = (e, why) => this.#placement.rebuild(e, why);
     this.#objects.onFreed = (e) => this.#placement.forget(e);
     this.#actors = new RemoteActors(node, this.gcs, head, this.#peers, this.#placement);
+    this.#placement.callLost = (actor, node, why, w) => this.#actors.callLost(actor, node, why, w);
     this.#run = new RemoteRun(node, this.gcs, head, this.#peers, this.#objects, () => {
       // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
       if (performance.now() - this.#lastBeat > LOAD_REPORT_MS) this.#beat();

@@ -103,6 +103,8 @@ interface Lineage {
   rebuilding: boolean;
 }
 
+const NO_CALL_LOST = (): boolean => false;
+
 /** Times a task is placed again because an argument was lost where it ran. */
 const MAX_ARG_LOSSES = 3;
 /** Ray's default bound on the lineage an owner keeps (max_lineage_bytes). */
@@ -525,14 +527,27 @@ export class Placement {
     return true;
   }
 
-  /** Node `id` died: resubmit what it ran for us; fail the actor calls sent to it. */
+  /** An actor call in flight to a node that died: true when its actor will take it again after a restart (RemoteActors.callLost). */
+  callLost: (actorKey: string, node: string, why: string, w: WireTask) => boolean = NO_CALL_LOST;
+
+  /** Node `id` died: resubmit what it ran for us; fail the actor calls sent to it (or keep them for a restart). */
   nodeDied(id: string, why: string): void {
     for (const l of this.#leases.values()) l.nodes = l.nodes.filter((n) => n.node !== id);
     const again: Forwarded[] = [];
     for (const f of this.#forwarded.values()) if (f.node === id) again.push(f);
     for (const f of again) {
-      if (f.wire.actor !== undefined) this.drop(f, new ActorDiedError(f.wire.name, keyToHex(bytesToKey(f.wire.actor, 0, 16)), `its node died (${why})`));
-      else this.#nodeDiedFor(f, id, why);
+      if (f.wire.actor === undefined) {
+        this.#nodeDiedFor(f, id, why);
+        continue;
+      }
+      const actor = bytesToKey(f.wire.actor, 0, 16);
+      // a restartable actor's call in flight waits for the restart (maxTaskRetries), else fails
+      if (this.callLost(actor, id, why, f.wire)) {
+        this.#unplace(f);
+        f.node = undefined;
+        continue;
+      }
+      this.drop(f, new ActorDiedError(f.wire.name, keyToHex(actor), `its node died (${why})${this.callLost === NO_CALL_LOST ? "" : "; a call in flight then is not sent again (maxTaskRetries)"}`));
     }
   }
 }

@@ -10,7 +10,7 @@ import type { ActorStateBody, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { newTaskSpec, shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
-import { TABLES } from "../../store/index.js";
+import { TABLES, channelOf } from "../../store/index.js";
 import { ActorDiedError, ActorNotFoundError } from "../errors.js";
 import type { ActorTableRecord } from "../head/index.js";
 import { KIND_CONSTRUCT, KIND_METHOD } from "../isolate/index.js";
@@ -31,6 +31,11 @@ interface RemoteActor {
   /** Calls not sent yet (an argument unresolved, or behind one that is), in order. */
   outbox: { ready: boolean; send: () => void }[];
   death: Error | undefined;
+  /** Restarts it may still have (from its options or its record), and how often a call in flight at a death is sent again. */
+  maxRestarts: number;
+  maxTaskRetries: number;
+  /** Waiting for the head to start it again elsewhere: stops watching its record. */
+  unwatch: (() => void) | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -45,6 +50,8 @@ export class RemoteActors {
   readonly #actors = new Map<string, RemoteActor>();
   /** Set when the node leaves: deaths are no longer recorded. */
   closed = false;
+  /** Times each call was sent again after its actor's node died (maxTaskRetries). */
+  readonly #resent = new WeakMap<WireTask, number>();
 
   constructor(node: LocalNode, gcs: RemoteControlStore, head: HeadLink, peers: Peers, placement: Placement) {
     this.#node = node;
@@ -58,7 +65,7 @@ export class RemoteActors {
   create(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void {
     const ctorOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape, memoryMb: options.memoryMb };
     const ctor = makeTask(this.#node.store, { component: c, fn: functionInfo(c, className), taskId: actorId, args, deps, nested, options: ctorOptions, returnIds: [], returns: [], kind: KIND_CONSTRUCT });
-    const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined };
+    const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0, unwatch: undefined };
     this.#actors.set(actorId.key, a);
     const place = () => {
       const w = this.#placement.toWire(ctor, actorId.key);
@@ -71,6 +78,9 @@ export class RemoteActors {
       w.maxConcurrency = options.maxConcurrency;
       if (job !== undefined) w.job = job;
       if (options.lifetime === "detached") w.lifetime = "detached";
+      if (options.maxRestarts !== undefined || options.maxTaskRetries !== undefined || options.checkpointInterval !== undefined) {
+        w.restart = { maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0, checkpointInterval: options.checkpointInterval ?? 0 };
+      }
       this.#head.request<string>(MSG.ACTOR_CREATE, w).then(
         (node) => {
           a.node = node;
@@ -100,6 +110,8 @@ export class RemoteActors {
   #fromRecord(a: RemoteActor, rec: ActorTableRecord): void {
     a.className = rec.className;
     a.node = rec.node;
+    a.maxRestarts = rec.restartsLeft ?? 0;
+    a.maxTaskRetries = rec.maxTaskRetries ?? 0;
     const nodeDeath = this.#peers.deathOf(rec.node);
     if (rec.state === "dead") a.death = new ActorDiedError(rec.className, keyToHex(a.key), rec.death ?? "dead");
     else if (nodeDeath !== undefined) a.death = new ActorDiedError(rec.className, keyToHex(a.key), `its node died (${nodeDeath})`);
@@ -118,7 +130,7 @@ export class RemoteActors {
     const rec = await this.#lookup(key);
     if (!rec || rec.state === "dead") return undefined;
     if (!this.#actors.has(key) && !this.#node.actors.get(key)) {
-      const a: RemoteActor = { key, className: rec.className, node: undefined, waiting: undefined, outbox: [], death: undefined };
+      const a: RemoteActor = { key, className: rec.className, node: undefined, waiting: undefined, outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined };
       this.#fromRecord(a, rec);
       this.#actors.set(key, a);
     }
@@ -130,7 +142,7 @@ export class RemoteActors {
     let a = this.#actors.get(actorKey);
     if (!a) {
       // a handle that came in a value: find the actor first, keeping this call's place in line
-      const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined };
+      const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined };
       this.#actors.set(actorKey, (a = found));
       this.#lookup(actorKey).then(
         (rec) => {
@@ -208,10 +220,51 @@ export class RemoteActors {
     return this.#actors.get(key)?.className;
   }
 
-  /** Node `id` died: the actors on it are dead. */
+  /**
+   * Node `id` died: the actors on it are dead, unless they may restart:
+   * then their calls wait (those in flight first, see `callLost`) until the
+   * head has started them on another node.
+   */
   nodeDied(id: string, why: string): void {
     for (const a of this.#actors.values()) {
-      if (a.node === id && !a.death) a.death = new ActorDiedError(a.className, keyToHex(a.key), `its node died (${why})`);
+      if (a.node !== id || a.death) continue;
+      if (a.maxRestarts > 0) this.#awaitRestart(a, id, why);
+      else a.death = new ActorDiedError(a.className, keyToHex(a.key), `its node died (${why})`);
     }
+  }
+
+  /**
+   * A call to an actor whose node died was in flight (Placement.nodeDied):
+   * true when it waits for the actor's restart to be sent again (within
+   * maxTaskRetries); false when it fails (at-most-once).
+   */
+  callLost(actorKey: string, node: string, why: string, w: WireTask): boolean {
+    const a = this.#actors.get(actorKey);
+    if (!a || a.death || a.maxRestarts <= 0) return false;
+    const tries = this.#resent.get(w) ?? 0;
+    if (tries >= a.maxTaskRetries) return false;
+    this.#resent.set(w, tries + 1);
+    if (a.node === node) this.#awaitRestart(a, node, why);
+    (a.waiting ??= []).push(w);
+    return true;
+  }
+
+  /** Holds `a`'s calls until its record names a live node again (restarted) or says it is dead. */
+  #awaitRestart(a: RemoteActor, deadNode: string, why: string): void {
+    if (a.unwatch !== undefined) return;
+    a.node = undefined;
+    a.waiting ??= [];
+    const hex = keyToHex(a.key);
+    const seen = (rec: ActorTableRecord | undefined) => {
+      if (a.unwatch === undefined || !rec) return;
+      if (rec.state === "dead") a.death = new ActorDiedError(a.className, hex, rec.death ?? `its node died (${why})`);
+      else if (rec.node === deadNode || this.#peers.deathOf(rec.node) !== undefined) return;
+      a.unwatch();
+      a.unwatch = undefined;
+      if (!a.death) this.#fromRecord(a, rec);
+      this.#flush(a);
+    };
+    a.unwatch = this.#gcs.subscribe(channelOf(TABLES.actors, hex), (_k, v) => seen(v as ActorTableRecord | undefined));
+    this.#gcs.get<ActorTableRecord>(TABLES.actors, hex).then(seen, () => {});
   }
 }

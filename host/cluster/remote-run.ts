@@ -202,6 +202,12 @@ export class RemoteRun {
       if (w.actorName !== undefined) rec.name = w.actorName;
       if (w.lifetime === "detached") rec.lifetime = "detached";
       const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb };
+      // restarts here (its isolate crashed, a method trapped) are counted here; the head counts those after node deaths
+      if (w.restart !== undefined) {
+        if (w.restart.maxRestarts > 0) options.maxRestarts = w.restart.maxRestarts;
+        if (w.restart.maxTaskRetries > 0) options.maxTaskRetries = w.restart.maxTaskRetries;
+        if (w.restart.checkpointInterval > 0) options.checkpointInterval = w.restart.checkpointInterval;
+      }
       const deps = c ? this.#objects.argEntries(w) : undefined;
       let failure = err;
       let r: ActorRecord | undefined;

@@ -9,7 +9,7 @@ import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
 import type { ActorStateBody, Connection, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
-import { GlobalScheduler, InfeasibleTaskError, UNIT, shapeFromEntries } from "../../scheduler/index.js";
+import { GlobalScheduler, InfeasibleTaskError, UNIT, UNLIMITED_RETRIES, shapeFromEntries } from "../../scheduler/index.js";
 import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError, NodeFencedError } from "../errors.js";
 
@@ -94,6 +94,13 @@ export interface ActorTableRecord {
   state: "alive" | "dead";
   death?: string;
   methods: string[];
+  /** Restarts left after node deaths (maxRestarts; UNLIMITED_RETRIES for -1), and restarts so far. */
+  restartsLeft?: number;
+  restarts?: number;
+  /** Times a call in flight at a death is sent again (callers read it). */
+  maxTaskRetries?: number;
+  /** Its constructor as it travels: sent again to start it on another node. */
+  spec?: WireTask;
 }
 
 /** Least time a restarted head waits for the last head's nodes to connect again. */
@@ -387,10 +394,33 @@ export class Head {
       const here = a.node === nodeId;
       const owned = (a.job ?? a.owner) === nodeId && a.lifetime !== "detached";
       if (!here && !owned) continue;
+      if (here && !owned && (await this.#restartActor(key, a, why))) continue;
       await this.store.put(TABLES.actors, key, { ...a, state: "dead", death: here ? `its node died (${why})` : why } satisfies ActorTableRecord);
       if (a.name !== undefined && (await this.store.get<string>(TABLES.actorNames, a.name)) === key) await this.store.delete(TABLES.actorNames, a.name);
       if (!here) this.#conns.get(a.node)?.notify(MSG.ACTOR_KILL, { actor: keyToBytes(hexToKey(key)) });
     }
+  }
+
+  /**
+   * Actor `key`'s node died (`why`): with restarts left and its owner alive
+   * (or detached), it is placed on another node and started there from its
+   * constructor, under the same ID and name. False when it is not.
+   */
+  async #restartActor(key: string, a: ActorTableRecord, why: string): Promise<boolean> {
+    if (!a.spec || !(a.restartsLeft! > 0)) return false;
+    const job = a.job ?? a.owner;
+    if (a.lifetime !== "detached" && this.scheduler.node(job)?.alive !== true && !this.#expected.has(job)) return false;
+    const spec = a.spec;
+    const n = this.scheduler.place(shapeFromEntries(spec.resources), [], true, [a.node]);
+    const conn = n === undefined ? undefined : this.#conns.get(n.nodeId);
+    if (!n || !conn) return false;
+    const left = a.restartsLeft! >= UNLIMITED_RETRIES ? a.restartsLeft! : a.restartsLeft! - 1;
+    const rec: ActorTableRecord = { ...a, node: n.nodeId, state: "alive", restartsLeft: left, restarts: (a.restarts ?? 0) + 1, methods: [] };
+    await this.store.put(TABLES.actors, key, rec);
+    this.#log(`(wray) actor ${a.className}${a.name !== undefined ? ` '${a.name}'` : ""} (${key.slice(0, 8)}) restarts on node ${n.nodeId.slice(0, 8)}: its node died (${why})`);
+    // its budget on the new node is what is left
+    conn.notify(MSG.ACTOR_CREATE, { ...spec, restart: { ...spec.restart!, maxRestarts: left } } satisfies WireTask);
+    return true;
   }
 
   /** Sends a task to the node the policy picks; the reply names that node. */
@@ -433,6 +463,12 @@ export class Head {
     const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, job, state: "alive", methods: [] };
     if (t.actorName !== undefined) rec.name = t.actorName;
     if (t.lifetime === "detached") rec.lifetime = "detached";
+    if (t.restart !== undefined && t.restart.maxRestarts > 0) {
+      rec.restartsLeft = t.restart.maxRestarts;
+      rec.restarts = 0;
+      rec.maxTaskRetries = t.restart.maxTaskRetries;
+      rec.spec = t;
+    }
     await this.store.put(TABLES.actors, key, rec);
     if (rec.lifetime !== "detached" && this.scheduler.node(job)?.alive !== true) {
       // its driver left while it was being placed, after the sweep of that driver's actors: it dies with it here

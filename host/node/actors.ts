@@ -31,6 +31,26 @@ import { Deque, InfeasibleTaskError, awaitDeps, depFailure } from "../../schedul
 import type { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError } from "../errors.js";
+import { KIND_METHOD } from "../isolate/index.js";
+import { releaseArgs } from "./components.js";
+import { UNLIMITED_RETRIES as UNLIMITED } from "./options.js";
+
+/** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes. */
+function withArrayHeader(value: Uint8Array): Uint8Array {
+  const out = new Uint8Array(value.length + 1);
+  out[0] = 0x91;
+  out.set(value, 1);
+  return out;
+}
+
+/** No arguments: an empty MessagePack array. */
+const EMPTY_ARGS = Uint8Array.of(0x90);
+
+/** Takes one more reference on each of `t`'s arguments (one set per run, and one for what keeps it to run again). */
+function retain(store: ObjectStore, t: TaskSpec): void {
+  if (t.deps) for (const d of t.deps) store.addRef(d);
+  if (t.nested) for (const d of t.nested) store.addRef(d);
+}
 
 /** What the actor manager needs from the node. */
 export interface ActorHost {
@@ -47,9 +67,14 @@ export interface ActorHost {
   reject(task: TaskSpec, error: Error): void;
   /** An actor died (killed, failed, its isolate gone): a cluster node records it. */
   actorDied?(r: ActorRecord): void;
+  /** A call the host makes itself on actor `r` (checkpoint, restore): one result, an entry of its own. */
+  internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec;
+  /** Says what happened to an actor (a restart), as a line of the host's log. */
+  say(line: string): void;
 }
 
-export type ActorState = "pending" | "alive" | "dead";
+/** "restarting": it crashed and its isolate is being stopped; it starts again once it has. */
+export type ActorState = "pending" | "alive" | "restarting" | "dead";
 
 export interface ActorRecord {
   readonly key: string;
@@ -73,6 +98,23 @@ export interface ActorRecord {
   /** Its resources are held (the reservation was granted). */
   reserved: boolean;
   readonly onGranted: () => void;
+  /** Its constructor call (run again at each restart). */
+  readonly ctor: TaskSpec;
+  /** Restarts left (maxRestarts), and restarts so far. */
+  restartsLeft: number;
+  restarts: number;
+  readonly maxTaskRetries: number;
+  /** Calls between checkpoints (0: none), and calls sent since the last checkpoint call. */
+  readonly checkpointEvery: number;
+  sinceCheckpoint: number;
+  /** The last checkpoint's value (MessagePack), once one was saved. */
+  saved: Uint8Array | undefined;
+  /** Calls and checkpoint calls sent since the last saved checkpoint, in order (each holding its own argument refs). */
+  readonly log: TaskSpec[];
+  /** Why it crashed, while it is restarting. */
+  crash: string | undefined;
+  /** Calls that came back from the crashed instance while it was being stopped: in flight, as far as restarting goes. */
+  readonly orphans: Set<TaskSpec>;
 }
 
 export interface ActorOptionsResolved {
@@ -82,6 +124,12 @@ export interface ActorOptionsResolved {
   lifetime?: "detached";
   /** The actor's own memory cap, MiB (undefined: the host's). */
   memoryMb?: number;
+  /** Restarts left after deaths other than kill (undefined: none). */
+  maxRestarts?: number;
+  /** Times a call in flight at a death is sent again (undefined: none). */
+  maxTaskRetries?: number;
+  /** Calls between checkpoints (undefined: none). */
+  checkpointInterval?: number;
 }
 
 export class ActorManager {
@@ -91,6 +139,10 @@ export class ActorManager {
   readonly #byName = new Map<string, ActorRecord>();
   /** Calls whose arguments have been looked at (watched or found ready). */
   readonly #checked = new WeakSet<TaskSpec>();
+  /** The host's own calls (checkpoint, restore), by actor. */
+  readonly #internal = new WeakMap<TaskSpec, "checkpoint" | "restore">();
+  /** Times each call was sent again after a crash (maxTaskRetries). */
+  readonly #resent = new WeakMap<TaskSpec, number>();
 
   readonly #whenSealed: Watch;
 
@@ -124,6 +176,12 @@ export class ActorManager {
    */
   create(ctor: TaskSpec, methods: ReadonlySet<string>, options: ActorOptionsResolved): ActorRecord {
     const r = this.#record(ctor, methods, options);
+    if (r.checkpointEvery > 0 && !(methods.has("checkpoint") && methods.has("restore"))) {
+      this.#die(r, `checkpointInterval needs the class to have checkpoint() and restore(value) methods; ${r.className} has ${[...methods].join(", ") || "none"}`);
+      return r;
+    }
+    // a constructor that may run again keeps its arguments
+    if (r.restartsLeft > 0) retain(this.#host.store, ctor);
     if (r.name !== undefined) this.#byName.set(r.name, r);
     const scheduler = this.#host.scheduler;
     if (!scheduler.resources.feasible(r.shape)) {
@@ -158,6 +216,16 @@ export class ActorManager {
       nested: [],
       reserved: false,
       onGranted: () => this.#start(r),
+      ctor,
+      restartsLeft: options.maxRestarts ?? 0,
+      restarts: 0,
+      maxTaskRetries: options.maxTaskRetries ?? 0,
+      checkpointEvery: options.checkpointInterval ?? 0,
+      sinceCheckpoint: 0,
+      saved: undefined,
+      log: [],
+      crash: undefined,
+      orphans: new Set(),
     };
     this.#byKey.set(r.key, r);
     r.queue.push(ctor);
@@ -207,7 +275,40 @@ export class ActorManager {
       if (!this.#host.send(r.iso, t)) return;
       q.shift();
       r.pipeline.push(t);
+      if (r.checkpointEvery > 0 && t.kind === KIND_METHOD) {
+        const internal = this.#internal.get(t);
+        // a checkpoint call marks its place in the log: what was sent before it needs no replay once it is saved
+        if (internal === "checkpoint") r.log.push(t);
+        else if (internal === undefined) this.#logged(r, t);
+      }
     }
+  }
+
+  /** Checkpointing: `t` was sent; it is replayed after a restart until a later checkpoint is saved. */
+  #logged(r: ActorRecord, t: TaskSpec): void {
+    retain(this.#host.store, t);
+    r.log.push(t);
+    if (++r.sinceCheckpoint < r.checkpointEvery) return;
+    r.sinceCheckpoint = 0;
+    // the checkpoint call goes next, before any later call
+    const c = this.#host.internalCall(r, "checkpoint", EMPTY_ARGS);
+    this.#internal.set(c, "checkpoint");
+    r.queue.unshift(c);
+  }
+
+  /** A call of the host's own finished on `r`. */
+  #internalDone(r: ActorRecord, task: TaskSpec, kind: "checkpoint" | "restore", error: Error | undefined): void {
+    const e = task.returns[0]!;
+    if (kind === "checkpoint" && !error) {
+      const bytes = this.#host.store.bytes(e);
+      if (bytes) {
+        r.saved = bytes.slice();
+        // what came before it needs no replay any more
+        const at = r.log.indexOf(task);
+        for (const t of r.log.splice(0, at + 1)) if (t !== task) releaseArgs(this.#host.store, t);
+      }
+    } else if (error) this.#host.say(`actor ${actorLabel(r)}: its ${kind}() failed: ${error.message}`);
+    this.#host.store.release(e);
   }
 
   /**
@@ -219,9 +320,111 @@ export class ActorManager {
     if (!r) return;
     if (r.nested.length > 0 && r.nested[r.nested.length - 1] === task) r.nested.pop();
     else if (r.pipeline.peek() === task) r.pipeline.shift();
+    const internal = this.#internal.get(task);
+    if (internal) this.#internalDone(r, task, internal, error);
+    // a call that crashed the instance is not replayed after a restart
+    const logged = error && trapped ? r.log.indexOf(task) : -1;
+    if (logged >= 0) {
+      r.log.splice(logged, 1);
+      releaseArgs(this.#host.store, task);
+    }
     if (error && task.taskId.key === r.key) this.#die(r, `its constructor failed: ${error.message}`, error);
-    else if (error && trapped) this.#die(r, `its method '${task.name}' ${(error as { code?: unknown }).code === "WRAY_GUEST_OUT_OF_MEMORY" ? "ran out of memory" : "trapped"}`, error);
+    else if (error && internal === "restore") this.#die(r, `its restore() failed: ${error.message}`, error);
+    else if (error && trapped) this.#crashed(r, `its method '${task.name}' ${(error as { code?: unknown }).code === "WRAY_GUEST_OUT_OF_MEMORY" ? "ran out of memory" : "trapped"}`, error);
     else this.#pump(r);
+  }
+
+  /**
+   * A call of `r`'s came back from its crashed instance while the isolate
+   * is being stopped (it ran on no actor): true when `r` is restarting,
+   * and the call waits for the restart to say what becomes of it.
+   */
+  ranWhileRestarting(iso: number, task: TaskSpec): boolean {
+    const r = this.#byIso.get(iso);
+    if (r?.state !== "restarting" || task.kind !== KIND_METHOD) return false;
+    r.orphans.add(task);
+    return true;
+  }
+
+  /**
+   * `r` crashed (`why`): with restarts left its isolate is stopped and it
+   * starts again once the isolate has exited (isolateExited); else it dies.
+   */
+  #crashed(r: ActorRecord, why: string, cause?: Error): void {
+    if (r.restartsLeft <= 0 || r.state !== "alive") {
+      this.#die(r, why, cause);
+      return;
+    }
+    r.state = "restarting";
+    r.crash = why;
+    this.#host.stopIsolate(r.iso!);
+  }
+
+  /**
+   * Starts `r` again after its isolate exited: a new isolate (its resources
+   * stay held), its constructor with the same arguments, then (with a
+   * checkpoint) restore() and the calls made after the checkpoint, then the
+   * calls that were in flight while they have maxTaskRetries left, then
+   * the calls that were waiting. Returns the fate of each call in flight
+   * at the crash: undefined when it is sent again, else its error.
+   */
+  #restart(r: ActorRecord, why: string): (task: TaskSpec) => Error | undefined {
+    r.restartsLeft--;
+    r.restarts++;
+    r.crash = undefined;
+    const lost = new ActorDiedError(r.className, keyToHex(r.key), `${why}; it was restarted, and this call, in flight then, is not sent again (maxTaskRetries)`);
+    const inFlight: TaskSpec[] = [];
+    while (r.pipeline.length > 0) inFlight.push(r.pipeline.shift()!);
+    inFlight.push(...r.nested.splice(0));
+    const again: TaskSpec[] = [];
+    for (const t of inFlight) {
+      const kind = this.#internal.get(t);
+      if (kind !== undefined || t === r.ctor) {
+        // the host's own calls are made again below; their results go
+        if (kind !== undefined) this.#host.store.release(t.returns[0]!);
+        continue;
+      }
+      const n = this.#resent.get(t) ?? 0;
+      if (n < r.maxTaskRetries) {
+        this.#resent.set(t, n + 1);
+        again.push(t);
+      }
+    }
+    // completed calls since the checkpoint are replayed (their results are taken already); in-flight ones follow the rules above
+    const replay: TaskSpec[] = [];
+    if (r.saved !== undefined || r.checkpointEvery > 0) {
+      for (const t of r.log.splice(0)) {
+        if (this.#internal.has(t)) continue;
+        if (inFlight.includes(t)) {
+          releaseArgs(this.#host.store, t);
+          continue;
+        }
+        replay.push(t);
+      }
+    }
+    const front: TaskSpec[] = [r.ctor];
+    retain(this.#host.store, r.ctor);
+    if (r.saved !== undefined) {
+      const restore = this.#host.internalCall(r, "restore", withArrayHeader(r.saved));
+      this.#internal.set(restore, "restore");
+      front.push(restore);
+    }
+    // a replayed call runs with references of its own; its logged set goes (it is logged again as it is sent)
+    for (const t of replay) {
+      retain(this.#host.store, t);
+      releaseArgs(this.#host.store, t);
+      front.push(t);
+    }
+    r.sinceCheckpoint = 0;
+    front.push(...again);
+    for (let i = front.length - 1; i >= 0; i--) r.queue.unshift(front[i]!);
+    this.#host.say(`actor ${actorLabel(r)} restarted (${r.restarts}${r.restartsLeft >= UNLIMITED ? "" : `, ${r.restartsLeft} left`}): ${why}${r.saved ? `; restored its checkpoint, replaying ${replay.length} call(s)` : ""}`);
+    this.#start(r);
+    const resent = new Set(again);
+    // the calls whose runs ended already (on the dead instance) that are not sent again fail here; the rest as the node asks
+    for (const t of r.orphans) if (!resent.has(t)) this.#host.reject(t, lost);
+    r.orphans.clear();
+    return (t) => (resent.has(t) ? undefined : lost);
   }
 
   /**
@@ -249,6 +452,7 @@ export class ActorManager {
   /** Kills an actor. False if it was dead already. */
   kill(r: ActorRecord): boolean {
     if (r.state === "dead") return false;
+    // killed is dead for good: no restart
     this.#die(r, "it was killed");
     return true;
   }
@@ -257,19 +461,27 @@ export class ActorManager {
    * The isolate of an actor stopped. Returns the error its unfinished calls
    * fail with (the actor's death), or undefined if `iso` ran no actor.
    */
-  isolateExited(iso: number, why: string): ActorDiedError | undefined {
+  isolateExited(iso: number, why: string): ((task: TaskSpec) => Error | undefined) | undefined {
     const r = this.#byIso.get(iso);
     if (!r) return undefined;
     this.#byIso.delete(iso);
+    r.iso = undefined;
+    if (r.state === "restarting") return this.#restart(r, r.crash ?? why);
+    if (r.state === "alive" && r.restartsLeft > 0) return this.#restart(r, `its isolate stopped (${why})`);
     if (r.state !== "dead") this.#die(r, `its isolate stopped (${why})`);
     r.pipeline.clear();
     r.nested.length = 0;
-    return r.death;
+    const death = r.death!;
+    return () => death;
   }
 
   #die(r: ActorRecord, why: string, cause?: Error): void {
     if (r.state === "dead") return;
+    const restarting = r.state === "restarting";
     r.state = "dead";
+    if (r.restartsLeft > 0 || r.restarts > 0) releaseArgs(this.#host.store, r.ctor);
+    for (const t of r.log.splice(0)) if (!this.#internal.has(t)) releaseArgs(this.#host.store, t);
+    if (restarting) why = `${r.crash ?? why}, and then ${why}`;
     r.death = new ActorDiedError(r.className, keyToHex(r.key), why, cause);
     if (r.name !== undefined && this.#byName.get(r.name) === r) this.#byName.delete(r.name);
     this.#release(r);
@@ -292,7 +504,7 @@ export class ActorManager {
     let pending = 0;
     let dead = 0;
     for (const r of this.#byKey.values()) {
-      if (r.state === "alive") alive++;
+      if (r.state === "alive" || r.state === "restarting") alive++;
       else if (r.state === "pending") pending++;
       else dead++;
     }

@@ -16,6 +16,7 @@
  * their own threads, and the host answers them when it can.
  */
 import type { TaskId } from "../../common/ids.js";
+import { objectKey, randomTaskId } from "../../common/ids.js";
 import type { Executor, TaskSpec } from "../../scheduler/index.js";
 import { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
@@ -109,6 +110,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       send: (iso, task) => this.send(iso, task),
       reject: (task, error) => this.reject(task, error),
       actorDied: (r) => this.cluster?.actorDied(r),
+      internalCall: (r, method, args) => this.internalCall(r, method, args),
+      say: (line) => this.#say(line),
     });
     this.#blocking = new BlockingCalls(this.store, this.pool, this);
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);
@@ -173,6 +176,17 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
   constructorCall(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined): TaskSpec {
     const fn = functionInfo(c, className);
     return makeTask(this.store, { component: c, fn, taskId: actorId, args, deps, nested, options: NO_RETURNS, returnIds: [], returns: [], kind: KIND_CONSTRUCT });
+  }
+
+  /** A call the host makes itself on actor `r` (checkpoint, restore): one result, in an entry of its own (not indexed). */
+  internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec {
+    const c = this.components.at(r.component);
+    const taskId = randomTaskId();
+    const id = objectKey(taskId, 1);
+    const e = this.store.create(id, 1);
+    const task = makeTask(this.store, { component: c, fn: functionInfo(c, method), taskId, args, deps: undefined, nested: undefined, options: DEFAULT_RESOLVED, returnIds: [id], returns: [e], kind: KIND_METHOD });
+    task.job = r.job;
+    return task;
   }
 
   /** Queues a call of `method` on actor `r` (its results already exist). */
@@ -271,6 +285,11 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     const returns = task.returns;
     const actor = task.kind === KIND_TASK ? undefined : this.actors.onIsolate(iso);
     let err: Error | undefined;
+    if (status !== STATUS_OK && actor !== undefined && this.actors.ranWhileRestarting(iso, task)) {
+      // it ran on the crashed instance: the restart sends it again or fails it
+      this.executions.abandon(exec);
+      return;
+    }
     if (status === STATUS_OK) {
       for (let i = 0; i < returns.length; i++) {
         const v = values![i]!;
@@ -349,11 +368,16 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.#guestGpu.isolateExited(iso);
     this.#blocking.isolateExited(iso);
     this.#watchdog.forget(iso);
-    const death = this.actors.isolateExited(iso, why);
-    if (death) {
-      // an actor's calls are not retried elsewhere: its state died with it
+    const fate = this.actors.isolateExited(iso, why);
+    if (fate) {
+      // an actor's calls: failed with its death, or (a restarted actor's, within maxTaskRetries) sent to its new isolate
       for (const exec of this.executions.onIsolate(iso)) {
         this.executions.close(exec);
+        const death = fate(exec.task);
+        if (death === undefined) {
+          this.executions.abandon(exec);
+          continue;
+        }
         this.executions.finish(exec);
         for (const e of exec.task.returns) this.store.fail(e, death);
         exec.task.onDone?.(exec.task);

@@ -4,7 +4,7 @@
  * starts with.
  */
 import type { ResourceRequest } from "../../scheduler/index.js";
-import { shapeOf } from "../../scheduler/index.js";
+import { UNLIMITED_RETRIES, shapeOf } from "../../scheduler/index.js";
 import { tmpdir, totalmem } from "node:os";
 import type { GpuDevice, HostGpu } from "../../gpu/index.js";
 import { Arena, ObjectStore, SpillFiles } from "../../store/index.js";
@@ -38,8 +38,7 @@ export interface TaskOptions extends ResourceRequest {
   memoryMb?: number;
 }
 
-/** maxRetries -1 as retriesLeft: more runs than any task gets (and it fits the wire's u32). */
-export const UNLIMITED_RETRIES = 0xffff_ffff;
+export { UNLIMITED_RETRIES };
 
 export interface ResolvedOptions {
   numReturns: number;
@@ -77,9 +76,29 @@ export interface ActorOptions extends ResourceRequest {
   lifetime?: "detached";
   /** The most linear memory the actor's guest may have, MiB (as TaskOptions.memoryMb); past it the actor dies. */
   memoryMb?: number;
+  /**
+   * Times the actor is started again after it died of something other than
+   * `kill` (its isolate or node died, a method trapped or ran out of
+   * memory): its constructor runs again with the same arguments, on a live
+   * node, under the same ID and name; -1: no limit. Default 0.
+   */
+  maxRestarts?: number;
+  /**
+   * Times a call in flight when the actor died is sent again to the
+   * restarted actor (at-least-once); with 0 such calls fail with
+   * ActorDiedError (at-most-once); -1: no limit. Default 0.
+   */
+  maxTaskRetries?: number;
+  /**
+   * Every this many calls the host saves the actor's state: the class must
+   * have `checkpoint(): value` and `restore(value)` methods. A restart on
+   * the same host restores the last checkpoint and replays, in order, the
+   * calls made after it. Default 0 (none).
+   */
+  checkpointInterval?: number;
 }
 
-const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "memoryMb", "numCpus", "numGpus", "resources"]);
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "memoryMb", "maxRestarts", "maxTaskRetries", "checkpointInterval", "numCpus", "numGpus", "resources"]);
 
 /** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
 export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
@@ -97,6 +116,13 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   if (o.lifetime !== undefined) r.lifetime = o.lifetime;
   const memoryMb = checkMemoryMb(o.memoryMb);
   if (memoryMb !== undefined) r.memoryMb = memoryMb;
+  const maxRestarts = checkRetries(o.maxRestarts, "maxRestarts", 0);
+  if (maxRestarts > 0) r.maxRestarts = maxRestarts;
+  const maxTaskRetries = checkRetries(o.maxTaskRetries, "maxTaskRetries", 0);
+  if (maxTaskRetries > 0) r.maxTaskRetries = maxTaskRetries;
+  const every = o.checkpointInterval ?? 0;
+  if (typeof every !== "number" || !Number.isInteger(every) || every < 0 || every > 0xffff_ffff) throw new RangeError(`checkpointInterval must be a whole number of calls >= 0, got ${String(o.checkpointInterval)}`);
+  if (every > 0) r.checkpointInterval = every;
   return r;
 }
 

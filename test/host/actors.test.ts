@@ -194,3 +194,66 @@ test("an actor holds its resources for its lifetime", async () => {
     await ray.shutdown();
   }
 });
+
+describe("restarts (issue 19)", () => {
+  let ray: Driver;
+  type Durable = { add(i: number): number; state(): { value: number; seen: number[] }; trap(): number };
+  test("setup", async () => {
+    ray = await init({ numCpus: 2, log: () => {} });
+  });
+
+  test("maxRestarts: a crashed actor runs its constructor again under the same ID and name; kill is for good", async () => {
+    const mod = await ray.load(guest("actors"));
+    const c = mod.actor<Counter>("Counter", { maxRestarts: 1, name: "phoenix" }).remote(10);
+    assert.equal(await ray.get(c.inc.remote(5)), 15);
+    await assert.rejects(ray.get(c.trap.remote()), GuestTrapError);
+    // started again from its constructor's arguments: the state is the constructor's
+    assert.equal(await ray.get(c.inc.remote(1)), 11);
+    const byName = await ray.getActor<Counter>("phoenix");
+    assert.equal(await ray.get(byName.read.remote()), 11);
+    // no restarts left: the next crash is its death
+    await assert.rejects(ray.get(c.trap.remote()), GuestTrapError);
+    await assert.rejects(ray.get(c.read.remote()), (e: Error) => e instanceof ActorDiedError && /trapped/.test(e.message));
+    const k = mod.actor<Counter>("Counter", { maxRestarts: -1 }).remote(0);
+    assert.equal(await ray.get(k.inc.remote(1)), 1);
+    ray.kill(k);
+    await assert.rejects(ray.get(k.read.remote()), (e: Error) => e instanceof ActorDiedError && /killed/.test(e.message));
+  });
+
+  test("maxTaskRetries: calls in flight at the crash are sent again in order (at-least-once); without it they fail (at-most-once)", async () => {
+    const mod = await ray.load(guest("actors"));
+    const once = mod.actor<Counter>("Counter", { maxRestarts: 1 }).remote(0);
+    await ray.get(once.read.remote());
+    const trapped = once.trap.remote();
+    const behind = [once.inc.remote(1), once.inc.remote(2)];
+    await assert.rejects(ray.get(trapped), GuestTrapError);
+    for (const r of behind) await assert.rejects(ray.get(r), (e: Error) => e instanceof ActorDiedError && /maxTaskRetries/.test(e.message));
+    assert.equal(await ray.get(once.read.remote()), 0, "restarted; the calls in flight did not run");
+    const again = mod.actor<Counter>("Counter", { maxRestarts: 1, maxTaskRetries: 1 }).remote(0);
+    await ray.get(again.read.remote());
+    const t = again.trap.remote();
+    const sent = [again.inc.remote(1), again.inc.remote(2)];
+    await assert.rejects(ray.get(t), GuestTrapError);
+    assert.deepEqual(await ray.get(sent), [1, 3], "sent again, in order, to the restarted actor");
+  });
+
+  test("checkpointInterval: a restart restores the last checkpoint and replays only the calls after it, in order", async () => {
+    const mod = await ray.load(guest("actors"));
+    const d = mod.actor<Durable>("Durable", { maxRestarts: 2, checkpointInterval: 3 }).remote(100);
+    for (let i = 1; i <= 5; i++) await ray.get(d.add.remote(i));
+    // a checkpoint after calls 1-3; calls 4 and 5 came after it
+    await assert.rejects(ray.get(d.trap.remote()), GuestTrapError);
+    assert.deepEqual(await ray.get(d.state.remote()), { value: 115, seen: [1, 2, 3, 4, 5] }, "restored, then 4 and 5 replayed once");
+    assert.equal(await ray.get(d.add.remote(6)), 121);
+    await assert.rejects(ray.get(d.trap.remote()), GuestTrapError);
+    assert.deepEqual(await ray.get(d.state.remote()), { value: 121, seen: [1, 2, 3, 4, 5, 6] });
+    // a class without checkpoint() and restore() cannot be checkpointed
+    const c = mod.actor<Counter>("Counter", { checkpointInterval: 2 }).remote(0);
+    await assert.rejects(ray.get(c.read.remote()), (e: Error) => e instanceof ActorDiedError && /checkpoint\(\) and restore/.test(e.message));
+    assert.throws(() => mod.actor("Counter", { maxRestarts: 1.5 }), /maxRestarts must be a whole number >= 0, or -1/);
+  });
+
+  test("teardown", async () => {
+    await ray.shutdown();
+  });
+});

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Driver, InitOptions } from "wray";
-import { ObjectLostError, init } from "wray";
+import { ActorDiedError, ObjectLostError, init } from "wray";
 import type { NodeProcess, TestCluster } from "../cluster.js";
 import { startCluster, until } from "../cluster.js";
 import { guest, logInto } from "../helpers.js";
@@ -222,4 +222,32 @@ test("SIGTERM to the head and its hosts at once: each drains and exits 0, no err
       await cluster.stop();
     }
   }
+});
+
+test("actors whose node dies restart on another (maxRestarts) under the same name; calls in flight are sent again with maxTaskRetries, else fail", { timeout: TEST_MS }, async () => {
+  await withCluster([["--num-cpus", "1", "--resources", '{"home": 2}']], async (cluster, ray) => {
+    type Slow = Counter & { slowInc(ms: number): number };
+    const mod = await ray.load(guest("cluster"));
+    const retried = mod.actor<Slow>("Counter", { resources: { home: 1 }, maxRestarts: 1, maxTaskRetries: 1, name: "survivor" }).remote(0);
+    const once = mod.actor<Slow>("Counter", { resources: { home: 1 }, maxRestarts: 1 }).remote(0);
+    assert.equal(await ray.get(retried.inc.remote(5)), 5);
+    assert.equal(await ray.get(once.inc.remote(5)), 5);
+    const second = await cluster.addHost(["--num-cpus", "1", "--resources", '{"home": 2}']);
+    // calls sent to the node that is about to die
+    const inFlight = retried.slowInc.remote(3000);
+    const lost = once.slowInc.remote(3000);
+    await killAndWait(ray, cluster.hosts[0]!);
+    // restarted from the constructor (0) on the new host; the call in flight ran there again
+    assert.equal(await ray.get(inFlight), 1);
+    await assert.rejects(ray.get(lost), (e: Error) => e instanceof ActorDiedError && /maxTaskRetries/.test(e.message));
+    assert.equal(await ray.get(retried.inc.remote(1)), 2);
+    assert.equal(await ray.get(once.inc.remote(1)), 1);
+    const byName = await ray.getActor<Counter>("survivor");
+    assert.equal(await ray.get(byName.read.remote()), 2);
+    assert.match(cluster.head.output(), /actor Counter 'survivor' \(\w+\) restarts on node/);
+    // no restarts left: the next node death is its death
+    await cluster.addHost(["--num-cpus", "1", "--resources", '{"home": 2}']);
+    await killAndWait(ray, second);
+    await assert.rejects(ray.get(retried.read.remote()), (e: Error) => e instanceof ActorDiedError && /node died/.test(e.message));
+  });
 });

@@ -137,3 +137,32 @@ export function byName(cls: string): number {
   return get(h.read.remote());
 }
 
+
+/** Adds numbers and remembers each; checkpoint() and restore() let a restarted instance resume (checkpointInterval). */
+export class Durable {
+  private value: number;
+  private seen: number[] = [];
+  constructor(start: number) {
+    this.value = start;
+  }
+  add(i: number): number {
+    this.value += i;
+    this.seen.push(i);
+    return this.value;
+  }
+  state(): { value: number; seen: number[] } {
+    return { value: this.value, seen: this.seen };
+  }
+  /** Traps: the actor crashes (and restarts, with maxRestarts). */
+  trap(): number {
+    const RealDate = Date.prototype.constructor as DateConstructor;
+    return RealDate.now();
+  }
+  checkpoint(): { value: number; seen: number[] } {
+    return { value: this.value, seen: this.seen };
+  }
+  restore(s: { value: number; seen: number[] }): void {
+    this.value = s.value;
+    this.seen = s.seen;
+  }
+}

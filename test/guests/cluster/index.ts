@@ -62,6 +62,15 @@ export class Counter {
   read(): number {
     return this.value;
   }
+  /** Busy for `ms`, then adds 1: a call still running when its node dies. */
+  slowInc(ms: number): number {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // busy
+    }
+    this.value += 1;
+    return this.value;
+  }
   /** Logs `text` as a warning (it reaches the driver that made the actor) and returns the value. */
   say(text: string): number {
     console.warn(text);
