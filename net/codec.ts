@@ -30,6 +30,11 @@
  * Decoding checks every length against the bytes there are and throws
  * WireError for anything else; binary fields of the result are views into
  * the frame, like MessagePack's.
+ *
+ * This file's parts:
+ *   layouts          flags (TF_*, TF2_*, DF_*), the Out writer
+ *   writing          writeTask, writeDone
+ *   reading          the In reader, memos of repeated strings, readTask, readDone
  */
 import { WireError } from "./errors.js";
 import type { TaskDoneBody, WireArg, WireResult, WireTask } from "./messages.js";

@@ -11,7 +11,7 @@ export type { NodeEntry } from "./global.js";
 export type { NodeLoad, ArgLocation, LeaseNode } from "./policy/locality.js";
 export type { ResourceRequest, Shape } from "./resources.js";
 export type { FunctionStats, TaskSpec, TaskFields } from "./task.js";
-export { UNLIMITED_RETRIES, newTaskSpec } from "./task.js";
+export { UNLIMITED_RETRIES, newTaskSpec, releaseArgs } from "./task.js";
 export { InfeasibleTaskError } from "./errors.js";
 export { Deque } from "./deque.js";
 export { awaitDeps, depFailure } from "./resolve.js";

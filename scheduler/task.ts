@@ -100,3 +100,9 @@ export function newTaskSpec(f: TaskFields): TaskSpec {
 
 /** maxRetries (and maxRestarts, maxTaskRetries) -1 as a count: more than any task or actor gets, and it fits the wire's u32. */
 export const UNLIMITED_RETRIES = 0xffff_ffff;
+
+/** Drops the references a task holds on its arguments (one set per run, taken when it was made). */
+export function releaseArgs(store: { release(id: string): void }, task: TaskSpec): void {
+  if (task.deps) for (const d of task.deps) store.release(d);
+  if (task.nested) for (const d of task.nested) store.release(d);
+}

@@ -15,8 +15,20 @@
  *   straight to a node the head recently gave tasks of its shape (leases,
  *   see LEASE_MS) when none of its arguments would have to be pulled.
  *
+ * - Lineage: while a result of a finished task lives only on another
+ *   node, the task's spec (and its argument refs) stays here, within
+ *   maxLineageBytes; a result lost with its node is made again by running
+ *   the task once more (paper §4.2.3).
+ *
  * Its seams are narrow so that a test can drive it with fake peers and a
  * fake head (test/host/cluster/placement.test.ts).
+ *
+ * This file's parts:
+ *   seams            PlacingNode, PlacingPeers, HeadLink, Forwarded, Lineage, Lease
+ *   Placement        resolution of arguments, routing (here, a lease, or the head), leases
+ *   finishing        finish, tracked actor calls, toWire
+ *   lineage          keeping, evicting and forgetting lineage; rebuild of a lost result
+ *   reports          done (TASK_DONE; fencing; a lost argument), node deaths
  */
 import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
 import type { MessageType, PlacedReply, TaskDoneBody, WireArg, WireTask } from "../../net/index.js";

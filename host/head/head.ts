@@ -3,6 +3,22 @@
  * the global scheduler, node registration, heartbeats and failure
  * detection, and the cluster's status. Hosts (the head's own included)
  * and drivers connect to it over the transport.
+ *
+ * Fault tolerance: deaths are decided here only, from missed heartbeats
+ * measured while the head itself runs (a pause of its own moves every
+ * deadline on) or a closed connection; a node declared dead is fenced
+ * (its connection closed with CLOSE_FENCED, its registration refused). A
+ * head started on a control store that holds a cluster (a restart) waits
+ * for that cluster's nodes to connect again. Actors with restarts left
+ * whose node died are placed again from their creation spec.
+ *
+ * This file's parts:
+ *   records          HeadOptions, status shapes, NodeRecord, ActorTableRecord
+ *   Head             start, restore of a restarted head, connections, the messages it serves
+ *   tables           functions (write-once), actor state, registration and fencing
+ *   deaths           #dead, the actors that die (or restart) with a node
+ *   placement        tasks and actors through the global scheduler
+ *   status, close
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";

@@ -23,17 +23,25 @@
  *   or its isolate dies; its queued and running calls then fail with
  *   ActorDiedError, as do later ones. A method that throws fails only its
  *   own call.
+ * - With maxRestarts, a crash (not a kill) restarts it instead: a new
+ *   isolate, its constructor again, then (with checkpointInterval) restore()
+ *   of the last checkpoint and a replay of the calls after it, then the
+ *   calls in flight within maxTaskRetries, then the waiting ones.
+ *
+ * This file's parts:
+ *   records          ActorHost, ActorRecord, options
+ *   ActorManager     create, start, calls in order (pump), checkpoints
+ *   finishing        finished calls, crashes and restarts, blocked methods
+ *   deaths           kill, isolate exits, die, counts
  */
 import { keyToHex } from "../../common/ids.js";
 import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { Watch } from "../../scheduler/index.js";
-import { Deque, InfeasibleTaskError, awaitDeps, depFailure } from "../../scheduler/index.js";
+import { Deque, InfeasibleTaskError, UNLIMITED_RETRIES as UNLIMITED, awaitDeps, depFailure, releaseArgs } from "../../scheduler/index.js";
 import type { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError } from "../errors.js";
 import { KIND_METHOD } from "../isolate/index.js";
-import { releaseArgs } from "./components.js";
-import { UNLIMITED_RETRIES as UNLIMITED } from "./options.js";
 
 /** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes. */
 function withArrayHeader(value: Uint8Array): Uint8Array {

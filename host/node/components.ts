@@ -4,7 +4,7 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import type { FunctionStats, TaskSpec } from "../../scheduler/index.js";
-import { newTaskSpec } from "../../scheduler/index.js";
+import { newTaskSpec, releaseArgs } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import type { ComponentImage } from "../isolate/index.js";
 import { KIND_TASK } from "../isolate/index.js";
@@ -161,8 +161,4 @@ export function makeTask(store: ObjectStore, p: TaskParts): TaskSpec {
   return t;
 }
 
-/** Drops the references a task holds on its arguments. */
-export function releaseArgs(store: ObjectStore, task: TaskSpec): void {
-  if (task.deps) for (const d of task.deps) store.release(d);
-  if (task.nested) for (const d of task.nested) store.release(d);
-}
+export { releaseArgs };
