@@ -706,3 +706,11 @@ if (CLUSTER_ROWS.some(wants)) {
     }, "100k puts of a task record in flight, one LevelDB batch per turn, no fsync");
   }
 }
+
+// ---- fault tolerance: a host killed under a chain of tasks, a head restarted under a driver (bench/recovery.mjs) -----
+
+if (["recovery:", "head restart"].some(wants)) {
+  const { recoveryRows } = await import("./recovery.mjs");
+  // a fresh chain per repetition on fresh clusters: 3 repetitions unless asked otherwise
+  await recoveryRows({ row, report, wants, median, cli: here("../dist/cli.js"), guest: await guestPath(), svgPath: here("./recovery.svg"), reps: Math.min(reps, 3) });
+}

@@ -52,3 +52,11 @@ export function gpuRoundTrips(n: number): number {
   }
   return x;
 }
+
+/** One link of a chain (recovery rows): a copy of `data` marked with `i`, and `i` (a small result that reaches the owner at once). */
+export function chainStep(data: Uint8Array, i: number): [Uint8Array, number] {
+  const out = data.slice();
+  out[0] = i & 255;
+  out[1] = (i >> 8) & 255;
+  return [out, i];
+}
