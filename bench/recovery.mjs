@@ -78,7 +78,7 @@ async function chainRun({ ray, mod, hosts }, kill) {
   const small = [];
   const t0 = performance.now();
   for (let i = 0; i < CHAIN; i++) {
-    const [big, s] = step.remote(prev, i);
+    const [big, s] = step.remoteN(prev, i);
     prev = big;
     small.push(s);
   }
@@ -86,7 +86,7 @@ async function chainRun({ ray, mod, hosts }, kill) {
   let killedAt;
   let pending = small;
   while (pending.length > 0) {
-    const { ready, notReady } = await ray.wait(pending, { numReturns: 1, timeoutMs: 60_000 });
+    const { ready, pending: notReady } = await ray.wait(pending, { numReturns: 1, timeoutMs: 60_000 });
     const now = performance.now() - t0;
     for (let i = 0; i < ready.length; i++) done.push(now);
     pending = notReady;

@@ -212,7 +212,12 @@ export class Placement {
     if (!w) return;
     this.#resolving.delete(e);
     this.#node.store.unwatch(e, w.sealed);
-    for (const f of w.waiting) f();
+    // a failure fails the tasks waiting on it, whose results may fail the next ones: a chain of
+    // tasks must not become a chain of stack frames, so failures go on from the microtask queue
+    if (e.state === FAILED) queueMicrotask(() => {
+      for (const f of w.waiting) f();
+    });
+    else for (const f of w.waiting) f();
   }
 
   #route(task: TaskSpec): void {

@@ -286,3 +286,36 @@ test("lineage: without retries left, or once evicted, a lost result cannot be ma
   store.release(e);
   assert.equal(placement.rebuild(e, "X died"), "X died");
 });
+
+test("a failure at the root of a long chain fails every link, from the microtask queue, not the stack", async () => {
+  const { store, task } = setup();
+  const root = store.expect("r".repeat(10), 1);
+  const links: TaskSpec[] = [];
+  let dep = root.key;
+  for (let i = 0; i < 20_000; i++) {
+    const t = task({ deps: [dep] });
+    links.push(t);
+    dep = t.returns[0]!.key;
+  }
+  // placing a link whose argument failed fails the link (as ClusterObjects.wireArgs does)
+  const queue = new FakeQueue();
+  queue.backlog = 1000;
+  const failing = new Placement(
+    { store, scheduler: queue, reject: (t, e) => t.returns.forEach((r) => store.fail(r, e)), releaseArgs: () => {}, componentHash: () => "f".repeat(64), componentMemoryMb: () => undefined },
+    new FakePeers(),
+    new FakeHead(),
+    (t) => {
+      const bad = t.deps?.map((d) => store.entry(d)).find((e) => e?.state === FAILED);
+      if (bad) {
+        for (const r of t.returns) store.fail(r, bad.error!);
+        return undefined;
+      }
+      return { deps: undefined, nested: undefined };
+    },
+  );
+  for (const t of links) failing.submit(t);
+  store.fail(root, new Error("the root failed"));
+  for (let i = 0; i < 50 && links.at(-1)!.returns[0]!.state !== FAILED; i++) await flush();
+  assert.equal(links.at(-1)!.returns[0]!.state, FAILED);
+  assert.match(links.at(-1)!.returns[0]!.error!.message, /the root failed/);
+});
