@@ -150,6 +150,7 @@ export async function recoveryRows({ row, report, wants, median, cli, guest, svg
   }
   const STALL_ROW = "head restart: driver stall";
   if (wants(STALL_ROW)) {
+    const upMs = [];
     await row(STALL_ROW, "ms", () =>
       withCluster(cli, guest, async ({ ray, mod, head, restartHead }) => {
         const noop = mod.fn("noop");
@@ -169,8 +170,10 @@ export async function recoveryRows({ row, report, wants, median, cli, guest, svg
         const lanes = Array.from({ length: 64 }, lane);
         await new Promise((r) => setTimeout(r, 1000));
         worst = 0;
+        const killed = performance.now();
         head.kill("SIGKILL");
         await restartHead();
+        upMs.push(performance.now() - killed);
         const after = completed;
         while (completed < after + 5000) await new Promise((r) => setTimeout(r, 10));
         stop = true;
@@ -179,5 +182,6 @@ export async function recoveryRows({ row, report, wants, median, cli, guest, svg
       }),
       "64 tasks in flight from a driver while the head is SIGKILLed and started again on its session (wray start --head --restore, a new process): the longest gap between results",
     );
+    report("head restart: new head up", median(upMs), "ms", "of that: from the SIGKILL to the new head process saying it listens (Node start, LevelDB open); the rest is the nodes' reconnect backoff and rejoin");
   }
 }
