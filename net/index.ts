@@ -26,6 +26,7 @@ export type {
   FreeBody,
   ActorKillBody,
   ActorStateBody,
+  ActorCheckpointBody,
   FunctionPutBody,
   ObjectLocationBody,
   LogBody,

@@ -42,6 +42,15 @@ export interface FunctionPutBody {
 export interface ObjectLocationBody {
   object: string;
   size: number;
+  /** Its owner when that is not the sender (a result the sender keeps for the node that submitted its task). */
+  owner?: string;
+}
+
+/** An actor's checkpoint, from its node to its owner: the value and the IDs of the calls it covers. */
+export interface ActorCheckpointBody {
+  actor: Uint8Array;
+  value: Uint8Array;
+  covered: Uint8Array[];
 }
 
 /** An actor the sender runs started (with its methods) or died. */

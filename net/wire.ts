@@ -51,6 +51,8 @@ export const MSG = {
   ACTOR_KILL: 52,
   /** The node running an actor reports it started (its methods) or died: the head updates its record. */
   ACTOR_STATE: 53,
+  /** An actor saved a checkpoint: its node sends it to the actor's owner, with the calls it covers. */
+  ACTOR_CHECKPOINT: 54,
   // cluster
   CLUSTER_STATUS: 60,
   CLUSTER_STOP: 61,
@@ -69,7 +71,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------
@@ -145,10 +147,11 @@ const BODY: Record<number, Check> = {
   [MSG.TASK_DONE]: bin,
   [MSG.OBJECT_PULL]: shape({ id: bin20, offset: uint, length: uint }),
   [MSG.OBJECT_FREE]: shape({ ids: arrayOf(bin20) }),
-  [MSG.OBJECT_LOCATION]: shape({ object: hex(40), size: uint }),
+  [MSG.OBJECT_LOCATION]: shape({ object: hex(40), size: uint, owner: optional(nodeId) }),
   [MSG.ACTOR_CREATE]: bin,
   [MSG.ACTOR_CALL]: bin,
   [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
+  [MSG.ACTOR_CHECKPOINT]: shape({ actor: bin16, value: bin, covered: arrayOf(bin16) }),
   [MSG.ACTOR_STATE]: shape({ actor: hex(32), state: (v) => v === "alive" || v === "dead", methods: arrayOf(str), death: optional(str) }),
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,

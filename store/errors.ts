@@ -70,6 +70,19 @@ export class ObjectLostError extends WrayError {
   }
 }
 
+/**
+ * An object that cannot be had because its owner (the node that put it, or
+ * that submitted the task that made it) died, and every copy with it: as
+ * in Ray, an object lives as long as its owner. It is an ObjectLostError.
+ */
+export class OwnerDiedError extends ObjectLostError {
+  readonly ownerId: string;
+  constructor(objectHex: string, ownerId: string, why: string) {
+    super(objectHex, `its owner, node ${ownerId.slice(0, 8)}, died (${why})`);
+    this.ownerId = ownerId;
+  }
+}
+
 export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;

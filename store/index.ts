@@ -9,6 +9,6 @@ export { ObjectStore, INLINE_MAX, PENDING, READY, FAILED, watch, unwatch } from 
 export type { ObjectEntry, ObjectState, StoreStats, ObjectInfo, MemorySummary, ObjectStoreOptions, ObjectTable, RemoteCopy, RemoteObjects } from "./object-store.js";
 export { SpillFiles } from "./spill.js";
 export type { SpillRef, SpillStats } from "./spill.js";
-export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError } from "./errors.js";
+export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError, OwnerDiedError } from "./errors.js";
 export { TABLES, channelOf, ShardedControlStore, ControlStoreService, RemoteControlStore, ControlStoreError } from "./control/index.js";
 export type { Table, ControlStore, ChangeListener, ShardedControlStoreOptions } from "./control/index.js";

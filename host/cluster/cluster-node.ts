@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { Connection, LogBody, Message, NodeInfo, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
@@ -285,6 +285,9 @@ export class ClusterNode implements ClusterLink {
       case MSG.ACTOR_KILL:
         this.#run.kill((m.body as { actor: Uint8Array }).actor);
         return null;
+      case MSG.ACTOR_CHECKPOINT:
+        this.#actors.checkpointed(m.body as ActorCheckpointBody);
+        return null;
       case MSG.TASK_DONE:
         this.#placement.done(m.body as TaskDoneBody);
         return null;
@@ -335,6 +338,11 @@ export class ClusterNode implements ClusterLink {
   /** An actor of this node died: its record says so, and its name is free again. */
   actorDied(r: ActorRecord): void {
     this.#actors.died(r);
+  }
+
+  /** An actor of this node saved a checkpoint: its owner keeps it (RemoteActors.checkpointed there). */
+  actorCheckpointed(r: ActorRecord, value: Uint8Array, covered: string[]): void {
+    this.#run.checkpointed(r.key, value, covered);
   }
 
   /** A guest's log record for driver `job`: batched, sent before the next result or soon. */

@@ -13,7 +13,8 @@ import type { ObjectLocationBody, PullReply, WireArg, WireTask } from "../../net
 import { CHUNK_BYTES, ChunkReply, MSG } from "../../net/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteObjects } from "../../store/index.js";
-import { FAILED, INLINE_MAX, ObjectLostError, PENDING, READY, TABLES, channelOf } from "../../store/index.js";
+import { FAILED, INLINE_MAX, ObjectLostError, OwnerDiedError, PENDING, READY, TABLES, channelOf } from "../../store/index.js";
+import type { ObjectLocation } from "../head/index.js";
 import type { RemoteControlStore } from "../../store/index.js";
 import { nestedOrUndefined } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
@@ -35,6 +36,8 @@ export class ClusterObjects implements RemoteObjects {
   readonly #peers: Peers;
   readonly #pulls = new Map<string, Pull>();
   readonly #published = new Set<string>();
+  /** Owners of the objects of other nodes found here through the objects table (an owner's death loses them: OwnerDiedError). */
+  readonly #borrowed = new Map<string, string>();
   /** Results kept for their owners (large, or holding refs), until OBJECT_FREE or the owner's death. */
   readonly #held = new Map<string, { entry: ObjectEntry; owner: string }>();
   /** Set when the node leaves: nothing is sent any more. */
@@ -64,12 +67,18 @@ export class ClusterObjects implements RemoteObjects {
     const hex = keyToHex(id);
     let off: (() => void) | undefined;
     const found = (v: unknown) => {
-      const loc = v as { nodes: string[]; size: number } | undefined;
+      const loc = v as ObjectLocation | undefined;
       if (!loc || !e.live || e.state !== PENDING || e.remote) return;
       off?.();
       const node = loc.nodes.find((n) => this.#peers.deathOf(n) === undefined);
-      if (!node) store.fail(e, new ObjectLostError(hex, "every node holding it died"));
-      else store.setRemote(e, { node, size: loc.size });
+      if (node) {
+        if (loc.owner !== undefined && loc.owner !== this.#peers.nodeId) this.#borrowed.set(e.key, loc.owner);
+        store.setRemote(e, { node, size: loc.size });
+        return;
+      }
+      // not ours to make again: with its owner dead it is gone for good (Ray's OwnerDiedError)
+      const ownerDeath = loc.owner === undefined ? undefined : this.#peers.deathOf(loc.owner);
+      store.fail(e, ownerDeath !== undefined ? new OwnerDiedError(hex, loc.owner!, ownerDeath) : new ObjectLostError(hex, "every node holding it died"));
     };
     const gcs = this.#gcs;
     off = gcs.subscribe(channelOf(TABLES.objects, hex), (_k, v) => found(v));
@@ -133,7 +142,11 @@ export class ClusterObjects implements RemoteObjects {
     const e = p.entry;
     if (!e.live || e.state !== PENDING) return;
     const left = this.rebuild(e, why);
-    if (left !== undefined) this.#node.store.fail(e, new ObjectLostError(keyToHex(e.key), left));
+    if (left === undefined) return;
+    // another node's object: with its owner dead it is gone for good
+    const owner = this.#borrowed.get(e.key);
+    const ownerDeath = owner === undefined ? undefined : this.#peers.deathOf(owner);
+    this.#node.store.fail(e, ownerDeath !== undefined ? new OwnerDiedError(keyToHex(e.key), owner!, ownerDeath) : new ObjectLostError(keyToHex(e.key), left));
     // remade: it stays pending, and is pulled from where the new run leaves it
   }
 
@@ -184,6 +197,7 @@ export class ClusterObjects implements RemoteObjects {
   /** `e` had a copy elsewhere and was freed here: the holder may drop what it kept for us (RemoteObjects). */
   freed(e: ObjectEntry): void {
     this.onFreed(e);
+    this.#borrowed.delete(e.key);
     const node = e.remote?.node;
     if (!node || this.#peers.deathOf(node) !== undefined || this.closed) return;
     this.#peers.send(node, MSG.OBJECT_FREE, { ids: [keyToBytes(e.key)] });
@@ -212,7 +226,11 @@ export class ClusterObjects implements RemoteObjects {
     if (e.state !== READY) return;
     this.#published.add(e.key);
     const size = e.arena?.len ?? e.spill?.len ?? e.bytes?.length ?? 0;
-    this.#head.notify(MSG.OBJECT_LOCATION, { object: keyToHex(e.key), size } satisfies ObjectLocationBody);
+    const body: ObjectLocationBody = { object: keyToHex(e.key), size };
+    // kept here for the node that submitted its task: that node owns it
+    const owner = this.#held.get(e.key)?.owner;
+    if (owner !== undefined) body.owner = owner;
+    this.#head.notify(MSG.OBJECT_LOCATION, body);
     if (e.nested) for (const n of e.nested) {
       const ne = this.#node.store.entry(n);
       if (ne) this.publish(ne);

@@ -6,7 +6,7 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, hexToKey, keyToBytes, keyToHex } from "../../common/ids.js";
-import type { ActorStateBody, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, ActorStateBody, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { newTaskSpec, shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
@@ -36,6 +36,12 @@ interface RemoteActor {
   maxTaskRetries: number;
   /** Waiting for the head to start it again elsewhere: stops watching its record. */
   unwatch: (() => void) | undefined;
+  /**
+   * Checkpointed (the creator's view, with checkpointInterval): its last
+   * checkpoint, and the calls sent from here since that it does not cover,
+   * in order (replayed after a restart on another node).
+   */
+  checkpoints: { saved: Uint8Array | undefined; log: WireTask[] } | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -52,6 +58,8 @@ export class RemoteActors {
   closed = false;
   /** Times each call was sent again after its actor's node died (maxTaskRetries). */
   readonly #resent = new WeakMap<WireTask, number>();
+  /** Calls in flight at a death that were not sent again (never replayed). */
+  readonly #lostCalls = new WeakSet<WireTask>();
 
   constructor(node: LocalNode, gcs: RemoteControlStore, head: HeadLink, peers: Peers, placement: Placement) {
     this.#node = node;
@@ -65,7 +73,7 @@ export class RemoteActors {
   create(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job: string | undefined): void {
     const ctorOptions = { numReturns: 0, maxRetries: 0, timeoutMs: 0, shape: options.shape, memoryMb: options.memoryMb };
     const ctor = makeTask(this.#node.store, { component: c, fn: functionInfo(c, className), taskId: actorId, args, deps, nested, options: ctorOptions, returnIds: [], returns: [], kind: KIND_CONSTRUCT });
-    const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0, unwatch: undefined };
+    const a: RemoteActor = { key: actorId.key, className, node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0, unwatch: undefined, checkpoints: options.checkpointInterval ? { saved: undefined, log: [] } : undefined };
     this.#actors.set(actorId.key, a);
     const place = () => {
       const w = this.#placement.toWire(ctor, actorId.key);
@@ -130,7 +138,7 @@ export class RemoteActors {
     const rec = await this.#lookup(key);
     if (!rec || rec.state === "dead") return undefined;
     if (!this.#actors.has(key) && !this.#node.actors.get(key)) {
-      const a: RemoteActor = { key, className: rec.className, node: undefined, waiting: undefined, outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined };
+      const a: RemoteActor = { key, className: rec.className, node: undefined, waiting: undefined, outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined, checkpoints: undefined };
       this.#fromRecord(a, rec);
       this.#actors.set(key, a);
     }
@@ -142,7 +150,7 @@ export class RemoteActors {
     let a = this.#actors.get(actorKey);
     if (!a) {
       // a handle that came in a value: find the actor first, keeping this call's place in line
-      const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined };
+      const found: RemoteActor = { key: actorKey, className: "actor", node: undefined, waiting: [], outbox: [], death: undefined, maxRestarts: 0, maxTaskRetries: 0, unwatch: undefined, checkpoints: undefined };
       this.#actors.set(actorKey, (a = found));
       this.#lookup(actorKey).then(
         (rec) => {
@@ -194,7 +202,41 @@ export class RemoteActors {
       placement.drop(f, new ActorDiedError(a.className, keyToHex(a.key), `its node died (${dead})`));
       return;
     }
+    a.checkpoints?.log.push(w);
     this.#peers.send(a.node, MSG.ACTOR_CALL, w, (e) => placement.drop(f, new ActorDiedError(a.className, keyToHex(a.key), e.message, e)));
+  }
+
+  /** ACTOR_CHECKPOINT from an actor's node: the calls it covers need no replay any more. */
+  checkpointed(b: ActorCheckpointBody): void {
+    const a = this.#actors.get(bytesToKey(b.actor, 0, 16));
+    const cp = a?.checkpoints;
+    if (!cp) return;
+    cp.saved = b.value.slice();
+    const covered = new Set(b.covered.map((id: Uint8Array) => bytesToKey(id, 0, 16)));
+    cp.log = cp.log.filter((w) => !covered.has(bytesToKey(w.id, 0, 16)));
+  }
+
+  /**
+   * `a` restarted on another node: before anything else it gets, it
+   * restores its last checkpoint and replays, in order, the calls made
+   * from here after it that had finished (their results are taken; the
+   * calls in flight follow, as maxTaskRetries says).
+   */
+  #restore(a: RemoteActor): void {
+    const cp = a.checkpoints;
+    if (!cp || cp.saved === undefined || !a.node) return;
+    const waiting = new Set(a.waiting ?? []);
+    const again = cp.log.filter((w) => !waiting.has(w) && !this.#lostCalls.has(w));
+    cp.log = [];
+    const args = new Uint8Array(cp.saved.length + 1);
+    args[0] = 0x91;
+    args.set(cp.saved, 1);
+    const restore: WireTask = { id: crypto.getRandomValues(new Uint8Array(16)), owner: this.#peers.nodeId, component: "", name: "restore", kind: KIND_METHOD, args, numReturns: 1, retries: 0, timeoutMs: 0, resources: [], actor: keyToBytes(a.key) };
+    this.#peers.send(a.node, MSG.ACTOR_CALL, restore);
+    for (const w of again) {
+      cp.log.push(w);
+      this.#peers.send(a.node, MSG.ACTOR_CALL, w);
+    }
   }
 
   /** Kills an actor wherever it is. */
@@ -242,7 +284,10 @@ export class RemoteActors {
     const a = this.#actors.get(actorKey);
     if (!a || a.death || a.maxRestarts <= 0) return false;
     const tries = this.#resent.get(w) ?? 0;
-    if (tries >= a.maxTaskRetries) return false;
+    if (tries >= a.maxTaskRetries) {
+      this.#lostCalls.add(w);
+      return false;
+    }
     this.#resent.set(w, tries + 1);
     if (a.node === node) this.#awaitRestart(a, node, why);
     (a.waiting ??= []).push(w);
@@ -261,7 +306,10 @@ export class RemoteActors {
       else if (rec.node === deadNode || this.#peers.deathOf(rec.node) !== undefined) return;
       a.unwatch();
       a.unwatch = undefined;
-      if (!a.death) this.#fromRecord(a, rec);
+      if (!a.death) {
+        this.#fromRecord(a, rec);
+        this.#restore(a);
+      }
       this.#flush(a);
     };
     a.unwatch = this.#gcs.subscribe(channelOf(TABLES.actors, hex), (_k, v) => seen(v as ActorTableRecord | undefined));

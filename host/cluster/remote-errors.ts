@@ -6,7 +6,7 @@
 import { decodeError, encodeError, registerErrorClasses } from "../../common/error-codec.js";
 import { ConnectionClosedError, PermissionDeniedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
 import { InfeasibleTaskError } from "../../scheduler/index.js";
-import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, SpillError } from "../../store/index.js";
+import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, OwnerDiedError, SpillError } from "../../store/index.js";
 import {
   ActorDiedError,
   ActorNameTakenError,
@@ -41,6 +41,7 @@ registerErrorClasses([
   HeadUnavailableError,
   InfeasibleTaskError,
   ObjectLostError,
+  OwnerDiedError,
   ObjectStoreFullError,
   ObjectTooLargeError,
   SpillError,

@@ -8,7 +8,7 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
-import type { ActorStateBody, FunctionPutBody, LogBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, ActorStateBody, FunctionPutBody, LogBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
@@ -43,6 +43,8 @@ export class RemoteRun {
   readonly #early = new Map<string, { calls: WireTask[]; timer: ReturnType<typeof setTimeout> }>();
   /** Guest log records waiting to go to their drivers (sent before the next result, or at once). */
   readonly #logs = new Map<string, LogBody["records"]>();
+  /** Owners of the checkpointed actors here (their checkpoints go to them). */
+  readonly #owners = new Map<string, string>();
   #logsQueued = false;
   #spinQueued = false;
 
@@ -222,7 +224,7 @@ export class RemoteRun {
       if (!r) {
         rec.state = "dead";
         rec.death = failure?.message ?? "could not start";
-      }
+      } else if (w.restart !== undefined && w.restart.checkpointInterval > 0) this.#owners.set(actorId.key, w.owner);
       this.#head.request(MSG.ACTOR_STATE, { actor: hex, state: rec.state, methods: rec.methods, ...(rec.death === undefined ? {} : { death: rec.death }) } satisfies ActorStateBody).catch(() => {});
       this.#flushEarly(actorId.key);
     });
@@ -268,6 +270,13 @@ export class RemoteRun {
       for (const e of entries) this.#node.store.fail(e, new ActorNotFoundError(`with ID ${keyToHex(key)} on node ${this.#peers.nodeId.slice(0, 8)}`));
       this.#report(w, entries);
     }
+  }
+
+  /** Actor `key` of this node saved a checkpoint: its owner (another node) keeps it, for a restart after this node dies. */
+  checkpointed(key: string, value: Uint8Array, covered: string[]): void {
+    const owner = this.#owners.get(key);
+    if (owner === undefined || owner === this.#peers.nodeId) return;
+    this.#peers.send(owner, MSG.ACTOR_CHECKPOINT, { actor: keyToBytes(key), value, covered: covered.map((k) => keyToBytes(k)) } satisfies ActorCheckpointBody);
   }
 
   /** ACTOR_KILL: kill the actor if it is here. */

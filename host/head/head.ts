@@ -90,6 +90,14 @@ export interface ClusterStatus {
   controlStore: { shards: number; writes: number };
 }
 
+/** Where an object whose ref left its node is, in the control store's objects table. */
+export interface ObjectLocation {
+  nodes: string[];
+  size: number;
+  /** The node that owns it (its put's, or the submitter of the task that made it). */
+  owner?: string;
+}
+
 /** A node record in the control store. */
 export interface NodeRecord extends NodeInfo {
   state: "alive" | "dead";
@@ -292,7 +300,7 @@ export class Head {
         // a notification: from a connection that has not registered, dropped without a word (nothing to log per message)
         const b = m.body as ObjectLocationBody;
         const node = this.#nodeOf(conn);
-        return node === undefined ? null : this.store.put(TABLES.objects, b.object, { nodes: [node], size: b.size });
+        return node === undefined ? null : this.store.put(TABLES.objects, b.object, { nodes: [node], size: b.size, owner: b.owner ?? node } satisfies ObjectLocation);
       }
       case MSG.ACTOR_STATE:
         return this.#actorState(m.body as ActorStateBody, conn);

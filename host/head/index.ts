@@ -9,5 +9,5 @@
  * no guests and knows nodes only by what they send it.
  */
 export { Head } from "./head.js";
-export type { HeadOptions, ClusterStatus, NodeStatus, NodeRecord, ActorTableRecord } from "./head.js";
+export type { HeadOptions, ClusterStatus, NodeStatus, NodeRecord, ActorTableRecord, ObjectLocation } from "./head.js";
 export * from "./files.js";

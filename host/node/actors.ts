@@ -79,6 +79,8 @@ export interface ActorHost {
   internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec;
   /** Says what happened to an actor (a restart), as a line of the host's log. */
   say(line: string): void;
+  /** Actor `r` saved a checkpoint covering the calls `covered` (a cluster node sends it to the actor's owner). */
+  checkpointed?(r: ActorRecord, value: Uint8Array, covered: TaskSpec[]): void;
 }
 
 /** "restarting": it crashed and its isolate is being stopped; it starts again once it has. */
@@ -313,7 +315,9 @@ export class ActorManager {
         r.saved = bytes.slice();
         // what came before it needs no replay any more
         const at = r.log.indexOf(task);
-        for (const t of r.log.splice(0, at + 1)) if (t !== task) releaseArgs(this.#host.store, t);
+        const covered = r.log.splice(0, at + 1).filter((t) => !this.#internal.has(t));
+        for (const t of covered) releaseArgs(this.#host.store, t);
+        this.#host.checkpointed?.(r, r.saved, covered);
       }
     } else if (error) this.#host.say(`actor ${actorLabel(r)}: its ${kind}() failed: ${error.message}`);
     this.#host.store.release(e);

@@ -112,6 +112,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       actorDied: (r) => this.cluster?.actorDied(r),
       internalCall: (r, method, args) => this.internalCall(r, method, args),
       say: (line) => this.#say(line),
+      checkpointed: (r, value, covered) => this.cluster?.actorCheckpointed(r, value, covered.map((t) => t.taskId.key)),
     });
     this.#blocking = new BlockingCalls(this.store, this.pool, this);
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Driver, InitOptions } from "wray";
-import { ActorDiedError, ObjectLostError, init } from "wray";
+import { ActorDiedError, ObjectLostError, OwnerDiedError, init } from "wray";
 import type { NodeProcess, TestCluster } from "../cluster.js";
 import { startCluster, until } from "../cluster.js";
 import { guest, logInto } from "../helpers.js";
@@ -249,5 +249,30 @@ test("actors whose node dies restart on another (maxRestarts) under the same nam
     await cluster.addHost(["--num-cpus", "1", "--resources", '{"home": 2}']);
     await killAndWait(ray, second);
     await assert.rejects(ray.get(retried.read.remote()), (e: Error) => e instanceof ActorDiedError && /node died/.test(e.message));
+  });
+});
+
+test("a put whose owner died with every copy is gone: OwnerDiedError (an ObjectLostError) at once, not a hang", { timeout: TEST_MS }, async () => {
+  await withCluster([HOST], async (cluster, ray) => {
+    const mod = await ray.load(guest("cluster"));
+    // a task on the host puts 300 KB and returns the ref: the host owns the put
+    const { ref } = await ray.get(mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").options(POOL).remote(300_000, 9));
+    await cluster.addHost(HOST);
+    await killAndWait(ray, cluster.hosts[0]!);
+    await assert.rejects(ray.get(ref), (e: Error) => e instanceof OwnerDiedError && e instanceof ObjectLostError && /its owner, node [0-9a-f]{8}, died/.test(e.message));
+  });
+});
+
+test("a checkpointed actor whose node dies restarts on another from its last checkpoint, and the calls made after it are replayed in order", { timeout: TEST_MS }, async () => {
+  await withCluster([["--num-cpus", "1", "--resources", '{"home": 1}']], async (cluster, ray) => {
+    type Durable = { add(i: number): number; state(): { value: number; seen: number[] } };
+    const mod = await ray.load(guest("actors"));
+    const d = mod.actor<Durable>("Durable", { resources: { home: 1 }, maxRestarts: 1, checkpointInterval: 3 }).remote(100);
+    // a checkpoint after calls 1-3 (it reaches this driver before call 4's result); calls 4 and 5 come after it
+    for (let i = 1; i <= 5; i++) assert.equal(await ray.get(d.add.remote(i)), 100 + (i * (i + 1)) / 2);
+    await cluster.addHost(["--num-cpus", "1", "--resources", '{"home": 1}']);
+    await killAndWait(ray, cluster.hosts[0]!);
+    assert.deepEqual(await ray.get(d.state.remote()), { value: 115, seen: [1, 2, 3, 4, 5] });
+    assert.equal(await ray.get(d.add.remote(6)), 121);
   });
 });
