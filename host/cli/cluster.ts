@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { TlsOptions } from "../../net/index.js";
-import { MSG, WsTransport } from "../../net/index.js";
+import { ConnectionClosedError, MSG, WsTransport } from "../../net/index.js";
 import type { ClusterOptions } from "../cluster/index.js";
 import { ClusterNode } from "../cluster/index.js";
 import { WrayError } from "../../common/errors.js";
@@ -280,7 +280,8 @@ async function runNode(values: StartValues): Promise<number> {
     if (stopping) return;
     if (!(e instanceof NodeFencedError)) {
       say(`(wray) ${e.message}: stopping`);
-      return shutdown(1);
+      // the head stopped in order (a ConnectionClosedError), or never came back
+      return shutdown(e instanceof ConnectionClosedError ? 0 : 1);
     }
     say(`(wray) ${e.message}: dropping its work, and joining again as a new node`);
     await current.node.close().catch(() => {});

@@ -213,11 +213,6 @@ export class ClusterNode implements ClusterLink {
     return this.#listener.address;
   }
 
-  /** Asks the head to stop the cluster (`wray stop` through a node). */
-  requestStop(): Promise<unknown> {
-    return this.#head.request(MSG.CLUSTER_STOP, null, 10_000);
-  }
-
   // ---- membership ----------------------------------------------------------------------------
 
   #beat(): void {

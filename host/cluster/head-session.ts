@@ -11,12 +11,14 @@
  * first (registration under the same node ID, subscriptions) and then
  * what waited goes, in order.
  *
- * Two ends: the head declared this node dead (its close code, or its
- * refusal of the registration: fencing) — `onFenced`; or it did not come
- * back in time — `onGone`, and what waits fails with HeadUnavailableError.
+ * Three ends: the head declared this node dead (its close code, or its
+ * refusal of the registration: fencing) — `onFenced`; it closed the
+ * connection in order (it is stopping) — `onGone` with a
+ * ConnectionClosedError; or it did not come back in time — `onGone`, and
+ * what waits fails with HeadUnavailableError.
  */
 import type { Connection, Message, MessageType } from "../../net/index.js";
-import { CLOSE_FENCED, ConnectionClosedError, MSG } from "../../net/index.js";
+import { CLOSE_FENCED, CLOSE_NORMAL, ConnectionClosedError, MSG } from "../../net/index.js";
 import { HeadUnavailableError, NodeFencedError } from "../errors.js";
 
 /** Ray's raylet gives its GCS this long to come back. */
@@ -36,7 +38,7 @@ export interface HeadSessionOptions {
   /** Runs on a new connection before anything else is sent on it: register again, subscribe again. */
   rejoin: (conn: Connection) => Promise<void>;
   onFenced: (error: NodeFencedError) => void;
-  onGone: (error: HeadUnavailableError) => void;
+  onGone: (error: HeadUnavailableError | ConnectionClosedError) => void;
   log: (line: string) => void;
 }
 
@@ -117,6 +119,13 @@ export class HeadSession {
     if (this.#ended) return;
     if (code === CLOSE_FENCED) {
       this.#fenced(new NodeFencedError(this.#o.nodeId, why.replace(/^closed \(\d+ (declared dead: )?/, "").replace(/\)$/, "")));
+      return;
+    }
+    if (code === CLOSE_NORMAL) {
+      // the head closed it on purpose (it is stopping): nothing to wait for
+      const e = new ConnectionClosedError("the head", `it stopped (${why})`);
+      this.#end(e);
+      this.#o.onGone(e);
       return;
     }
     this.#lostAt = performance.now();

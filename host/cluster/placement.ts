@@ -115,8 +115,6 @@ interface Lineage {
   rebuilding: boolean;
 }
 
-const NO_CALL_LOST = (): boolean => false;
-
 /** Times a task is placed again because an argument was lost where it ran. */
 const MAX_ARG_LOSSES = 3;
 /** Ray's default bound on the lineage an owner keeps (max_lineage_bytes). */
@@ -544,8 +542,12 @@ export class Placement {
     return true;
   }
 
-  /** An actor call in flight to a node that died: true when its actor will take it again after a restart (RemoteActors.callLost). */
-  callLost: (actorKey: string, node: string, why: string, w: WireTask) => boolean = NO_CALL_LOST;
+  /**
+   * An actor call in flight to a node that died: undefined when its actor
+   * takes it again after a restart (RemoteActors.callLost), else what its
+   * ActorDiedError adds to the reason.
+   */
+  callLost: (actorKey: string, node: string, why: string, w: WireTask) => string | undefined = () => "";
 
   /** Node `id` died: resubmit what it ran for us; fail the actor calls sent to it (or keep them for a restart). */
   nodeDied(id: string, why: string): void {
@@ -559,12 +561,13 @@ export class Placement {
       }
       const actor = bytesToKey(f.wire.actor, 0, 16);
       // a restartable actor's call in flight waits for the restart (maxTaskRetries), else fails
-      if (this.callLost(actor, id, why, f.wire)) {
+      const lost = this.callLost(actor, id, why, f.wire);
+      if (lost === undefined) {
         this.#unplace(f);
         f.node = undefined;
         continue;
       }
-      this.drop(f, new ActorDiedError(f.wire.name, keyToHex(actor), `its node died (${why})${this.callLost === NO_CALL_LOST ? "" : "; a call in flight then is not sent again (maxTaskRetries)"}`));
+      this.drop(f, new ActorDiedError(f.wire.name, keyToHex(actor), `its node died (${why})${lost}`));
     }
   }
 }

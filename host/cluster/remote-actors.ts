@@ -277,21 +277,22 @@ export class RemoteActors {
 
   /**
    * A call to an actor whose node died was in flight (Placement.nodeDied):
-   * true when it waits for the actor's restart to be sent again (within
-   * maxTaskRetries); false when it fails (at-most-once).
+   * undefined when it waits for the actor's restart to be sent again
+   * (within maxTaskRetries); else it fails (at-most-once), with what its
+   * ActorDiedError adds to the reason.
    */
-  callLost(actorKey: string, node: string, why: string, w: WireTask): boolean {
+  callLost(actorKey: string, node: string, why: string, w: WireTask): string | undefined {
     const a = this.#actors.get(actorKey);
-    if (!a || a.death || a.maxRestarts <= 0) return false;
+    if (!a || a.death || a.maxRestarts <= 0) return "";
+    if (a.node === node) this.#awaitRestart(a, node, why);
     const tries = this.#resent.get(w) ?? 0;
     if (tries >= a.maxTaskRetries) {
       this.#lostCalls.add(w);
-      return false;
+      return "; it restarts, and a call in flight then is not sent again (maxTaskRetries)";
     }
     this.#resent.set(w, tries + 1);
-    if (a.node === node) this.#awaitRestart(a, node, why);
     (a.waiting ??= []).push(w);
-    return true;
+    return undefined;
   }
 
   /** Holds `a`'s calls until its record names a live node again (restarted) or says it is dead. */

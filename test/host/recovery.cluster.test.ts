@@ -276,3 +276,18 @@ test("a checkpointed actor whose node dies restarts on another from its last che
     assert.equal(await ray.get(d.add.remote(6)), 121);
   });
 });
+
+test("a head stopped in order (SIGTERM) takes its hosts with it at once: they do not wait for it to come back", { timeout: TEST_MS }, async () => {
+  const cluster = await startCluster({ heartbeatMs: HEARTBEAT_MS, headArgs: ["--num-cpus", "0"], hosts: [HOST] });
+  try {
+    const host = cluster.hosts[0]!;
+    const exited = new Promise<number | null>((r) => host.proc.once("exit", (code) => r(code)));
+    cluster.head.proc.kill("SIGTERM");
+    // well within the 60 s it would keep connecting to a head that died
+    const code = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the host did not exit after the head stopped:\n${host.output()}`)), 20_000))]);
+    assert.equal(code, 0, host.output());
+    assert.match(host.output(), /connection to the head closed: it stopped .*: stopping/);
+  } finally {
+    await cluster.stop();
+  }
+});
