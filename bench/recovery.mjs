@@ -20,8 +20,8 @@ import { init } from "../dist/index.js";
 const CHAIN = 1000;
 const LINK_BYTES = 200_000;
 
-/** A child process that has printed a line matching `ready`. */
-function child(argv, env, ready) {
+/** A child node process that has printed a line matching `ready`: its process and the match (run.mjs uses it too). */
+export function child(argv, env, ready) {
   const p = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   return new Promise((resolve, reject) => {

@@ -567,26 +567,12 @@ if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(
 
 const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "control store writes"]; // each also " (TLS)"
 if (CLUSTER_ROWS.some(wants)) {
-  const { spawn } = await import("node:child_process");
+  const { child } = await import("./recovery.mjs");
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const { ShardedControlStore } = await import("../dist/host.js");
   const cli = here("../dist/cli.js");
-
-  /** A child node process that has printed `ready`; resolves with the match. */
-  function child(argv, env, ready) {
-    const p = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    return new Promise((resolve, reject) => {
-      p.stdout.on("data", (d) => {
-        out += d;
-        const m = out.match(ready);
-        if (m) resolve({ p, m });
-      });
-      p.once("exit", (c) => reject(new Error(`exited with ${c}: ${out}`)));
-    });
-  }
 
   // raw ws between two processes: the floor for a cross-host hop
   const echoSrc = `
