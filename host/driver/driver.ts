@@ -109,6 +109,7 @@ export class Driver implements DriverCalls {
   /** @internal Submits a task; returns its return refs. */
   _submit(c: ComponentRecord, fn: FunctionInfo, args: readonly unknown[], options: ResolvedOptions): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${fn.name}.remote()`);
+    if (this.#left) throw this.#left;
     if (args.length > fn.maxArgs) refuseArgCount(fn.name, fn.maxArgs, args.length);
     const node = this.#node;
     const { bytes, deps, nested } = this.#refs.encodeArgs(args, fn.name);
@@ -123,6 +124,7 @@ export class Driver implements DriverCalls {
   /** @internal Creates an actor; returns its handle. */
   _createActor(c: ComponentRecord, className: string, args: readonly unknown[], options: ActorOptionsResolved): ActorHandle {
     if (this.#closed) throw new ShutdownError(`${className}.remote()`);
+    if (this.#left) throw this.#left;
     const ctorMax = c.prepared.manifest.maxArgs[className];
     if (ctorMax !== undefined && args.length > ctorMax) refuseArgCount(className, ctorMax, args.length);
     const { bytes, deps, nested } = this.#refs.encodeArgs(args, className);
@@ -138,6 +140,7 @@ export class Driver implements DriverCalls {
   /** @internal Calls a method; returns its return refs. */
   _callActor(handle: ActorHandle, method: string, args: readonly unknown[], numReturns: number): ObjectRef[] {
     if (this.#closed) throw new ShutdownError(`${handle.className}.${method}.remote()`);
+    if (this.#left) throw this.#left;
     const node = this.#node;
     const r = node.actors.get(handle.key);
     if (!r && !this.#cluster) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Driver, InitOptions } from "wray";
-import { ActorDiedError, ObjectLostError, OwnerDiedError, init } from "wray";
+import { ActorDiedError, HeadUnavailableError, ObjectLostError, OwnerDiedError, init } from "wray";
 import type { NodeProcess, TestCluster } from "../cluster.js";
 import { startCluster, until } from "../cluster.js";
 import { guest, logInto } from "../helpers.js";
@@ -288,6 +288,31 @@ test("a head stopped in order (SIGTERM) takes its hosts with it at once: they do
     assert.equal(code, 0, host.output());
     assert.match(host.output(), /connection to the head closed: it stopped .*: stopping/);
   } finally {
+    await cluster.stop();
+  }
+});
+
+test("a head that dies and never comes back: what needs it fails with HeadUnavailableError after headReconnectTimeoutMs, hosts exit 1, nothing hangs", { timeout: TEST_MS }, async () => {
+  const cluster = await startCluster({ heartbeatMs: HEARTBEAT_MS, headArgs: ["--num-cpus", "0"], hosts: [[...HOST, "--head-reconnect-timeout-ms", "3000"]] });
+  let ray: Driver | undefined;
+  try {
+    ray = await init({ address: cluster.address, token: cluster.token, log: () => {}, headReconnectTimeoutMs: 3000 });
+    const mod = await ray.load(guest("cluster"));
+    const where = mod.fn<[string], string>("where");
+    assert.equal(await ray.get(where.options(POOL).remote("before")), "before");
+    const host = cluster.hosts[0]!;
+    const hostExit = new Promise<number | null>((r) => host.proc.once("exit", (code) => r(code)));
+    cluster.head.proc.kill("SIGKILL");
+    // a task no lease covers (another shape) must go through the head, which is gone
+    const started = Date.now();
+    await assert.rejects(ray.get(where.options({ resources: { pool: 0.5 } }).remote("never")), (e: Error) => e instanceof HeadUnavailableError && /was not reachable for 3 s/.test(e.message));
+    assert.ok(Date.now() - started < 60_000);
+    assert.equal(await Promise.race([hostExit, new Promise<string>((r) => setTimeout(() => r("still running"), 30_000))]), 1, host.output());
+    assert.match(host.output(), /not reachable for 3 s.*: stopping/);
+    // the driver has left its cluster: later calls say so
+    assert.throws(() => where.remote("later"), HeadUnavailableError);
+  } finally {
+    await ray?.shutdown();
     await cluster.stop();
   }
 });
