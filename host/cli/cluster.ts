@@ -224,9 +224,9 @@ async function runNode(values: StartValues): Promise<number> {
   if (res !== undefined) options.resources = res;
   const mem = num("object-store-memory", values["object-store-memory"], 1 << 20);
   if (mem !== undefined) options.objectStoreMemory = mem;
-  // the host's GPU: opened now when GPUs were asked for, else on first use (offered when one can exist)
-  Object.assign(options, await openHostGpu({ numGpus: options.numGpus, gpuBackend: values["gpu-backend"] as GpuBackend | undefined, advertise: true, log: say }));
-  if (options.gpu instanceof HostGpu && options.gpu.device) say(`GPU: ${options.gpu.device.adapter}`);
+  // the host's GPU: opened now when GPUs were asked for, else on first use (offered when one can exist);
+  // a node closes it when it leaves, so a node that joins again opens it again
+  const withGpu = async (): Promise<NodeOptions> => ({ ...options, ...(await openHostGpu({ numGpus: options.numGpus, gpuBackend: values["gpu-backend"] as GpuBackend | undefined, advertise: true, log: say })) });
   const joining: ClusterOptions = { address: address!, token, log: say, onLost: (e) => void lost(e) };
   if (tls) joining.tls = tls;
   const ip = values["node-ip-address"] ?? (values.head ? values.host : undefined);
@@ -238,7 +238,9 @@ async function runNode(values: StartValues): Promise<number> {
 
   /** A node (isolates, object store) joined to the cluster. */
   const member = async (): Promise<{ node: HostNode; cluster: ClusterNode }> => {
-    const node = new HostNode(options);
+    const o = await withGpu();
+    const node = new HostNode(o);
+    if (o.gpu instanceof HostGpu && o.gpu.device) say(`GPU: ${o.gpu.device.adapter}`);
     node.start();
     try {
       return { node, cluster: await ClusterNode.join(node, joining) };
