@@ -60,6 +60,8 @@ export interface ActorStateBody {
   state: "alive" | "dead";
   methods: string[];
   death?: string;
+  /** Times it restarted on this node so far (its crashes there): they count against its maxRestarts at the head too. */
+  restarts?: number;
 }
 
 /** A node as it registers (and as the nodes table holds it). */

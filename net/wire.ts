@@ -152,7 +152,7 @@ const BODY: Record<number, Check> = {
   [MSG.ACTOR_CALL]: bin,
   [MSG.ACTOR_KILL]: shape({ actor: bin16 }),
   [MSG.ACTOR_CHECKPOINT]: shape({ actor: bin16, value: bin, covered: arrayOf(bin16) }),
-  [MSG.ACTOR_STATE]: shape({ actor: hex(32), state: (v) => v === "alive" || v === "dead", methods: arrayOf(str), death: optional(str) }),
+  [MSG.ACTOR_STATE]: shape({ actor: hex(32), state: (v) => v === "alive" || v === "dead", methods: arrayOf(str), death: optional(str), restarts: optional(uint) }),
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,
   [MSG.LOG]: shape({ node: nodeId, records: arrayOf(shape({ level: str, text: str })) }),

@@ -335,6 +335,11 @@ export class ClusterNode implements ClusterLink {
     this.#actors.died(r);
   }
 
+  /** An actor of this node restarted here: the head counts it against the actor's maxRestarts. */
+  actorRestarted(r: ActorRecord): void {
+    this.#actors.restarted(r);
+  }
+
   /** An actor of this node saved a checkpoint: its owner keeps it (RemoteActors.checkpointed there). */
   actorCheckpointed(r: ActorRecord, value: Uint8Array, covered: string[]): void {
     this.#run.checkpointed(r.key, value, covered);

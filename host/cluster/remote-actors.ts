@@ -257,6 +257,13 @@ export class RemoteActors {
     this.#head.request(MSG.ACTOR_STATE, body).catch(() => {});
   }
 
+  /** An actor of this node restarted here: the head counts it against its maxRestarts (what is left for restarts elsewhere). */
+  restarted(r: ActorRecord): void {
+    if (this.closed) return;
+    const body: ActorStateBody = { actor: keyToHex(r.key), state: "alive", methods: [...r.methods], restarts: r.restarts };
+    this.#head.request(MSG.ACTOR_STATE, body).catch(() => {});
+  }
+
   /** The class of a remote actor, if known. */
   className(key: string): string | undefined {
     return this.#actors.get(key)?.className;

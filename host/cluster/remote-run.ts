@@ -204,7 +204,7 @@ export class RemoteRun {
       if (w.actorName !== undefined) rec.name = w.actorName;
       if (w.lifetime === "detached") rec.lifetime = "detached";
       const options: ActorOptionsResolved = { name: w.actorName, maxConcurrency: w.maxConcurrency ?? 1, shape: shapeFromEntries(w.resources), memoryMb: w.memoryMb };
-      // restarts here (its isolate crashed, a method trapped) are counted here; the head counts those after node deaths
+      // restarts here (its isolate crashed, a method trapped) come out of what was left, and are reported to the head (one budget)
       if (w.restart !== undefined) {
         if (w.restart.maxRestarts > 0) options.maxRestarts = w.restart.maxRestarts;
         if (w.restart.maxTaskRetries > 0) options.maxTaskRetries = w.restart.maxTaskRetries;

@@ -123,6 +123,8 @@ export interface ActorTableRecord {
   restarts?: number;
   /** Times a call in flight at a death is sent again (callers read it). */
   maxTaskRetries?: number;
+  /** Restarts on its current node, as that node last reported them (ACTOR_STATE). */
+  hostRestarts?: number;
   /** Its constructor as it travels: sent again to start it on another node. */
   spec?: WireTask;
 }
@@ -347,7 +349,16 @@ export class Head {
     if (rec.node !== node) throw new PermissionDeniedError(`node ${node.slice(0, 8)} may not change actor ${b.actor.slice(0, 8)}, which runs on node ${rec.node.slice(0, 8)}`);
     if (rec.state === "dead") return null;
     if (b.state === "alive") {
-      await this.store.put(TABLES.actors, b.actor, { ...rec, methods: b.methods } satisfies ActorTableRecord);
+      const next: ActorTableRecord = { ...rec, methods: b.methods };
+      // restarts on its node come out of the same budget as the head's after node deaths
+      const more = (b.restarts ?? 0) - (rec.hostRestarts ?? 0);
+      if (more > 0 && rec.restartsLeft !== undefined) {
+        next.hostRestarts = b.restarts;
+        next.restarts = (rec.restarts ?? 0) + more;
+        if (rec.restartsLeft < UNLIMITED_RETRIES) next.restartsLeft = Math.max(0, rec.restartsLeft - more);
+        this.#log(`(wray) actor ${rec.className}${rec.name !== undefined ? ` '${rec.name}'` : ""} (${b.actor.slice(0, 8)}) restarted on node ${node.slice(0, 8)}: ${next.restartsLeft! >= UNLIMITED_RETRIES ? "no limit" : `${next.restartsLeft} restart(s) left`}`);
+      }
+      await this.store.put(TABLES.actors, b.actor, next);
       return null;
     }
     await this.store.put(TABLES.actors, b.actor, { ...rec, state: "dead", death: b.death ?? "dead" } satisfies ActorTableRecord);
@@ -439,7 +450,7 @@ export class Head {
     const conn = n === undefined ? undefined : this.#conns.get(n.nodeId);
     if (!n || !conn) return false;
     const left = a.restartsLeft! >= UNLIMITED_RETRIES ? a.restartsLeft! : a.restartsLeft! - 1;
-    const rec: ActorTableRecord = { ...a, node: n.nodeId, state: "alive", restartsLeft: left, restarts: (a.restarts ?? 0) + 1, methods: [] };
+    const rec: ActorTableRecord = { ...a, node: n.nodeId, state: "alive", restartsLeft: left, restarts: (a.restarts ?? 0) + 1, hostRestarts: 0, methods: [] };
     await this.store.put(TABLES.actors, key, rec);
     this.#log(`(wray) actor ${a.className}${a.name !== undefined ? ` '${a.name}'` : ""} (${key.slice(0, 8)}) restarts on node ${n.nodeId.slice(0, 8)}: its node died (${why})`);
     // its budget on the new node is what is left

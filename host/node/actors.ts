@@ -79,6 +79,8 @@ export interface ActorHost {
   internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec;
   /** Says what happened to an actor (a restart), as a line of the host's log. */
   say(line: string): void;
+  /** Actor `r` restarted here (a cluster node tells the head, which counts it against maxRestarts). */
+  restarted?(r: ActorRecord): void;
   /** Actor `r` saved a checkpoint covering the calls `covered` (a cluster node sends it to the actor's owner). */
   checkpointed?(r: ActorRecord, value: Uint8Array, covered: TaskSpec[]): void;
 }
@@ -432,6 +434,7 @@ export class ActorManager {
     for (let i = front.length - 1; i >= 0; i--) r.queue.unshift(front[i]!);
     this.#host.say(`actor ${actorLabel(r)} restarted (${r.restarts}${r.restartsLeft >= UNLIMITED ? "" : `, ${r.restartsLeft} left`}): ${why}${r.saved ? `; restored its checkpoint, replaying ${replay.length} call(s)` : ""}`);
     this.#start(r);
+    this.#host.restarted?.(r);
     const resent = new Set(again);
     // the calls whose runs ended already (on the dead instance) that are not sent again fail here; the rest as the node asks
     for (const t of r.orphans) if (!resent.has(t)) this.#host.reject(t, lost);

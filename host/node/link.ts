@@ -24,6 +24,8 @@ export interface ClusterLink {
   actorByName(name: string): Promise<string | undefined>;
   /** An actor of this node died: record it in the control store. */
   actorDied(r: ActorRecord): void;
+  /** An actor of this node restarted here (the head counts it against its maxRestarts). */
+  actorRestarted(r: ActorRecord): void;
   /** An actor of this node saved a checkpoint (its owner keeps it, for a restart elsewhere). */
   actorCheckpointed(r: ActorRecord, value: Uint8Array, covered: string[]): void;
   /** A guest's log record, from a task of driver `job`'s program: sent to that driver. */

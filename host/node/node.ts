@@ -113,6 +113,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       internalCall: (r, method, args) => this.internalCall(r, method, args),
       say: (line) => this.#say(line),
       checkpointed: (r, value, covered) => this.cluster?.actorCheckpointed(r, value, covered.map((t) => t.taskId.key)),
+      restarted: (r) => this.cluster?.actorRestarted(r),
     });
     this.#blocking = new BlockingCalls(this.store, this.pool, this);
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);

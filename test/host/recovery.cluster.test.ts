@@ -316,3 +316,17 @@ test("a head that dies and never comes back: what needs it fails with HeadUnavai
     await cluster.stop();
   }
 });
+
+test("restarts on a host and after node deaths share one maxRestarts: an actor that restarted on its host has none left when its node dies", { timeout: TEST_MS }, async () => {
+  await withCluster([["--num-cpus", "1", "--resources", '{"home": 1}']], async (cluster, ray) => {
+    const mod = await ray.load(guest("actors"));
+    type Trappy = Counter & { trap(): number };
+    const c = mod.actor<Trappy>("Counter", { resources: { home: 1 }, maxRestarts: 1 }).remote(7);
+    await assert.rejects(ray.get(c.trap.remote()), (e: Error) => /trap/i.test(e.message));
+    assert.equal(await ray.get(c.inc.remote(1)), 8, "restarted on its host from its constructor");
+    await until(() => cluster.head.lines(/actor Counter \(\w+\) restarted on node \w+: 0 restart\(s\) left/).length > 0, 20_000, "the head to count the restart");
+    await cluster.addHost(["--num-cpus", "1", "--resources", '{"home": 1}']);
+    await killAndWait(ray, cluster.hosts[0]!);
+    await assert.rejects(ray.get(c.read.remote()), (e: Error) => e instanceof ActorDiedError && /node died/.test(e.message));
+  });
+});
