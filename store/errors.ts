@@ -64,9 +64,12 @@ export class SpillError extends WrayError {
 /** An object was freed (or never existed) while something still asked for it. */
 export class ObjectLostError extends WrayError {
   readonly objectHex: string;
+  /** Why, as the message gives it after the object's ID. */
+  readonly why: string;
   constructor(objectHex: string, why: string) {
     super("WRAY_OBJECT_LOST", `object ${objectHex} is lost: ${why}`);
     this.objectHex = objectHex;
+    this.why = why;
   }
 }
 

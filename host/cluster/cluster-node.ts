@@ -332,6 +332,7 @@ export class ClusterNode implements ClusterLink {
 
   /** An actor of this node died: its record says so, and its name is free again. */
   actorDied(r: ActorRecord): void {
+    this.#run.actorDied(r.key);
     this.#actors.died(r);
   }
 

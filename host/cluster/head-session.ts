@@ -108,7 +108,7 @@ export class HeadSession {
   }
 
   #wait<T>(type: MessageType, body: unknown, timeoutMs: number | undefined): Promise<T> {
-    if (this.#ended) return Promise.reject(this.#endError instanceof HeadUnavailableError ? new HeadUnavailableError(this.#o.address, this.#o.reconnectMs, what(type)) : this.#endError);
+    if (this.#ended) return Promise.reject(this.#failure(type));
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ type, body, settle: { resolve: resolve as (v: unknown) => void, reject, timeoutMs } });
     });
@@ -191,7 +191,13 @@ export class HeadSession {
     this.#ended = true;
     this.#endError = error;
     clearTimeout(this.#giveUp);
-    for (const w of this.#waiting.splice(0)) w.settle?.reject(error instanceof HeadUnavailableError ? new HeadUnavailableError(this.#o.address, this.#o.reconnectMs, what(w.type)) : error);
+    for (const w of this.#waiting.splice(0)) w.settle?.reject(this.#failure(w.type));
+  }
+
+  /** What a request of `type` fails with once the session ended: the head's absence names the request. */
+  #failure(type: MessageType): Error {
+    const e = this.#endError!;
+    return e instanceof HeadUnavailableError ? new HeadUnavailableError(this.#o.address, this.#o.reconnectMs, what(type)) : e;
   }
 
   /** Closes the link for good (the node leaves). */

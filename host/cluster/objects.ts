@@ -76,9 +76,7 @@ export class ClusterObjects implements RemoteObjects {
         store.setRemote(e, { node, size: loc.size });
         return;
       }
-      // not ours to make again: with its owner dead it is gone for good (Ray's OwnerDiedError)
-      const ownerDeath = loc.owner === undefined ? undefined : this.#peers.deathOf(loc.owner);
-      store.fail(e, ownerDeath !== undefined ? new OwnerDiedError(hex, loc.owner!, ownerDeath) : new ObjectLostError(hex, "every node holding it died"));
+      store.fail(e, this.#lost(hex, loc.owner, "every node holding it died"));
     };
     const gcs = this.#gcs;
     off = gcs.subscribe(channelOf(TABLES.objects, hex), (_k, v) => found(v));
@@ -96,7 +94,7 @@ export class ClusterObjects implements RemoteObjects {
       this.#pullFailed(p, `the node holding it died (${dead})`);
       return;
     }
-    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err instanceof ObjectLostError ? err.message.replace(/^object \S+ is lost: /, "") : `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`));
+    this.#pull(p).catch((err: Error) => this.#pullFailed(p, err instanceof ObjectLostError ? (err.why ?? err.message) : `pulling it from node ${p.node.slice(0, 8)} failed: ${err.message}`));
   }
 
   async #pull(p: Pull): Promise<void> {
@@ -142,12 +140,14 @@ export class ClusterObjects implements RemoteObjects {
     const e = p.entry;
     if (!e.live || e.state !== PENDING) return;
     const left = this.rebuild(e, why);
-    if (left === undefined) return;
-    // another node's object: with its owner dead it is gone for good
-    const owner = this.#borrowed.get(e.key);
+    // remade (undefined): it stays pending, and is pulled from where the new run leaves it
+    if (left !== undefined) this.#node.store.fail(e, this.#lost(keyToHex(e.key), this.#borrowed.get(e.key), left));
+  }
+
+  /** The error of an object that cannot be had (`why`): OwnerDiedError when its owner (another node) is dead — it is gone for good, as in Ray. */
+  #lost(hex: string, owner: string | undefined, why: string): ObjectLostError {
     const ownerDeath = owner === undefined ? undefined : this.#peers.deathOf(owner);
-    this.#node.store.fail(e, ownerDeath !== undefined ? new OwnerDiedError(keyToHex(e.key), owner!, ownerDeath) : new ObjectLostError(keyToHex(e.key), left));
-    // remade: it stays pending, and is pulled from where the new run leaves it
+    return ownerDeath !== undefined ? new OwnerDiedError(hex, owner!, ownerDeath) : new ObjectLostError(hex, why);
   }
 
   // ---- serving ------------------------------------------------------------------------

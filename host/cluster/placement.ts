@@ -346,8 +346,9 @@ export class Placement {
    * references (the caller must not release them).
    */
   #keepLineage(task: TaskSpec): boolean {
-    const held = task.returns.filter((e) => e.live && e.state === PENDING && e.remote !== undefined);
-    if (held.length === 0) return false;
+    // most results came back inline (or failed): nothing to keep, nothing allocated
+    if (!task.returns.some(onlyElsewhere)) return false;
+    const held = task.returns.filter(onlyElsewhere);
     // a rebuild's run: the lineage has its own references (its end is #rebuilt)
     if (this.#lineage.get(held[0]!.key)?.task === task) return false;
     if (task.kind !== KIND_TASK) {
@@ -407,7 +408,7 @@ export class Placement {
     task.retriesLeft--;
     lin.rebuilding = true;
     // every result of the run that was only over there waits for the new run
-    for (const r of task.returns) if (r.live && r.state === PENDING && r.remote !== undefined && this.#lineage.get(r.key) === lin) r.remote = undefined;
+    for (const r of task.returns) if (onlyElsewhere(r) && this.#lineage.get(r.key) === lin) r.remote = undefined;
     // the run takes references of its own; the lineage keeps its set
     const store = this.#node.store;
     if (task.deps) for (const d of task.deps) store.addRef(d);
@@ -425,7 +426,7 @@ export class Placement {
   /** A run that remade `lin`'s results ended (here or elsewhere): the lineage stays while one of them is only elsewhere. */
   #rebuilt(lin: Lineage): void {
     lin.rebuilding = false;
-    const elsewhere = lin.task.returns.some((r) => this.#lineage.get(r.key) === lin && r.live && r.state === PENDING && r.remote !== undefined);
+    const elsewhere = lin.task.returns.some((r) => this.#lineage.get(r.key) === lin && onlyElsewhere(r));
     if (!elsewhere) this.#dropLineage(lin, undefined);
   }
 
@@ -570,6 +571,11 @@ export class Placement {
       this.drop(f, new ActorDiedError(f.wire.name, keyToHex(actor), `its node died (${why})${lost}`));
     }
   }
+}
+
+/** A result of ours whose only copy is on another node (what lineage is kept for). */
+function onlyElsewhere(e: ObjectEntry): boolean {
+  return e.live && e.state === PENDING && e.remote !== undefined;
 }
 
 /** A well-formed node of a lease from the head. */

@@ -15,7 +15,7 @@ import { ActorDiedError, ActorNotFoundError } from "../errors.js";
 import type { ActorTableRecord } from "../head/index.js";
 import { KIND_CONSTRUCT, KIND_METHOD } from "../isolate/index.js";
 import type { ActorOptionsResolved, ActorRecord, ComponentRecord } from "../node/index.js";
-import { functionInfo, makeTask } from "../node/index.js";
+import { functionInfo, makeTask, restoreArgs } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
 import type { Peers } from "./peers.js";
 import type { HeadLink, Placement } from "./placement.js";
@@ -228,10 +228,7 @@ export class RemoteActors {
     const waiting = new Set(a.waiting ?? []);
     const again = cp.log.filter((w) => !waiting.has(w) && !this.#lostCalls.has(w));
     cp.log = [];
-    const args = new Uint8Array(cp.saved.length + 1);
-    args[0] = 0x91;
-    args.set(cp.saved, 1);
-    const restore: WireTask = { id: crypto.getRandomValues(new Uint8Array(16)), owner: this.#peers.nodeId, component: "", name: "restore", kind: KIND_METHOD, args, numReturns: 1, retries: 0, timeoutMs: 0, resources: [], actor: keyToBytes(a.key) };
+    const restore: WireTask = { id: crypto.getRandomValues(new Uint8Array(16)), owner: this.#peers.nodeId, component: "", name: "restore", kind: KIND_METHOD, args: restoreArgs(cp.saved), numReturns: 1, retries: 0, timeoutMs: 0, resources: [], actor: keyToBytes(a.key) };
     this.#peers.send(a.node, MSG.ACTOR_CALL, restore);
     for (const w of again) {
       cp.log.push(w);

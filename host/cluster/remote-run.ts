@@ -279,6 +279,11 @@ export class RemoteRun {
     this.#peers.send(owner, MSG.ACTOR_CHECKPOINT, { actor: keyToBytes(key), value, covered: covered.map((k) => keyToBytes(k)) } satisfies ActorCheckpointBody);
   }
 
+  /** Actor `key` of this node died: its checkpoints go nowhere any more. */
+  actorDied(key: string): void {
+    this.#owners.delete(key);
+  }
+
   /** ACTOR_KILL: kill the actor if it is here. */
   kill(actor: Uint8Array): void {
     const r = this.#node.actors.get(bytesToKey(actor, 0, 16));

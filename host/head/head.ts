@@ -245,20 +245,14 @@ export class Head {
 
   /** A node of the last head's that did not connect to this one in time: dead, with what ran there. */
   #neverCameBack(nodeId: string, rec: NodeRecord): void {
-    if (!this.#expected.delete(nodeId)) return;
-    this.#someRejoined();
-    const why = "it did not connect again after the head restarted";
-    // known to the scheduler as dead, so that it is fenced if it turns up after all
+    if (!this.#expected.has(nodeId)) return;
+    // known here as the last head knew it, then dead like any node (fenced if it turns up after all;
+    // a driver's record published dead before it goes, so that nodes free what they kept for it)
+    const { state: _state, death: _death, ...info } = rec;
+    this.#info.set(nodeId, info);
     this.scheduler.addNode(nodeId, rec.resources, rec.driver);
-    this.scheduler.markDead(nodeId, why);
-    this.#log(`(wray) ${rec.driver ? "driver" : "node"} ${nodeId.slice(0, 8)} is dead: ${why}`);
-    const work = (async () => {
-      if (rec.driver) await this.store.delete(TABLES.nodes, nodeId);
-      else await this.store.put(TABLES.nodes, nodeId, { ...rec, state: "dead", death: why } satisfies NodeRecord);
-      await this.#actorsDied(nodeId, rec.driver ? `its driver ${nodeId.slice(0, 8)} did not come back after the head restarted` : `its node died (${why})`);
-    })();
-    work.catch((e: Error) => this.#log(`(wray) recording the death of node ${nodeId.slice(0, 8)} failed: ${e.message}`));
-    this.#track(work);
+    this.#dead(nodeId, "it did not connect again after the head restarted");
+    this.#someRejoined();
   }
 
   #accept(conn: Connection): void {

@@ -43,8 +43,8 @@ import type { ObjectStore } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError } from "../errors.js";
 import { KIND_METHOD } from "../isolate/index.js";
 
-/** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes. */
-function withArrayHeader(value: Uint8Array): Uint8Array {
+/** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes (a checkpoint as it is restored, here or on another node). */
+export function restoreArgs(value: Uint8Array): Uint8Array {
   const out = new Uint8Array(value.length + 1);
   out[0] = 0x91;
   out.set(value, 1);
@@ -383,7 +383,7 @@ export class ActorManager {
    * at the crash: undefined when it is sent again, else its error.
    */
   #restart(r: ActorRecord, why: string): (task: TaskSpec) => Error | undefined {
-    r.restartsLeft--;
+    if (r.restartsLeft < UNLIMITED) r.restartsLeft--;
     r.restarts++;
     r.crash = undefined;
     const lost = new ActorDiedError(r.className, keyToHex(r.key), `${why}; it was restarted, and this call, in flight then, is not sent again (maxTaskRetries)`);
@@ -394,7 +394,7 @@ export class ActorManager {
     for (const t of inFlight) {
       const kind = this.#internal.get(t);
       if (kind !== undefined || t === r.ctor) {
-        // the host's own calls are made again below; their results go
+        // the host's own calls in flight are dropped (the constructor runs again below, a checkpoint comes after N calls)
         if (kind !== undefined) this.#host.store.release(t.returns[0]!);
         continue;
       }
@@ -406,31 +406,25 @@ export class ActorManager {
     }
     // completed calls since the checkpoint are replayed (their results are taken already); in-flight ones follow the rules above
     const replay: TaskSpec[] = [];
-    if (r.saved !== undefined || r.checkpointEvery > 0) {
-      for (const t of r.log.splice(0)) {
-        if (this.#internal.has(t)) continue;
-        if (inFlight.includes(t)) {
-          releaseArgs(this.#host.store, t);
-          continue;
-        }
-        replay.push(t);
+    const wasInFlight = new Set(inFlight);
+    for (const t of r.log.splice(0)) {
+      if (this.#internal.has(t)) continue;
+      if (wasInFlight.has(t)) {
+        releaseArgs(this.#host.store, t);
+        continue;
       }
+      replay.push(t);
     }
     const front: TaskSpec[] = [r.ctor];
     retain(this.#host.store, r.ctor);
     if (r.saved !== undefined) {
-      const restore = this.#host.internalCall(r, "restore", withArrayHeader(r.saved));
+      const restore = this.#host.internalCall(r, "restore", restoreArgs(r.saved));
       this.#internal.set(restore, "restore");
       front.push(restore);
     }
-    // a replayed call runs with references of its own; its logged set goes (it is logged again as it is sent)
-    for (const t of replay) {
-      retain(this.#host.store, t);
-      releaseArgs(this.#host.store, t);
-      front.push(t);
-    }
+    // a replayed call runs on the references it was logged with (it is logged again, with new ones, as it is sent)
     r.sinceCheckpoint = 0;
-    front.push(...again);
+    front.push(...replay, ...again);
     for (let i = front.length - 1; i >= 0; i--) r.queue.unshift(front[i]!);
     this.#host.say(`actor ${actorLabel(r)} restarted (${r.restarts}${r.restartsLeft >= UNLIMITED ? "" : `, ${r.restartsLeft} left`}): ${why}${r.saved ? `; restored its checkpoint, replaying ${replay.length} call(s)` : ""}`);
     this.#start(r);

@@ -11,7 +11,7 @@
 export { HostNode } from "./node.js";
 export type { NodeOptions } from "./options.js";
 export type { ClusterLink } from "./link.js";
-export { ActorManager } from "./actors.js";
+export { ActorManager, restoreArgs } from "./actors.js";
 export type { ActorRecord, ActorState, ActorOptionsResolved } from "./actors.js";
 export { Components, functionInfo, makeTask, releaseArgs } from "./components.js";
 export type { ComponentRecord, FunctionInfo, TaskParts } from "./components.js";

@@ -148,6 +148,9 @@ test("the head killed mid-job and restarted on its session: hosts and the driver
       const s = (await ray.clusterStatus())!;
       for (const h of cluster.hosts) assert.equal(s.nodes.find((n) => n.nodeId.startsWith(h.nodeId))?.state, "alive");
       assert.equal(await ray.get(where.remote("after")), "after");
+      // the old head's own node died with it: once the restored head's wait for it is over, it is dead
+      await until(async () => (await ray.clusterStatus())!.nodes.some((n) => n.nodeId.startsWith(oldHead.nodeId) && n.state === "dead"), 30_000, "the old head's node to be declared dead");
+      assert.match(cluster.head.output(), /node \w+ is dead: it did not connect again after the head restarted/);
     },
   );
 });

@@ -10,7 +10,7 @@ import type { Shape, TaskSpec } from "../../../scheduler/index.js";
 import { InfeasibleTaskError, UNIT, newTaskSpec, shapeOf } from "../../../scheduler/index.js";
 import { Arena, FAILED, ObjectStore, READY } from "../../../store/index.js";
 import { LOCALITY_BYTES, LOCAL_QUEUE_PER_CPU, Placement } from "../../../host/cluster/placement.js";
-import type { HeadLink, PlacingNode, PlacingPeers } from "../../../host/cluster/placement.js";
+import type { HeadLink, PlacingNode, PlacingPeers, WireArgs } from "../../../host/cluster/placement.js";
 import { NodeDiedError } from "../../../host/errors.js";
 
 const SELF = "a".repeat(32);
@@ -55,7 +55,7 @@ class FakeHead implements Pick<HeadLink, "request"> {
 const root = makeTaskId(5, 6, 7, 8);
 let n = 0;
 
-function setup() {
+function setup(options: { wireArgs?: (store: ObjectStore) => WireArgs } = {}) {
   const store = new ObjectStore(new Arena({ capacity: 1 << 20 }));
   const queue = new FakeQueue();
   const peers = new FakePeers();
@@ -71,7 +71,7 @@ function setup() {
     componentHash: () => "f".repeat(64),
     componentMemoryMb: () => undefined,
   };
-  const placement = new Placement(node, peers, head, (t) => ({ deps: t.deps?.map((d) => ({ id: keyToBytes(d), size: 1, value: Uint8Array.of(0xc0) })), nested: undefined }));
+  const placement = new Placement(node, peers, head, options.wireArgs?.(store) ?? ((t) => ({ deps: t.deps?.map((d) => ({ id: keyToBytes(d), size: 1, value: Uint8Array.of(0xc0) })), nested: undefined })));
   const task = (opts: { numCpus?: number; deps?: string[]; retries?: number } = {}): TaskSpec => {
     const taskId = childTaskId(root, n++);
     const id = objectKey(taskId, 1);
@@ -288,7 +288,18 @@ test("lineage: without retries left, or once evicted, a lost result cannot be ma
 });
 
 test("a failure at the root of a long chain fails every link, from the microtask queue, not the stack", async () => {
-  const { store, task } = setup();
+  // placing a link whose argument failed fails the link (as ClusterObjects.wireArgs does)
+  const { store, placement, task, busy } = setup({
+    wireArgs: (store) => (t) => {
+      const bad = t.deps?.map((d) => store.entry(d)).find((e) => e?.state === FAILED);
+      if (bad) {
+        for (const r of t.returns) store.fail(r, bad.error!);
+        return undefined;
+      }
+      return { deps: undefined, nested: undefined };
+    },
+  });
+  busy();
   const root = store.expect("r".repeat(10), 1);
   const links: TaskSpec[] = [];
   let dep = root.key;
@@ -297,23 +308,7 @@ test("a failure at the root of a long chain fails every link, from the microtask
     links.push(t);
     dep = t.returns[0]!.key;
   }
-  // placing a link whose argument failed fails the link (as ClusterObjects.wireArgs does)
-  const queue = new FakeQueue();
-  queue.backlog = 1000;
-  const failing = new Placement(
-    { store, scheduler: queue, reject: (t, e) => t.returns.forEach((r) => store.fail(r, e)), releaseArgs: () => {}, componentHash: () => "f".repeat(64), componentMemoryMb: () => undefined },
-    new FakePeers(),
-    new FakeHead(),
-    (t) => {
-      const bad = t.deps?.map((d) => store.entry(d)).find((e) => e?.state === FAILED);
-      if (bad) {
-        for (const r of t.returns) store.fail(r, bad.error!);
-        return undefined;
-      }
-      return { deps: undefined, nested: undefined };
-    },
-  );
-  for (const t of links) failing.submit(t);
+  for (const t of links) placement.submit(t);
   store.fail(root, new Error("the root failed"));
   for (let i = 0; i < 50 && links.at(-1)!.returns[0]!.state !== FAILED; i++) await flush();
   assert.equal(links.at(-1)!.returns[0]!.state, FAILED);
