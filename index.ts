@@ -44,7 +44,7 @@ export type { LogRecord, LogLevel } from "./host/index.js";
 export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError, OwnerDiedError } from "./store/index.js";
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
-export { InfeasibleTaskError } from "./scheduler/index.js";
+export { InfeasibleTaskError, TaskCancelledError } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
 export { Gpu, GpuBuffer, Kernel } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";

@@ -13,6 +13,7 @@ export type WrayErrorCode =
   | "WRAY_GUEST_TRAP"
   | "WRAY_ISOLATE_DIED"
   | "WRAY_TASK_TIMEOUT"
+  | "WRAY_TASK_CANCELLED"
   | "WRAY_GUEST_OUT_OF_MEMORY"
   // objects
   | "WRAY_GET_TIMEOUT"
@@ -26,6 +27,7 @@ export type WrayErrorCode =
   | "WRAY_ACTOR_NAME_TAKEN"
   // scheduling
   | "WRAY_TASK_INFEASIBLE"
+  | "WRAY_DEADLOCK"
   // components and builds
   | "WRAY_BUILD_FAILED"
   | "WRAY_COMPONENT_NOT_FOUND"

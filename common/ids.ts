@@ -104,6 +104,11 @@ export function taskKeyOfObject(objectKey: string): string {
   return objectKey.slice(0, TASK_KEY_LENGTH);
 }
 
+/** Whether an object key names a put (PUT_INDEX_FLAG), not a task's return. */
+export function isPutKey(objectKey: string): boolean {
+  return (objectKey.charCodeAt(TASK_KEY_LENGTH + 1) & (PUT_INDEX_FLAG >>> 16)) !== 0;
+}
+
 /** Packs `length` bytes (even) of `b` from `offset` into a key. */
 export function bytesToKey(b: Uint8Array, offset = 0, length = OBJECT_ID_BYTES): string {
   let s = "";

@@ -27,6 +27,7 @@ export type {
   ActorKillBody,
   ActorStateBody,
   ActorCheckpointBody,
+  TaskCancelBody,
   FunctionPutBody,
   ObjectLocationBody,
   LogBody,

@@ -46,6 +46,13 @@ export interface ObjectLocationBody {
   owner?: string;
 }
 
+/** Cancel the task (or actor call) with this 16-byte ID: from its owner to the node it sent it to. */
+export interface TaskCancelBody {
+  task: Uint8Array;
+  force: boolean;
+  recursive: boolean;
+}
+
 /** An actor's checkpoint, from its node to its owner: the value and the IDs of the calls it covers. */
 export interface ActorCheckpointBody {
   actor: Uint8Array;

@@ -40,6 +40,8 @@ export const MSG = {
   TASK_SUBMIT: 30,
   TASK_RUN: 31,
   TASK_DONE: 32,
+  /** Cancel a task (or actor call) this node runs, or will get: its owner sends it. */
+  TASK_CANCEL: 33,
   // objects
   OBJECT_PULL: 40,
   OBJECT_FREE: 41,
@@ -71,7 +73,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------
@@ -145,6 +147,7 @@ const BODY: Record<number, Check> = {
   [MSG.TASK_SUBMIT]: bin,
   [MSG.TASK_RUN]: bin,
   [MSG.TASK_DONE]: bin,
+  [MSG.TASK_CANCEL]: shape({ task: bin16, force: bool, recursive: bool }),
   [MSG.OBJECT_PULL]: shape({ id: bin20, offset: uint, length: uint }),
   [MSG.OBJECT_FREE]: shape({ ids: arrayOf(bin20) }),
   [MSG.OBJECT_LOCATION]: shape({ object: hex(40), size: uint, owner: optional(nodeId) }),

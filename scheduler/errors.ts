@@ -12,3 +12,19 @@ export class InfeasibleTaskError extends WrayError {
     this.taskName = taskName;
   }
 }
+
+/**
+ * The task (or actor call) was cancelled (`cancel`) before it produced its
+ * results: raised by `get` on them, and by `get` on the results of tasks
+ * that took them as arguments. A cancelled task is never retried.
+ */
+export class TaskCancelledError extends WrayError {
+  readonly taskName: string;
+  /** The cancelled task's ID (hex). */
+  readonly taskId: string;
+  constructor(taskName: string, taskId: string, how = "") {
+    super("WRAY_TASK_CANCELLED", `${taskName ? `task '${taskName}' (${taskId})` : `task ${taskId}`} was cancelled${how}`);
+    this.taskName = taskName;
+    this.taskId = taskId;
+  }
+}

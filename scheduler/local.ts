@@ -62,6 +62,7 @@ import { InfeasibleTaskError } from "./errors.js";
 import type { Shape } from "./resources.js";
 import { ResourcePool, UNIT, within } from "./resources.js";
 import type { TaskSpec } from "./task.js";
+import { cancelledBy } from "./task.js";
 
 /** What the scheduler needs from the isolate pool (host/isolate/pool.ts implements it). */
 export interface Executor {
@@ -248,7 +249,7 @@ export class LocalScheduler {
   }
 
   #argsReady(task: TaskSpec): void {
-    const failed = depFailure(this.#objects, task);
+    const failed = cancelledBy(task) ?? depFailure(this.#objects, task);
     if (failed) {
       this.#executor.reject(task, failed);
       return;
@@ -286,12 +287,44 @@ export class LocalScheduler {
     if (t.nestedSubmit) this.#queuedNested.delete(t.taskId.key);
   }
 
-  /** Removes a queued task (cancel). False when it is not queued here. */
+  /** Removes a queued task. False when it is not queued here. */
   unqueue(task: TaskSpec): boolean {
     const q = this.#queues.get(task.shape.key);
     if (!q || !q.tasks.remove(task)) return false;
     this.#taken(task);
     return true;
+  }
+
+  /**
+   * Finds the task whose key is `key` for a cancel. One not started yet is
+   * taken out (off its queue, or back from the ring of the isolate it was
+   * sent to) and returned with `iso` undefined: it is the caller's to end.
+   * One an isolate runs is returned with that isolate. Undefined when it is
+   * neither (it waits for its arguments, or it is not on this node).
+   * Cancels are rare: this looks through everything rather than keep an
+   * index that every task would pay for.
+   */
+  cancel(key: string): { task: TaskSpec; iso: number | undefined } | undefined {
+    for (const q of this.#queues.values()) {
+      for (const t of q.tasks) {
+        if (t.taskId.key !== key) continue;
+        this.unqueue(t);
+        return { task: t, iso: undefined };
+      }
+    }
+    for (const iso of this.#isolates.values()) {
+      for (const t of iso.nested) if (t.taskId.key === key) return { task: t, iso: iso.id };
+      for (let i = 0; i < iso.pipeline.length; i++) {
+        const t = iso.pipeline.at(i)!;
+        if (t.taskId.key !== key) continue;
+        // the head has started (or is about to); one behind it may still be taken back
+        if (i === 0 || !this.#executor.steal(iso.id, t)) return { task: t, iso: iso.id };
+        iso.pipeline.remove(t);
+        this.#schedule();
+        return { task: t, iso: undefined };
+      }
+    }
+    return undefined;
   }
 
   // ---- reservations (actors) ------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { TaskId } from "../common/ids.js";
 import type { ObjectEntry } from "../store/index.js";
+import { TaskCancelledError } from "./errors.js";
 import type { Shape } from "./resources.js";
 
 /** Run-time figures of one function, shared by all its tasks. */
@@ -105,4 +106,16 @@ export const UNLIMITED_RETRIES = 0xffff_ffff;
 export function releaseArgs(store: { release(id: string): void }, task: TaskSpec): void {
   if (task.deps) for (const d of task.deps) store.release(d);
   if (task.nested) for (const d of task.nested) store.release(d);
+}
+
+/**
+ * The cancellation of `task`, when it was cancelled while it waited (for
+ * its arguments, or to be placed): cancelling fails a task's results at
+ * once, wherever the task is, and each place a task could start from
+ * looks here before it starts it.
+ */
+export function cancelledBy(task: TaskSpec): TaskCancelledError | undefined {
+  // a cancel through any one of its results fails that one first
+  for (const e of task.returns) if (e.error instanceof TaskCancelledError) return e.error;
+  return undefined;
 }

@@ -32,6 +32,8 @@ declare function host_get_actor(np: usize, nl: usize, ret: usize): void;
 // @ts-ignore: decorator
 @external("wray:runtime/host@0.1.0", "now")
 declare function host_now(): f64;
+@external("wray:runtime/host@0.1.0", "cancelled")
+declare function host_cancelled(): i32;
 // @ts-ignore: decorator
 @external("wray:runtime/host@0.1.0", "random-seed")
 declare function host_random_seed(): i64;
@@ -199,6 +201,11 @@ export function getActor(name: string): ActorHandle | null {
 /** Wall-clock milliseconds since the Unix epoch, with fractions. */
 export function now(): f64 {
   return host_now();
+}
+
+/** True once the running task was cancelled: a long loop polls it and returns early. */
+export function cancelled(): bool {
+  return host_cancelled() != 0;
 }
 
 /** 64 bits from the host's random source. */

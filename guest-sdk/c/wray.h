@@ -156,6 +156,8 @@ wray_bytes_list wray_call_actor(wray_bytes actor, const char *method, const uint
 wray_bytes wray_get_actor(const char *name);
 double wray_now(void);
 uint64_t wray_random_seed(void);
+/* True once the running task was cancelled: a long loop polls it and returns early. */
+int wray_cancelled(void);
 void wray_free_bytes(wray_bytes b);
 void wray_free_bytes_list(wray_bytes_list l);
 
@@ -566,6 +568,7 @@ WRAY_IMPORT_("call-actor") void wray_host_call_actor_(const uint8_t *, size_t, c
 WRAY_IMPORT_("get-actor") void wray_host_get_actor_(const char *, size_t, void *);
 WRAY_IMPORT_("now") double wray_host_now_(void);
 WRAY_IMPORT_("random-seed") int64_t wray_host_random_seed_(void);
+WRAY_IMPORT_("cancelled") int32_t wray_host_cancelled_(void);
 
 typedef struct { void *ptr; size_t len; } wray_list_ret_;
 
@@ -615,6 +618,7 @@ wray_bytes wray_get_actor(const char *name) {
 
 double wray_now(void) { return wray_host_now_(); }
 uint64_t wray_random_seed(void) { return (uint64_t)wray_host_random_seed_(); }
+int wray_cancelled(void) { return wray_host_cancelled_() != 0; }
 /* an empty list's pointer is not an allocation (cabi_realloc hands out `align` for zero bytes) */
 void wray_free_bytes(wray_bytes b) { if (b.len) free(b.ptr); }
 void wray_free_bytes_list(wray_bytes_list l) {

@@ -12,6 +12,8 @@ declare module "wray:runtime/host@0.1.0" {
   export function createActor(cls: string, args: Uint8Array, options: Uint8Array): Uint8Array;
   export function callActor(actor: Uint8Array, method: string, args: Uint8Array, options: Uint8Array): Uint8Array[];
   export function getActor(name: string): Uint8Array;
+  export function cancelled(): boolean;
+  export function cancel(id: Uint8Array, force: boolean, recursive: boolean): void;
   const host: {
     log: typeof log;
     submit: typeof submit;
@@ -23,6 +25,8 @@ declare module "wray:runtime/host@0.1.0" {
     createActor: typeof createActor;
     callActor: typeof callActor;
     getActor: typeof getActor;
+    cancelled: typeof cancelled;
+    cancel: typeof cancel;
   };
   export default host;
 }

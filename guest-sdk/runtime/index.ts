@@ -18,7 +18,7 @@
  *
  * This file's parts:
  *   errors and options   TaskError, TaskOptions, ActorOptions
- *   tasks and objects    remote, get, wait, put
+ *   tasks and objects    remote, get, wait, put, cancelled, cancel
  *   actors               createActor, getActor, handles
  *   log
  *   the exports          __wrayExports: the component's tasks, classes and manifest
@@ -181,6 +181,26 @@ export function put<T>(value: T): ObjectRef<T> {
     throw sendError(e, "put()");
   }
   return new ObjectRef<T>(host.put(bytes));
+}
+
+/**
+ * True once the running task (or actor call) was cancelled (`cancel` from
+ * the driver or another guest). A long loop polls it and returns early;
+ * its results fail with `WRAY_TASK_CANCELLED` whatever it returns.
+ */
+export function cancelled(): boolean {
+  return host.cancelled();
+}
+
+/**
+ * Cancels the task (or actor call) that produces `ref`, as the driver's
+ * `cancel`: not started, it never runs; running, it sees `cancelled()`
+ * (with `force`, its isolate is stopped). `recursive` (default true)
+ * cancels what it submitted too.
+ */
+export function cancel(ref: ObjectRef, options?: { force?: boolean; recursive?: boolean }): void {
+  if (!(ref instanceof ObjectRef)) throw new TypeError("cancel() takes an ObjectRef");
+  host.cancel(ref.id, options?.force ?? false, options?.recursive ?? true);
 }
 
 // ---- actors -----------------------------------------------------------------

@@ -670,6 +670,8 @@ extern "C" {
     fn host_now() -> f64;
     #[link_name = "random-seed"]
     fn host_random_seed() -> i64;
+    #[link_name = "cancelled"]
+    fn host_cancelled() -> i32;
 }
 
 /// A list in the canonical ABI: (pointer, length).
@@ -849,6 +851,11 @@ pub fn now() -> f64 {
 /// 64 bits from the host's random source.
 pub fn random_seed() -> u64 {
     unsafe { host_random_seed() as u64 }
+}
+
+/// True once the running task was cancelled: a long loop polls it and returns early.
+pub fn cancelled() -> bool {
+    unsafe { host_cancelled() != 0 }
 }
 
 unsafe fn free(p: *mut u8, size: usize, align: usize) {

@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
@@ -28,7 +28,7 @@ import { RemoteControlStore, TABLES, channelOf } from "../../store/index.js";
 import type { NodeRecord } from "../head/index.js";
 import type { LogLevel, LogRecord } from "../log.js";
 import { LOG_LEVELS } from "../isolate/index.js";
-import type { ActorOptionsResolved, ActorRecord, ClusterLink, ComponentRecord } from "../node/index.js";
+import type { ActorOptionsResolved, ActorRecord, CancelOptions, ClusterLink, ComponentRecord } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
 import { ClusterObjects } from "./objects.js";
 import { Peers } from "./peers.js";
@@ -283,6 +283,9 @@ export class ClusterNode implements ClusterLink {
       case MSG.ACTOR_CHECKPOINT:
         this.#actors.checkpointed(m.body as ActorCheckpointBody);
         return null;
+      case MSG.TASK_CANCEL:
+        this.#run.cancel(m.body as TaskCancelBody);
+        return null;
       case MSG.TASK_DONE:
         this.#placement.done(m.body as TaskDoneBody);
         return null;
@@ -308,6 +311,11 @@ export class ClusterNode implements ClusterLink {
   /** Places a task submitted here. */
   submit(task: TaskSpec): void {
     this.#placement.submit(task);
+  }
+
+  /** Cancels a task: where this node placed it, if it is ours and out; otherwise here. */
+  cancel(taskKey: string, options: CancelOptions, result?: ObjectEntry): void {
+    if (!this.#placement.cancel(taskKey, options)) this.node.cancelHere(taskKey, options, result);
   }
 
   /** An ID with no entry here: a pending entry (one ref, the caller's), filled from the cluster. */

@@ -7,7 +7,7 @@ import type { TaskId } from "../../common/ids.js";
 import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
-import type { ActorOptionsResolved, ActorRecord, ClusterLink, ComponentRecord } from "../node/index.js";
+import type { ActorOptionsResolved, ActorRecord, CancelOptions, CancelOutcome, ClusterLink, ComponentRecord } from "../node/index.js";
 import type { PreparedComponent } from "../node/index.js";
 
 /** The local scheduler as placement sees it. */
@@ -52,4 +52,6 @@ export interface LocalNode {
   createActor(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, options: ActorOptionsResolved, job?: string): ActorRecord;
   callActor(r: ActorRecord, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[], onDone?: (task: TaskSpec) => void): void;
   emitLog(record: LogRecord): void;
+  /** Cancels a task where it is on this node. Throws TypeError for `force` on an actor call. */
+  cancelHere(taskKey: string, options: CancelOptions, result?: ObjectEntry): CancelOutcome;
 }

@@ -31,17 +31,18 @@
  *   reports          done (TASK_DONE; fencing; a lost argument), node deaths
  */
 import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
-import type { MessageType, PlacedReply, TaskDoneBody, WireArg, WireTask } from "../../net/index.js";
+import type { MessageType, PlacedReply, TaskCancelBody, TaskDoneBody, WireArg, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import type { LeaseNode, TaskSpec } from "../../scheduler/index.js";
-import { UNIT, awaitDeps, pickLeased } from "../../scheduler/index.js";
+import { TaskCancelledError, UNIT, awaitDeps, cancelledBy, pickLeased } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import { FAILED, ObjectLostError, PENDING } from "../../store/index.js";
 import { ActorDiedError, NodeDiedError, TaskError } from "../errors.js";
 import { KIND_TASK } from "../isolate/index.js";
 import type { LocalQueue } from "./local-node.js";
 import { decodeError } from "./remote-errors.js";
-import { nestedOrUndefined } from "../node/index.js";
+import type { CancelOptions } from "../node/index.js";
+import { forcedActorCall, nestedOrUndefined } from "../node/index.js";
 
 /** Tasks waiting per CPU before new ones go to the global scheduler. */
 export const LOCAL_QUEUE_PER_CPU = 4;
@@ -97,6 +98,8 @@ export interface Forwarded {
   wire: WireTask;
   /** Counted in #outstanding (a task placed through #forward). */
   counted?: boolean;
+  /** Cancelled before it had a node: the cancel goes to the node it is placed on. */
+  cancel?: CancelOptions;
 }
 
 /**
@@ -219,6 +222,8 @@ export class Placement {
   }
 
   #route(task: TaskSpec): void {
+    const cancelled = cancelledBy(task);
+    if (cancelled) return this.#node.reject(task, cancelled);
     const sched = this.#node.scheduler;
     if (sched.resources.feasible(task.shape)) {
       const cpus = Math.max(1, (sched.resources.total.get("CPU") ?? 0) / UNIT);
@@ -302,6 +307,32 @@ export class Placement {
     f.node = node;
     f.counted = true;
     this.#outstanding.set(node, (this.#outstanding.get(node) ?? 0) + 1);
+    // cancelled while it was being placed: the node drops it when it comes (or stops it)
+    if (f.cancel) this.#sendCancel(f, node, f.cancel);
+  }
+
+  /**
+   * Cancels a task of ours that is out on another node, or on its way to
+   * one: its results fail now, and the node it went to is told (it reports
+   * TASK_DONE as for any end). False when no task of ours with this key is
+   * out. Throws TypeError for `force` on an actor call.
+   */
+  cancel(key: string, options: CancelOptions): boolean {
+    const f = this.#forwarded.get(key);
+    if (!f) return false;
+    if (options.force && f.wire.actor !== undefined) throw forcedActorCall(f.task.name);
+    f.task.retriesLeft = 0;
+    f.wire.retries = 0;
+    const error = new TaskCancelledError(f.task.name, keyToHex(key), options.force ? " (its isolate was stopped)" : "");
+    for (const e of f.task.returns) this.#node.store.fail(e, error);
+    if (f.node === undefined) f.cancel = options;
+    else this.#sendCancel(f, f.node, options);
+    return true;
+  }
+
+  #sendCancel(f: Forwarded, node: string, options: CancelOptions): void {
+    const body: TaskCancelBody = { task: keyToBytes(f.task.taskId.key), force: options.force, recursive: options.recursive };
+    this.#peers.send(node, MSG.TASK_CANCEL, body, () => {});
   }
 
   #unplace(f: Forwarded): void {

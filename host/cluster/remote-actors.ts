@@ -8,7 +8,7 @@ import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, hexToKey, keyToBytes, keyToHex } from "../../common/ids.js";
 import type { ActorCheckpointBody, ActorStateBody, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
-import { newTaskSpec, shapeFromEntries } from "../../scheduler/index.js";
+import { cancelledBy, newTaskSpec, shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
 import { TABLES, channelOf } from "../../store/index.js";
 import { ActorDiedError, ActorNotFoundError } from "../errors.js";
@@ -174,6 +174,8 @@ export class RemoteActors {
     // resolved yet holds back the later ones (as at a local actor)
     const slot = { ready: false, send: () => {} };
     slot.send = () => {
+      const cancelled = cancelledBy(task);
+      if (cancelled) return this.#placement.finish(task, cancelled);
       const w = this.#placement.toWire(task, actorKey, "");
       if (!w) return;
       this.#placement.track({ task, node: actor.node, wire: w });
@@ -192,6 +194,8 @@ export class RemoteActors {
     const placement = this.#placement;
     const f = placement.tracked(bytesToKey(w.id, 0, 16));
     if (!f) return;
+    const cancelled = cancelledBy(f.task);
+    if (cancelled) return placement.drop(f, cancelled);
     if (a.death || !a.node) {
       placement.drop(f, a.death ?? new ActorNotFoundError(`with ID ${keyToHex(a.key)}`));
       return;

@@ -8,7 +8,7 @@
  */
 import type { TaskId } from "../../common/ids.js";
 import { bytesToKey, keyToBytes, keyToHex, objectKey, taskIdFromKey } from "../../common/ids.js";
-import type { ActorCheckpointBody, ActorStateBody, FunctionPutBody, LogBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, ActorStateBody, FunctionPutBody, LogBody, TaskCancelBody, TaskDoneBody, WireResult, WireTask } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteControlStore } from "../../store/index.js";
@@ -16,7 +16,7 @@ import { FAILED, TABLES } from "../../store/index.js";
 import { ActorNotFoundError, ComponentIntegrityError, ComponentNotFoundError } from "../errors.js";
 import type { ActorTableRecord } from "../head/index.js";
 import type { LogRecord } from "../log.js";
-import type { ActorOptionsResolved, ActorRecord, ComponentRecord } from "../node/index.js";
+import type { ActorOptionsResolved, ActorRecord, CancelOptions, CancelOutcome, ComponentRecord } from "../node/index.js";
 import { functionInfo, makeTask, prepareComponent } from "../node/index.js";
 import type { LocalNode } from "./local-node.js";
 import type { ClusterObjects } from "./objects.js";
@@ -26,6 +26,8 @@ import { encodeError } from "./remote-errors.js";
 
 /** How long calls that arrive before their actor is started here wait for it. */
 const EARLY_CALL_WAIT_MS = 30_000;
+/** Cancels kept for tasks that have not come yet (a cancel may overtake its task: they come by different connections). */
+const MAX_EARLY_CANCELS = 4096;
 
 export class RemoteRun {
   readonly #node: LocalNode;
@@ -45,6 +47,8 @@ export class RemoteRun {
   readonly #logs = new Map<string, LogBody["records"]>();
   /** Owners of the checkpointed actors here (their checkpoints go to them). */
   readonly #owners = new Map<string, string>();
+  /** Cancels of tasks not here yet, by task key, oldest first (bounded: MAX_EARLY_CANCELS). */
+  readonly #earlyCancels = new Map<string, CancelOptions>();
   #logsQueued = false;
   #spinQueued = false;
 
@@ -140,6 +144,7 @@ export class RemoteRun {
       task.job = w.job ?? w.owner;
       task.onDone = () => this.#report(w, entries);
       this.#node.scheduler.submit(task);
+      if (this.#earlyCancels.size > 0) this.#cancelIfAsked(taskId.key);
       this.#spinSoon();
     });
   }
@@ -251,7 +256,35 @@ export class RemoteRun {
     const { ids, entries } = this.#returnsFor(taskId, w.numReturns);
     const deps = this.#objects.argEntries(w);
     this.#node.callActor(r, w.name, taskId, w.args, deps, undefined, w.numReturns, ids, entries, () => this.#report(w, entries));
+    if (this.#earlyCancels.size > 0) this.#cancelIfAsked(taskId.key);
     this.#spinSoon();
+  }
+
+  /** TASK_CANCEL from a task's owner: cancel it here, or, when it has not come yet, once it does. */
+  cancel(b: TaskCancelBody): void {
+    const key = bytesToKey(b.task, 0, 16);
+    const options: CancelOptions = { force: b.force, recursive: b.recursive };
+    let outcome: CancelOutcome;
+    try {
+      outcome = this.#node.cancelHere(key, options);
+    } catch {
+      return; // force on an actor call: its owner refused it already
+    }
+    if (outcome !== "unknown") return;
+    this.#earlyCancels.set(key, options);
+    if (this.#earlyCancels.size > MAX_EARLY_CANCELS) this.#earlyCancels.delete(this.#earlyCancels.keys().next().value!);
+  }
+
+  /** A task came whose cancel came first. */
+  #cancelIfAsked(key: string): void {
+    const options = this.#earlyCancels.get(key);
+    if (options === undefined) return;
+    this.#earlyCancels.delete(key);
+    try {
+      this.#node.cancelHere(key, options);
+    } catch {
+      // force on an actor call: refused by its owner already
+    }
   }
 
   /** Runs (or, if the actor never started here, fails) the calls that came before the actor. */

@@ -17,7 +17,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TaskId } from "../../common/ids.js";
-import { PUT_INDEX_FLAG, childTaskId, objectKey, randomTaskId } from "../../common/ids.js";
+import { PUT_INDEX_FLAG, childTaskId, isPutKey, objectKey, randomTaskId, taskKeyOfObject } from "../../common/ids.js";
 import { ActorHandle } from "../../common/actor-handle.js";
 import { ObjectRef } from "../../common/object-ref.js";
 import type { MemorySummary, ObjectEntry, StoreStats } from "../../store/index.js";
@@ -27,7 +27,7 @@ import type { ClusterNode } from "../cluster/index.js";
 import type { ClusterStatus } from "../head/index.js";
 import { ActorNotFoundError, ComponentNotFoundError, ShutdownError } from "../errors.js";
 import type { ActorOptionsResolved, ComponentRecord, FunctionInfo, HostNode, ResolvedOptions } from "../node/index.js";
-import { functionInfo, makeTask, prepareComponent } from "../node/index.js";
+import { cancelOptions, functionInfo, makeTask, prepareComponent } from "../node/index.js";
 import { Gpu } from "./gpu.js";
 import type { Actor, AnyMethod, DriverCalls, WaitResult } from "./handles.js";
 import { ComponentModule, actorHandle } from "./handles.js";
@@ -177,6 +177,33 @@ export class Driver implements DriverCalls {
     const r = this.#node.actors.get(handle.key);
     if (r) this.#node.actors.kill(r);
     else if (!(await this.#cluster?.killActor(handle.key))) throw new ActorNotFoundError(`with ID ${handle.id} in this cluster`);
+  }
+
+  /**
+   * Cancels the task (or actor call) that produces `ref`, as Ray's
+   * `ray.cancel`. A task not started never runs; its `get` raises
+   * TaskCancelledError at once. A running task's `get` raises it at once
+   * too; its guest sees `cancelled()` and its blocking gets fail, so a
+   * guest that polls stops early; with `force: true` its isolate is
+   * stopped and replaced (a task looping forever ends this way; tasks
+   * queued behind it run elsewhere). `recursive` (default true) cancels
+   * the tasks it submitted too. A cancelled task is never retried; a
+   * finished one is left as it is. Actor calls cannot be forced (kill
+   * the actor instead): TypeError.
+   *
+   * @example
+   * const ref = spin.remote();              // a task that loops until cancelled
+   * ray.cancel(ref, { force: true });
+   * await ray.get(ref).catch((e) => e.code); // "WRAY_TASK_CANCELLED"
+   */
+  cancel(ref: ObjectRef, options?: { force?: boolean; recursive?: boolean }): void {
+    this.#check("cancel()");
+    if (!(ref instanceof ObjectRef)) throw new TypeError("cancel() takes an ObjectRef");
+    const o = cancelOptions(options);
+    const e = this.#refs.entryOf(ref);
+    if (e === undefined) throw new TypeError(`cancel(): ${ref} does not belong to this cluster (or was freed)`);
+    if (isPutKey(ref.key)) throw new TypeError(`cancel(): ${ref} was made by put(), not by a task`);
+    this.#node.cancel(taskKeyOfObject(ref.key), o, e);
   }
 
   /** A handle read back from a value. */

@@ -50,6 +50,13 @@ export const RUNNING_SEQ = 6 * LINE + 1;
 /** The linear memory of the guest instance that last ran, KiB (for the host's memory guard). */
 export const GUEST_MEMORY_KB = 6 * LINE + 2;
 /**
+ * Slot of a running task that was cancelled, or -1 (written by the host;
+ * the guest's `cancelled()` compares it with RUNNING_SLOT). The host sets
+ * it back to -1 before it reuses the slot, so a later task never reads an
+ * old cancel as its own.
+ */
+export const CANCEL_SLOT = 6 * LINE + 3;
+/**
  * 1 while the isolate counts itself in the host bell's AWAKE word (it
  * clears this before it leaves the count, and sets it after it joins), so
  * the host can take an isolate stopped while awake off the count.
@@ -117,6 +124,7 @@ export class ChannelMemory {
     const sab = new SharedArrayBuffer(CONTROL_BYTES + sizes.toIsolate + sizes.toHost + sizes.reply);
     const m = new ChannelMemory(sab, sizes);
     Atomics.store(m.ctl, RUNNING_SLOT, -1);
+    Atomics.store(m.ctl, CANCEL_SLOT, -1);
     return m;
   }
 }

@@ -36,6 +36,8 @@ export interface GuestEvents {
   guestCallActor(iso: number, parentSlot: number, numReturns: number, taskId: TaskId, actorKey: string, method: string, args: Piece, options: Uint8Array): void;
   /** Blocking: answer with replyActor. */
   getActor(iso: number, slot: number, name: string): void;
+  /** The task in `slot` cancels the task that makes object `id` (flags: CANCEL_FORCE, CANCEL_RECURSIVE). */
+  cancel(iso: number, slot: number, id: string, flags: number): void;
   /** A GPU call (E_GPU's fields; `payload` is a copy of what follows them). Blocking but for GPU_DESTROY: answer with replyGpu. */
   gpuCall(iso: number, call: GpuCall): void;
   /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */

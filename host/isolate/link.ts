@@ -10,7 +10,7 @@ import type { ByteSlab } from "../../common/slab.js";
 import type { ArenaRef } from "../../store/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ChannelMemory, RingReader, RingWriter } from "./channel.js";
-import { GUEST_MEMORY_KB, ISOLATE_BELL, ISOLATE_PARKED, REPLY_HEADER, REPLY_PARKED, REPLY_READY, REPLY_STATE, RUNNING_SEQ, RUNNING_SLOT } from "./channel.js";
+import { GUEST_MEMORY_KB, ISOLATE_BELL, ISOLATE_PARKED, REPLY_HEADER, REPLY_PARKED, REPLY_READY, REPLY_STATE, RUNNING_SEQ, RUNNING_SLOT, CANCEL_SLOT } from "./channel.js";
 import type { PoolEvents } from "./events.js";
 import type { ControlMessage, Piece, PieceView } from "./protocol.js";
 import { GPU_FROM_BYTES, GPU_WRITE, R_PORT, T_CONTROL, T_STOLEN, T_TASK } from "./protocol.js";
@@ -159,6 +159,15 @@ export class IsolateLink {
     return { slot: Atomics.load(this.mem.ctl, RUNNING_SLOT), seq: Atomics.load(this.mem.ctl, RUNNING_SEQ) };
   }
 
+  /**
+   * Marks the task in `slot` cancelled for its guest's `cancelled()` (`on`),
+   * or takes the mark off again (its task is over: the slot may be reused).
+   */
+  markCancelled(slot: number, on: boolean): void {
+    if (on) Atomics.store(this.mem.ctl, CANCEL_SLOT, slot);
+    else Atomics.compareExchange(this.mem.ctl, CANCEL_SLOT, slot, -1);
+  }
+
   // ---- isolate → host ---------------------------------------------------------------
 
   /** Reads every event waiting in the event ring and hands each on to `ev` (or `ev.guests`). Returns how many. */
@@ -226,6 +235,11 @@ export class IsolateLink {
             piece: upload ? this.#copyPiece(payload, R.readPayload(R.GPU_UPLOAD, payload)) : undefined,
             payload: upload ? EMPTY : payload.slice(),
           });
+          break;
+        }
+        case R.CANCEL.type: {
+          const x = R.CANCEL.read(dv, b, at, len);
+          guest.cancel(id, x.slot, x.id, x.flags);
           break;
         }
         case R.RESUME.type:

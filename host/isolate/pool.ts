@@ -177,6 +177,11 @@ export class IsolatePool {
     if (!this.#closed) this.#events.isolateExited(h.id, why);
   }
 
+  /** Marks (or unmarks) the task in `slot` on `iso` cancelled, for its guest's `cancelled()`. */
+  markCancelled(iso: number, slot: number, on: boolean): void {
+    this.#handles.get(iso)?.markCancelled(slot, on);
+  }
+
   /** Stops an isolate at once (a runaway guest). `isolateExited` follows. */
   terminate(iso: number): void {
     const h = this.#handles.get(iso);

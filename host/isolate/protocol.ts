@@ -78,6 +78,10 @@ export const E_GET_ACTOR = 12;
  * The fields each op uses are listed with the ops below.
  */
 export const E_GPU = 13;
+/** A guest cancels the task that makes an object (u32 slot, u32 flags: CANCEL_FORCE | CANCEL_RECURSIVE, object ID). */
+export const E_CANCEL = 14;
+export const CANCEL_FORCE = 1;
+export const CANCEL_RECURSIVE = 2;
 export const GPU_FIXED = 32;
 
 // kinds of T_TASK

@@ -27,6 +27,7 @@
  *     E_CREATE_ACTOR parentSlot, actorId, class (bytes), args piece, options (bytes)
  *     E_CALL_ACTOR  parentSlot, numReturns, taskId, actorId, method (bytes), args piece, options (bytes)
  *     E_GET_ACTOR   slot, name (bytes)
+ *     E_CANCEL      slot, flags, object ID
  *     E_GPU         slot, op, a, b, f64 n1, f64 n2 (GPU_FIXED bytes), then the op's payload:
  *                   GPU_FROM_BYTES/GPU_WRITE a piece; GPU_FROM_OBJECT an object ID;
  *                   GPU_COMPILE source (bytes), entry point (bytes);
@@ -48,6 +49,7 @@ import type { Piece, PieceView } from "./protocol.js";
 import {
   E_ALLOC,
   E_CALL_ACTOR,
+  E_CANCEL,
   E_CREATE_ACTOR,
   E_GET,
   E_GET_ACTOR,
@@ -381,6 +383,17 @@ export const WAIT: Layout<GetRecord & { numReturns: number }, { slot: number; ti
     timeoutMs: dv.getFloat64(at + 16, true),
     ids: readIds(b, at + 24, dv.getUint32(at + 4, true)),
   }),
+};
+
+export const CANCEL: Layout<{ slot: number; flags: number; id: Uint8Array }, { slot: number; flags: number; id: string }> = {
+  type: E_CANCEL,
+  size: () => 8 + OBJECT_ID_BYTES,
+  write(dv, b, at, r) {
+    dv.setUint32(at, r.slot, true);
+    dv.setUint32(at + 4, r.flags, true);
+    b.set(r.id, at + 8);
+  },
+  read: (dv, b, at) => ({ slot: dv.getUint32(at, true), flags: dv.getUint32(at + 4, true), id: bytesToKey(b, at + 8, OBJECT_ID_BYTES) }),
 };
 
 export const ALLOC: Layout<{ length: number; slot: number }> = {

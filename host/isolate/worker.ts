@@ -38,6 +38,7 @@ import {
   REPLY_STATE,
   GUEST_MEMORY_KB,
   RUNNING_SEQ,
+  CANCEL_SLOT,
   RUNNING_SLOT,
   TO_HOST_READ,
   isolateEnds,
@@ -48,6 +49,8 @@ import type { LoadedComponent } from "./guest.js";
 import { GuestInstance, loadComponent, trapKind, trapMessage } from "./guest.js";
 import type { ControlMessage, IsolateInit, Piece, PieceView } from "./protocol.js";
 import {
+  CANCEL_FORCE,
+  CANCEL_RECURSIVE,
   E_RESULT,
   KIND_CONSTRUCT,
   KIND_METHOD,
@@ -641,6 +644,16 @@ class Isolate implements RuntimeHost {
     const ids = new Array<Uint8Array>(numReturns);
     for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
     return ids;
+  }
+
+  cancelled(): boolean {
+    // the host writes CANCEL_SLOT before anything else of a cancel, and clears it only once the task is over
+    return Atomics.load(this.#ctl, CANCEL_SLOT) === this.#current().slot;
+  }
+
+  cancel(id: Uint8Array, force: boolean, recursive: boolean): void {
+    if (id.length !== OBJECT_ID_BYTES) throw new RangeError("cancel(): not an object ID");
+    this.#emit(R.CANCEL, { slot: this.#current().slot, flags: (force ? CANCEL_FORCE : 0) | (recursive ? CANCEL_RECURSIVE : 0), id });
   }
 
   getActor(name: Uint8Array): Uint8Array {

@@ -37,7 +37,7 @@
 import { keyToHex } from "../../common/ids.js";
 import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { Watch } from "../../scheduler/index.js";
-import { Deque, InfeasibleTaskError, UNLIMITED_RETRIES as UNLIMITED, awaitDeps, depFailure, releaseArgs } from "../../scheduler/index.js";
+import { Deque, InfeasibleTaskError, UNLIMITED_RETRIES as UNLIMITED, awaitDeps, cancelledBy, depFailure, releaseArgs } from "../../scheduler/index.js";
 import type { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError } from "../errors.js";
@@ -71,6 +71,8 @@ export interface ActorHost {
   discardUnread(iso: number): void;
   /** Appends a call to the isolate's ring; false when it has no room now. */
   send(iso: number, task: TaskSpec): boolean;
+  /** Takes a call back from the isolate's ring if it has not started it. */
+  steal(iso: number, task: TaskSpec): boolean;
   /** Ends a call that will not run, failing its results. */
   reject(task: TaskSpec, error: Error): void;
   /** An actor died (killed, failed, its isolate gone): a cluster node records it. */
@@ -278,7 +280,7 @@ export class ActorManager {
         this.#checked.add(t);
         if (awaitDeps(t, this.#whenSealed, () => this.#pump(r))) return;
       }
-      const failed = depFailure(this.#host.store, t);
+      const failed = cancelledBy(t) ?? depFailure(this.#host.store, t);
       if (failed) {
         q.shift();
         this.#host.reject(t, failed);
@@ -456,6 +458,51 @@ export class ActorManager {
     r.queue.shift();
     r.nested.push(t);
     return { reclaimed, lend: t };
+  }
+
+  /**
+   * Finds the call whose task key is `key` for a cancel: one not started is
+   * taken out (off its actor's queue, or back from the ring of its
+   * isolate) and returned with `iso` undefined, for the caller to end; one
+   * running (or started) is returned with its isolate. Undefined: no actor
+   * here has it.
+   */
+  cancel(key: string): { task: TaskSpec; iso: number | undefined } | undefined {
+    const found = this.#find(key);
+    if (found === undefined) return undefined;
+    const { r, t, where } = found;
+    if (where === "queue") {
+      r.queue.remove(t);
+      this.#pump(r);
+      return { task: t, iso: undefined };
+    }
+    if (where === "started" || !this.#host.steal(r.iso!, t)) return { task: t, iso: r.iso };
+    r.pipeline.remove(t);
+    // it never ran: a restart has nothing of it to replay
+    const logged = r.log.indexOf(t);
+    if (logged >= 0) {
+      r.log.splice(logged, 1);
+      releaseArgs(this.#host.store, t);
+    }
+    return { task: t, iso: undefined };
+  }
+
+  /** The call with task key `key` that waits or runs on an actor here, if any. */
+  callOf(key: string): TaskSpec | undefined {
+    return this.#find(key)?.t;
+  }
+
+  /** The call with task key `key`: queued, sent (in the ring, perhaps not started) or started (running, or lent). */
+  #find(key: string): { r: ActorRecord; t: TaskSpec; where: "queue" | "sent" | "started" } | undefined {
+    for (const r of this.#byKey.values()) {
+      for (const t of r.queue) if (t.taskId.key === key) return { r, t, where: "queue" };
+      for (const t of r.nested) if (t.taskId.key === key) return { r, t, where: "started" };
+      for (let i = 0; i < r.pipeline.length; i++) {
+        const t = r.pipeline.at(i)!;
+        if (t.taskId.key === key) return { r, t, where: i === 0 ? "started" : "sent" };
+      }
+    }
+    return undefined;
   }
 
   /** Kills an actor. False if it was dead already. */

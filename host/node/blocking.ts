@@ -42,6 +42,8 @@ export interface BlockingHost {
   blocked(iso: number, unready: string[], first: boolean, mayLend: boolean): { reclaimed: TaskSpec[]; help: TaskSpec | undefined };
   /** The isolate's call was answered: it takes its resources back. */
   resumed(iso: number): void;
+  /** The cancel of the task in `slot`, if it was cancelled: its calls are answered at once (a get fails with it). */
+  cancelled(slot: number): Error | undefined;
   /** Runs `task` nested in the waiting isolate (answers the call with R_RUN). */
   lend(iso: number, task: TaskSpec): void;
   /** The isolate will skip these tasks: their executions end. */
@@ -112,6 +114,12 @@ export class BlockingCalls {
     if (call) call.lent = true;
   }
 
+  /** The task in `slot` on `iso` was cancelled: a call of it that waits is answered now. */
+  cancelled(iso: number, slot: number): void {
+    const call = this.#top(iso);
+    if (call && call.slot === slot && !call.lent) this.#evaluate(call);
+  }
+
   /** Calls waiting on `iso` now (nested ones included). */
   depth(iso: number): number {
     return this.#calls.get(iso)?.length ?? 0;
@@ -176,7 +184,7 @@ export class BlockingCalls {
       else unready.push(id);
     }
     const done = call.kind === GET ? unready.length === 0 : ready >= call.numReturns;
-    if (done || call.timedOut) {
+    if (done || call.timedOut || this.#host.cancelled(call.slot) !== undefined) {
       this.#answer(call);
       return;
     }
@@ -232,6 +240,9 @@ export class BlockingCalls {
   /** The values a get returns, pinned for its task; or the failure it gets instead. */
   #values(call: PendingCall): Piece[] | Uint8Array {
     const values: Piece[] = [];
+    // a cancelled task's get fails with its cancel, so a guest that waits stops there
+    const cancel = this.#host.cancelled(call.slot);
+    if (cancel) return errorToFailure(cancel);
     for (const id of call.ids) {
       const e = this.#objects.entry(id);
       if (e === undefined) return failureBytes({ code: "WRAY_OBJECT_LOST", name: "ObjectLostError", message: `object ${keyToHex(id)} was freed`, task: "", stack: "" });

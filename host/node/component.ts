@@ -292,6 +292,10 @@ const describeHost: RuntimeHost = {
   submit() {
     throw new Error("describe() may not submit tasks");
   },
+  cancelled: () => false,
+  cancel() {
+    throw new Error("describe() may not cancel tasks");
+  },
   get() {
     throw new Error("describe() may not get objects");
   },

@@ -21,6 +21,10 @@ export interface Execution {
   /** Arena blocks that carry the task's arguments (freed when it finishes). */
   blocks: ArenaRef[] | undefined;
   timedOut: boolean;
+  /** Its task was cancelled while it ran (its results have failed; it is not retried). */
+  cancelled: boolean;
+  /** ...and its isolate was stopped for it (cancel with force). */
+  forced: boolean;
   /** Lent to a waiting isolate (runs nested), rather than sent through its ring. */
   lent: boolean;
   /** Objects pinned for it (arguments in shared memory, values its gets returned), unpinned when it ends. */
@@ -48,7 +52,7 @@ export class Executions {
 
   /** Opens an execution of `task` on `iso` and gives it a slot (see close). */
   open(task: TaskSpec, iso: number, lent: boolean): Execution {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1 };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, cancelled: false, forced: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1 };
     const s = this.#free.pop();
     if (s !== undefined) this.#slots[s] = exec;
     else this.#slots.push(exec);
@@ -70,6 +74,12 @@ export class Executions {
     exec.task.slot = -1;
     this.#slots[slot] = undefined;
     this.#free.push(slot);
+  }
+
+  /** The open execution of the task whose key is `taskKey`, if any (a look through all: for cancels, which are rare). */
+  find(taskKey: string): Execution | undefined {
+    for (const e of this.#slots) if (e !== undefined && e.task.taskId.key === taskKey) return e;
+    return undefined;
   }
 
   /** The open executions on isolate `iso`. */

@@ -8,15 +8,16 @@
  */
 import { decode } from "@msgpack/msgpack";
 import type { TaskId } from "../../common/ids.js";
-import { keyToBytes, keyToHex, objectKey } from "../../common/ids.js";
+import { isPutKey, keyToBytes, keyToHex, objectKey, taskKeyOfObject } from "../../common/ids.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ArenaRef, ObjectEntry, ObjectStore } from "../../store/index.js";
 import { ActorNotFoundError, UnknownFunctionError } from "../errors.js";
 import type { GpuCall, GuestEvents, Piece } from "../isolate/index.js";
-import { KIND_METHOD, LOG_LEVELS } from "../isolate/index.js";
+import { CANCEL_FORCE, CANCEL_RECURSIVE, KIND_METHOD, LOG_LEVELS } from "../isolate/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorManager, ActorOptionsResolved, ActorRecord } from "./actors.js";
 import type { BlockingCalls } from "./blocking.js";
+import type { CancelOptions } from "./cancel.js";
 import type { ComponentRecord, Components } from "./components.js";
 import { functionInfo, makeTask } from "./components.js";
 import type { Execution, Executions } from "./executions.js";
@@ -38,6 +39,8 @@ export interface GuestHost {
   callActor(r: ActorRecord, method: string, taskId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined, numReturns: number, returnIds: string[], returns: ObjectEntry[]): void;
   constructorCall(c: ComponentRecord, className: string, actorId: TaskId, args: Uint8Array, deps: string[] | undefined, nested: string[] | undefined): TaskSpec;
   emitLog(record: LogRecord): void;
+  /** Cancels a task by key, wherever it is. */
+  cancel(taskKey: string, options: CancelOptions): void;
 }
 
 /** The parts of the node guests' calls go to besides GuestHost: blocking calls, the GPU, get-actor's reply. */
@@ -215,6 +218,17 @@ export class GuestCalls implements GuestEvents {
       }
       host.emitLog(r);
       if (job !== undefined) host.cluster?.forwardLog(job, r);
+    }
+  }
+
+  /** A guest cancels the task that makes `id`; a cancel that cannot be done is a warning in its log (the call returns nothing). */
+  cancel(iso: number, slot: number, id: string, flags: number): void {
+    const options = { force: (flags & CANCEL_FORCE) !== 0, recursive: (flags & CANCEL_RECURSIVE) !== 0 };
+    try {
+      if (isPutKey(id)) throw new TypeError(`cancel(): object ${keyToHex(id)} was made by put(), not by a task`);
+      this.#host.cancel(taskKeyOfObject(id), options);
+    } catch (e) {
+      this.log(iso, slot, LOG_LEVELS.indexOf("warn"), `cancel() failed: ${(e as Error).message}`);
     }
   }
 

@@ -21,3 +21,5 @@ export { resolveOptions, resolveActorOptions, DEFAULT_RESOLVED } from "./options
 export type { TaskOptions, ActorOptions, ResolvedOptions } from "./options.js";
 export { argRefs, beyondTop, nestedOrUndefined } from "./values.js";
 export { hostCores } from "./machine.js";
+export { cancelOptions, forcedActorCall } from "./cancel.js";
+export type { CancelOptions, CancelOutcome } from "./cancel.js";

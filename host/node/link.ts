@@ -8,6 +8,7 @@ import type { TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorOptionsResolved, ActorRecord } from "./actors.js";
+import type { CancelOptions } from "./cancel.js";
 import type { ComponentRecord } from "./components.js";
 
 /** What a node asks of its cluster membership (host/cluster implements it). */
@@ -28,6 +29,8 @@ export interface ClusterLink {
   actorRestarted(r: ActorRecord): void;
   /** An actor of this node saved a checkpoint (its owner keeps it, for a restart elsewhere). */
   actorCheckpointed(r: ActorRecord, value: Uint8Array, covered: string[]): void;
+  /** Cancels a task by key: here, or where this node placed it (it owns it), or where it runs for its owner. */
+  cancel(taskKey: string, options: CancelOptions, result?: ObjectEntry): void;
   /** A guest's log record, from a task of driver `job`'s program: sent to that driver. */
   forwardLog(job: string, record: LogRecord): void;
 }

@@ -10,15 +10,16 @@
  *   gpu-route.ts    guests' GPU calls, per task or actor session
  *   timeouts.ts     the watchdog that stops tasks past their timeout
  *   actors.ts       actors: creation, call queues, deaths
+ *   cancel.ts       cancels: taking a task out, or telling (or stopping) its guest
  *   components.ts   loaded components, and task specs made from submissions
  *
  * Everything here runs on the host thread. Nothing blocks: isolates wait in
  * their own threads, and the host answers them when it can.
  */
 import type { TaskId } from "../../common/ids.js";
-import { objectKey, randomTaskId } from "../../common/ids.js";
+import { keyToHex, objectKey, randomTaskId } from "../../common/ids.js";
 import type { Executor, TaskSpec } from "../../scheduler/index.js";
-import { LocalScheduler } from "../../scheduler/index.js";
+import { LocalScheduler, TaskCancelledError } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
 import { INLINE_MAX } from "../../store/index.js";
 import type { ObjectStore } from "../../store/index.js";
@@ -47,12 +48,14 @@ import { hostCores } from "./machine.js";
 import type { NodeOptions } from "./options.js";
 import { DEFAULT_RESOLVED, NO_RETURNS, checkMemoryMb, objectStoreFor } from "./options.js";
 import { Watchdog } from "./timeouts.js";
+import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
+import { cancelHere } from "./cancel.js";
 import { nestedOrUndefined } from "./values.js";
 
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
 const STALL_LOG_MS = 1000;
 
-export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
+export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, CancelHost {
   readonly store: ObjectStore;
   readonly scheduler: LocalScheduler;
   readonly pool: IsolatePool;
@@ -108,6 +111,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
       stopIsolate: (iso) => this.pool.terminate(iso),
       discardUnread: (iso) => this.pool.discardUnread(iso),
       send: (iso, task) => this.send(iso, task),
+      steal: (iso, task) => this.steal(iso, task),
       reject: (task, error) => this.reject(task, error),
       actorDied: (r) => this.cluster?.actorDied(r),
       internalCall: (r, method, args) => this.internalCall(r, method, args),
@@ -212,6 +216,32 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     this.actors.call(r, task);
   }
 
+  // ---- cancel ---------------------------------------------------------------------------
+
+  /** Cancels the task whose key is `taskKey`: here, or, in a cluster, wherever the cluster node finds it. */
+  cancel(taskKey: string, options: CancelOptions, result?: ObjectEntry): void {
+    if (this.cluster) this.cluster.cancel(taskKey, options, result);
+    else this.cancelHere(taskKey, options, result);
+  }
+
+  /**
+   * Cancels the task whose key is `taskKey` where it is on this node
+   * (cancel.ts); `result` is the caller's entry of one of its results, if
+   * any. Throws TypeError for `force` on an actor call.
+   */
+  cancelHere(taskKey: string, options: CancelOptions, result?: ObjectEntry): CancelOutcome {
+    return cancelHere(this, taskKey, options, result);
+  }
+
+  tellCancelled(iso: number, slot: number): void {
+    this.pool.markCancelled(iso, slot, true);
+    this.#blocking.cancelled(iso, slot);
+  }
+
+  stopIsolate(iso: number): void {
+    this.pool.terminate(iso);
+  }
+
   // ---- Executor: the scheduler's and the actors' hands ----------------------------------
 
   send(iso: number, task: TaskSpec): boolean {
@@ -283,6 +313,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
     const exec = this.executions.at(slot);
     if (!exec) return;
     this.executions.close(exec);
+    // the slot may be reused from now on: a later task must not read this cancel as its own
+    if (exec.cancelled) this.pool.markCancelled(iso, slot, false);
     const task = exec.task;
     const returns = task.returns;
     const actor = task.kind === KIND_TASK ? undefined : this.actors.onIsolate(iso);
@@ -330,6 +362,12 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
 
   resumed(iso: number): void {
     this.scheduler.resumed(iso);
+  }
+
+  cancelled(slot: number): Error | undefined {
+    const exec = this.executions.at(slot);
+    if (!exec?.cancelled) return undefined;
+    return exec.task.returns[0]?.error ?? new TaskCancelledError(exec.task.name, keyToHex(exec.task.taskId.key));
   }
 
   /**
@@ -397,7 +435,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost {
         retry.push(task);
         continue;
       }
-      if (exec.timedOut) this.reject(task, new TaskTimeoutError(task.name, task.timeoutMs));
+      if (exec.cancelled) this.reject(task, task.returns[0]?.error ?? new TaskCancelledError(task.name, keyToHex(task.taskId.key)));
+      else if (exec.timedOut) this.reject(task, new TaskTimeoutError(task.name, task.timeoutMs));
       else if (oom) this.reject(task, new GuestOutOfMemoryError(task.name, oom.message, oom.limitMb, oom.usedMb));
       else if (task.retriesLeft > 0) {
         task.retriesLeft--;

@@ -17,6 +17,8 @@
  *   get-actor(name_ptr, name_len, ret)
  *   now() -> f64
  *   random-seed() -> i64
+ *   cancelled() -> i32
+ *   cancel(id_ptr, id_len, force i32, recursive i32)
  */
 import { OBJECT_ID_BYTES } from "../../../common/ids.js";
 
@@ -46,6 +48,9 @@ export interface RuntimeHost {
   callActor(actor: Uint8Array, method: Uint8Array, args: Uint8Array, options: Uint8Array): Uint8Array[];
   /** The actor's 16-byte ID, or an empty array. */
   getActor(name: Uint8Array): Uint8Array;
+  /** The running task was cancelled. */
+  cancelled(): boolean;
+  cancel(id: Uint8Array, force: boolean, recursive: boolean): void;
 }
 
 function u8(m: GuestMemory): Uint8Array {
@@ -145,6 +150,12 @@ export function registerRuntime(host: RuntimeHost, mem: () => GuestMemory): Reco
       lowerBytes(m, ret, host.put(u8(m).subarray(vp, vp + vl)));
     },
     now,
+    cancelled(): number {
+      return host.cancelled() ? 1 : 0;
+    },
+    cancel(ip: number, il: number, force: number, recursive: number): void {
+      host.cancel(u8(mem()).slice(ip, ip + il), force !== 0, recursive !== 0);
+    },
     "random-seed"(): bigint {
       crypto.getRandomValues(seed);
       return BigInt.asIntN(64, seed[0]!);

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { decode } from "@msgpack/msgpack";
 import { makeTaskId, objectKey } from "../../../common/ids.js";
 import type { TaskSpec } from "../../../scheduler/index.js";
+import { TaskCancelledError } from "../../../scheduler/index.js";
 import { Arena, ObjectStore } from "../../../store/index.js";
 import type { ObjectEntry } from "../../../store/index.js";
 import { BlockingCalls } from "../../../host/node/blocking.js";
@@ -63,6 +64,11 @@ class FakeHost implements BlockingHost {
   }
   pin(_slot: number, e: ObjectEntry): void {
     this.pinned.push(e);
+  }
+  /** Cancels of the tasks in these slots. */
+  cancels = new Map<number, Error>();
+  cancelled(slot: number): Error | undefined {
+    return this.cancels.get(slot);
   }
 }
 
@@ -237,4 +243,27 @@ test("an isolate that exits takes its calls with it: later seals answer nothing"
   assert.equal(pool.replies.length, 0);
   assert.equal(calls.depth(8), 0);
   calls.close();
+});
+
+test("a get of a task that is cancelled while it waits is answered at once with the cancel; a wait with what is ready", () => {
+  const { pool, host, calls, pending, seal } = setup();
+  const a = pending();
+  const b = pending();
+  calls.get(1, 5, [a], NO_DEADLINE);
+  calls.wait(2, 6, [a, b], 2, NO_DEADLINE);
+  seal(b, 1);
+  assert.equal(pool.replies.length, 0);
+  host.cancels.set(5, new TaskCancelledError("spin", "00"));
+  host.cancels.set(6, new TaskCancelledError("spin", "01"));
+  calls.cancelled(1, 5);
+  calls.cancelled(2, 6);
+  assert.equal(pool.replies.length, 2);
+  const failure = (pool.replies[0] as { failure: { code: string; message: string } }).failure;
+  assert.equal(failure.code, "WRAY_TASK_CANCELLED");
+  assert.match(failure.message, /task 'spin' \(00\) was cancelled/);
+  assert.deepEqual((pool.replies[1] as { indices: number[] }).indices, [1], "a wait answers with what is ready");
+  assert.deepEqual(host.resumedIsos, [1, 2]);
+  // a later get of the cancelled task fails at once, even of ready objects
+  calls.get(1, 5, [b], NO_DEADLINE);
+  assert.equal((pool.replies[2] as { failure: { code: string } }).failure.code, "WRAY_TASK_CANCELLED");
 });
