@@ -33,6 +33,7 @@ export {
   ActorDiedError,
   ActorNotFoundError,
   ActorNameTakenError,
+  DeadlockError,
   NoClusterError,
   NodeDiedError,
   NodeFencedError,

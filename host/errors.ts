@@ -99,6 +99,25 @@ export class NoClusterError extends WrayError {
   }
 }
 
+/**
+ * An actor method's `get` waits for the result of a call to the same actor
+ * that is queued behind it: with one call at a time (maxConcurrency 1, or
+ * every concurrent slot taken) that call can never run, so the get fails
+ * at once instead of hanging.
+ */
+export class DeadlockError extends WrayError {
+  readonly className: string;
+  readonly actorId: string;
+  constructor(className: string, actorId: string, waiting: string, queued: string) {
+    super(
+      "WRAY_DEADLOCK",
+      `actor ${className} (${actorId}): ${className}.${waiting} called get() on the result of ${className}.${queued}, a call to the same actor queued behind it, which cannot start until ${waiting} returns; pass the value instead, or give the actor maxConcurrency > 1`,
+    );
+    this.className = className;
+    this.actorId = actorId;
+  }
+}
+
 /** No live actor has that name (or that ID). */
 export class ActorNotFoundError extends WrayError {
   constructor(what: string) {

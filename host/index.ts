@@ -22,6 +22,7 @@ export {
   ActorDiedError,
   ActorNotFoundError,
   ActorNameTakenError,
+  DeadlockError,
   NoClusterError,
   NodeDiedError,
   NodeFencedError,

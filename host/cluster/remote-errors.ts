@@ -5,11 +5,12 @@
  */
 import { decodeError, encodeError, registerErrorClasses } from "../../common/error-codec.js";
 import { ConnectionClosedError, PermissionDeniedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
-import { InfeasibleTaskError } from "../../scheduler/index.js";
+import { InfeasibleTaskError, TaskCancelledError } from "../../scheduler/index.js";
 import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, OwnerDiedError, SpillError } from "../../store/index.js";
 import {
   ActorDiedError,
   ActorNameTakenError,
+  DeadlockError,
   ActorNotFoundError,
   ComponentIntegrityError,
   ComponentNotFoundError,
@@ -33,6 +34,7 @@ registerErrorClasses([
   ActorDiedError,
   ActorNotFoundError,
   ActorNameTakenError,
+  DeadlockError,
   UnknownFunctionError,
   ComponentNotFoundError,
   ComponentIntegrityError,
@@ -40,6 +42,7 @@ registerErrorClasses([
   NodeFencedError,
   HeadUnavailableError,
   InfeasibleTaskError,
+  TaskCancelledError,
   ObjectLostError,
   OwnerDiedError,
   ObjectStoreFullError,

@@ -34,13 +34,13 @@
  *   finishing        finished calls, crashes and restarts, blocked methods
  *   deaths           kill, isolate exits, die, counts
  */
-import { keyToHex } from "../../common/ids.js";
+import { keyToHex, taskKeyOfObject } from "../../common/ids.js";
 import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { Watch } from "../../scheduler/index.js";
 import { Deque, InfeasibleTaskError, UNLIMITED_RETRIES as UNLIMITED, awaitDeps, cancelledBy, depFailure, releaseArgs } from "../../scheduler/index.js";
 import type { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectStore } from "../../store/index.js";
-import { ActorDiedError, ActorNameTakenError } from "../errors.js";
+import { ActorDiedError, ActorNameTakenError, DeadlockError } from "../errors.js";
 import { KIND_METHOD } from "../isolate/index.js";
 
 /** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes (a checkpoint as it is restored, here or on another node). */
@@ -501,6 +501,25 @@ export class ActorManager {
         const t = r.pipeline.at(i)!;
         if (t.taskId.key === key) return { r, t, where: i === 0 ? "started" : "sent" };
       }
+    }
+    return undefined;
+  }
+
+  /**
+   * A method on `iso` is about to wait in get() for `unready`: the error
+   * it fails with when one of them is the result of a call to the same
+   * actor that cannot start before the method returns (queued or sent
+   * behind it, with no concurrent slot left), else undefined.
+   */
+  deadlock(iso: number, unready: readonly string[]): Error | undefined {
+    const r = this.#byIso.get(iso);
+    if (!r || r.state !== "alive" || 1 + r.nested.length < r.maxConcurrency) return undefined;
+    const waiting = r.nested[r.nested.length - 1] ?? r.pipeline.peek();
+    for (const id of unready) {
+      const key = taskKeyOfObject(id);
+      const found = this.#find(key);
+      if (found === undefined || found.r !== r || found.t === waiting || found.where === "started") continue;
+      return new DeadlockError(r.className, keyToHex(r.key), waiting?.name ?? "?", found.t.name);
     }
     return undefined;
   }

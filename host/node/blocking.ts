@@ -42,6 +42,8 @@ export interface BlockingHost {
   blocked(iso: number, unready: string[], first: boolean, mayLend: boolean): { reclaimed: TaskSpec[]; help: TaskSpec | undefined };
   /** The isolate's call was answered: it takes its resources back. */
   resumed(iso: number): void;
+  /** The error a get of `unready` on `iso` fails with because it could never be answered (DeadlockError), if so. */
+  deadlock(iso: number, unready: readonly string[]): Error | undefined;
   /** The cancel of the task in `slot`, if it was cancelled: its calls are answered at once (a get fails with it). */
   cancelled(slot: number): Error | undefined;
   /** Runs `task` nested in the waiting isolate (answers the call with R_RUN). */
@@ -74,6 +76,8 @@ interface PendingCall {
   watched: Set<string> | undefined;
   /** Objects not sealed yet, as of the last look (sealing counts it down). */
   unready: number;
+  /** Why it is answered with a failure at once (a deadlock). */
+  failure: Error | undefined;
   onSealed: () => void;
 }
 
@@ -155,6 +159,7 @@ export class BlockingCalls {
       timer: undefined,
       watched: undefined,
       unready: 0,
+      failure: undefined,
       onSealed: () => {
         // count down; look at the whole call again only once it may be answerable
         const left = --call.unready;
@@ -187,6 +192,11 @@ export class BlockingCalls {
     if (done || call.timedOut || this.#host.cancelled(call.slot) !== undefined) {
       this.#answer(call);
       return;
+    }
+    if (!call.blocked && call.kind === GET) {
+      // one that could never be answered fails now rather than hang
+      call.failure = this.#host.deadlock(call.iso, unready);
+      if (call.failure) return this.#answer(call);
     }
     // a call with a deadline is not lent work: the task might outlast it
     const mayLend = call.timeoutMs < 0;
@@ -241,7 +251,7 @@ export class BlockingCalls {
   #values(call: PendingCall): Piece[] | Uint8Array {
     const values: Piece[] = [];
     // a cancelled task's get fails with its cancel, so a guest that waits stops there
-    const cancel = this.#host.cancelled(call.slot);
+    const cancel = this.#host.cancelled(call.slot) ?? call.failure;
     if (cancel) return errorToFailure(cancel);
     for (const id of call.ids) {
       const e = this.#objects.entry(id);

@@ -364,6 +364,10 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     this.scheduler.resumed(iso);
   }
 
+  deadlock(iso: number, unready: readonly string[]): Error | undefined {
+    return this.actors.deadlock(iso, unready);
+  }
+
   cancelled(slot: number): Error | undefined {
     const exec = this.executions.at(slot);
     if (!exec?.cancelled) return undefined;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ObjectRef } from "wray";
-import { TaskCancelledError } from "wray";
+import { TaskCancelledError, TaskError } from "wray";
 import { eventually, guest, logInto, withRay } from "../helpers.js";
 
 /** get(ref) rejects with TaskCancelledError (whose message matches `why`, if given). */
@@ -124,5 +124,22 @@ test("cancel refuses what it cannot cancel with a TypeError", async () => {
     const ref = mod.fn("echo").remote(1);
     assert.throws(() => ray.cancel(ref, { force: "yes" as never }), /force must be a boolean/);
     assert.equal(await ray.get(ref), 1);
+  });
+});
+
+test("an actor method that gets the result of a call to itself queued behind it fails with DeadlockError instead of hanging", async () => {
+  await withRay({ numCpus: 1 }, async (ray) => {
+    const mod = await ray.load(guest("cancel"));
+    const one = mod.actor("Recorder", { name: "one" }).remote();
+    await assert.rejects(ray.get(one.selfGet!.remote("one"), { timeoutMs: 60_000 }), (e: unknown) => {
+      assert.ok(e instanceof TaskError, String(e));
+      assert.match(e.message, /actor Recorder \(.*\): Recorder\.selfGet called get\(\) on the result of Recorder\.work, a call to the same actor queued behind it/);
+      return true;
+    });
+    // the call it waited for still runs, after it
+    assert.deepEqual(await ray.get(one.log!.remote()), ["inner"]);
+    // with room to interleave, the inner call runs while the outer one waits
+    const two = mod.actor("Recorder", { name: "two", maxConcurrency: 2 }).remote();
+    assert.equal(await ray.get(two.selfGet!.remote("two"), { timeoutMs: 60_000 }), "inner");
   });
 });

@@ -2,7 +2,7 @@
 // all), that submit and wait on children, that cancel other tasks, and an
 // actor whose calls record what ran.
 import type { ObjectRef } from "wray/guest";
-import { cancel, cancelled, get, remote } from "wray/guest";
+import { cancel, cancelled, get, getActor, remote } from "wray/guest";
 
 const now = (): number => Date.now();
 
@@ -73,5 +73,9 @@ export class Recorder {
   }
   log(): string[] {
     return this.ran;
+  }
+  /** Calls itself (registered as `name`) and waits for that call: a deadlock unless calls may interleave. */
+  selfGet(name: string): string {
+    return get(getActor<Recorder>(name).work.remote("inner", 0));
   }
 }

@@ -70,6 +70,9 @@ class FakeHost implements BlockingHost {
   cancelled(slot: number): Error | undefined {
     return this.cancels.get(slot);
   }
+  deadlock(): Error | undefined {
+    return undefined;
+  }
 }
 
 const root = makeTaskId(1, 2, 3, 4);
