@@ -200,6 +200,8 @@ export class ObjectStore implements ObjectTable {
   readonly arena: Arena;
   readonly #spill: SpillFiles | undefined;
   readonly #entries = new Map<string, ObjectEntry>();
+  /** Waits for a location rather than the bytes (whenLocated). */
+  readonly #located = new Map<ObjectEntry, (() => void)[]>();
   #inlineBytes = 0;
   #pending = 0;
   #live = 0;
@@ -233,7 +235,38 @@ export class ObjectStore implements ObjectTable {
   setRemote(e: ObjectEntry, copy: RemoteCopy): void {
     if (!e.live || e.state !== PENDING) return;
     e.remote = copy;
+    if (this.#located.size > 0) this.#fireLocated(e);
     if (e.waiters !== undefined) this.cluster?.demand(e);
+  }
+
+  /**
+   * Calls `cb` once `e` is sealed or known to have a copy on another node,
+   * without asking for it to be brought here (a wait with fetchLocal:
+   * false). Returns false, without registering, when it already is.
+   * Such waits are rare: they live in a map of their own, not in entries.
+   */
+  whenLocated(e: ObjectEntry, cb: () => void): boolean {
+    if (!e.live || e.state !== PENDING || e.remote !== undefined) return false;
+    const list = this.#located.get(e);
+    if (list) list.push(cb);
+    else this.#located.set(e, [cb]);
+    return true;
+  }
+
+  /** Drops a registration of whenLocated. */
+  unwatchLocated(e: ObjectEntry, cb: () => void): void {
+    const list = this.#located.get(e);
+    if (!list) return;
+    const i = list.indexOf(cb);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.#located.delete(e);
+  }
+
+  #fireLocated(e: ObjectEntry): void {
+    const list = this.#located.get(e);
+    if (!list) return;
+    this.#located.delete(e);
+    for (const cb of list) cb();
   }
 
   /** Asks for `e` to be brought here if it is pending with a remote copy (the driver's waits call this). */
@@ -405,6 +438,7 @@ export class ObjectStore implements ObjectTable {
       if (typeof w === "function") w();
       else for (let i = 0; i < w.length; i++) w[i]!();
     }
+    if (this.#located.size > 0) this.#fireLocated(e);
   }
 
   #find(id: string | ObjectEntry): ObjectEntry | undefined {

@@ -32,7 +32,7 @@ import { Gpu } from "./gpu.js";
 import type { Actor, AnyMethod, DriverCalls, WaitResult } from "./handles.js";
 import { ComponentModule, actorHandle } from "./handles.js";
 import { DriverRefs } from "./refs.js";
-import { Waits } from "./waits.js";
+import { Waits, isLocated } from "./waits.js";
 
 /** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
 export class Driver implements DriverCalls {
@@ -272,9 +272,12 @@ export class Driver implements DriverCalls {
   /**
    * Waits until `numReturns` of `refs` are ready (or `timeoutMs` passes)
    * and splits them: `ready` holds at most `numReturns` refs, in the order
-   * given; `pending` the rest.
+   * given; `pending` the rest. With `fetchLocal` (the default, as Ray's) a
+   * ref is ready once its object is here (a result on another node is
+   * pulled); with `fetchLocal: false` once it exists anywhere in the
+   * cluster, and nothing is pulled.
    */
-  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number } = {}): Promise<WaitResult<R>> {
+  async wait<R extends ObjectRef>(refs: readonly R[], options: { numReturns?: number; timeoutMs?: number; fetchLocal?: boolean } = {}): Promise<WaitResult<R>> {
     this.#check("wait()");
     if (!Array.isArray(refs)) throw new TypeError("wait() takes an array of ObjectRefs");
     const numReturns = options.numReturns ?? 1;
@@ -282,16 +285,19 @@ export class Driver implements DriverCalls {
       throw new RangeError(`wait(): numReturns must be a whole number from 0 to ${refs.length}, got ${options.numReturns}`);
     }
     const timeoutMs = checkTimeout(options.timeoutMs);
+    const fetchLocal = options.fetchLocal ?? true;
+    if (typeof fetchLocal !== "boolean") throw new TypeError(`wait(): fetchLocal must be a boolean, got ${typeof fetchLocal}`);
     const entries = this.#entries(refs, "wait()");
     try {
-      await this.#waits.until(entries, numReturns, timeoutMs);
+      await this.#waits.until(entries, numReturns, timeoutMs, fetchLocal);
     } catch (e) {
       if (!(e instanceof GetTimeoutError)) throw e;
     }
     const ready: R[] = [];
     const pending: R[] = [];
     for (let i = 0; i < refs.length; i++) {
-      if (ready.length < numReturns && entries[i]!.state !== PENDING) ready.push(refs[i]!);
+      const e = entries[i]!;
+      if (ready.length < numReturns && (fetchLocal ? e.state !== PENDING : isLocated(e))) ready.push(refs[i]!);
       else pending.push(refs[i]!);
     }
     return { ready, pending };

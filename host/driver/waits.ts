@@ -32,7 +32,8 @@ export class Waits {
    * isolates) for a moment first: a result that is microseconds away is
    * then picked up without a thread wake-up.
    */
-  async until(entries: ObjectEntry[], need: number, timeoutMs: number): Promise<void> {
+  async until(entries: ObjectEntry[], need: number, timeoutMs: number, fetchLocal = true): Promise<void> {
+    if (!fetchLocal) return this.#located(entries, need, timeoutMs);
     let ready = 0;
     for (const e of entries) if (e.state !== PENDING) ready++;
     if (ready >= need) return;
@@ -96,6 +97,41 @@ export class Waits {
     if (need < entries.length) forget();
   }
 
+  /**
+   * Resolves once `need` of the entries are sealed here or known to be on
+   * another node, bringing none of them here (`wait` with fetchLocal:
+   * false, as Ray's).
+   */
+  async #located(entries: ObjectEntry[], need: number, timeoutMs: number): Promise<void> {
+    let remaining = need;
+    for (const e of entries) if (isLocated(e)) remaining--;
+    if (remaining <= 0) return;
+    let done: (() => void) | undefined;
+    const onLocated = () => {
+      if (--remaining === 0) done?.();
+    };
+    const watched: ObjectEntry[] = [];
+    for (const e of entries) if (e.store.whenLocated(e, onLocated)) watched.push(e);
+    this.#hold(1);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const finish = (err?: Error) => {
+          if (timer) clearTimeout(timer);
+          this.#pending.delete(finish);
+          if (err) reject(err);
+          else resolve();
+        };
+        done = () => finish();
+        if (timeoutMs >= 0) timer = setTimeout(() => finish(new GetTimeoutError(timeoutMs, remaining)), timeoutMs);
+        this.#pending.add(finish);
+      });
+    } finally {
+      this.#hold(-1);
+      for (const e of watched) e.store.unwatchLocated(e, onLocated);
+    }
+  }
+
   /** Keeps the process alive while the driver waits for isolates (they do not hold it). */
   #hold(d: number): void {
     this.#waiting += d;
@@ -113,4 +149,9 @@ export class Waits {
     if (this.#keepAlive) clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
   }
+}
+
+/** Sealed here, or known to have a copy on another node. */
+export function isLocated(e: ObjectEntry): boolean {
+  return e.state !== PENDING || e.remote !== undefined;
 }

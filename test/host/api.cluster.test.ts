@@ -1,7 +1,8 @@
 /**
- * Cancel across nodes: real processes (a head with no CPUs, a host that
- * runs the tasks) and a driver in this process that owns them. The cancel
- * goes from the owner to the node the task was placed on (TASK_CANCEL).
+ * The rest of Ray's API across nodes: real processes (a head with no CPUs,
+ * a host that runs the tasks) and a driver in this process that owns
+ * them. A cancel goes from the owner to the node the task was placed on
+ * (TASK_CANCEL); a wait with fetchLocal: false pulls nothing.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -77,5 +78,22 @@ test("recursive cancel across nodes reaches the children a remote task submitted
     await rejectsCancelled(ray, running);
     assert.equal(await ray.get(after, { timeoutMs: 60_000 }), "c");
     assert.deepEqual(await ray.get(r.log!.remote(), { timeoutMs: 60_000 }), ["poll (cancelled)", "c"]);
+  });
+});
+
+test("wait with fetchLocal: false is answered by a result on another node without pulling it; the default pulls it", { timeout: TEST_MS }, async () => {
+  await withCluster(["--num-cpus", "1", "--resources", '{"pool": 1}'], async (ray) => {
+    const mod = await ray.load(guest("cluster"));
+    const N = 2_000_000;
+    const ref = mod.fn("makeBytes", POOL).remote(N, 3);
+    const before = ray.stats().store.arenaBytes;
+    const { ready } = await ray.wait([ref], { fetchLocal: false, timeoutMs: 60_000 });
+    assert.deepEqual(ready, [ref], "ready once it exists on the host");
+    assert.ok(ray.stats().store.arenaBytes < before + N, "nothing was pulled");
+    const local = await ray.wait([ref], { timeoutMs: 60_000 });
+    assert.deepEqual(local.ready, [ref]);
+    assert.ok(ray.stats().store.arenaBytes >= before + N, "the default brought it here");
+    assert.equal(((await ray.get(ref)) as Uint8Array).length, N);
+    await assert.rejects(ray.wait([ref], { fetchLocal: "no" as never }), /fetchLocal must be a boolean/);
   });
 });
