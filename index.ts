@@ -47,7 +47,7 @@ export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError,
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError, TaskCancelledError } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
-export { Gpu, GpuBuffer, Kernel } from "./host/index.js";
+export { Gpu, GpuBuffer, Kernel, ActorPool } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";
 export {

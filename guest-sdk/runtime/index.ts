@@ -17,8 +17,8 @@
  * }
  *
  * This file's parts:
- *   errors and options   TaskError, TaskOptions, ActorOptions
- *   tasks and objects    remote, get, wait, put, cancelled, cancel
+ *   options              TaskOptions, ActorOptions (TaskError, get, wait, put and cancel are in objects.ts)
+ *   tasks                remote, remoteWith
  *   actors               createActor, getActor, handles
  *   log
  *   the exports          __wrayExports: the component's tasks, classes and manifest
@@ -30,6 +30,9 @@ import { ActorHandle, ObjectRef, decode, encode, encodeReply, encodeView, sendEr
 export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
 export { gpu, GpuBuffer, GpuKernel, GpuError } from "./gpu.js";
+export { ActorPool } from "./actor-pool.js";
+export { TaskError, get, wait, put, cancelled, cancel } from "./objects.js";
+import { TaskError } from "./objects.js";
 import { GpuError } from "./gpu.js";
 import { maxArgs } from "./arity.js";
 
@@ -45,29 +48,6 @@ export interface TaskOptions {
   maxRetries?: number;
   /** Fails the task (and frees its isolate) if it runs longer than this. */
   timeoutMs?: number;
-}
-
-/** A failure of another task, or of a host call, raised inside a guest. */
-export class TaskError extends Error {
-  /** wray's error code (docs/errors.md), e.g. `WRAY_TASK_ERROR`. */
-  readonly code: string;
-  /** The task that failed first. */
-  readonly task: string;
-  /** The failed guest's stack, where it had one. */
-  readonly guestStack: string;
-  constructor(code: string, message: string, task: string, guestStack: string) {
-    super(message);
-    this.name = code === "WRAY_GET_TIMEOUT" ? "GetTimeoutError" : "TaskError";
-    this.code = code;
-    this.task = task;
-    this.guestStack = guestStack;
-  }
-}
-
-type Failure = { code?: string; name?: string; message?: string; task?: string; stack?: string };
-
-function failureToError(f: Failure): TaskError {
-  return new TaskError(f.code ?? "WRAY_TASK_ERROR", f.message ?? "task failed", f.task ?? "", f.stack ?? "");
 }
 
 type AnyFn = (...args: never[]) => unknown;
@@ -120,87 +100,6 @@ export function remote<F extends AnyFn>(fn: F | string, ...args: Parameters<F>):
 /** `remote` with options; with `numReturns` it returns that many refs. */
 export function remoteWith<F extends AnyFn>(fn: F | string, options: TaskOptions, ...args: Parameters<F>): ObjectRef | ObjectRef[] {
   return submit(nameOf(fn), args, options);
-}
-
-type Values<T extends readonly ObjectRef[]> = { -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never };
-
-/**
- * Blocks until the objects are ready and returns their values. A failed
- * task's error is thrown here as a `TaskError`; with `timeoutMs`, a
- * `TaskError` with code `WRAY_GET_TIMEOUT` is thrown when time runs out.
- * While the guest waits, its CPU is lent to other tasks.
- */
-export function get<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): T;
-export function get<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Values<T>;
-export function get(refs: ObjectRef | readonly ObjectRef[], options?: { timeoutMs?: number }): unknown {
-  const single = refs instanceof ObjectRef;
-  const list = single ? [refs] : refs;
-  if (!Array.isArray(list)) throw new TypeError("get() takes an ObjectRef or an array of them");
-  const ids = new Array<Uint8Array>(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const r = list[i];
-    if (!(r instanceof ObjectRef)) throw new TypeError(`get(): element ${i} is not an ObjectRef`);
-    ids[i] = r.id;
-  }
-  const reply = decode(host.get(ids, options?.timeoutMs ?? -1));
-  if (!Array.isArray(reply)) throw failureToError(reply as Failure);
-  return single ? reply[0] : reply;
-}
-
-/**
- * Waits until `numReturns` of `refs` are ready (or `timeoutMs` passes) and
- * splits them into ready and pending, keeping their order.
- */
-export function wait<T extends ObjectRef>(
-  refs: readonly T[],
-  options?: { numReturns?: number; timeoutMs?: number },
-): { ready: T[]; pending: T[] } {
-  const numReturns = options?.numReturns ?? 1;
-  if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > refs.length) {
-    throw new RangeError(`wait(): numReturns must be between 0 and ${refs.length}, got ${numReturns}`);
-  }
-  const ids = refs.map((r, i) => {
-    if (!(r instanceof ObjectRef)) throw new TypeError(`wait(): element ${i} is not an ObjectRef`);
-    return r.id;
-  });
-  const readyIdx = host.wait(ids, numReturns, options?.timeoutMs ?? -1);
-  const isReady = new Array<boolean>(refs.length).fill(false);
-  for (let i = 0; i < readyIdx.length; i++) isReady[readyIdx[i]!] = true;
-  const ready: T[] = [];
-  const pending: T[] = [];
-  for (let i = 0; i < refs.length; i++) (isReady[i] ? ready : pending).push(refs[i]!);
-  return { ready, pending };
-}
-
-/** Stores `value` in the host's object store and returns its ref. */
-export function put<T>(value: T): ObjectRef<T> {
-  let bytes: Uint8Array;
-  try {
-    bytes = encodeView(value, "value");
-  } catch (e) {
-    throw sendError(e, "put()");
-  }
-  return new ObjectRef<T>(host.put(bytes));
-}
-
-/**
- * True once the running task (or actor call) was cancelled (`cancel` from
- * the driver or another guest). A long loop polls it and returns early;
- * its results fail with `WRAY_TASK_CANCELLED` whatever it returns.
- */
-export function cancelled(): boolean {
-  return host.cancelled();
-}
-
-/**
- * Cancels the task (or actor call) that produces `ref`, as the driver's
- * `cancel`: not started, it never runs; running, it sees `cancelled()`
- * (with `force`, its isolate is stopped). `recursive` (default true)
- * cancels what it submitted too.
- */
-export function cancel(ref: ObjectRef, options?: { force?: boolean; recursive?: boolean }): void {
-  if (!(ref instanceof ObjectRef)) throw new TypeError("cancel() takes an ObjectRef");
-  host.cancel(ref.id, options?.force ?? false, options?.recursive ?? true);
 }
 
 // ---- actors -----------------------------------------------------------------

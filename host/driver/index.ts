@@ -13,3 +13,4 @@ export { Driver } from "./driver.js";
 export { ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./handles.js";
 export type { RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./handles.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./gpu.js";
+export { ActorPool } from "./actor-pool.js";
