@@ -45,9 +45,11 @@ export type { LogRecord, LogLevel } from "./host/index.js";
 export type { InitOptions, RefArgs, WaitResult, TaskOptions, ActorOptions, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult, TrapKind, ValueOf, WrayErrorCode } from "./host/index.js";
 export { GetTimeoutError, ObjectStoreFullError, ObjectTooLargeError, SpillError, ObjectLostError, OwnerDiedError } from "./store/index.js";
 export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
-export { InfeasibleTaskError, TaskCancelledError } from "./scheduler/index.js";
+export { InfeasibleTaskError, TaskCancelledError, PlacementGroupInfeasibleError, PlacementGroupRemovedError } from "./scheduler/index.js";
+export type { PlacementStrategy } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
-export { Gpu, GpuBuffer, Kernel, ActorPool } from "./host/index.js";
+export { Gpu, GpuBuffer, Kernel, ActorPool, PlacementGroup } from "./host/index.js";
+export type { Bundle } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";
 export {

@@ -28,6 +28,8 @@ export type WrayErrorCode =
   // scheduling
   | "WRAY_TASK_INFEASIBLE"
   | "WRAY_DEADLOCK"
+  | "WRAY_PLACEMENT_GROUP_INFEASIBLE"
+  | "WRAY_PLACEMENT_GROUP_REMOVED"
   // components and builds
   | "WRAY_BUILD_FAILED"
   | "WRAY_COMPONENT_NOT_FOUND"

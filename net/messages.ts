@@ -211,3 +211,35 @@ export interface FreeBody {
 export interface ActorKillBody {
   actor: Uint8Array;
 }
+
+/** PG_CREATE: a placement group, as a client asks the head for it. The reply comes once it is placed. */
+export interface GroupCreateBody {
+  /** Hex, 32 characters (made by the client: a retried request names the same group). */
+  id: string;
+  /** Each bundle's resources: [name, fixed-point units] pairs. */
+  bundles: [string, number][][];
+  strategy: string;
+  name?: string;
+}
+
+/** PG_PREPARE: hold bundle `index` of group `id` (its resources) if they are free now; the reply says whether. */
+export interface GroupPrepareBody {
+  id: string;
+  index: number;
+  bundle: [string, number][];
+}
+
+/** PG_COMMIT, PG_ABORT: bundle `index` of group `id`. PG_DROP and PG_REMOVE: group `id`. */
+export interface GroupBundleBody {
+  id: string;
+  index?: number;
+}
+
+/** PG_GET's reply: the group named so, as it was created (null: none). */
+export interface GroupInfo {
+  id: string;
+  bundles: [string, number][][];
+  strategy: string;
+  name?: string;
+  state: "pending" | "created" | "rescheduling";
+}

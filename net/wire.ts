@@ -60,6 +60,15 @@ export const MSG = {
   CLUSTER_STOP: 61,
   // guest logs, to their driver
   LOG: 70,
+  // placement groups: a client asks the head (create, remove, look up by name)...
+  PG_CREATE: 80,
+  PG_REMOVE: 81,
+  PG_GET: 82,
+  // ...and the head reserves bundles on nodes in two phases
+  PG_PREPARE: 83,
+  PG_COMMIT: 84,
+  PG_ABORT: 85,
+  PG_DROP: 86,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -73,7 +82,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------
@@ -114,6 +123,8 @@ const shape =
   };
 
 const nodeId: Check = (v) => typeof v === "string" && NODE_ID.test(v);
+/** A resource shape's entries: [name, fixed-point units] pairs. */
+const resourceEntries: Check = arrayOf((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && (p[0] as string).length > 0 && uint(p[1]));
 const hex =
   (chars: number): Check =>
   (v) =>
@@ -159,6 +170,13 @@ const BODY: Record<number, Check> = {
   [MSG.CLUSTER_STATUS]: any,
   [MSG.CLUSTER_STOP]: any,
   [MSG.LOG]: shape({ node: nodeId, records: arrayOf(shape({ level: str, text: str })) }),
+  [MSG.PG_CREATE]: shape({ id: hex(32), bundles: arrayOf(resourceEntries), strategy: str, name: optional(str) }),
+  [MSG.PG_REMOVE]: shape({ id: hex(32) }),
+  [MSG.PG_GET]: shape({ name: str }),
+  [MSG.PG_PREPARE]: shape({ id: hex(32), index: uint, bundle: resourceEntries }),
+  [MSG.PG_COMMIT]: shape({ id: hex(32), index: uint }),
+  [MSG.PG_ABORT]: shape({ id: hex(32), index: uint }),
+  [MSG.PG_DROP]: shape({ id: hex(32) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

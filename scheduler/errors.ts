@@ -28,3 +28,21 @@ export class TaskCancelledError extends WrayError {
     this.taskId = taskId;
   }
 }
+
+/** A placement group's bundles can never be reserved in this cluster as it is (its strategy, the nodes' totals). */
+export class PlacementGroupInfeasibleError extends WrayError {
+  readonly groupId: string;
+  constructor(groupId: string, why: string) {
+    super("WRAY_PLACEMENT_GROUP_INFEASIBLE", `placement group ${groupId} can never be placed: ${why}`);
+    this.groupId = groupId;
+  }
+}
+
+/** The placement group was removed: what was scheduled into it fails, and waits for it fail. */
+export class PlacementGroupRemovedError extends WrayError {
+  readonly groupId: string;
+  constructor(groupId: string, what = "") {
+    super("WRAY_PLACEMENT_GROUP_REMOVED", `${what ? `${what}: ` : ""}placement group ${groupId} was removed`);
+    this.groupId = groupId;
+  }
+}

@@ -249,7 +249,8 @@ export class LocalScheduler {
   }
 
   #argsReady(task: TaskSpec): void {
-    const failed = cancelledBy(task) ?? depFailure(this.#objects, task);
+    // a resource it asks for may have gone while it waited (a removed placement group's)
+    const failed = cancelledBy(task) ?? depFailure(this.#objects, task) ?? (this.resources.feasible(task.shape) ? undefined : new InfeasibleTaskError(task.name, this.resources.shortfall(task.shape)));
     if (failed) {
       this.#executor.reject(task, failed);
       return;
@@ -325,6 +326,35 @@ export class LocalScheduler {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Takes out the queued tasks `match` picks, and returns them with the
+   * running ones it picks (with their isolates): for the caller to end
+   * (a removed placement group's). Rare: it looks through everything.
+   */
+  evict(match: (t: TaskSpec) => boolean): { queued: TaskSpec[]; running: { task: TaskSpec; iso: number }[] } {
+    const queued: TaskSpec[] = [];
+    for (const q of this.#queues.values()) for (const t of [...q.tasks]) if (match(t) && this.unqueue(t)) queued.push(t);
+    const running: { task: TaskSpec; iso: number }[] = [];
+    for (const iso of this.#isolates.values()) {
+      for (const t of iso.nested) if (match(t)) running.push({ task: t, iso: iso.id });
+      for (let i = 0; i < iso.pipeline.length; i++) {
+        const t = iso.pipeline.at(i)!;
+        if (!match(t)) continue;
+        if (i > 0 && this.#executor.steal(iso.id, t)) {
+          iso.pipeline.remove(t);
+          i--;
+          queued.push(t);
+        } else running.push({ task: t, iso: iso.id });
+      }
+    }
+    return { queued, running };
+  }
+
+  /** The node's resources changed (a placement group's bundle was reserved): what waits may fit now. */
+  resourcesChanged(): void {
+    this.#schedule();
   }
 
   // ---- reservations (actors) ------------------------------------------------------

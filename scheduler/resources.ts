@@ -95,11 +95,36 @@ export class ResourcePool {
   }
 
   acquire(s: Shape): void {
-    for (const [k, v] of s.entries) this.available.set(k, (this.available.get(k) ?? 0) - v);
+    for (const [k, v] of s.entries) {
+      // a resource taken away while it was held (a removed placement group's) stays away
+      const a = this.available.get(k);
+      if (a !== undefined) this.available.set(k, a - v);
+    }
   }
 
   release(s: Shape): void {
-    for (const [k, v] of s.entries) this.available.set(k, (this.available.get(k) ?? 0) + v);
+    for (const [k, v] of s.entries) {
+      const a = this.available.get(k);
+      if (a !== undefined) this.available.set(k, a + v);
+    }
+  }
+
+  /** Adds `units` of resource `name` (a reserved placement group bundle's), to the total and the free amount. */
+  add(name: string, units: number): void {
+    this.total.set(name, (this.total.get(name) ?? 0) + units);
+    this.available.set(name, (this.available.get(name) ?? 0) + units);
+  }
+
+  /** Takes `units` of `name` away again; at none left, the resource is gone (what still holds it gives nothing back). */
+  remove(name: string, units: number): void {
+    const t = (this.total.get(name) ?? 0) - units;
+    if (t > 0) {
+      this.total.set(name, t);
+      this.available.set(name, (this.available.get(name) ?? 0) - units);
+    } else {
+      this.total.delete(name);
+      this.available.delete(name);
+    }
   }
 
   /** The first resource that makes `s` infeasible, for error messages. */

@@ -17,12 +17,12 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupInfo, GroupPrepareBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
 import type { TaskSpec } from "../../scheduler/index.js";
-import { PLACED_TASK_MS } from "../../scheduler/index.js";
+import { PLACED_TASK_MS, shapeFromEntries } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
 import { RemoteControlStore, TABLES, channelOf } from "../../store/index.js";
 import type { NodeRecord } from "../head/index.js";
@@ -108,7 +108,7 @@ export class ClusterNode implements ClusterLink {
       nodeId,
       reconnectMs: options.headReconnectTimeoutMs ?? HEAD_RECONNECT_MS,
       connect: () => transport.connect(options.address, options.token, log),
-      handle: (m) => this.#handle(m),
+      handle: (m) => this.#fromHead(m),
       rejoin: (c) => this.#rejoin(c, info),
       onFenced: (e) => this.#leave(e),
       onGone: (e) => this.#leave(e),
@@ -263,6 +263,31 @@ export class ClusterNode implements ClusterLink {
 
   // ---- messages ------------------------------------------------------------------------------
 
+  /** What only the head may ask (placement-group bundles), then what anyone may. */
+  #fromHead(m: Message): unknown {
+    const bundles = this.node.bundles;
+    switch (m.type) {
+      case MSG.PG_PREPARE: {
+        const b = m.body as GroupPrepareBody;
+        return bundles.prepare(b.id, b.index, shapeFromEntries(b.bundle));
+      }
+      case MSG.PG_COMMIT: {
+        const b = m.body as GroupBundleBody;
+        return bundles.commit(b.id, b.index ?? 0);
+      }
+      case MSG.PG_ABORT: {
+        const b = m.body as GroupBundleBody;
+        bundles.abort(b.id, b.index ?? 0);
+        return null;
+      }
+      case MSG.PG_DROP:
+        bundles.remove((m.body as GroupBundleBody).id);
+        return null;
+      default:
+        return this.#handle(m);
+    }
+  }
+
   #handle(m: Message): unknown {
     switch (m.type) {
       case MSG.GCS_EVENT:
@@ -377,6 +402,19 @@ export class ClusterNode implements ClusterLink {
   }
 
   /** The cluster's status, from the head. */
+  /** Asks the head for a placement group; resolves once it holds every bundle. */
+  createGroup(body: GroupCreateBody): Promise<unknown> {
+    return this.#head.request(MSG.PG_CREATE, body);
+  }
+
+  removeGroup(id: string): Promise<unknown> {
+    return this.#head.request(MSG.PG_REMOVE, { id });
+  }
+
+  groupByName(name: string): Promise<GroupInfo | null> {
+    return this.#head.request<GroupInfo | null>(MSG.PG_GET, { name });
+  }
+
   status(): Promise<unknown> {
     return this.#head.request(MSG.CLUSTER_STATUS, null, 10_000);
   }

@@ -7,7 +7,7 @@ import type { TaskId } from "../../common/ids.js";
 import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
-import type { ActorOptionsResolved, ActorRecord, CancelOptions, CancelOutcome, ClusterLink, ComponentRecord } from "../node/index.js";
+import type { ActorOptionsResolved, ActorRecord, BundleReservations, CancelOptions, CancelOutcome, ClusterLink, ComponentRecord } from "../node/index.js";
 import type { PreparedComponent } from "../node/index.js";
 
 /** The local scheduler as placement sees it. */
@@ -27,6 +27,8 @@ export interface LocalQueue {
 export interface LocalNode {
   readonly store: ObjectStore;
   readonly scheduler: LocalQueue;
+  /** Placement-group bundles reserved here (the head asks for them). */
+  readonly bundles: BundleReservations;
   readonly actors: {
     get(key: string): ActorRecord | undefined;
     kill(r: ActorRecord): void;

@@ -5,7 +5,7 @@
  */
 import { decodeError, encodeError, registerErrorClasses } from "../../common/error-codec.js";
 import { ConnectionClosedError, PermissionDeniedError, ProtocolError, RemoteError, UnauthorizedError, WireError } from "../../net/index.js";
-import { InfeasibleTaskError, TaskCancelledError } from "../../scheduler/index.js";
+import { InfeasibleTaskError, PlacementGroupInfeasibleError, PlacementGroupRemovedError, TaskCancelledError } from "../../scheduler/index.js";
 import { ControlStoreError, GetTimeoutError, ObjectLostError, ObjectStoreFullError, ObjectTooLargeError, OwnerDiedError, SpillError } from "../../store/index.js";
 import {
   ActorDiedError,
@@ -43,6 +43,8 @@ registerErrorClasses([
   HeadUnavailableError,
   InfeasibleTaskError,
   TaskCancelledError,
+  PlacementGroupInfeasibleError,
+  PlacementGroupRemovedError,
   ObjectLostError,
   OwnerDiedError,
   ObjectStoreFullError,

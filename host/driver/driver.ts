@@ -17,12 +17,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TaskId } from "../../common/ids.js";
-import { PUT_INDEX_FLAG, childTaskId, isPutKey, objectKey, randomTaskId, taskKeyOfObject } from "../../common/ids.js";
+import { PUT_INDEX_FLAG, childTaskId, isPutKey, keyToHex, objectKey, randomTaskId, taskKeyOfObject } from "../../common/ids.js";
 import { ActorHandle } from "../../common/actor-handle.js";
 import { ObjectRef } from "../../common/object-ref.js";
 import type { MemorySummary, ObjectEntry, StoreStats } from "../../store/index.js";
 import { BLOCK_ALIGN, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
-import type { SchedulerStats } from "../../scheduler/index.js";
+import type { PlacementStrategy, SchedulerStats } from "../../scheduler/index.js";
+import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ClusterNode } from "../cluster/index.js";
 import type { ClusterStatus } from "../head/index.js";
 import { ActorNotFoundError, ComponentNotFoundError, ShutdownError } from "../errors.js";
@@ -33,6 +34,8 @@ import type { Actor, AnyMethod, DriverCalls, WaitResult } from "./handles.js";
 import { ComponentModule, actorHandle } from "./handles.js";
 import { DriverRefs } from "./refs.js";
 import { Waits, isLocated } from "./waits.js";
+import type { Bundle } from "./placement-groups.js";
+import { ClusterGroups, LocalGroups, PlacementGroup, bundleOf, bundleShapes, checkStrategy } from "./placement-groups.js";
 
 /** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
 export class Driver implements DriverCalls {
@@ -48,6 +51,8 @@ export class Driver implements DriverCalls {
 
   readonly #cluster: ClusterNode | undefined;
   #gpu: Gpu | undefined;
+  /** Who places this driver's placement groups: its node when embedded, the head in a cluster. */
+  readonly #groups: LocalGroups | ClusterGroups;
 
   /** @internal */
   constructor(node: HostNode, spinMs: number, cluster?: ClusterNode) {
@@ -55,6 +60,7 @@ export class Driver implements DriverCalls {
     this.#cluster = cluster;
     this.#waits = new Waits(node, spinMs);
     this.#refs = new DriverRefs(node.store, cluster ? (key) => cluster.want(key) : undefined, (key) => this.#adoptActor(key));
+    this.#groups = cluster ? new ClusterGroups(cluster) : new LocalGroups(node);
   }
 
   #check(what: string): void {
@@ -115,7 +121,11 @@ export class Driver implements DriverCalls {
     const { bytes, deps, nested } = this.#refs.encodeArgs(args, fn.name);
     const taskId = childTaskId(this.#root, this.#submitted++);
     const { ids, entries, refs } = this.#refs.returns(taskId, options.numReturns);
-    node.submit(makeTask(node.store, { component: c, fn, taskId, args: bytes, deps, nested, options, returnIds: ids, returns: entries }));
+    const task = makeTask(node.store, { component: c, fn, taskId, args: bytes, deps, nested, options, returnIds: ids, returns: entries });
+    const group = options.group?.group;
+    // a task in a group still being made waits for it here (a guest's goes to the scheduler as it is)
+    if (group instanceof PlacementGroup) group._whenReady(() => node.submit(task), (e) => node.reject(task, e));
+    else node.submit(task);
     // a long burst of submissions: let finished tasks make room now and then
     if ((this.#submitted & 63) === 0 && node.pool.pending()) node.poll();
     return refs;
@@ -204,6 +214,47 @@ export class Driver implements DriverCalls {
     if (e === undefined) throw new TypeError(`cancel(): ${ref} does not belong to this cluster (or was freed)`);
     if (isPutKey(ref.key)) throw new TypeError(`cancel(): ${ref} was made by put(), not by a task`);
     this.#node.cancel(taskKeyOfObject(ref.key), o, e);
+  }
+
+  // ---- placement groups -------------------------------------------------------------------
+
+  /**
+   * Reserves `bundles` (each a set of resources, as Ray's: `{ CPU: 1 }`)
+   * together, all or none, under `strategy`: "PACK" (default: as few
+   * nodes as possible), "SPREAD" (as many as possible), "STRICT_PACK"
+   * (one node) or "STRICT_SPREAD" (a node each). Returns at once;
+   * `ready()` resolves once every bundle is held, and rejects with
+   * PlacementGroupInfeasibleError when the cluster could never hold them.
+   * Schedule into it with the `placementGroup` (and `bundleIndex`)
+   * options of tasks and actors. It lives until removed, or until this
+   * driver leaves.
+   */
+  placementGroup(bundles: Bundle[], options: { strategy?: PlacementStrategy; name?: string } = {}): PlacementGroup {
+    this.#check("placementGroup()");
+    if (typeof options !== "object" || options === null) throw new TypeError("placementGroup(bundles, options): options must be an object");
+    const { shapes, bundles: copy } = bundleShapes(bundles);
+    const strategy = checkStrategy(options.strategy);
+    if (options.name !== undefined && (typeof options.name !== "string" || options.name.length === 0)) throw new TypeError("placementGroup(): name must be a non-empty string");
+    const id = keyToHex(randomTaskId().key);
+    return new PlacementGroup(id, copy, strategy, options.name, this.#groups.create(id, shapes, strategy, options.name));
+  }
+
+  /** Removes a placement group: actors in it die, its tasks fail (PlacementGroupRemovedError), and its bundles are freed. */
+  async removePlacementGroup(group: PlacementGroup): Promise<void> {
+    this.#check("removePlacementGroup()");
+    if (!(group instanceof PlacementGroup)) throw new TypeError("removePlacementGroup() takes a PlacementGroup");
+    await this.#groups.remove(group.id);
+  }
+
+  /** The live placement group named `name`; undefined when there is none. */
+  async getPlacementGroup(name: string): Promise<PlacementGroup | undefined> {
+    this.#check("getPlacementGroup()");
+    if (typeof name !== "string") throw new TypeError("getPlacementGroup(name): name must be a string");
+    const info = await this.#groups.byName(name);
+    if (info === undefined) return undefined;
+    const shapes = info.bundles.map((e) => shapeFromEntries(e));
+    const ready = info.state === "created" ? Promise.resolve() : this.#groups.create(info.id, shapes, info.strategy as PlacementStrategy, undefined);
+    return new PlacementGroup(info.id, shapes.map(bundleOf), info.strategy as PlacementStrategy, info.name, ready);
   }
 
   /** A handle read back from a value. */
@@ -365,6 +416,7 @@ export class Driver implements DriverCalls {
     this.#refs.closed = true;
     this.#gpu?._close();
     this.#waits.close(new ShutdownError("get()/wait() in progress"));
+    this.#groups.close();
     await this.#cluster?.close();
     await this.#node.close();
   }

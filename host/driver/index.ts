@@ -14,3 +14,5 @@ export { ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./hand
 export type { RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./handles.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./gpu.js";
 export { ActorPool } from "./actor-pool.js";
+export { PlacementGroup } from "./placement-groups.js";
+export type { Bundle } from "./placement-groups.js";

@@ -17,17 +17,19 @@
  *   Head             start, restore of a restarted head, connections, the messages it serves
  *   tables           functions (write-once), actor state, registration and fencing
  *   deaths           #dead, the actors that die (or restart) with a node
- *   placement        tasks and actors through the global scheduler
+ *   placement        tasks and actors through the global scheduler (placement groups: groups.ts)
  *   status, close
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { ActorStateBody, Connection, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorStateBody, Connection, GroupBundleBody, GroupCreateBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
-import { GlobalScheduler, InfeasibleTaskError, UNIT, UNLIMITED_RETRIES, shapeFromEntries } from "../../scheduler/index.js";
+import type { Shape } from "../../scheduler/index.js";
+import { GlobalScheduler, InfeasibleTaskError, UNIT, UNLIMITED_RETRIES, groupOfShape, shapeFromEntries } from "../../scheduler/index.js";
 import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError, NodeFencedError } from "../errors.js";
+import { PlacementGroupTable } from "./groups.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -160,6 +162,8 @@ export class Head {
   #closed = false;
 
   readonly #directory: string;
+  /** Placement groups (groups.ts). */
+  readonly #groups: PlacementGroupTable;
 
   private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string) {
     this.#directory = directory;
@@ -171,6 +175,16 @@ export class Head {
     this.address = listener.address;
     this.#log = log;
     this.#onStop = onStop;
+    this.#groups = new PlacementGroupTable({
+      nodes: () => scheduler.nodes(),
+      node: (id) => scheduler.node(id),
+      request: (id, type, body) => {
+        const conn = this.#conns.get(id);
+        return conn ? conn.request(type, body) : Promise.reject(new NodeDiedError(`placement group bundle`, id, "it is not connected"));
+      },
+      notify: (id, type, body) => this.#conns.get(id)?.notify(type, body),
+      log,
+    });
     const tickMs = Math.max(5, scheduler.heartbeatMs / 4);
     let lastTick = performance.now();
     this.#monitor = setInterval(() => {
@@ -186,6 +200,8 @@ export class Head {
         return;
       }
       for (const n of this.scheduler.overdue(now)) this.#dead(n.nodeId, `missed heartbeats for ${Math.round(now - n.lastBeat)} ms`);
+      // groups that wait for bundles try again with the free amounts of the latest heartbeats
+      this.#groups.retry();
     }, tickMs);
     this.#monitor.unref();
   }
@@ -300,6 +316,13 @@ export class Head {
       }
       case MSG.ACTOR_STATE:
         return this.#actorState(m.body as ActorStateBody, conn);
+      case MSG.PG_CREATE:
+        return this.#groups.create(m.body as GroupCreateBody, this.#registered(conn));
+      case MSG.PG_REMOVE:
+        this.#registered(conn);
+        return this.#groups.remove((m.body as GroupBundleBody).id);
+      case MSG.PG_GET:
+        return this.#groups.byName((m.body as { name: string }).name);
       case MSG.CLUSTER_STATUS:
         return this.status();
       case MSG.CLUSTER_STOP:
@@ -403,6 +426,7 @@ export class Head {
       this.scheduler.remove(nodeId);
       this.#info.delete(nodeId);
     }
+    this.#groups.nodeDied(nodeId);
     const work = (async () => {
       if (info) await this.store.put(TABLES.nodes, nodeId, { ...info, state: "dead", death: why } satisfies NodeRecord);
       if (driver) await this.store.delete(TABLES.nodes, nodeId);
@@ -461,6 +485,8 @@ export class Head {
     if (!n) {
       // after a restart, the node that fits may be one that has not connected again yet
       if (this.#expected.size > 0) return this.#rejoined().then(() => this.#placeTask(t));
+      const waitFor = this.#groupWait(shape, t.name);
+      if (waitFor) return waitFor.then(() => this.#placeTask(t));
       throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
     }
     this.#conns.get(n.nodeId)!.notify(MSG.TASK_RUN, t);
@@ -484,6 +510,13 @@ export class Head {
     let n = this.scheduler.place(shape, [], true, t.tried);
     while (!n && this.#expected.size > 0) {
       await this.#rejoined();
+      n = this.scheduler.place(shape, [], true, t.tried);
+    }
+    while (!n) {
+      // in a placement group being made (or made again): wait for it
+      const w = this.#groupWait(shape, t.name);
+      if (!w) break;
+      await w;
       n = this.scheduler.place(shape, [], true, t.tried);
     }
     if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
@@ -510,6 +543,20 @@ export class Head {
     if (!conn || !n.alive) throw new NodeDiedError(`actor ${t.name}`, n.nodeId, "while the actor was placed");
     conn.notify(MSG.ACTOR_CREATE, t);
     return n.nodeId;
+  }
+
+  /**
+   * For a shape in a placement group: a wait until the group holds its
+   * bundles (it is being created, or rescheduled after a node died), which
+   * rejects with PlacementGroupRemovedError once it is removed. Undefined
+   * when the shape is in no group that waits.
+   */
+  #groupWait(shape: Shape, name: string): Promise<void> | undefined {
+    const pg = groupOfShape(shape);
+    if (pg === undefined) return undefined;
+    // whole already (or gone): the shape asks for more than its bundle holds (or the group was removed)
+    if (!this.#groups.waiting(pg)) return this.#groups.whenPlaced(pg).then(() => Promise.reject(new InfeasibleTaskError(name, `its placement group's bundle does not hold ${this.#shortfall(shape.entries).replace(/^no node of the cluster \(\d+ alive\) has /, "")}`)));
+    return this.#groups.whenPlaced(pg);
   }
 
   #shortfall(entries: readonly (readonly [string, number])[]): string {

@@ -42,6 +42,7 @@ import type { LocalScheduler } from "../../scheduler/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError, DeadlockError } from "../errors.js";
 import { KIND_METHOD } from "../isolate/index.js";
+import type { GroupPlace } from "./group-target.js";
 
 /** `restore(value)`'s arguments: a MessagePack array of one, before the value's bytes (a checkpoint as it is restored, here or on another node). */
 export function restoreArgs(value: Uint8Array): Uint8Array {
@@ -79,6 +80,8 @@ export interface ActorHost {
   actorDied?(r: ActorRecord): void;
   /** A call the host makes itself on actor `r` (checkpoint, restore): one result, an entry of its own. */
   internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec;
+  /** For a demand in a placement group still being made here: resolves once it is (rejects if it never will be). */
+  groupReady?(shape: Shape): Promise<void> | undefined;
   /** Says what happened to an actor (a restart), as a line of the host's log. */
   say(line: string): void;
   /** Actor `r` restarted here (a cluster node tells the head, which counts it against maxRestarts). */
@@ -135,6 +138,8 @@ export interface ActorOptionsResolved {
   name: string | undefined;
   maxConcurrency: number;
   shape: Shape;
+  /** Its placement group and bundle (`shape` asks for the bundle's resources). */
+  group?: GroupPlace;
   lifetime?: "detached";
   /** The actor's own memory cap, MiB (undefined: the host's). */
   memoryMb?: number;
@@ -197,12 +202,25 @@ export class ActorManager {
     // a constructor that may run again keeps its arguments
     if (r.restartsLeft > 0) retain(this.#host.store, ctor);
     if (r.name !== undefined) this.#byName.set(r.name, r);
-    const scheduler = this.#host.scheduler;
-    if (!scheduler.resources.feasible(r.shape)) {
-      const e = new InfeasibleTaskError(`${r.className} (actor)`, scheduler.resources.shortfall(r.shape));
-      this.#die(r, e.message, e);
-    } else scheduler.reserve(r.shape, r.onGranted, actorLabel(r));
+    this.#reserve(r, true);
     return r;
+  }
+
+  /** Asks for `r`'s resources; an infeasible demand kills it, unless its placement group is still being made (`mayWait`): then it waits for it. */
+  #reserve(r: ActorRecord, mayWait: boolean): void {
+    const scheduler = this.#host.scheduler;
+    if (r.state === "dead") return;
+    if (scheduler.resources.feasible(r.shape)) return scheduler.reserve(r.shape, r.onGranted, actorLabel(r));
+    const wait = mayWait ? this.#host.groupReady?.(r.shape) : undefined;
+    if (wait) {
+      wait.then(
+        () => this.#reserve(r, false),
+        (e: Error) => this.#die(r, e.message, e),
+      );
+      return;
+    }
+    const e = new InfeasibleTaskError(`${r.className} (actor)`, scheduler.resources.shortfall(r.shape));
+    this.#die(r, e.message, e);
   }
 
   /** Registers an actor that is dead from the start (a guest asked for one that cannot exist). */
@@ -524,12 +542,17 @@ export class ActorManager {
     return undefined;
   }
 
-  /** Kills an actor. False if it was dead already. */
-  kill(r: ActorRecord): boolean {
+  /** Kills an actor (`why`: what its ActorDiedError says). False if it was dead already. */
+  kill(r: ActorRecord, why = "it was killed"): boolean {
     if (r.state === "dead") return false;
     // killed is dead for good: no restart
-    this.#die(r, "it was killed");
+    this.#die(r, why);
     return true;
+  }
+
+  /** Every actor here, dead ones included. */
+  all(): IterableIterator<ActorRecord> {
+    return this.#byKey.values();
   }
 
   /**

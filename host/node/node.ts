@@ -11,15 +11,21 @@
  *   timeouts.ts     the watchdog that stops tasks past their timeout
  *   actors.ts       actors: creation, call queues, deaths
  *   cancel.ts       cancels: taking a task out, or telling (or stopping) its guest
+ *   bundles.ts      placement-group bundles reserved here (prepare, commit, remove)
  *   components.ts   loaded components, and task specs made from submissions
  *
  * Everything here runs on the host thread. Nothing blocks: isolates wait in
  * their own threads, and the host answers them when it can.
+ *
+ * This file's parts: submission (tasks, actors, internal calls); cancel and
+ * placement-group eviction; Executor (the scheduler's hands); PoolEvents
+ * (results); BlockingHost; log; isolate failures; driver support.
  */
 import type { TaskId } from "../../common/ids.js";
 import { keyToHex, objectKey, randomTaskId } from "../../common/ids.js";
 import type { Executor, TaskSpec } from "../../scheduler/index.js";
-import { LocalScheduler, TaskCancelledError } from "../../scheduler/index.js";
+import type { PlacementGroupRemovedError, Shape } from "../../scheduler/index.js";
+import { LocalScheduler, TaskCancelledError, inGroup } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
 import { INLINE_MAX } from "../../store/index.js";
 import type { ObjectStore } from "../../store/index.js";
@@ -48,6 +54,8 @@ import { hostCores } from "./machine.js";
 import type { NodeOptions } from "./options.js";
 import { DEFAULT_RESOLVED, NO_RETURNS, checkMemoryMb, objectStoreFor } from "./options.js";
 import { Watchdog } from "./timeouts.js";
+import type { GroupEvictor } from "./bundles.js";
+import { BundleReservations } from "./bundles.js";
 import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
 import { cancelHere } from "./cancel.js";
 import { nestedOrUndefined } from "./values.js";
@@ -55,13 +63,17 @@ import { nestedOrUndefined } from "./values.js";
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
 const STALL_LOG_MS = 1000;
 
-export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, CancelHost {
+export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, CancelHost, GroupEvictor {
   readonly store: ObjectStore;
   readonly scheduler: LocalScheduler;
   readonly pool: IsolatePool;
   readonly actors: ActorManager;
   readonly components: Components;
   readonly executions: Executions;
+  /** Placement-group bundles reserved here. */
+  readonly bundles: BundleReservations;
+  /** Set by an embedded driver's placement groups: a wait for a group being made, for a demand in it (else undefined). */
+  groupReady: ((shape: Shape) => Promise<void> | undefined) | undefined;
   readonly numCpus: number;
   /** The host's GPU (opened at start, or on first use, or absent). */
   readonly gpu: HostGpu;
@@ -118,7 +130,9 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       say: (line) => this.#say(line),
       checkpointed: (r, value, covered) => this.cluster?.actorCheckpointed(r, value, covered.map((t) => t.taskId.key)),
       restarted: (r) => this.cluster?.actorRestarted(r),
+      groupReady: (shape) => this.groupReady?.(shape),
     });
+    this.bundles = new BundleReservations(this.scheduler, this);
     this.#blocking = new BlockingCalls(this.store, this.pool, this);
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);
     this.guests = new GuestCalls(this, { blocking: this.#blocking, gpu: this.#guestGpu, replyActor: (iso, id) => this.pool.replyActor(iso, id) });
@@ -231,6 +245,21 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
    */
   cancelHere(taskKey: string, options: CancelOptions, result?: ObjectEntry): CancelOutcome {
     return cancelHere(this, taskKey, options, result);
+  }
+
+  /** Group `pg` is being removed: its actors here die, its queued tasks fail, its running ones are stopped, all with `error`. */
+  evictGroup(pg: string, error: PlacementGroupRemovedError): void {
+    for (const r of [...this.actors.all()]) if (r.state !== "dead" && inGroup(r.shape, pg)) this.actors.kill(r, `its placement group ${pg} was removed`);
+    const { queued, running } = this.scheduler.evict((t) => inGroup(t.shape, pg));
+    for (const t of queued) this.reject(t, error);
+    for (const { task, iso } of running) {
+      const exec = this.executions.find(task.taskId.key);
+      if (!exec) continue;
+      exec.cancelled = true;
+      task.retriesLeft = 0;
+      for (const e of task.returns) this.store.fail(e, error);
+      this.pool.terminate(iso);
+    }
   }
 
   tellCancelled(iso: number, slot: number): void {

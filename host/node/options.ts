@@ -4,12 +4,14 @@
  * starts with.
  */
 import type { ResourceRequest } from "../../scheduler/index.js";
-import { UNLIMITED_RETRIES, shapeOf } from "../../scheduler/index.js";
+import type { Shape } from "../../scheduler/index.js";
+import { UNLIMITED_RETRIES, bundleShape, shapeOf } from "../../scheduler/index.js";
 import { tmpdir, totalmem } from "node:os";
 import type { GpuDevice, HostGpu } from "../../gpu/index.js";
 import { Arena, ObjectStore, SpillFiles } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorOptionsResolved } from "./actors.js";
+import type { GroupPlace, GroupTarget } from "./group-target.js";
 import { MAX_GUEST_MEMORY_MB } from "./component.js";
 
 /** Options of a task, as `fn(name, options)` and `.options()` take them. */
@@ -36,6 +38,10 @@ export interface TaskOptions extends ResourceRequest {
    * GuestOutOfMemoryError. Default: the host's `guestMemoryMb`.
    */
   memoryMb?: number;
+  /** Runs it in a bundle of this placement group (`ray.placementGroup`): on the node holding the bundle, from its resources. */
+  placementGroup?: GroupTarget;
+  /** Which bundle of `placementGroup` (default -1: any of them). */
+  bundleIndex?: number;
 }
 
 export { UNLIMITED_RETRIES };
@@ -49,6 +55,28 @@ export interface ResolvedOptions {
   shape: ReturnType<typeof shapeOf>;
   /** The task's own memory cap, MiB (undefined: the host's). */
   memoryMb?: number;
+  /** Its placement group and bundle (its shape already asks for the bundle's resources). */
+  group?: GroupPlace;
+}
+
+/**
+ * Checks `placementGroup`/`bundleIndex` options and turns `shape` into
+ * the bundle's (bundleShape). Undefined when no group is named.
+ */
+export function resolveGroup(o: { placementGroup?: unknown; bundleIndex?: unknown }, shape: Shape): { group: GroupPlace; shape: Shape } | undefined {
+  const g = o.placementGroup as GroupTarget | undefined;
+  if (g === undefined || g === null) {
+    if (o.bundleIndex !== undefined) throw new TypeError("option 'bundleIndex' needs 'placementGroup'");
+    return undefined;
+  }
+  if (typeof g !== "object" || typeof g.id !== "string" || !/^[0-9a-f]{32}$/.test(g.id) || !Number.isInteger(g.bundleCount)) {
+    throw new TypeError("option 'placementGroup' must be a placement group (from ray.placementGroup())");
+  }
+  const index = o.bundleIndex ?? -1;
+  if (typeof index !== "number" || !Number.isInteger(index) || index < -1 || index >= g.bundleCount) {
+    throw new RangeError(`bundleIndex must be -1 (any bundle) or a whole number below the group's ${g.bundleCount} bundles, got ${String(o.bundleIndex)}`);
+  }
+  return { group: { group: g, index }, shape: bundleShape(g.id, index, shape) };
 }
 
 /** Checks a `memoryMb` option (RangeError naming it). */
@@ -96,9 +124,13 @@ export interface ActorOptions extends ResourceRequest {
    * calls made after it. Default 0 (none).
    */
   checkpointInterval?: number;
+  /** Holds its resources from a bundle of this placement group (as TaskOptions.placementGroup). */
+  placementGroup?: GroupTarget;
+  /** Which bundle (default -1: any). */
+  bundleIndex?: number;
 }
 
-const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "memoryMb", "maxRestarts", "maxTaskRetries", "checkpointInterval", "numCpus", "numGpus", "resources"]);
+const ACTOR_OPTION_KEYS = new Set(["name", "maxConcurrency", "lifetime", "memoryMb", "maxRestarts", "maxTaskRetries", "checkpointInterval", "numCpus", "numGpus", "resources", "placementGroup", "bundleIndex"]);
 
 /** Checks actor options (RangeError/TypeError naming the bad option). Actors hold 0 CPUs unless asked. */
 export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
@@ -113,6 +145,11 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   }
   if (o.lifetime !== undefined && o.lifetime !== "detached") throw new TypeError(`actor option 'lifetime' must be "detached" (or left out), got ${JSON.stringify(o.lifetime)}`);
   const r: ActorOptionsResolved = { name: o.name, maxConcurrency, shape: shapeOf(o, 0) };
+  const inGroup = resolveGroup(o, r.shape);
+  if (inGroup) {
+    r.shape = inGroup.shape;
+    r.group = inGroup.group;
+  }
   if (o.lifetime !== undefined) r.lifetime = o.lifetime;
   const memoryMb = checkMemoryMb(o.memoryMb);
   if (memoryMb !== undefined) r.memoryMb = memoryMb;
@@ -126,7 +163,7 @@ export function resolveActorOptions(raw: unknown): ActorOptionsResolved {
   return r;
 }
 
-const OPTION_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "timeoutMs", "memoryMb", "numCpus", "numGpus", "resources"]);
+const OPTION_KEYS = new Set(["numReturns", "maxRetries", "retryExceptions", "timeoutMs", "memoryMb", "numCpus", "numGpus", "resources", "placementGroup", "bundleIndex"]);
 
 /** Checks a `retryExceptions` option: undefined for none. */
 export function checkRetryExceptions(v: unknown): true | readonly string[] | undefined {
@@ -149,11 +186,14 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
   const maxRetries = checkRetries(o.maxRetries, "maxRetries", 3);
   const timeoutMs = o.timeoutMs ?? 0;
   if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a number >= 0, got ${o.timeoutMs}`);
-  const shape = shapeOf(o);
+  let shape = shapeOf(o);
+  const inGroup = resolveGroup(o, shape);
+  if (inGroup) shape = inGroup.shape;
   const memoryMb = checkMemoryMb(o.memoryMb);
   const retryExceptions = checkRetryExceptions(o.retryExceptions);
   if (numReturns === 1 && maxRetries === 3 && timeoutMs === 0 && shape === DEFAULT_RESOLVED.shape && memoryMb === undefined && retryExceptions === undefined) return DEFAULT_RESOLVED;
   const r: ResolvedOptions = { numReturns, maxRetries, timeoutMs, shape };
+  if (inGroup) r.group = inGroup.group;
   if (memoryMb !== undefined) r.memoryMb = memoryMb;
   if (retryExceptions !== undefined) r.retryExceptions = retryExceptions;
   return r;

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Driver, ObjectRef } from "wray";
-import { TaskCancelledError, init } from "wray";
+import type { Driver, ObjectRef, PlacementGroup } from "wray";
+import { ActorDiedError, PlacementGroupInfeasibleError, PlacementGroupRemovedError, TaskCancelledError, init } from "wray";
 import { startCluster, until } from "../cluster.js";
 import { guest, logInto } from "../helpers.js";
 
@@ -96,4 +96,81 @@ test("wait with fetchLocal: false is answered by a result on another node withou
     assert.equal(((await ray.get(ref)) as Uint8Array).length, N);
     await assert.rejects(ray.wait([ref], { fetchLocal: "no" as never }), /fetchLocal must be a boolean/);
   });
+});
+
+/** The hosts (8-digit node IDs) holding each bundle of group `pg`, from the cluster's status. */
+async function bundleNodes(ray: Driver, pg: string, count: number): Promise<(string | undefined)[]> {
+  const status = (await ray.clusterStatus())!;
+  return Array.from({ length: count }, (_, i) => status.nodes.find((n) => n.state === "alive" && (n.resources[`bundle_group_${i}_${pg}`] ?? 0) > 0)?.nodeId.slice(0, 8));
+}
+
+test("placement groups of every strategy on two hosts: where their bundles go, tasks and actors in them, infeasible ones, removal", { timeout: TEST_MS }, async () => {
+  const cluster = await startCluster({ heartbeatMs: 500, headArgs: ["--num-cpus", "0"], hosts: [["--num-cpus", "2"], ["--num-cpus", "2"]] });
+  let ray: Driver | undefined;
+  try {
+    ray = await init({ address: cluster.address, token: cluster.token, log: () => {} });
+    const mod = await ray.load(guest("cancel"));
+    const hosts = cluster.hosts.map((h) => h.nodeId);
+    const cases = [
+      { strategy: "STRICT_SPREAD", bundles: [{ CPU: 1 }, { CPU: 1 }], check: (n: string[]) => n[0] !== n[1] },
+      { strategy: "SPREAD", bundles: [{ CPU: 1 }, { CPU: 1 }], check: (n: string[]) => n[0] !== n[1] },
+      { strategy: "STRICT_PACK", bundles: [{ CPU: 1 }, { CPU: 1 }], check: (n: string[]) => n[0] === n[1] },
+      // no host has 3 CPUs: PACK spreads over both
+      { strategy: "PACK", bundles: [{ CPU: 2 }, { CPU: 1 }], check: (n: string[]) => n[0] !== n[1] },
+    ] as const;
+    for (const c of cases) {
+      const pg: PlacementGroup = ray.placementGroup([...c.bundles], { strategy: c.strategy });
+      await pg.ready();
+      const nodes = (await bundleNodes(ray, pg.id, 2)) as string[];
+      assert.ok(nodes.every((n) => hosts.includes(n)), `${c.strategy}: every bundle is on a host: ${nodes.join(", ")}`);
+      assert.ok(c.check(nodes), `${c.strategy} placed its bundles on ${nodes.join(", ")}`);
+      const refs: ObjectRef[] = c.bundles.map((_, i) => mod.fn("echo", { placementGroup: pg, bundleIndex: i }).remote(`${c.strategy} ${i}`));
+      assert.deepEqual(await ray.get(refs, { timeoutMs: 60_000 }), c.bundles.map((_, i) => `${c.strategy} ${i}`));
+      const a = mod.actor("Recorder", { placementGroup: pg, bundleIndex: 0, numCpus: 1 }).remote();
+      assert.equal(await ray.get(a.work!.remote("in", 0), { timeoutMs: 60_000 }), "in");
+      const running = mod.fn("poll", { placementGroup: pg, bundleIndex: 1 }).remote();
+      await ray.removePlacementGroup(pg);
+      await assert.rejects(ray.get(a.log!.remote(), { timeoutMs: 60_000 }), (e: unknown) => e instanceof ActorDiedError && /placement group/.test(e.message), `${c.strategy}: the actor died with its group`);
+      await assert.rejects(ray.get(running, { timeoutMs: 60_000 }), (e: unknown) => e instanceof PlacementGroupRemovedError, `${c.strategy}: the running task failed with its group`);
+      assert.deepEqual(await bundleNodes(ray, pg.id, 2), [undefined, undefined], `${c.strategy}: its bundles are gone`);
+    }
+    // everything was freed: a group of all four CPUs fits
+    const all = ray.placementGroup([{ CPU: 2 }, { CPU: 2 }], { strategy: "STRICT_SPREAD" });
+    await all.ready();
+    // a group that cannot fit now waits, and is placed once the CPUs are free
+    const later = ray.placementGroup([{ CPU: 2 }], { strategy: "STRICT_PACK" });
+    assert.equal(await Promise.race([later.ready().then(() => "ready"), new Promise((r) => setTimeout(() => r("waits"), 1500))]), "waits");
+    await ray.removePlacementGroup(all);
+    await later.ready();
+    await ray.removePlacementGroup(later);
+    for (const [bundles, strategy] of [
+      [[{ CPU: 1 }, { CPU: 1 }, { CPU: 1 }], "STRICT_SPREAD"],
+      [[{ CPU: 3 }], "STRICT_PACK"],
+    ] as const) {
+      await assert.rejects(ray.placementGroup([...bundles], { strategy }).ready(), (e: unknown) => e instanceof PlacementGroupInfeasibleError && /does not fit the \d+ live node\(s\)/.test(e.message), strategy);
+    }
+  } finally {
+    await ray?.shutdown();
+    await cluster.stop();
+  }
+});
+
+test("a placement group whose host dies is placed again on a live host, and its work runs there", { timeout: TEST_MS }, async () => {
+  const cluster = await startCluster({ heartbeatMs: 500, headArgs: ["--num-cpus", "0", "--missed-heartbeats", "3"], hosts: [["--num-cpus", "2"], ["--num-cpus", "2"]] });
+  let ray: Driver | undefined;
+  try {
+    ray = await init({ address: cluster.address, token: cluster.token, log: () => {} });
+    const mod = await ray.load(guest("cancel"));
+    const pg = ray.placementGroup([{ CPU: 1 }], { strategy: "PACK" });
+    await pg.ready();
+    const [first] = await bundleNodes(ray, pg.id, 1);
+    const victim = cluster.hosts.find((h) => h.nodeId === first)!;
+    const survivor = cluster.hosts.find((h) => h !== victim)!;
+    victim.proc.kill("SIGKILL");
+    await until(async () => (await bundleNodes(ray!, pg.id, 1))[0] === survivor.nodeId, 60_000, "the bundle to be placed again on the surviving host");
+    assert.equal(await ray.get(mod.fn("echo", { placementGroup: pg, bundleIndex: 0 }).remote("after"), { timeoutMs: 60_000 }), "after");
+  } finally {
+    await ray?.shutdown();
+    await cluster.stop();
+  }
 });
