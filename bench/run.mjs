@@ -450,6 +450,17 @@ if (ray.gpu.available && (wants("gpu") || wants("matmul"))) {
   for (const x of [a, b, c, one]) x.destroy();
 }
 
+/** Ray's `placement group create/removal`: 100 groups of one small bundle made, waited for, then removed; groups per second. */
+async function groupsCreateRemove(driver) {
+  const n = 100;
+  const t0 = performance.now();
+  const pgs = Array.from({ length: n }, () => driver.placementGroup([{ CPU: 0.001 }]));
+  await Promise.all(pgs.map((pg) => pg.ready()));
+  await Promise.all(pgs.map((pg) => driver.removePlacementGroup(pg)));
+  return n / ((performance.now() - t0) / 1000);
+}
+await row("placement group create/removal", "groups/s", () => groupsCreateRemove(ray), "100 groups of one { CPU: 0.001 } bundle: made, ready, removed (embedded: the driver's node reserves them)", 1);
+
 await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");
 memcpySrc = memcpyDst = undefined;
 {
@@ -565,7 +576,7 @@ if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(
 
 // ---- cluster: a head and two hosts as processes on loopback, this process a driver --------------
 
-const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "control store writes"]; // each also " (TLS)"
+const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "cross-host placement group create/removal", "control store writes"]; // each also " (TLS)"
 if (CLUSTER_ROWS.some(wants)) {
   const { child } = await import("./recovery.mjs");
   const { mkdtempSync, rmSync } = await import("node:fs");
@@ -616,7 +627,7 @@ if (CLUSTER_ROWS.some(wants)) {
    */
   async function clusterRows(tls) {
     const sfx = tls ? " (TLS)" : "";
-    if (![`cross-host tasks sync${sfx}`, `cross-host tasks async${sfx}`, `cross-host get gigabytes${sfx}`].some(wants)) return;
+    if (![`cross-host tasks sync${sfx}`, `cross-host tasks async${sfx}`, `cross-host get gigabytes${sfx}`, `cross-host placement group create/removal${sfx}`].some(wants)) return;
     const home = mkdtempSync(join(tmpdir(), "wray-bench-cluster-"));
     const env = { ...process.env, WRAY_HOME: home };
     const tlsArgs = [];
@@ -664,6 +675,7 @@ if (CLUSTER_ROWS.some(wants)) {
         vals = undefined;
         return 1 / s;
       }, "4 × 256 MiB made on the hosts, pulled into the driver in 4 MiB chunks (after 2 untimed rounds)", 2);
+      await row(`cross-host placement group create/removal${sfx}`, "groups/s", () => groupsCreateRemove(cray), "the same through the head: it picks a host, the host prepares and commits each bundle (two phases), removal drops them", 1);
       await cray.shutdown();
     } finally {
       for (const p of procs) p.kill("SIGTERM");
