@@ -24,7 +24,7 @@ interface Out<A, R> {
   readonly ref: R;
 }
 
-export class ActorPoolCore<A, R> {
+export abstract class ActorPoolBase<A, R> {
   readonly #idle: A[];
   /** Submissions waiting for an idle actor, in order. */
   readonly #waiting: { call: PoolCall<A, R, unknown>; value: unknown; index: number }[] = [];
@@ -69,7 +69,7 @@ export class ActorPoolCore<A, R> {
   }
 
   /** The ref getNext waits for: the oldest submission whose result was not taken. Throws when none remain. */
-  nextRef(): R {
+  protected nextRef(): R {
     if (!this.hasNext()) throw new RangeError("ActorPool: no more results to get");
     // skip results getNextUnordered took
     while (!this.#out.has(this.#next) && this.#next < this.#submitted && !this.#waiting.some((w) => w.index === this.#next)) this.#next++;
@@ -79,13 +79,13 @@ export class ActorPoolCore<A, R> {
   }
 
   /** Refs sent and not taken, for getNextUnordered's wait. Throws when none remain. */
-  outstanding(): R[] {
+  protected outstanding(): R[] {
     if (!this.hasNext()) throw new RangeError("ActorPool: no more results to get");
     return [...this.#byRef.keys()];
   }
 
   /** The result of `ref` is being taken: its actor is freed and takes the next waiting submission. */
-  take(ref: R): void {
+  protected take(ref: R): void {
     const o = this.#byRef.get(ref);
     if (o === undefined) return;
     this.#byRef.delete(ref);

@@ -9,39 +9,28 @@
  * const pool = new ActorPool([createActor(Worker), createActor(Worker)]);
  * const doubled = [...pool.map((a, x) => a.double.remote(x), [1, 2, 3])]; // [2, 4, 6]
  */
-import { ActorPoolCore } from "../../common/actor-pool.js";
+import { ActorPoolBase } from "../../common/actor-pool.js";
 import type { PoolCall } from "../../common/actor-pool.js";
 import type { ObjectRef } from "./msgpack.js";
 import { TaskError, get, wait } from "./objects.js";
 
-export class ActorPool<A> {
-  readonly #core: ActorPoolCore<A, ObjectRef>;
-
+export class ActorPool<A> extends ActorPoolBase<A, ObjectRef> {
   constructor(actors: readonly A[]) {
-    this.#core = new ActorPoolCore(actors, "new ActorPool(actors)");
-  }
-
-  /** Runs `fn(actor, value)` on an idle actor now, or on the next one freed. */
-  submit<V>(fn: PoolCall<A, ObjectRef, V>, value: V): void {
-    this.#core.submit(fn, value);
-  }
-
-  hasNext(): boolean {
-    return this.#core.hasNext();
+    super(actors, "new ActorPool(actors)");
   }
 
   /** The next result in submission order; with `timeoutMs`, a TaskError WRAY_GET_TIMEOUT when it is not ready in time. */
   getNext(options?: { timeoutMs?: number }): unknown {
-    const ref = this.#core.nextRef();
+    const ref = this.nextRef();
     this.#ready([ref], options?.timeoutMs);
-    this.#core.take(ref);
+    this.take(ref);
     return get(ref);
   }
 
   /** The result that is ready first, whatever its order. */
   getNextUnordered(options?: { timeoutMs?: number }): unknown {
-    const ref = this.#ready(this.#core.outstanding(), options?.timeoutMs);
-    this.#core.take(ref);
+    const ref = this.#ready(this.outstanding(), options?.timeoutMs);
+    this.take(ref);
     return get(ref);
   }
 
@@ -63,17 +52,5 @@ export class ActorPool<A> {
     while (this.hasNext()) this.getNextUnordered();
     for (const v of values) this.submit(fn, v);
     while (this.hasNext()) yield this.getNextUnordered();
-  }
-
-  hasFreeActor(): boolean {
-    return this.#core.hasFreeActor();
-  }
-
-  popIdle(): A | undefined {
-    return this.#core.popIdle();
-  }
-
-  push(actor: A): void {
-    this.#core.push(actor);
   }
 }

@@ -9,7 +9,7 @@
  * const pool = new ActorPool(ray, [Worker.remote(), Worker.remote()]);
  * for await (const y of pool.map((a, x) => a.double.remote(x), [1, 2, 3, 4])) console.log(y); // 2 4 6 8
  */
-import { ActorPoolCore } from "../../common/actor-pool.js";
+import { ActorPoolBase } from "../../common/actor-pool.js";
 import type { PoolCall } from "../../common/actor-pool.js";
 import type { ObjectRef } from "../../common/object-ref.js";
 import { GetTimeoutError } from "../../store/index.js";
@@ -20,23 +20,12 @@ export interface PoolDriver {
   wait(refs: readonly ObjectRef[], options: { numReturns?: number; timeoutMs?: number }): Promise<{ ready: ObjectRef[] }>;
 }
 
-export class ActorPool<A> {
+export class ActorPool<A> extends ActorPoolBase<A, ObjectRef> {
   readonly #ray: PoolDriver;
-  readonly #core: ActorPoolCore<A, ObjectRef>;
 
   constructor(ray: PoolDriver, actors: readonly A[]) {
+    super(actors, "new ActorPool(ray, actors)");
     this.#ray = ray;
-    this.#core = new ActorPoolCore(actors, "new ActorPool(ray, actors)");
-  }
-
-  /** Runs `fn(actor, value)` on an idle actor now, or on the next one freed. */
-  submit<V>(fn: PoolCall<A, ObjectRef, V>, value: V): void {
-    this.#core.submit(fn, value);
-  }
-
-  /** Whether results remain to be taken. */
-  hasNext(): boolean {
-    return this.#core.hasNext();
   }
 
   /**
@@ -45,16 +34,16 @@ export class ActorPool<A> {
    * (the result stays next). RangeError when none remain.
    */
   async getNext(options: { timeoutMs?: number } = {}): Promise<unknown> {
-    const ref = this.#core.nextRef();
+    const ref = this.nextRef();
     await this.#ready([ref], options.timeoutMs);
-    this.#core.take(ref);
+    this.take(ref);
     return this.#ray.get(ref);
   }
 
   /** The result that is ready first, whatever its order; otherwise as getNext. */
   async getNextUnordered(options: { timeoutMs?: number } = {}): Promise<unknown> {
-    const ref = await this.#ready(this.#core.outstanding(), options.timeoutMs);
-    this.#core.take(ref);
+    const ref = await this.#ready(this.outstanding(), options.timeoutMs);
+    this.take(ref);
     return this.#ray.get(ref);
   }
 
@@ -64,9 +53,8 @@ export class ActorPool<A> {
     return ready[0]!;
   }
 
-  /** Submits `fn(actor, v)` for each value and yields the results in order. */
+  /** Submits `fn(actor, v)` for each value and yields the results in order (results left from earlier submissions are taken first). */
   async *map<V>(fn: PoolCall<A, ObjectRef, V>, values: Iterable<V>): AsyncGenerator<unknown, void, undefined> {
-    // results left over from earlier submissions come first, as Ray's map drains them
     while (this.hasNext()) await this.getNext();
     for (const v of values) this.submit(fn, v);
     while (this.hasNext()) yield await this.getNext();
@@ -77,20 +65,5 @@ export class ActorPool<A> {
     while (this.hasNext()) await this.getNextUnordered();
     for (const v of values) this.submit(fn, v);
     while (this.hasNext()) yield await this.getNextUnordered();
-  }
-
-  /** Whether an actor is idle. */
-  hasFreeActor(): boolean {
-    return this.#core.hasFreeActor();
-  }
-
-  /** Takes an idle actor out of the pool (undefined when none is). */
-  popIdle(): A | undefined {
-    return this.#core.popIdle();
-  }
-
-  /** Adds an actor to the pool. */
-  push(actor: A): void {
-    this.#core.push(actor);
   }
 }

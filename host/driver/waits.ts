@@ -73,6 +73,16 @@ export class Waits {
         return;
       }
     }
+    await this.#park(timeoutMs, () => remaining, forget, (d) => (done = d));
+    if (need < entries.length) forget();
+  }
+
+  /**
+   * Waits, holding the process, until the function `arm` is handed is
+   * called, or `timeoutMs` passes (GetTimeoutError naming `left()` objects
+   * not ready), or the driver closes; `forget` runs when it ends failed.
+   */
+  async #park(timeoutMs: number, left: () => number, forget: () => void, arm: (done: () => void) => void): Promise<void> {
     this.#hold(1);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -87,14 +97,13 @@ export class Waits {
           forget();
           finish(err);
         };
-        done = () => finish();
-        if (timeoutMs >= 0) timer = setTimeout(() => fail(new GetTimeoutError(timeoutMs, remaining)), timeoutMs);
+        arm(() => finish());
+        if (timeoutMs >= 0) timer = setTimeout(() => fail(new GetTimeoutError(timeoutMs, left())), timeoutMs);
         this.#pending.add(fail);
       });
     } finally {
       this.#hold(-1);
     }
-    if (need < entries.length) forget();
   }
 
   /**
@@ -112,23 +121,13 @@ export class Waits {
     };
     const watched: ObjectEntry[] = [];
     for (const e of entries) if (e.store.whenLocated(e, onLocated)) watched.push(e);
-    this.#hold(1);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const finish = (err?: Error) => {
-          if (timer) clearTimeout(timer);
-          this.#pending.delete(finish);
-          if (err) reject(err);
-          else resolve();
-        };
-        done = () => finish();
-        if (timeoutMs >= 0) timer = setTimeout(() => finish(new GetTimeoutError(timeoutMs, remaining)), timeoutMs);
-        this.#pending.add(finish);
-      });
-    } finally {
-      this.#hold(-1);
+    const forget = () => {
       for (const e of watched) e.store.unwatchLocated(e, onLocated);
+    };
+    try {
+      await this.#park(timeoutMs, () => remaining, () => {}, (d) => (done = d));
+    } finally {
+      forget();
     }
   }
 
