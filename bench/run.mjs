@@ -67,10 +67,10 @@ async function row(name, unit, fn, note, warmups = 0) {
   report(name, median(values), unit, note);
 }
 
-async function guestPath() {
-  const src = here("./guests/micro.ts");
-  const out = here("./out/micro.wasm");
-  const stamp = here("./out/micro.hash");
+async function guestPath(name = "micro") {
+  const src = here(`./guests/${name}.ts`);
+  const out = here(`./out/${name}.wasm`);
+  const stamp = here(`./out/${name}.hash`);
   const hash = createHash("sha256").update(readFileSync(src)).update(readFileSync(here("../dist/guest.js"))).digest("hex");
   if (!existsSync(out) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== hash) {
     mkdirSync(here("./out"), { recursive: true });
@@ -235,6 +235,15 @@ const Sink = mod.actor("Sink");
   const a = Sink.options({ maxConcurrency: 16 }).remote();
   await ray.get(Array.from({ length: 20_000 }, () => a.noop.remote()));
   await row("1:1 actor calls concurrent", "calls/s", () => throughput(100_000, () => a.noop.remote()), "maxConcurrency 16");
+  await ray.kill(a);
+}
+if (wants("1:1 async-actor calls")) {
+  // Ray's async-actor rows: an actor whose method is `async` (the component-model async runtime drives it)
+  const amod = await ray.load(await guestPath("micro-async"));
+  const a = amod.actor("AsyncSink").remote();
+  await ray.get(Array.from({ length: 2000 }, () => a.noop.remote()));
+  await row("1:1 async-actor calls sync", "us", () => roundTrip(2000, () => a.noop.remote()), "call + get of an async no-op method, one at a time");
+  await row("1:1 async-actor calls async", "calls/s", () => throughput(100_000, () => a.noop.remote()), "100k calls of an async no-op method, then one get");
   await ray.kill(a);
 }
 {

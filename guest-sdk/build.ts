@@ -116,7 +116,27 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
     throw new BuildError(`${entry} exports nothing: export the functions (tasks) and classes (actors) wray should run`);
   }
 
-  // 2. the module plus the SDK glue that turns its exports into the component's
+  // 2. bundle it behind the SDK's entry, and 3. compile to a component; a
+  // module with async functions is built again for the async world (its
+  // entry hands the SDK the host-async import, and the component-model
+  // async runtime drives its awaits; the others keep the faster sync one)
+  let built = await bundleAndComponentize(esbuild, common, entry, file, false, options.optimizeSize ?? false);
+  if (built.asyncExports) built = await bundleAndComponentize(esbuild, common, entry, file, true, options.optimizeSize ?? false);
+  const map = built.map;
+  let component = built.component!;
+  // the source map of the bundle, read back by common/source-map.ts
+  if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
+  return writeComponent(output, component, exports);
+}
+
+/**
+ * Bundles `file` behind the SDK's entry and compiles the bundle to a
+ * component: of the `runtime` world with the sync runtime, or (`async`)
+ * of `runtime-async` with the component-model async runtime. For a sync
+ * build of a module whose only unsupported exports are async functions,
+ * returns `asyncExports: true` (and no component): build it async.
+ */
+async function bundleAndComponentize(esbuild: Esbuild, common: Record<string, unknown>, entry: string, file: string, async: boolean, optSize: boolean): Promise<{ map: string | undefined; component?: Uint8Array; asyncExports?: boolean }> {
   let js: string;
   let map: string | undefined;
   try {
@@ -129,10 +149,13 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
       stdin: {
         // the SDK first: its polyfills (TextEncoder, console, ...) must be
         // there before the guest's own top level runs
-        contents:
-          `import { __wrayExports } from "wray/guest";\n` +
-          `import * as user from ${JSON.stringify(file)};\n` +
-          `export const guest = __wrayExports(user);\n`,
+        contents: async
+          ? `import { __wrayExports, __wrayAsyncExports } from "wray/guest";\n` +
+            `import { watch } from "wray:runtime/host-async@0.1.0";\n` +
+            `import * as user from ${JSON.stringify(file)};\n` +
+            `export const guest = __wrayExports(user, { watch });\n` +
+            `export const guestAsync = __wrayAsyncExports();\n`
+          : `import { __wrayExports } from "wray/guest";\n` + `import * as user from ${JSON.stringify(file)};\n` + `export const guest = __wrayExports(user);\n`,
         resolveDir: dirname(file),
         sourcefile: "wray-entry.js",
         loader: "js",
@@ -144,22 +167,13 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
   } catch (e) {
     throw new BuildError(`${entry} does not compile`, messages(e));
   }
-
-  // 3. compile to a component
   const { componentize } = await import("componentize-qjs");
-  let component: Uint8Array;
   try {
-    ({ component } = await componentize({
-      witPath: witDir(),
-      world: "runtime",
-      jsSource: js,
-      jsPath: file,
-      stubWasi: true,
-      sync: true,
-      optSize: options.optimizeSize ?? false,
-    }));
+    const { component } = await componentize({ witPath: witDir(), world: async ? "runtime-async" : "runtime", jsSource: js, jsPath: file, stubWasi: true, sync: !async, optSize });
+    return { map, component };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
+    if (!async && onlyAsyncUnsupported(message)) return { map, asyncExports: true };
     const err = initError(entry, file, js, map, message);
     // QuickJS gives top-level code no useful positions: find where it threw by running it once more, in V8
     if (err.message.includes(TOP_LEVEL_THREW)) {
@@ -168,9 +182,23 @@ export async function buildGuest(entry: string, options: BuildOptions = {}): Pro
     }
     throw err;
   }
-  // the source map of the bundle, read back by common/source-map.ts
-  if (map) component = withCustomSection(component, SOURCE_MAP_SECTION, JSON.stringify({ bundle: basename(file), map: JSON.parse(map), root: relative(process.cwd(), dirname(file)) }));
-  return writeComponent(output, component, exports);
+}
+
+/** Whether a failed sync build failed only for exports that are async functions or methods. */
+function onlyAsyncUnsupported(message: string): boolean {
+  const found = unsupportedIn(message);
+  return found !== undefined && found.length > 0 && found.every((u) => u.form === "async");
+}
+
+/** The exports the SDK refused (its UNSUPPORTED_EXPORTS error), if that is what `message` is. */
+function unsupportedIn(message: string): UnsupportedExport[] | undefined {
+  const at = message.indexOf(UNSUPPORTED_EXPORTS);
+  if (at < 0) return undefined;
+  try {
+    return JSON.parse(/^\[.*?\](?=\s|$)/.exec(message.slice(at + UNSUPPORTED_EXPORTS.length))?.[0] ?? "[]") as UnsupportedExport[];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Marks the error the SDK's `__wrayExports` throws for exports wray cannot run (guest-sdk/runtime/index.ts). */
@@ -190,21 +218,16 @@ interface UnsupportedExport {
  */
 function initError(entry: string, file: string, js: string, mapText: string | undefined, message: string): BuildError {
   const sm = mapText ? { bundle: basename(file), root: relative(process.cwd(), dirname(file)), map: new SourceMap(JSON.parse(mapText)) } : undefined;
-  const at = message.indexOf(UNSUPPORTED_EXPORTS);
-  if (at >= 0) {
-    let found: UnsupportedExport[] = [];
-    try {
-      found = JSON.parse(/^\[.*?\](?=\s|$)/.exec(message.slice(at + UNSUPPORTED_EXPORTS.length))?.[0] ?? "[]") as UnsupportedExport[];
-    } catch {
-      // fall through to the generic report
-    }
+  // async functions are not refused: a module with them is built for the async world (once nothing else is refused)
+  const found = (unsupportedIn(message) ?? []).filter((u) => u.form !== "async");
+  {
     if (found.length > 0) {
       const lines = found.map((u) => {
-        const what = u.method === undefined ? `export '${u.export}' is ${u.form === "async" ? "an async function" : `${u.form} function`}` : `method '${u.export}.${u.method}' is ${u.form === "async" ? "an async method" : `${u.form} method`}`;
+        const what = u.method === undefined ? `export '${u.export}' is ${u.form} function` : `method '${u.export}.${u.method}' is ${u.form} method`;
         const where = sm ? declarationPosition(js, sm, u) : undefined;
-        return `${where ?? entry}: ${what}: wray runs tasks and methods synchronously, to completion; block on results with get() instead of await`;
+        return `${where ?? entry}: ${what}: wray runs functions and async functions as tasks and methods, not generators`;
       });
-      return new BuildError(`${entry} exports what wray cannot run (async tasks and methods are not supported yet)`, lines);
+      return new BuildError(`${entry} exports what wray cannot run`, lines);
     }
   }
   const none = message.indexOf(NO_TASKS);

@@ -31,8 +31,9 @@ export { ActorHandle, ObjectRef };
 export { decode, encode } from "./msgpack.js";
 export { gpu, GpuBuffer, GpuKernel, GpuError } from "./gpu.js";
 export { ActorPool } from "./actor-pool.js";
-export { TaskError, get, wait, put, cancelled, cancel } from "./objects.js";
-import { TaskError } from "./objects.js";
+export { TaskError, get, wait, put, cancelled, cancel, getAsync, waitAsync } from "./objects.js";
+import { TaskError, setWatch } from "./objects.js";
+import type { Watch } from "./objects.js";
 import { GpuError } from "./gpu.js";
 import { maxArgs } from "./arity.js";
 
@@ -251,8 +252,8 @@ function unknown(kind: string, name: string, known: string[]): Uint8Array {
 
 /** The reply for a call's result. `owner` (a class name) is only read to word errors. */
 function returns(result: unknown, numReturns: number, kind: string, name: string, owner = ""): Uint8Array | number[] {
-  if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
-    throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' returned a Promise; tasks and methods must be synchronous (use get() to wait)`);
+  if (result instanceof Promise) {
+    throw new TypeError(`${kind} '${owner ? `${owner}.` : ""}${name}' returned a Promise; only async functions may (use get() to wait, or make it async)`);
   }
   if (numReturns === 0) return encodeReply([], true);
   if (numReturns !== 1 && (!Array.isArray(result) || result.length !== numReturns)) {
@@ -296,11 +297,15 @@ const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor as
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as unknown;
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor as unknown;
 
-/** What makes a function unusable as a task or method, if anything. */
-function unsupportedForm(fn: unknown): string | undefined {
+function isAsync(fn: unknown): boolean {
+  return typeof fn === "function" && Object.getPrototypeOf(fn)?.constructor === AsyncFunction;
+}
+
+/** What makes a function unusable as a task or method, if anything (async functions need the async world: `asyncOk`). */
+function unsupportedForm(fn: unknown, asyncOk: boolean): string | undefined {
   if (typeof fn !== "function") return undefined;
   const kind = Object.getPrototypeOf(fn)?.constructor as unknown;
-  if (kind === AsyncFunction) return "async";
+  if (kind === AsyncFunction) return asyncOk ? undefined : "async";
   if (kind === GeneratorFunction) return "a generator";
   if (kind === AsyncGeneratorFunction) return "an async generator";
   return undefined;
@@ -329,21 +334,23 @@ export interface UnsupportedExport {
  * exports wray cannot run fail the build); guest code never calls it.
  * @internal
  */
-export function __wrayExports(ns: Record<string, unknown>) {
+export function __wrayExports(ns: Record<string, unknown>, options: { watch?: Watch } = {}) {
+  const asyncOk = options.watch !== undefined;
+  if (options.watch) setWatch(options.watch);
   // plain objects: a property lookup is 5x cheaper than Map.get in QuickJS
   const tasks: Record<string, AnyFn> = Object.create(null);
   const actors: Record<string, Ctor> = Object.create(null);
   const unsupported: UnsupportedExport[] = [];
   for (const name of Object.keys(ns)) {
     const v = ns[name];
-    const form = unsupportedForm(v);
+    const form = unsupportedForm(v, asyncOk);
     if (form) {
       unsupported.push({ export: name, form });
       continue;
     }
     if (isClass(v)) {
       for (const m of methodsOf(v)) {
-        const mf = unsupportedForm((v.prototype as Record<string, unknown>)[m]);
+        const mf = unsupportedForm((v.prototype as Record<string, unknown>)[m], asyncOk);
         if (mf) unsupported.push({ export: name, method: m, form: mf });
       }
     }
@@ -376,14 +383,44 @@ export function __wrayExports(ns: Record<string, unknown>) {
     limit(name, C);
     for (const m of methodsOf(C)) limit(`${name}.${m}`, (C.prototype as Record<string, unknown>)[m]);
   }
+  // the async tasks and methods, which the host calls through guest-async
+  const asyncTasks = Object.keys(tasks).filter((n) => isAsync(tasks[n]));
+  const asyncMethods: Record<string, string[]> = {};
+  for (const name of Object.keys(actors)) {
+    const ms = methodsOf(actors[name]!).filter((m) => isAsync((actors[name]!.prototype as Record<string, unknown>)[m]));
+    if (ms.length > 0) asyncMethods[name] = ms;
+  }
   const description = encode({
     tasks: Object.keys(tasks),
     actors: Object.fromEntries(Object.keys(actors).map((n) => [n, methodsOf(actors[n]!)])),
     maxArgs: limits,
+    ...(asyncTasks.length > 0 || Object.keys(asyncMethods).length > 0 ? { asyncTasks, asyncMethods } : {}),
   });
 
   let actor: Record<string, unknown> | undefined;
   let actorClass = "";
+
+  asyncExports = {
+    async invoke(name: string, argBytes: Uint8Array, numReturns: number): Promise<Uint8Array | number[]> {
+      const fn = tasks[name];
+      if (fn === undefined) return unknown("task", name, Object.keys(tasks));
+      try {
+        return returns(await call(fn, undefined, args(argBytes)), numReturns, "task", name);
+      } catch (e) {
+        return failure(e);
+      }
+    },
+    async call(method: string, argBytes: Uint8Array, numReturns: number): Promise<Uint8Array | number[]> {
+      if (!actor) return failure(new Error("no actor was constructed in this instance"));
+      const m = actor[method];
+      if (typeof m !== "function" || method === "constructor") return unknown(`method of '${actorClass}'`, method, methodsOf(actor.constructor as Ctor));
+      try {
+        return returns(await call(m as AnyFn, actor, args(argBytes)), numReturns, "method", method, actorClass);
+      } catch (e) {
+        return failure(e);
+      }
+    },
+  };
 
   return {
     describe(): Uint8Array {
@@ -421,6 +458,19 @@ export function __wrayExports(ns: Record<string, unknown>) {
       }
     },
   };
+}
+
+/** The `guest-async` export of a module built for the async world (set by __wrayExports). */
+let asyncExports: { invoke(name: string, args: Uint8Array, n: number): Promise<Uint8Array | number[]>; call(method: string, args: Uint8Array, n: number): Promise<Uint8Array | number[]> } | undefined;
+
+/**
+ * The component's `guest-async` export (async tasks and methods), for
+ * the entry `wray build` makes for modules with async functions.
+ * @internal
+ */
+export function __wrayAsyncExports() {
+  if (!asyncExports) throw new Error("__wrayExports must run first");
+  return asyncExports;
 }
 
 declare global {

@@ -42,6 +42,8 @@ export class ObjectRef<T = unknown> {
   /** The 20-byte object ID. */
   readonly id: Uint8Array;
   declare readonly __value?: T;
+  /** `await ref` in an async task or method: its value (objects.ts defines it; an ObjectRef is a thenable, as Ray's `await ref`). */
+  declare then: <R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null) => Promise<R1 | R2>;
   constructor(id: Uint8Array) {
     if (!(id instanceof Uint8Array) || id.length !== OBJECT_ID_BYTES) throw new TypeError(`an ObjectRef ID is ${OBJECT_ID_BYTES} bytes`);
     this.id = id;

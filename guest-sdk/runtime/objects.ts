@@ -111,3 +111,61 @@ export function cancel(ref: ObjectRef, options?: { force?: boolean; recursive?: 
   host.cancel(ref.id, options?.force ?? false, options?.recursive ?? true);
 }
 
+
+// ---- async: awaiting objects in async tasks and methods ------------------------------------
+
+/** `host-async.watch` as componentize-qjs gives it: a future that resolves with 1 (ready) or 0 (timed out). */
+export type Watch = (ids: Uint8Array[], numReturns: number, timeoutMs: number) => { read(): Promise<number> };
+
+let watchImport: Watch | undefined;
+
+/** @internal The build's entry hands the `host-async` import in (only modules built for the async world have it). */
+export function setWatch(w: Watch): void {
+  watchImport = w;
+}
+
+function idsOf(refs: readonly ObjectRef[], what: string): Uint8Array[] {
+  return refs.map((r, i) => {
+    if (!(r instanceof ObjectRef)) throw new TypeError(`${what}: element ${i} is not an ObjectRef`);
+    return r.id;
+  });
+}
+
+function watching(): Watch {
+  if (watchImport === undefined) throw new TypeError("await on ObjectRefs works inside async tasks and methods (export an async function, and `wray build` makes the module async)");
+  return watchImport;
+}
+
+/**
+ * As `get`, for async tasks and methods: resolves once the objects are
+ * ready, and the task waits without holding its isolate's CPU meanwhile.
+ * `await ref` is the same as `await getAsync(ref)`.
+ */
+export function getAsync<T>(ref: ObjectRef<T>, options?: { timeoutMs?: number }): Promise<T>;
+export function getAsync<const T extends readonly ObjectRef[]>(refs: T, options?: { timeoutMs?: number }): Promise<Values<T>>;
+export async function getAsync(refs: ObjectRef | readonly ObjectRef[], options?: { timeoutMs?: number }): Promise<unknown> {
+  const list = refs instanceof ObjectRef ? [refs] : refs;
+  if (!Array.isArray(list)) throw new TypeError("getAsync() takes an ObjectRef or an array of them");
+  const ready = await watching()(idsOf(list, "getAsync()"), 0, options?.timeoutMs ?? -1).read();
+  if (ready !== 1) throw new TaskError("WRAY_GET_TIMEOUT", `get timed out after ${options?.timeoutMs} ms`, "", "");
+  return get(refs as ObjectRef);
+}
+
+/** As `wait`, for async tasks and methods. */
+export async function waitAsync<T extends ObjectRef>(refs: readonly T[], options?: { numReturns?: number; timeoutMs?: number }): Promise<{ ready: T[]; pending: T[] }> {
+  const numReturns = options?.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > refs.length) {
+    throw new RangeError(`waitAsync(): numReturns must be between 0 and ${refs.length}, got ${numReturns}`);
+  }
+  if (numReturns > 0) await watching()(idsOf(refs, "waitAsync()"), numReturns, options?.timeoutMs ?? -1).read();
+  return wait(refs, { numReturns, timeoutMs: 0 });
+}
+
+// `await ref` in an async task or method: an ObjectRef is a thenable (as Ray's `await ref`)
+Object.defineProperty(ObjectRef.prototype, "then", {
+  value(this: ObjectRef, onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
+    return getAsync(this).then(onFulfilled, onRejected);
+  },
+  writable: true,
+  configurable: true,
+});

@@ -16,6 +16,20 @@ import type { GpuHost } from "./imports/gpu.js";
 import { GPU_IMPORT, NO_GPU, registerGpu } from "./imports/gpu.js";
 import type { GuestMemory, RuntimeHost } from "./imports/runtime.js";
 import { RUNTIME_IMPORT, registerRuntime } from "./imports/runtime.js";
+import type { ServeWatch } from "./imports/async.js";
+import { AsyncCalls, GUEST_ASYNC_EXPORT, HOST_ASYNC_IMPORT } from "./imports/async.js";
+import { decode } from "@msgpack/msgpack";
+
+// jco's glue for components with async exports wraps some imports for JSPI,
+// which Node 20 lacks. wray calls those components' exports itself (see
+// imports/async.ts), never suspending a wasm stack, so plain functions do.
+const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
+if (wasm.Suspending === undefined) {
+  wasm.Suspending = function Suspending(fn: unknown) {
+    return fn;
+  };
+  wasm.promising = (fn: unknown) => fn;
+}
 
 export const GUEST_EXPORT = "wray:runtime/guest@0.1.0";
 
@@ -56,18 +70,26 @@ export class GuestInstance implements GuestMemory {
   #describePost: Fn | undefined;
   /** Set when a call trapped: the instance's state can no longer be trusted. */
   poisoned = false;
+  /** The async exports (guest-async), for components of the runtime-async world. */
+  #async: { calls: AsyncCalls; invoke: Fn; invokeCallback: Fn; call: Fn | undefined; callCallback: Fn | undefined } | undefined;
+  /** Its async tasks and "Class.method"s, from its manifest (read on first need). */
+  #asyncNames: Set<string> | undefined;
 
   /** `gpu` serves the `wray:runtime/gpu` imports of components that have them; without it they fail as unavailable. */
   constructor(component: LoadedComponent, host: RuntimeHost, gpu: GpuHost = NO_GPU) {
     const captured: { module: WebAssembly.Module; imports: Record<string, Record<string, unknown>>; instance: WebAssembly.Instance }[] = [];
     const runtime = registerRuntime(host, () => this);
     const gpuImports = registerGpu(gpu, () => this);
+    const asyncCalls = new AsyncCalls(() => this);
+    const asyncImports = asyncCalls.imports();
     const jcoImports = {
       // jco checks these exist; calls never reach them (the core imports are replaced below)
       [RUNTIME_IMPORT.replace(/@.*/, "")]: stubImports(RUNTIME_STUBS),
       [RUNTIME_IMPORT]: stubImports(RUNTIME_STUBS),
       [GPU_IMPORT.replace(/@.*/, "")]: stubImports(GPU_STUBS),
       [GPU_IMPORT]: stubImports(GPU_STUBS),
+      [HOST_ASYNC_IMPORT.replace(/@.*/, "")]: stubImports(["watch"]),
+      [HOST_ASYNC_IMPORT]: stubImports(["watch"]),
     };
     component.instantiate(
       (name) => {
@@ -79,11 +101,31 @@ export class GuestInstance implements GuestMemory {
       (module, imports = {}) => {
         if (imports[RUNTIME_IMPORT]) imports[RUNTIME_IMPORT] = { ...imports[RUNTIME_IMPORT], ...runtime };
         if (imports[GPU_IMPORT]) imports[GPU_IMPORT] = { ...imports[GPU_IMPORT], ...gpuImports };
+        // an async component's builtins: only the names its modules import are replaced
+        for (const [m, fns] of Object.entries(asyncImports)) {
+          const have = imports[m];
+          if (!have) continue;
+          const mine: Record<string, unknown> = {};
+          for (const k of Object.keys(fns)) if (k in have) mine[k] = fns[k];
+          imports[m] = { ...have, ...mine };
+        }
         const instance = new WebAssembly.Instance(module, imports);
         captured.push({ module, imports, instance });
         return instance;
       },
     );
+    for (const { instance } of captured) {
+      const e = instance.exports as Record<string, unknown>;
+      const lift = e[`[async-lift]${GUEST_ASYNC_EXPORT}#invoke`];
+      if (typeof lift !== "function") continue;
+      this.#async = {
+        calls: asyncCalls,
+        invoke: lift as Fn,
+        invokeCallback: e[`[callback][async-lift]${GUEST_ASYNC_EXPORT}#invoke`] as Fn,
+        call: e[`[async-lift]${GUEST_ASYNC_EXPORT}#call`] as Fn | undefined,
+        callCallback: e[`[callback][async-lift]${GUEST_ASYNC_EXPORT}#call`] as Fn | undefined,
+      };
+    }
     for (const { module, imports, instance } of captured) {
       const e = instance.exports as Record<string, unknown>;
       const invoke = e[`${GUEST_EXPORT}#invoke`];
@@ -163,6 +205,40 @@ export class GuestInstance implements GuestMemory {
     if (!this.#call) throw new Error(`the component does not export ${GUEST_EXPORT}#call`);
     const ret = this.#call(namePtr, nameLen, argsPtr, argsLen, numReturns);
     return this.#reply(ret, this.#callPost, onReply);
+  }
+
+  /**
+   * Whether the task `name` (or, with `className`, the method) is async:
+   * then it runs through invokeAsync/callAsync. False for components
+   * without async exports, without reading anything.
+   */
+  /** Whether the component has async exports at all (the runtime-async world). */
+  get hasAsync(): boolean {
+    return this.#async !== undefined;
+  }
+
+  isAsync(name: string, className?: string): boolean {
+    if (!this.#async) return false;
+    if (!this.#asyncNames) {
+      const m = decode(this.describe()) as { asyncTasks?: string[]; asyncMethods?: Record<string, string[]> };
+      const names = new Set<string>(m.asyncTasks ?? []);
+      for (const [c, ms] of Object.entries(m.asyncMethods ?? {})) for (const x of ms) names.add(`${c}.${x}`);
+      this.#asyncNames = names;
+    }
+    return this.#asyncNames.has(className === undefined ? name : `${className}.${name}`);
+  }
+
+  /** `guest-async.invoke`: runs an async task to its end, serving its awaits with `serve`; hands `onReply` the reply. */
+  invokeAsync<T>(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, numReturns: number, serve: ServeWatch, onReply: (r: Uint8Array) => T): T {
+    const a = this.#async!;
+    return onReply(a.calls.drive(() => a.invoke(namePtr, nameLen, argsPtr, argsLen, numReturns), a.invokeCallback, serve));
+  }
+
+  /** `guest-async.call`: as invokeAsync, for a method of the instance's actor. */
+  callAsync<T>(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, numReturns: number, serve: ServeWatch, onReply: (r: Uint8Array) => T): T {
+    const a = this.#async!;
+    if (!a.call || !a.callCallback) throw new Error(`the component does not export ${GUEST_ASYNC_EXPORT}#call`);
+    return onReply(a.calls.drive(() => a.call!(namePtr, nameLen, argsPtr, argsLen, numReturns), a.callCallback, serve));
   }
 
   /** The component's description (MessagePack), copied out. */

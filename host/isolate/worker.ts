@@ -373,8 +373,14 @@ class Isolate implements RuntimeHost {
       this.#result(h.slot, reply, h.numReturns, performance.now() - t0);
     };
     try {
-      if (h.kind === KIND_CONSTRUCT) inst.construct(namePtr, h.name.length, argsPtr, h.argsTotal, onReply);
-      else if (h.kind === KIND_METHOD) inst.call(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
+      if (h.kind === KIND_CONSTRUCT) {
+        if (inst.hasAsync) this.#actorClass = textDecoder.decode(h.name);
+        inst.construct(namePtr, h.name.length, argsPtr, h.argsTotal, onReply);
+      } else if (inst.hasAsync && inst.isAsync(textDecoder.decode(h.name), h.kind === KIND_METHOD ? this.#actorClass : undefined)) {
+        // an async task or method: it runs to its end here, its awaits served by blocking waits (the CPU is lent meanwhile)
+        if (h.kind === KIND_METHOD) inst.callAsync(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, this.#serveWatch, onReply);
+        else inst.invokeAsync(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, this.#serveWatch, onReply);
+      } else if (h.kind === KIND_METHOD) inst.call(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
       else inst.invoke(namePtr, h.name.length, argsPtr, h.argsTotal, h.numReturns, onReply);
     } catch (e) {
       inst.poisoned = true;
@@ -645,6 +651,16 @@ class Isolate implements RuntimeHost {
     for (let i = 0; i < numReturns; i++) ids[i] = objectId(id, i + 1);
     return ids;
   }
+
+  /** The class of this isolate's actor, for telling its async methods (components with async exports only). */
+  #actorClass = "";
+
+  /** An async call's wake-up, answered by a blocking wait: 1 once `numReturns` of `ids` (0: all) are ready, 0 if time ran out. */
+  readonly #serveWatch = (ids: Uint8Array[], numReturns: number, timeoutMs: number): number => {
+    const need = numReturns === 0 || numReturns > ids.length ? ids.length : numReturns;
+    if (need === 0) return 1;
+    return this.wait(ids, need, timeoutMs).length >= need ? 1 : 0;
+  };
 
   cancelled(): boolean {
     // the host writes CANCEL_SLOT before anything else of a cancel, and clears it only once the task is over

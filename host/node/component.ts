@@ -85,7 +85,7 @@ const CORE_MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const HOST_IMPORT = "wray:runtime/host";
 const GPU_IMPORT = "wray:runtime/gpu";
 /** The interfaces a guest may import, at the version this host provides. */
-const PROVIDED: Record<string, string> = { [HOST_IMPORT]: "0.1.0", [GPU_IMPORT]: "0.1.0" };
+const PROVIDED: Record<string, string> = { [HOST_IMPORT]: "0.1.0", [GPU_IMPORT]: "0.1.0", "wray:runtime/host-async": "0.1.0" };
 const GLUE_NAME = "component";
 
 function startsWith(b: Uint8Array, magic: number[]): boolean {
@@ -262,7 +262,7 @@ function checkWorld(t: Transpiled, source: string): void {
       `it imports ${extra.join(", ")}, which wray does not provide to guests (a guest may import only ${Object.keys(PROVIDED).join(" and ")})`,
     );
   }
-  for (const m of t.glue.matchAll(/(wray:runtime\/(?:host|gpu))@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)/g)) {
+  for (const m of t.glue.matchAll(/(wray:runtime\/(?:host|gpu|host-async))@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)/g)) {
     const [, iface, v] = m as unknown as [string, string, string];
     if (PROVIDED[iface] !== v) throw new WorldMismatchError(source, `it imports ${iface}@${v}; this host provides ${iface}@${PROVIDED[iface]}`);
   }

@@ -60,7 +60,7 @@ function dv(m: GuestMemory): DataView {
   return new DataView(m.memory.buffer);
 }
 
-function readIds(m: GuestMemory, ptr: number, len: number): Uint8Array[] {
+export function readIds(m: GuestMemory, ptr: number, len: number): Uint8Array[] {
   const d = dv(m);
   const mem = u8(m);
   const ids = new Array<Uint8Array>(len);
