@@ -147,8 +147,14 @@ export async function getAsync(refs: ObjectRef | readonly ObjectRef[], options?:
   const list = refs instanceof ObjectRef ? [refs] : refs;
   if (!Array.isArray(list)) throw new TypeError("getAsync() takes an ObjectRef or an array of them");
   const ready = await watching()(idsOf(list, "getAsync()"), 0, options?.timeoutMs ?? -1).read();
-  if (ready !== 1) throw new TaskError("WRAY_GET_TIMEOUT", `get timed out after ${options?.timeoutMs} ms`, "", "");
-  return get(refs as ObjectRef);
+  if (ready === 1) return get(refs as ObjectRef);
+  // not ready: the time ran out, or the task was cancelled (then this get fails with the cancel)
+  try {
+    get(refs as ObjectRef, { timeoutMs: 0 });
+  } catch (e) {
+    if ((e as TaskError).code !== "WRAY_GET_TIMEOUT") throw e;
+  }
+  throw new TaskError("WRAY_GET_TIMEOUT", `get timed out after ${options?.timeoutMs} ms`, "", "");
 }
 
 /** As `wait`, for async tasks and methods. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { guest, withRay } from "../helpers.js";
+import { TaskCancelledError } from "wray";
+import { eventually, guest, logInto, withRay } from "../helpers.js";
 
 test("async tasks await ObjectRefs (and getAsync/waitAsync), with failures and timeouts raised at the await", async () => {
   await withRay({ numCpus: 2 }, async (ray) => {
@@ -33,5 +34,17 @@ test("async actors: calls keep their order; with maxConcurrency they interleave 
     // a ref returned inside a value stays a ref
     const [inner] = (await ray.get(a.child!.remote(7))) as unknown[];
     assert.equal(await ray.get(inner as never), 7);
+  });
+});
+
+test("a cancelled async task stops at its await: the await throws the cancel", async () => {
+  const lines: string[] = [];
+  await withRay({ numCpus: 2, log: logInto(lines) }, async (ray) => {
+    const mod = await ray.load(guest("async"));
+    const ref = mod.fn("awaitsLong").remote(5000);
+    assert.ok(await eventually(() => lines.some((l) => l.includes("awaitsLong: awaiting")), 30_000), "the task started and awaits");
+    ray.cancel(ref);
+    await assert.rejects(ray.get(ref, { timeoutMs: 60_000 }), (e: unknown) => e instanceof TaskCancelledError);
+    assert.ok(await eventually(() => lines.some((l) => l.includes("awaitsLong: WRAY_TASK_CANCELLED")), 30_000), `the guest's await threw the cancel: ${lines.join(" | ")}`);
   });
 });

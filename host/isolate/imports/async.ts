@@ -170,6 +170,8 @@ export class AsyncCalls {
       new DataView(this.#mem().memory.buffer).setUint32(ptr, value, true);
       code = enter(() => callback(EVENT_FUTURE_READ, h, (1 << 4) | COPY_COMPLETED));
     }
+    // wake-ups the runtime did not drop (a call that ended while one was pending) go with the call
+    for (const h of call.watches.keys()) this.#watches.delete(h);
     if (call.result === undefined) throw new Error("the async function ended without a result");
     return call.result;
   }

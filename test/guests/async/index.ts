@@ -86,3 +86,15 @@ export class Accumulator {
     return [remote(slow, x, 1)];
   }
 }
+
+/** Awaits a child that takes `ms`; returns how it ended. */
+export async function awaitsLong(ms: number): Promise<string> {
+  console.log("awaitsLong: awaiting");
+  try {
+    await remote(slow, 1, ms);
+    return "finished";
+  } catch (e) {
+    console.log(`awaitsLong: ${(e as { code?: string }).code}`);
+    throw e;
+  }
+}
