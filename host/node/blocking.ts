@@ -193,8 +193,9 @@ export class BlockingCalls {
       this.#answer(call);
       return;
     }
-    if (!call.blocked && call.kind === GET) {
-      // one that could never be answered fails now rather than hang
+    if (!call.blocked && (call.kind === GET || call.numReturns >= call.ids.length)) {
+      // one that could never be answered fails now rather than hang (a wait for all of them, as an
+      // async method's await is, is answered with what is ready: its get then fails with the deadlock)
       call.failure = this.#host.deadlock(call.iso, unready);
       if (call.failure) return this.#answer(call);
     }

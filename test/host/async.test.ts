@@ -48,3 +48,12 @@ test("a cancelled async task stops at its await: the await throws the cancel", a
     assert.ok(await eventually(() => lines.some((l) => l.includes("awaitsLong: WRAY_TASK_CANCELLED")), 30_000), `the guest's await threw the cancel: ${lines.join(" | ")}`);
   });
 });
+
+test("an async method that awaits a call to its own actor queued behind it fails with the deadlock instead of hanging", async () => {
+  await withRay({ numCpus: 2 }, async (ray) => {
+    const mod = await ray.load(guest("async"));
+    const a = mod.actor("Accumulator", { name: "acc" }).remote();
+    await assert.rejects(ray.get(a.selfAwait!.remote("acc"), { timeoutMs: 60_000 }), /actor Accumulator \(.*\): Accumulator\.selfAwait called get\(\) on the result of Accumulator\.add/);
+    assert.deepEqual(((await ray.get(a.read!.remote())) as { total: number }).total, 1, "the call it awaited still ran, after it");
+  });
+});

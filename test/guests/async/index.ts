@@ -1,7 +1,7 @@
 // The async guests' fixture: async tasks that await ObjectRefs (and
 // getAsync/waitAsync), and an actor whose methods are async.
 import type { ObjectRef } from "wray/guest";
-import { getAsync, remote, waitAsync } from "wray/guest";
+import { getActor, getAsync, remote, waitAsync } from "wray/guest";
 
 const now = (): number => Date.now();
 
@@ -77,6 +77,10 @@ export class Accumulator {
     await remote(slow, 0, ms);
     this.log.push(`end ${tag}`);
     return tag;
+  }
+  /** Awaits a call to itself (registered as `name`), queued behind this one. */
+  async selfAwait(name: string): Promise<number> {
+    return (await getActor<Accumulator>(name).add.remote(1)) as number;
   }
   read(): { total: number; log: string[] } {
     return { total: this.total, log: this.log };
