@@ -31,6 +31,7 @@ export type {
   GroupCreateBody,
   GroupPrepareBody,
   GroupBundleBody,
+  GroupIdBody,
   GroupInfo,
   FunctionPutBody,
   ObjectLocationBody,

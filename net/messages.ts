@@ -229,10 +229,15 @@ export interface GroupPrepareBody {
   bundle: [string, number][];
 }
 
-/** PG_COMMIT, PG_ABORT: bundle `index` of group `id`. PG_DROP and PG_REMOVE: group `id`. */
+/** PG_COMMIT, PG_ABORT: bundle `index` of group `id`. */
 export interface GroupBundleBody {
   id: string;
-  index?: number;
+  index: number;
+}
+
+/** PG_DROP, PG_REMOVE: group `id`. */
+export interface GroupIdBody {
+  id: string;
 }
 
 /** PG_GET's reply: the group named so, as it was created (null: none). */

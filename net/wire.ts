@@ -82,7 +82,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupIdBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupInfo, GroupPrepareBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupIdBody, GroupInfo, GroupPrepareBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
@@ -273,15 +273,15 @@ export class ClusterNode implements ClusterLink {
       }
       case MSG.PG_COMMIT: {
         const b = m.body as GroupBundleBody;
-        return bundles.commit(b.id, b.index ?? 0);
+        return bundles.commit(b.id, b.index);
       }
       case MSG.PG_ABORT: {
         const b = m.body as GroupBundleBody;
-        bundles.abort(b.id, b.index ?? 0);
+        bundles.abort(b.id, b.index);
         return null;
       }
       case MSG.PG_DROP:
-        bundles.remove((m.body as GroupBundleBody).id);
+        bundles.remove((m.body as GroupIdBody).id);
         return null;
       default:
         return this.#handle(m);

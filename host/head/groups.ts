@@ -107,10 +107,10 @@ export class PlacementGroupTable {
     return g ? this.#whole(g) : Promise.reject(new PlacementGroupRemovedError(id));
   }
 
-  /** Whether group `id` exists and is waiting for bundles (so placements into it should wait too). */
-  waiting(id: string): boolean {
+  /** Whether group `id` exists and holds every bundle (placements into it need not wait). */
+  whole(id: string): boolean {
     const g = this.#groups.get(id);
-    return g !== undefined && g.nodes.some((n) => n === undefined);
+    return g !== undefined && !g.nodes.includes(undefined);
   }
 
   /** One attempt to reserve `g`'s missing bundles, two-phase. */

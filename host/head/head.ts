@@ -22,7 +22,7 @@
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { ActorStateBody, Connection, GroupBundleBody, GroupCreateBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import type { Shape } from "../../scheduler/index.js";
@@ -320,7 +320,7 @@ export class Head {
         return this.#groups.create(m.body as GroupCreateBody, this.#registered(conn));
       case MSG.PG_REMOVE:
         this.#registered(conn);
-        return this.#groups.remove((m.body as GroupBundleBody).id);
+        return this.#groups.remove((m.body as GroupIdBody).id);
       case MSG.PG_GET:
         return this.#groups.byName((m.body as { name: string }).name);
       case MSG.CLUSTER_STATUS:
@@ -485,9 +485,9 @@ export class Head {
     if (!n) {
       // after a restart, the node that fits may be one that has not connected again yet
       if (this.#expected.size > 0) return this.#rejoined().then(() => this.#placeTask(t));
-      const waitFor = this.#groupWait(shape, t.name);
+      const waitFor = this.#groupWait(shape);
       if (waitFor) return waitFor.then(() => this.#placeTask(t));
-      throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+      throw new InfeasibleTaskError(t.name, this.#shortfall(shape));
     }
     this.#conns.get(n.nodeId)!.notify(MSG.TASK_RUN, t);
     return { node: n.nodeId, lease: this.scheduler.lease(shape, n) };
@@ -514,12 +514,12 @@ export class Head {
     }
     while (!n) {
       // in a placement group being made (or made again): wait for it
-      const w = this.#groupWait(shape, t.name);
+      const w = this.#groupWait(shape);
       if (!w) break;
       await w;
       n = this.scheduler.place(shape, [], true, t.tried);
     }
-    if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape.entries));
+    if (!n) throw new InfeasibleTaskError(t.name, this.#shortfall(shape));
     if (t.actorName !== undefined) await this.store.put(TABLES.actorNames, t.actorName, key);
     const job = t.job ?? t.owner;
     const rec: ActorTableRecord = { node: n.nodeId, className: t.name, owner: t.owner, job, state: "alive", methods: [] };
@@ -546,21 +546,20 @@ export class Head {
   }
 
   /**
-   * For a shape in a placement group: a wait until the group holds its
-   * bundles (it is being created, or rescheduled after a node died), which
-   * rejects with PlacementGroupRemovedError once it is removed. Undefined
-   * when the shape is in no group that waits.
+   * For a shape in a placement group being made (or made again after a
+   * node died): a wait until it holds its bundles, which rejects with
+   * PlacementGroupRemovedError once it is removed (at once for a group
+   * that is gone). Undefined for a shape in no group, or in a whole one.
    */
-  #groupWait(shape: Shape, name: string): Promise<void> | undefined {
+  #groupWait(shape: Shape): Promise<void> | undefined {
     const pg = groupOfShape(shape);
-    if (pg === undefined) return undefined;
-    // whole already (or gone): the shape asks for more than its bundle holds (or the group was removed)
-    if (!this.#groups.waiting(pg)) return this.#groups.whenPlaced(pg).then(() => Promise.reject(new InfeasibleTaskError(name, `its placement group's bundle does not hold ${this.#shortfall(shape.entries).replace(/^no node of the cluster \(\d+ alive\) has /, "")}`)));
-    return this.#groups.whenPlaced(pg);
+    return pg === undefined || this.#groups.whole(pg) ? undefined : this.#groups.whenPlaced(pg);
   }
 
-  #shortfall(entries: readonly (readonly [string, number])[]): string {
-    const want = entries.map(([k, v]) => `${v / UNIT} ${k}`).join(", ") || "nothing";
+  /** Why no node fits `shape`: no node has it, or (in a placement group) its bundle does not hold it. */
+  #shortfall(shape: Shape): string {
+    const want = shape.entries.map(([k, v]) => `${v / UNIT} ${k}`).join(", ") || "nothing";
+    if (groupOfShape(shape) !== undefined) return `its placement group's bundle does not hold ${want}`;
     const alive = [...this.scheduler.nodes()].filter((n) => n.alive && !n.driver).length;
     return `no node of the cluster (${alive} alive) has ${want}`;
   }
