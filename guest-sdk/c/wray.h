@@ -158,6 +158,16 @@ double wray_now(void);
 uint64_t wray_random_seed(void);
 /* True once the running task was cancelled: a long loop polls it and returns early. */
 int wray_cancelled(void);
+/*
+ * In an actor method: this call's result is given later by wray_resolve,
+ * from a later call of the same actor, and what the method writes is
+ * ignored. After timeout_ms (negative: never) the host gives it
+ * `on_timeout` (one MessagePack value). Returns the call's result ID (free
+ * it with wray_free_bytes). Only a method with one return may defer.
+ */
+wray_bytes wray_defer(int64_t timeout_ms, const uint8_t *on_timeout, size_t len);
+/* Gives deferred call `id` of this actor its result (one MessagePack value): 1 if given, 0 if it no longer waits. */
+int wray_resolve(const uint8_t *id, size_t id_len, const uint8_t *value, size_t len);
 void wray_free_bytes(wray_bytes b);
 void wray_free_bytes_list(wray_bytes_list l);
 
@@ -569,6 +579,8 @@ WRAY_IMPORT_("get-actor") void wray_host_get_actor_(const char *, size_t, void *
 WRAY_IMPORT_("now") double wray_host_now_(void);
 WRAY_IMPORT_("random-seed") int64_t wray_host_random_seed_(void);
 WRAY_IMPORT_("cancelled") int32_t wray_host_cancelled_(void);
+WRAY_IMPORT_("defer") void wray_host_defer_(int64_t, const uint8_t *, size_t, void *);
+WRAY_IMPORT_("resolve") int32_t wray_host_resolve_(const uint8_t *, size_t, const uint8_t *, size_t);
 
 typedef struct { void *ptr; size_t len; } wray_list_ret_;
 
@@ -619,6 +631,16 @@ wray_bytes wray_get_actor(const char *name) {
 double wray_now(void) { return wray_host_now_(); }
 uint64_t wray_random_seed(void) { return (uint64_t)wray_host_random_seed_(); }
 int wray_cancelled(void) { return wray_host_cancelled_() != 0; }
+
+wray_bytes wray_defer(int64_t timeout_ms, const uint8_t *on_timeout, size_t len) {
+  wray_list_ret_ r;
+  wray_host_defer_(timeout_ms, on_timeout, len, &r);
+  return (wray_bytes){ (uint8_t *)r.ptr, r.len };
+}
+
+int wray_resolve(const uint8_t *id, size_t id_len, const uint8_t *value, size_t len) {
+  return wray_host_resolve_(id, id_len, value, len) != 0;
+}
 /* an empty list's pointer is not an allocation (cabi_realloc hands out `align` for zero bytes) */
 void wray_free_bytes(wray_bytes b) { if (b.len) free(b.ptr); }
 void wray_free_bytes_list(wray_bytes_list l) {

@@ -14,6 +14,8 @@ declare module "wray:runtime/host@0.1.0" {
   export function getActor(name: string): Uint8Array;
   export function cancelled(): boolean;
   export function cancel(id: Uint8Array, force: boolean, recursive: boolean): void;
+  export function defer(timeoutMs: number | bigint, onTimeout: Uint8Array): Uint8Array;
+  export function resolve(id: Uint8Array, value: Uint8Array): boolean;
   const host: {
     log: typeof log;
     submit: typeof submit;
@@ -27,6 +29,8 @@ declare module "wray:runtime/host@0.1.0" {
     getActor: typeof getActor;
     cancelled: typeof cancelled;
     cancel: typeof cancel;
+    defer: typeof defer;
+    resolve: typeof resolve;
   };
   export default host;
 }

@@ -111,6 +111,52 @@ export function cancel(ref: ObjectRef, options?: { force?: boolean; recursive?: 
   host.cancel(ref.id, options?.force ?? false, options?.recursive ?? true);
 }
 
+/**
+ * In an actor method: this call's result will be given by `resolve`, from
+ * a later call of the same actor, rather than by what the method returns
+ * (which is ignored). Returns the ref of the call's result, to resolve
+ * later. After `timeoutMs` the host gives it `onTimeout` (default null).
+ * Only an actor method with one return may defer (else its call fails
+ * with a TypeError); if the actor dies or restarts first, the call fails
+ * with ActorDiedError.
+ *
+ * @example
+ * // a mailbox whose take() waits for the next send()
+ * export class Mailbox {
+ *   waiting: ObjectRef[] = [];
+ *   take(): unknown { this.waiting.push(defer()); return null; }
+ *   send(x: unknown): boolean { while (this.waiting.length) if (resolve(this.waiting.shift()!, x)) return true; return false; }
+ * }
+ */
+export function defer<T = unknown>(options?: { timeoutMs?: number; onTimeout?: unknown }): ObjectRef<T> {
+  const t = options?.timeoutMs;
+  if (t !== undefined && (typeof t !== "number" || !(t >= 0))) throw new RangeError(`defer(): timeoutMs must be a number >= 0, got ${String(t)}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeView(options?.onTimeout ?? null, "onTimeout");
+  } catch (e) {
+    throw sendError(e, "defer()");
+  }
+  return new ObjectRef<T>(host.defer(t === undefined ? -1 : Math.ceil(t), bytes));
+}
+
+/**
+ * Gives deferred call `ref` (from `defer` in an earlier call of this
+ * actor) its result: true when it was given, false when that call no
+ * longer waits (it timed out, was cancelled, or is not one of this
+ * actor's), in which case the value is still yours to give elsewhere.
+ */
+export function resolve(ref: ObjectRef, value: unknown): boolean {
+  if (!(ref instanceof ObjectRef)) throw new TypeError("resolve() takes an ObjectRef (from defer())");
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeView(value, "value");
+  } catch (e) {
+    throw sendError(e, "resolve()");
+  }
+  return host.resolve(ref.id, bytes);
+}
+
 
 // ---- async: awaiting objects in async tasks and methods ------------------------------------
 

@@ -38,6 +38,10 @@ export interface GuestEvents {
   getActor(iso: number, slot: number, name: string): void;
   /** The task in `slot` cancels the task that makes object `id` (flags: CANCEL_FORCE, CANCEL_RECURSIVE). */
   cancel(iso: number, slot: number, id: string, flags: number): void;
+  /** An actor method defers its result: it is given by a later call's resolve, or `onTimeout` after `timeoutMs` (negative: never). */
+  defer(iso: number, slot: number, timeoutMs: number, onTimeout: Piece): void;
+  /** Blocking: a method gives deferred call `id` of its actor its result; answer with replyIndices ([1]: delivered, []: no such call waits). */
+  resolve(iso: number, slot: number, id: string, value: Piece): void;
   /** A GPU call (E_GPU's fields; `payload` is a copy of what follows them). Blocking but for GPU_DESTROY: answer with replyGpu. */
   gpuCall(iso: number, call: GpuCall): void;
   /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */

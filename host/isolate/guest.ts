@@ -250,7 +250,7 @@ export class GuestInstance implements GuestMemory {
 }
 
 // the interfaces' functions as jco names them in its glue
-const RUNTIME_STUBS = ["log", "submit", "get", "wait", "put", "now", "randomSeed", "createActor", "callActor", "getActor", "cancelled", "cancel"];
+const RUNTIME_STUBS = ["log", "submit", "get", "wait", "put", "now", "randomSeed", "createActor", "callActor", "getActor", "cancelled", "cancel", "defer", "resolve"];
 const GPU_STUBS = ["adapter", "createBuffer", "bufferFromBytes", "bufferFromObject", "writeBuffer", "compile", "dispatch", "readBuffer", "readObject", "destroyBuffer"];
 
 function stubImports(names: readonly string[]): Record<string, () => never> {

@@ -242,6 +242,16 @@ export class IsolateLink {
           guest.cancel(id, x.slot, x.id, x.flags);
           break;
         }
+        case R.DEFER.type: {
+          const x = R.DEFER.read(dv, b, at, len);
+          guest.defer(id, x.slot, x.timeoutMs, this.#copyPiece(b, x.value));
+          break;
+        }
+        case R.RESOLVE.type: {
+          const x = R.RESOLVE.read(dv, b, at, len);
+          guest.resolve(id, x.slot, x.id, this.#copyPiece(b, x.value));
+          break;
+        }
         case R.RESUME.type:
           guest.resume(id, R.RESUME.read(dv, b, at, len).slot);
           break;

@@ -80,6 +80,10 @@ export const E_GET_ACTOR = 12;
 export const E_GPU = 13;
 /** A guest cancels the task that makes an object (u32 slot, u32 flags: CANCEL_FORCE | CANCEL_RECURSIVE, object ID). */
 export const E_CANCEL = 14;
+/** An actor method defers its result (u32 slot, u32 0, f64 timeoutMs, the on-timeout value piece). */
+export const E_DEFER = 15;
+/** Blocking: a method resolves a deferred call of its actor (u32 slot, object ID, value piece); answered with R_INDICES, [1] when delivered. */
+export const E_RESOLVE = 16;
 export const CANCEL_FORCE = 1;
 export const CANCEL_RECURSIVE = 2;
 export const GPU_FIXED = 32;

@@ -28,6 +28,8 @@
  *     E_CALL_ACTOR  parentSlot, numReturns, taskId, actorId, method (bytes), args piece, options (bytes)
  *     E_GET_ACTOR   slot, name (bytes)
  *     E_CANCEL      slot, flags, object ID
+ *     E_DEFER       slot, 0, f64 timeoutMs, on-timeout value piece
+ *     E_RESOLVE     slot, object ID, value piece
  *     E_GPU         slot, op, a, b, f64 n1, f64 n2 (GPU_FIXED bytes), then the op's payload:
  *                   GPU_FROM_BYTES/GPU_WRITE a piece; GPU_FROM_OBJECT an object ID;
  *                   GPU_COMPILE source (bytes), entry point (bytes);
@@ -51,12 +53,14 @@ import {
   E_CALL_ACTOR,
   E_CANCEL,
   E_CREATE_ACTOR,
+  E_DEFER,
   E_GET,
   E_GET_ACTOR,
   E_GPU,
   E_LOADED,
   E_LOG,
   E_PUT,
+  E_RESOLVE,
   E_RESULT,
   E_RESUME,
   E_SUBMIT,
@@ -335,7 +339,7 @@ export const CALL_ACTOR: Layout<CallActorRecord<Piece>, CallActorRecord<PieceVie
   }),
 };
 
-// ---- blocking calls: E_GET, E_WAIT, E_ALLOC, E_RESUME, E_GET_ACTOR -----------------------
+// ---- blocking calls: E_GET, E_WAIT, E_ALLOC, E_RESUME, E_GET_ACTOR, E_RESOLVE (and E_CANCEL, E_DEFER) ----
 
 export interface GetRecord {
   slot: number;
@@ -394,6 +398,29 @@ export const CANCEL: Layout<{ slot: number; flags: number; id: Uint8Array }, { s
     b.set(r.id, at + 8);
   },
   read: (dv, b, at) => ({ slot: dv.getUint32(at, true), flags: dv.getUint32(at + 4, true), id: bytesToKey(b, at + 8, OBJECT_ID_BYTES) }),
+};
+
+export const DEFER: Layout<{ slot: number; timeoutMs: number; value: Piece }, { slot: number; timeoutMs: number; value: PieceView }> = {
+  type: E_DEFER,
+  size: (r) => 16 + pieceSize(r.value),
+  write(dv, b, at, r) {
+    dv.setUint32(at, r.slot, true);
+    dv.setUint32(at + 4, 0, true);
+    dv.setFloat64(at + 8, r.timeoutMs, true);
+    writePiece(dv, b, at + 16, r.value);
+  },
+  read: (dv, _b, at) => ({ slot: dv.getUint32(at, true), timeoutMs: dv.getFloat64(at + 8, true), value: readPieceAt(dv, at + 16)[0] }),
+};
+
+export const RESOLVE: Layout<{ slot: number; id: Uint8Array; value: Piece }, { slot: number; id: string; value: PieceView }> = {
+  type: E_RESOLVE,
+  size: (r) => 4 + OBJECT_ID_BYTES + pieceSize(r.value),
+  write(dv, b, at, r) {
+    dv.setUint32(at, r.slot, true);
+    b.set(r.id, at + 4);
+    writePiece(dv, b, at + 4 + OBJECT_ID_BYTES, r.value);
+  },
+  read: (dv, b, at) => ({ slot: dv.getUint32(at, true), id: bytesToKey(b, at + 4, OBJECT_ID_BYTES), value: readPieceAt(dv, at + 4 + OBJECT_ID_BYTES)[0] }),
 };
 
 export const ALLOC: Layout<{ length: number; slot: number }> = {

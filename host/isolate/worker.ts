@@ -672,6 +672,23 @@ class Isolate implements RuntimeHost {
     this.#emit(R.CANCEL, { slot: this.#current().slot, flags: (force ? CANCEL_FORCE : 0) | (recursive ? CANCEL_RECURSIVE : 0), id });
   }
 
+  defer(timeoutMs: number, onTimeout: Uint8Array): Uint8Array {
+    const exec = this.#current();
+    const value: Piece = onTimeout.length <= this.#init.inlineMax ? onTimeout : this.#toArena(onTimeout);
+    // the host checks that the call may defer (an actor method with one return) when its result comes back
+    this.#emit(R.DEFER, { slot: exec.slot, timeoutMs, value });
+    return objectId(exec.taskId, 1);
+  }
+
+  resolve(id: Uint8Array, value: Uint8Array): boolean {
+    if (id.length !== OBJECT_ID_BYTES) throw new RangeError("resolve(): not an object ID");
+    const exec = this.#current();
+    const piece: Piece = value.length <= this.#init.inlineMax ? value : this.#toArena(value);
+    const r = this.#call(R.RESOLVE, { slot: exec.slot, id, value: piece });
+    if (r.kind !== R_INDICES) throw new Error(`unexpected reply ${r.kind} to resolve`);
+    return read(R.INDICES, r)[0] === 1;
+  }
+
   getActor(name: Uint8Array): Uint8Array {
     const exec = this.#current();
     const r = this.#call(R.GET_ACTOR, { slot: exec.slot, name });

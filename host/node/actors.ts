@@ -78,6 +78,8 @@ export interface ActorHost {
   reject(task: TaskSpec, error: Error): void;
   /** An actor died (killed, failed, its isolate gone): a cluster node records it. */
   actorDied?(r: ActorRecord): void;
+  /** The instance of `r` ended (it died, or restarts): the calls it deferred fail with `error` (deferrals.ts). */
+  instanceEnded(r: ActorRecord, error: Error): void;
   /** A call the host makes itself on actor `r` (checkpoint, restore): one result, an entry of its own. */
   internalCall(r: ActorRecord, method: string, args: Uint8Array): TaskSpec;
   /** For a demand in a placement group still being made here: resolves once it is (rejects if it never will be). */
@@ -407,6 +409,7 @@ export class ActorManager {
     r.restarts++;
     r.crash = undefined;
     const lost = new ActorDiedError(r.className, keyToHex(r.key), `${why}; it was restarted, and this call, in flight then, is not sent again (maxTaskRetries)`);
+    this.#host.instanceEnded(r, new ActorDiedError(r.className, keyToHex(r.key), `${why}; it was restarted, and this call had deferred its result to the instance that ended`));
     const inFlight: TaskSpec[] = [];
     while (r.pipeline.length > 0) inFlight.push(r.pipeline.shift()!);
     inFlight.push(...r.nested.splice(0));
@@ -583,6 +586,7 @@ export class ActorManager {
     r.death = new ActorDiedError(r.className, keyToHex(r.key), why, cause);
     if (r.name !== undefined && this.#byName.get(r.name) === r) this.#byName.delete(r.name);
     this.#release(r);
+    this.#host.instanceEnded(r, r.death);
     while (r.queue.length > 0) this.#host.reject(r.queue.shift()!, r.death);
     // calls in flight end when the isolate's exit is reported (isolateExited)
     if (r.iso !== undefined) this.#host.stopIsolate(r.iso);

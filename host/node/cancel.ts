@@ -8,7 +8,8 @@
  *   for its arguments, or to be placed, or in a message between nodes,
  *   never starts. What waits on the results fails at once too.
  * - A task not started yet (queued, or in an isolate's ring) is taken out
- *   and ends there; so is an actor call not started.
+ *   and ends there; so is an actor call not started, and one whose method
+ *   deferred its result (deferrals.ts).
  * - A running task cannot be interrupted inside wasm: its guest sees
  *   `cancelled()` (a word of its channel) and its blocking `get` fails
  *   with TaskCancelledError, so a guest that polls stops early. With
@@ -26,6 +27,7 @@ import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import { PENDING } from "../../store/index.js";
 import { KIND_TASK } from "../isolate/index.js";
 import type { ActorManager } from "./actors.js";
+import type { Deferrals } from "./deferrals.js";
 import type { Executions } from "./executions.js";
 
 export interface CancelOptions {
@@ -50,6 +52,7 @@ export interface CancelHost {
   readonly scheduler: LocalScheduler;
   readonly actors: ActorManager;
   readonly executions: Executions;
+  readonly deferrals: Deferrals;
   /** Ends a task that will not run: fails its results, drops its argument refs, reports it done. */
   reject(task: TaskSpec, error: Error): void;
   /** Tells the guest running the task in `slot` on `iso` (its `cancelled()`, its blocking calls). */
@@ -80,8 +83,13 @@ export function cancelHere(host: CancelHost, taskKey: string, options: CancelOpt
   const first = result?.live ? result : host.store.entry(objectKey(taskId, 1));
   // a second cancel of a cancelled task may still add force
   if (first !== undefined && first.state !== PENDING && !(first.error instanceof TaskCancelledError)) return "finished";
-  const call = options.force ? host.actors.callOf(taskKey) : undefined;
+  const deferred = first !== undefined ? host.deferrals.waiting(first.key) : undefined;
+  const call = options.force ? (deferred ?? host.actors.callOf(taskKey)) : undefined;
   if (call !== undefined) throw forcedActorCall(call.name);
+  if (deferred !== undefined) {
+    host.deferrals.cancel(first!.key, new TaskCancelledError(deferred.name, keyToHex(taskKey)));
+    return "removed";
+  }
   const found = host.scheduler.cancel(taskKey) ?? host.actors.cancel(taskKey);
   if (found !== undefined && found.iso === undefined) {
     host.reject(found.task, new TaskCancelledError(found.task.name, keyToHex(taskKey)));

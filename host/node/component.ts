@@ -296,6 +296,12 @@ const describeHost: RuntimeHost = {
   cancel() {
     throw new Error("describe() may not cancel tasks");
   },
+  defer() {
+    throw new Error("describe() may not defer results");
+  },
+  resolve() {
+    throw new Error("describe() may not resolve calls");
+  },
   get() {
     throw new Error("describe() may not get objects");
   },

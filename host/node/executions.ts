@@ -35,6 +35,9 @@ export interface Execution {
   gpu: GpuSession | undefined;
   /** Where its record is in the isolate's ring (-1: lent, not sent), to take it back unstarted. */
   ringPos: number;
+  /** Its method deferred its result (deferrals.ts), or was refused that: what its call fails with. */
+  deferred: boolean;
+  deferError: Error | undefined;
 }
 
 export class Executions {
@@ -52,7 +55,7 @@ export class Executions {
 
   /** Opens an execution of `task` on `iso` and gives it a slot (see close). */
   open(task: TaskSpec, iso: number, lent: boolean): Execution {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, cancelled: false, forced: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1 };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, cancelled: false, forced: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1, deferred: false, deferError: undefined };
     const s = this.#free.pop();
     if (s !== undefined) this.#slots[s] = exec;
     else this.#slots.push(exec);

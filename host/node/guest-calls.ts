@@ -1,7 +1,8 @@
 /**
  * What running guests ask of their node (the pool's GuestEvents): submit a
  * task, create, find or call an actor, get and wait (blocking.ts), put an
- * object, ask for shared memory, use the GPU (gpu-route.ts), log a line.
+ * object, defer and resolve an actor call's result (deferrals.ts), ask for
+ * shared memory, use the GPU (gpu-route.ts), log a line.
  * Each request is checked here (options, arguments, names) and a bad one
  * fails the submission's results with a typed error, never the guest's
  * isolate or the host.
@@ -19,6 +20,7 @@ import type { ActorManager, ActorOptionsResolved, ActorRecord } from "./actors.j
 import type { BlockingCalls } from "./blocking.js";
 import type { CancelOptions } from "./cancel.js";
 import type { ComponentRecord, Components } from "./components.js";
+import type { Deferrals } from "./deferrals.js";
 import { functionInfo, makeTask } from "./components.js";
 import type { Execution, Executions } from "./executions.js";
 import type { GuestGpu } from "./gpu-route.js";
@@ -32,6 +34,7 @@ export interface GuestHost {
   readonly actors: ActorManager;
   readonly components: Components;
   readonly executions: Executions;
+  readonly deferrals: Deferrals;
   readonly cluster: ClusterLink | undefined;
   submit(task: TaskSpec): void;
   reject(task: TaskSpec, error: Error): void;
@@ -43,11 +46,12 @@ export interface GuestHost {
   cancel(taskKey: string, options: CancelOptions): void;
 }
 
-/** The parts of the node guests' calls go to besides GuestHost: blocking calls, the GPU, get-actor's reply. */
+/** The parts of the node guests' calls go to besides GuestHost: blocking calls, the GPU, get-actor's and resolve's replies. */
 export interface GuestParts {
   blocking: BlockingCalls;
   gpu: GuestGpu;
   replyActor(iso: number, actorId: Uint8Array | undefined): void;
+  replyIndices(iso: number, indices: readonly number[]): void;
 }
 
 export class GuestCalls implements GuestEvents {
@@ -55,12 +59,14 @@ export class GuestCalls implements GuestEvents {
   readonly #blocking: BlockingCalls;
   readonly #gpu: GuestGpu;
   readonly #replyActor: (iso: number, actorId: Uint8Array | undefined) => void;
+  readonly #replyIndices: (iso: number, indices: readonly number[]) => void;
 
   constructor(host: GuestHost, parts: GuestParts) {
     this.#host = host;
     this.#blocking = parts.blocking;
     this.#gpu = parts.gpu;
     this.#replyActor = parts.replyActor;
+    this.#replyIndices = parts.replyIndices;
   }
 
   /** A guest's argument bytes (large ones came through the arena: keep a private copy). */
@@ -202,6 +208,30 @@ export class GuestCalls implements GuestEvents {
     executions.own(exec, id);
     if (value instanceof Uint8Array) store.sealInline(id, value, nestedOrUndefined(value));
     else store.sealArena(id, value, nestedOrUndefined(store.arena.view(value)));
+  }
+
+  /** An actor method defers its call's result (a refusal fails the call when it returns). */
+  defer(iso: number, slot: number, timeoutMs: number, onTimeout: Piece): void {
+    const { executions, actors, deferrals, store } = this.#host;
+    const exec = executions.at(slot);
+    if (!exec) {
+      if (!(onTimeout instanceof Uint8Array)) store.arena.free(onTimeout);
+      return;
+    }
+    const method = exec.task.kind === KIND_METHOD;
+    const refusal = deferrals.defer(exec, method ? actors.onIsolate(iso)?.key : undefined, method, timeoutMs, onTimeout);
+    if (refusal) exec.deferError ??= refusal;
+    else exec.deferred = true;
+  }
+
+  /** An actor method resolves a deferred call of its actor: answered [1] when the value was given. */
+  resolve(iso: number, _slot: number, id: string, value: Piece): void {
+    const { actors, deferrals, store } = this.#host;
+    const actor = actors.onIsolate(iso);
+    let given = false;
+    if (actor) given = deferrals.resolve(actor.key, id, value);
+    else if (!(value instanceof Uint8Array)) store.arena.free(value);
+    this.#replyIndices(iso, given ? [1] : []);
   }
 
   /** What a guest printed: one record per line, here and at the driver whose program it is. */

@@ -11,6 +11,7 @@
  *   timeouts.ts     the watchdog that stops tasks past their timeout
  *   actors.ts       actors: creation, call queues, deaths
  *   cancel.ts       cancels: taking a task out, or telling (or stopping) its guest
+ *   deferrals.ts    actor calls whose results a later call gives (defer/resolve)
  *   bundles.ts      placement-group bundles reserved here (prepare, commit, remove)
  *   components.ts   loaded components, and task specs made from submissions
  *
@@ -58,6 +59,7 @@ import type { GroupEvictor } from "./bundles.js";
 import { BundleReservations } from "./bundles.js";
 import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
 import { cancelHere } from "./cancel.js";
+import { Deferrals } from "./deferrals.js";
 import { nestedOrUndefined } from "./values.js";
 
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
@@ -70,6 +72,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   readonly actors: ActorManager;
   readonly components: Components;
   readonly executions: Executions;
+  /** Actor calls whose results a later call of their actor gives. */
+  readonly deferrals: Deferrals;
   /** Placement-group bundles reserved here. */
   readonly bundles: BundleReservations;
   /** Set by an embedded driver's placement groups: a wait for a group being made, for a demand in it (else undefined). */
@@ -101,6 +105,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     if (numGpus) resources.GPU = numGpus;
     this.store = objectStoreFor(options);
     this.executions = new Executions(this.store);
+    this.deferrals = new Deferrals(this.store);
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -126,6 +131,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       steal: (iso, task) => this.steal(iso, task),
       reject: (task, error) => this.reject(task, error),
       actorDied: (r) => this.cluster?.actorDied(r),
+      instanceEnded: (r, error) => this.deferrals.actorEnded(r.key, error),
       internalCall: (r, method, args) => this.internalCall(r, method, args),
       say: (line) => this.#say(line),
       checkpointed: (r, value, covered) => this.cluster?.actorCheckpointed(r, value, covered.map((t) => t.taskId.key)),
@@ -135,7 +141,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     this.bundles = new BundleReservations(this.scheduler, this);
     this.#blocking = new BlockingCalls(this.store, this.pool, this);
     this.#guestGpu = new GuestGpu(this.gpu, this.store, this.executions, this.pool);
-    this.guests = new GuestCalls(this, { blocking: this.#blocking, gpu: this.#guestGpu, replyActor: (iso, id) => this.pool.replyActor(iso, id) });
+    this.guests = new GuestCalls(this, { blocking: this.#blocking, gpu: this.#guestGpu, replyActor: (iso, id) => this.pool.replyActor(iso, id), replyIndices: (iso, ix) => this.pool.replyIndices(iso, ix) });
     this.#watchdog = new Watchdog(this.executions, this.pool);
     this.#guard = new MemoryGuard(this.pool, options.hostMemoryLimitMb);
     this.#log = options.log ?? printLog;
@@ -353,7 +359,18 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       this.executions.abandon(exec);
       return;
     }
-    if (status === STATUS_OK) {
+    if (exec.deferred) {
+      const d = this.deferrals.returned(exec, status === STATUS_OK && exec.deferError === undefined);
+      if (d.deferred) {
+        // what the method returned is not its result: a later call's resolve gives that
+        if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
+        this.executions.finish(exec);
+        this.actors.finished(iso, task, undefined, false);
+        if (d.ended) task.onDone?.(task);
+        return;
+      }
+    }
+    if (status === STATUS_OK && exec.deferError === undefined) {
       for (let i = 0; i < returns.length; i++) {
         const v = values![i]!;
         if (v instanceof Uint8Array) this.store.sealInline(returns[i]!, v, nestedOrUndefined(v));
@@ -361,7 +378,11 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       }
     } else {
       const name = actor && task.kind === KIND_METHOD ? `${actor.className}.${task.name}` : task.name;
-      if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
+      if (exec.deferError && (status === STATUS_OK || status === STATUS_FAILED)) {
+        // it deferred where it may not: that is what fails it, and what it returned goes
+        err = exec.deferError;
+        if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
+      } else if (actor?.death && task.kind === KIND_METHOD) err = actor.death; // a call behind a failed constructor
       else if (exec.storeError) err = exec.storeError; // the store had no room for its arguments or results
       else if (status === STATUS_FAILED) err = failureToError(name, detail!, this.components.find(task.component)?.prepared.sourceMap);
       else err = trapOrHostError(name, status, detail!);
@@ -493,6 +514,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     this.#watchdog.close();
     this.#guard.close();
     this.#blocking.close();
+    this.deferrals.close();
     await this.pool.close();
     this.#guestGpu.close();
     this.gpu.close();

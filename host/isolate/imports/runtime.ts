@@ -19,6 +19,8 @@
  *   random-seed() -> i64
  *   cancelled() -> i32
  *   cancel(id_ptr, id_len, force i32, recursive i32)
+ *   defer(timeout i64, val_ptr, val_len, ret)
+ *   resolve(id_ptr, id_len, val_ptr, val_len) -> i32
  */
 import { OBJECT_ID_BYTES } from "../../../common/ids.js";
 
@@ -51,6 +53,10 @@ export interface RuntimeHost {
   /** The running task was cancelled. */
   cancelled(): boolean;
   cancel(id: Uint8Array, force: boolean, recursive: boolean): void;
+  /** The running actor method's result comes later (resolve); returns its object ID. */
+  defer(timeoutMs: number, onTimeout: Uint8Array): Uint8Array;
+  /** Gives a deferred call its result; false when none such waits. */
+  resolve(id: Uint8Array, value: Uint8Array): boolean;
 }
 
 function u8(m: GuestMemory): Uint8Array {
@@ -155,6 +161,14 @@ export function registerRuntime(host: RuntimeHost, mem: () => GuestMemory): Reco
     },
     cancel(ip: number, il: number, force: number, recursive: number): void {
       host.cancel(u8(mem()).slice(ip, ip + il), force !== 0, recursive !== 0);
+    },
+    defer(timeout: bigint, vp: number, vl: number, ret: number): void {
+      const m = mem();
+      lowerBytes(m, ret, host.defer(Number(timeout), u8(m).subarray(vp, vp + vl)));
+    },
+    resolve(ip: number, il: number, vp: number, vl: number): number {
+      const b = u8(mem());
+      return host.resolve(b.slice(ip, ip + il), b.subarray(vp, vp + vl)) ? 1 : 0;
     },
     "random-seed"(): bigint {
       crypto.getRandomValues(seed);

@@ -135,6 +135,18 @@ test("E_PUT, E_LOG, E_ALLOC, E_RESUME, E_LOADED, E_GET_ACTOR", () => {
   assert.deepEqual(ga.out.name, text("counter-1"));
 });
 
+test("E_DEFER and E_RESOLVE: an actor method's deferred result and its resolution", () => {
+  for (const value of [inline, arena]) {
+    const d = roundTrip(R.DEFER, { slot: 7, timeoutMs: 2500.5, value });
+    assert.deepEqual([d.out.slot, d.out.timeoutMs], [7, 2500.5]);
+    assert.deepEqual(pieceOf(d.b, d.out.value), value);
+    const r = roundTrip(R.RESOLVE, { slot: 9, id: objectId(4), value });
+    assert.deepEqual([r.out.slot, r.out.id], [9, bytesToKey(objectId(4), 0, 20)]);
+    assert.deepEqual(pieceOf(r.b, r.out.value), value);
+  }
+  assert.equal(roundTrip(R.DEFER, { slot: 1, timeoutMs: -1, value: inline }).out.timeoutMs, -1);
+});
+
 test("E_GPU with each payload layout", () => {
   const fixed = roundTrip(R.gpuCall<never>(undefined), { slot: 2, op: 0, a: 1, b: 2, n1: 3.5, n2: 1e12, payload: undefined });
   assert.deepEqual([fixed.out.slot, fixed.out.op, fixed.out.a, fixed.out.b, fixed.out.n1, fixed.out.n2], [2, 0, 1, 2, 3.5, 1e12]);
