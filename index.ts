@@ -34,6 +34,8 @@ export {
   ActorNotFoundError,
   ActorNameTakenError,
   DeadlockError,
+  QueueEmptyError,
+  QueueFullError,
   NoClusterError,
   NodeDiedError,
   NodeFencedError,
@@ -48,8 +50,8 @@ export type { MemorySummary, ObjectInfo, StoreStats } from "./store/index.js";
 export { InfeasibleTaskError, TaskCancelledError, PlacementGroupInfeasibleError, PlacementGroupRemovedError } from "./scheduler/index.js";
 export type { PlacementStrategy } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
-export { Gpu, GpuBuffer, Kernel, ActorPool, PlacementGroup } from "./host/index.js";
-export type { Bundle } from "./host/index.js";
+export { Gpu, GpuBuffer, Kernel, ActorPool, PlacementGroup, Queue } from "./host/index.js";
+export type { Bundle, QueueOptions, QueueWait, QueueActor } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";
 export {

@@ -25,6 +25,9 @@ export type WrayErrorCode =
   | "WRAY_ACTOR_DIED"
   | "WRAY_ACTOR_NOT_FOUND"
   | "WRAY_ACTOR_NAME_TAKEN"
+  // queues
+  | "WRAY_QUEUE_EMPTY"
+  | "WRAY_QUEUE_FULL"
   // scheduling
   | "WRAY_TASK_INFEASIBLE"
   | "WRAY_DEADLOCK"

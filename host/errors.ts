@@ -118,6 +118,22 @@ export class DeadlockError extends WrayError {
   }
 }
 
+/** A Queue's get found it empty: at once (getNowait, block false), or when its timeout ran out. */
+export class QueueEmptyError extends WrayError {
+  constructor(what: string) {
+    super("WRAY_QUEUE_EMPTY", `${what}: the queue is empty`);
+  }
+}
+
+/** A Queue's put found it full (maxsize items): at once (putNowait, block false), or when its timeout ran out. */
+export class QueueFullError extends WrayError {
+  readonly maxsize: number;
+  constructor(what: string, maxsize: number) {
+    super("WRAY_QUEUE_FULL", `${what}: the queue is full (maxsize ${maxsize})`);
+    this.maxsize = maxsize;
+  }
+}
+
 /** No live actor has that name (or that ID). */
 export class ActorNotFoundError extends WrayError {
   constructor(what: string) {

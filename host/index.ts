@@ -23,6 +23,8 @@ export {
   ActorNotFoundError,
   ActorNameTakenError,
   DeadlockError,
+  QueueEmptyError,
+  QueueFullError,
   NoClusterError,
   NodeDiedError,
   NodeFencedError,
@@ -47,8 +49,8 @@ export type { ClusterOptions } from "./cluster/index.js";
 export { formatStatus } from "./cli/cluster.js";
 export { ShardedControlStore } from "../store/index.js";
 export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "../net/index.js";
-export { Gpu, GpuBuffer, Kernel, openHostGpu, ActorPool, PlacementGroup } from "./driver/index.js";
-export type { Bundle } from "./driver/index.js";
+export { Gpu, GpuBuffer, Kernel, openHostGpu, ActorPool, PlacementGroup, Queue } from "./driver/index.js";
+export type { Bundle, QueueOptions, QueueWait, QueueActor } from "./driver/index.js";
 export { GpuDevice, GpuSession, HostGpu, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";
 export type { GpuBackend, GpuKernel, GpuOpenOptions, GpuErrorCode, WgslMessage } from "../gpu/index.js";
 export type { Transport } from "../net/index.js";

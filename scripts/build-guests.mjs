@@ -4,6 +4,9 @@
 // source, the guest SDK or the WIT changed (a hash is kept in .build-hash).
 // Run after `npm run build`: it uses the built `wray build` pipeline.
 //
+// wray's own guests in builtins/ (the Queue actor, in C) are built the same
+// way into builtins/<name>.wasm, which the package ships.
+//
 // Compiled guests (index.c, lib.rs, and index.ts importing "wray/as") are
 // checked in prebuilt, so tests run without their toolchains. Where the
 // toolchain is present (clang with wasi-libc; rustc with the wasm32 target;
@@ -112,6 +115,29 @@ for (const name of readdirSync(guests).sort()) {
   writeFileSync(stamp, hash);
   built++;
   process.stdout.write(`built test/guests/${name}/${name}.wasm\n`);
+}
+// wray's own guests (builtins/: the Queue actor), checked in prebuilt like the compiled fixtures
+const builtins = join(root, "builtins");
+for (const file of readdirSync(builtins).filter((f) => f.endsWith(".c")).sort()) {
+  const name = file.slice(0, -2);
+  const src = join(builtins, file);
+  const out = join(builtins, `${name}.wasm`);
+  if (!toolchains.c) {
+    if (!existsSync(out)) throw new Error(`builtins/${name}.wasm is missing and ${compiled.c.toolchain} is not installed to build it`);
+    continue;
+  }
+  const stamp = join(builtins, `.${name}.build-hash`);
+  const hash = hashFiles([src, compiled.c.sdk, join(root, "wit"), ...COMPILED_BUILDERS]);
+  if (upToDate(out, stamp, hash)) continue;
+  const tmp = join(builtins, `.${name}.new.wasm`);
+  await compiled.c.build(src, tmp);
+  const fresh = readFileSync(tmp);
+  rmSync(tmp);
+  writeFileSync(stamp, hash);
+  if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) continue;
+  writeFileSync(out, fresh);
+  stale++;
+  process.stdout.write(`rebuilt builtins/${name}.wasm: the checked-in build was not current (commit it)\n`);
 }
 const missing = Object.keys(toolchains).filter((l) => !toolchains[l]).map((l) => `${l}: no ${compiled[l].toolchain}`);
 process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date${missing.length ? ` (compiled fixtures used as checked in — ${missing.join("; ")})` : ""}\n`);

@@ -14,5 +14,7 @@ export { ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./hand
 export type { RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./handles.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./gpu.js";
 export { ActorPool } from "./actor-pool.js";
+export { Queue, queueComponentPath } from "./queue.js";
+export type { QueueOptions, QueueWait, QueueActor } from "./queue.js";
 export { PlacementGroup } from "./placement-groups.js";
 export type { Bundle } from "./placement-groups.js";

@@ -2,12 +2,13 @@
  * The rest of Ray's API across nodes: real processes (a head with no CPUs,
  * a host that runs the tasks) and a driver in this process that owns
  * them. A cancel goes from the owner to the node the task was placed on
- * (TASK_CANCEL); a wait with fetchLocal: false pulls nothing.
+ * (TASK_CANCEL); a wait with fetchLocal: false pulls nothing; a Queue's
+ * deferred results cross the network as any actor call's.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Driver, ObjectRef, PlacementGroup } from "wray";
-import { ActorDiedError, PlacementGroupInfeasibleError, PlacementGroupRemovedError, TaskCancelledError, init } from "wray";
+import { ActorDiedError, PlacementGroupInfeasibleError, PlacementGroupRemovedError, Queue, QueueEmptyError, TaskCancelledError, init } from "wray";
 import { startCluster, until } from "../cluster.js";
 import { guest, logInto } from "../helpers.js";
 
@@ -169,6 +170,34 @@ test("a placement group whose host dies is placed again on a live host, and its 
     victim.proc.kill("SIGKILL");
     await until(async () => (await bundleNodes(ray!, pg.id, 1))[0] === survivor.nodeId, 60_000, "the bundle to be placed again on the surviving host");
     assert.equal(await ray.get(mod.fn("echo", { placementGroup: pg, bundleIndex: 0 }).remote("after"), { timeoutMs: 60_000 }), "after");
+  } finally {
+    await ray?.shutdown();
+    await cluster.stop();
+  }
+});
+
+test("Queue across nodes: a driver's blocking get is answered by a put from a task on the host; a guest's waits too; a killed host fails the waiting get", { timeout: TEST_MS }, async () => {
+  const cluster = await startCluster({ heartbeatMs: 500, headArgs: ["--num-cpus", "0", "--missed-heartbeats", "3"], hosts: [["--num-cpus", "2", "--resources", '{"pool": 3}']] });
+  let ray: Driver | undefined;
+  try {
+    ray = await init({ address: cluster.address, token: cluster.token, log: () => {} });
+    const mod = await ray.load(guest("utils"));
+    // the queue's actor is on the host: the driver's calls, and their deferred results, cross the network
+    const q = await Queue.create<number>(ray, { maxsize: 2, actorOptions: POOL });
+    const waiting = q.get({ timeoutMs: 60_000 });
+    assert.equal(await ray.get(mod.fn("produce", POOL).remote(q.actor, 3), { timeoutMs: 60_000 }), 3, "the producer's third put waited for the driver's get");
+    assert.equal(await waiting, 0);
+    assert.deepEqual([await q.get(), await q.get()], [1, 2]);
+    await assert.rejects(q.get({ timeoutMs: 200 }), (e: unknown) => e instanceof QueueEmptyError);
+    // a guest consumer on the host waits for the driver's puts
+    const consumed = mod.fn("consume", POOL).remote(q.actor, 4);
+    for (let i = 10; i < 14; i++) await q.put(i, { timeoutMs: 60_000 });
+    assert.deepEqual(await ray.get(consumed, { timeoutMs: 60_000 }), [10, 11, 12, 13]);
+    // the queue's host dies: the driver's waiting get fails, it does not hang
+    const orphan = q.get();
+    assert.equal(await q.size(), 0);
+    cluster.hosts[0]!.proc.kill("SIGKILL");
+    await assert.rejects(orphan, (e: unknown) => e instanceof ActorDiedError && /node died/.test(e.message));
   } finally {
     await ray?.shutdown();
     await cluster.stop();
