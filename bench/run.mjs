@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { buildGuest, init } from "../dist/index.js";
+import { Queue, buildGuest, init } from "../dist/index.js";
 import { GuestInstance, loadComponent, prepareComponent } from "../dist/host.js";
 import { decode as decodeMsgpack, encode as encodeArgs } from "@msgpack/msgpack";
 
@@ -469,6 +469,31 @@ async function groupsCreateRemove(driver) {
   return n / ((performance.now() - t0) / 1000);
 }
 await row("placement group create/removal", "groups/s", () => groupsCreateRemove(ray), "100 groups of one { CPU: 0.001 } bundle: made, ready, removed (embedded: the driver's node reserves them)", 1);
+
+if (wants("queue")) {
+  // Ray's Queue is an async actor: these are its put/get as a driver sees them, and the hand-off to a waiting get (defer/resolve)
+  const q = await Queue.create(ray);
+  await row("queue put+get", "us", async () => {
+    const n = 1000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      await q.put(i);
+      await q.get();
+    }
+    return ((performance.now() - t0) * 1000) / n;
+  }, "one put then one get of a small item, from the driver, one at a time (two actor calls)", 1);
+  await row("queue hand-off to a waiting get", "us", async () => {
+    const n = 1000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const g = q.get();
+      await q.put(i);
+      await g;
+    }
+    return ((performance.now() - t0) * 1000) / n;
+  }, "a get waits (its result deferred), a put gives it the item (resolve): both calls, per item", 1);
+  await q.shutdown();
+}
 
 await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");
 memcpySrc = memcpyDst = undefined;

@@ -61,12 +61,14 @@ export class Waits {
       for (const e of watched) if (e.state === PENDING) unwatch(e, onSealed);
     };
     // spin only for results this node's isolates are about to produce: a
-    // result from another node arrives on the event loop, which a spin blocks
+    // result from another node arrives on the event loop, which a spin
+    // blocks (and so does a result that a call deferred: once nothing runs
+    // here any more, nothing here will produce it soon)
     if (this.#spinMs > 0 && this.#node.expectingSoon()) {
       const node = this.#node;
       node.pool.spin(() => {
         node.poll();
-        return remaining <= 0;
+        return remaining <= 0 || !node.expectingSoon();
       }, Math.min(this.#spinMs, timeoutMs >= 0 ? timeoutMs : Infinity));
       if (remaining <= 0) {
         if (need < entries.length) forget();
