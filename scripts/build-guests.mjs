@@ -16,7 +16,7 @@
 // rebuilt fixture).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentize } from "componentize-qjs";
 import {
@@ -66,30 +66,36 @@ const compiled = {
   rust: { entry: "lib.rs", sdk: join(root, "guest-sdk", "rust"), build: (src, out) => buildRustGuest(src, witDir(), { output: out }), toolchain: "rustc with the wasm32-unknown-unknown target" },
   as: { entry: "index.ts", sdk: join(root, "guest-sdk", "as"), build: (src, out) => buildAsGuest(src, witDir(), { output: out }), toolchain: "the assemblyscript package" },
 };
+/**
+ * A compiled guest checked in built (`label` names `out`): used as it is
+ * without its toolchain; with it, rebuilt when its inputs changed, and
+ * counted stale (an error under CI) when the checked-in build differs.
+ */
+async function checkedIn(lang, src, out, stamp, label) {
+  const c = compiled[lang];
+  if (!toolchains[lang]) {
+    if (!existsSync(out)) throw new Error(`${label} is missing and ${c.toolchain} is not installed to build it`);
+    return;
+  }
+  const hash = hashFiles([src, c.sdk, join(root, "wit"), ...COMPILED_BUILDERS]);
+  if (upToDate(out, stamp, hash)) return;
+  const tmp = join(dirname(out), `.${basename(out, ".wasm")}.new.wasm`);
+  await c.build(src, tmp);
+  const fresh = readFileSync(tmp);
+  rmSync(tmp);
+  writeFileSync(stamp, hash);
+  if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) return;
+  writeFileSync(out, fresh);
+  stale++;
+  process.stdout.write(`rebuilt ${label}: the checked-in build was not current (commit it)\n`);
+}
+
 for (const name of readdirSync(guests).sort()) {
   const dir = join(guests, name);
   if (!statSync(dir).isDirectory()) continue;
   const lang = Object.keys(compiled).find((l) => existsSync(join(dir, compiled[l].entry)) && guestLanguage(join(dir, compiled[l].entry)) === l);
   if (lang) {
-    const c = compiled[lang];
-    const src = join(dir, c.entry);
-    const out = join(dir, `${name}.wasm`);
-    if (!toolchains[lang]) {
-      if (!existsSync(out)) throw new Error(`test/guests/${name}/${name}.wasm is missing and ${c.toolchain} is not installed to build it`);
-      continue;
-    }
-    const stamp = join(dir, ".build-hash");
-    const hash = hashFiles([src, c.sdk, join(root, "wit"), ...COMPILED_BUILDERS]);
-    if (upToDate(out, stamp, hash)) continue;
-    const tmp = join(dir, `.${name}.new.wasm`);
-    await c.build(src, tmp);
-    const fresh = readFileSync(tmp);
-    rmSync(tmp);
-    writeFileSync(stamp, hash);
-    if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) continue;
-    writeFileSync(out, fresh);
-    stale++;
-    process.stdout.write(`rebuilt test/guests/${name}/${name}.wasm: the checked-in fixture was not current (commit it)\n`);
+    await checkedIn(lang, join(dir, compiled[lang].entry), join(dir, `${name}.wasm`), join(dir, ".build-hash"), `test/guests/${name}/${name}.wasm`);
     continue;
   }
   const entry = ["index.ts", "index.js"].map((f) => join(dir, f)).find(existsSync);
@@ -116,28 +122,11 @@ for (const name of readdirSync(guests).sort()) {
   built++;
   process.stdout.write(`built test/guests/${name}/${name}.wasm\n`);
 }
-// wray's own guests (builtins/: the Queue actor), checked in prebuilt like the compiled fixtures
+// wray's own guests (builtins/: the Queue actor), checked in built like the compiled fixtures
 const builtins = join(root, "builtins");
 for (const file of readdirSync(builtins).filter((f) => f.endsWith(".c")).sort()) {
   const name = file.slice(0, -2);
-  const src = join(builtins, file);
-  const out = join(builtins, `${name}.wasm`);
-  if (!toolchains.c) {
-    if (!existsSync(out)) throw new Error(`builtins/${name}.wasm is missing and ${compiled.c.toolchain} is not installed to build it`);
-    continue;
-  }
-  const stamp = join(builtins, `.${name}.build-hash`);
-  const hash = hashFiles([src, compiled.c.sdk, join(root, "wit"), ...COMPILED_BUILDERS]);
-  if (upToDate(out, stamp, hash)) continue;
-  const tmp = join(builtins, `.${name}.new.wasm`);
-  await compiled.c.build(src, tmp);
-  const fresh = readFileSync(tmp);
-  rmSync(tmp);
-  writeFileSync(stamp, hash);
-  if (existsSync(out) && Buffer.compare(readFileSync(out), fresh) === 0) continue;
-  writeFileSync(out, fresh);
-  stale++;
-  process.stdout.write(`rebuilt builtins/${name}.wasm: the checked-in build was not current (commit it)\n`);
+  await checkedIn("c", join(builtins, file), join(builtins, `${name}.wasm`), join(builtins, `.${name}.build-hash`), `builtins/${name}.wasm`);
 }
 const missing = Object.keys(toolchains).filter((l) => !toolchains[l]).map((l) => `${l}: no ${compiled[l].toolchain}`);
 process.stdout.write(`guests: ${built} built in ${(performance.now() - t0).toFixed(0)} ms, the rest up to date${missing.length ? ` (compiled fixtures used as checked in — ${missing.join("; ")})` : ""}\n`);
