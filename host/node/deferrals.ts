@@ -99,9 +99,11 @@ export class Deferrals {
   }
 
   /**
-   * The method running as `exec` returned: true when its result is
-   * deferred (the caller leaves its results alone and reports it done only
-   * if `done` is called). `ok` is false when it failed.
+   * The method running as `exec` returned (`ok` false: it failed).
+   * `deferred`: its result is not what it returned; `ended`: that result
+   * has been given already (it resolved itself), so its call is done now,
+   * else it is done when it ends. A method that failed before its call was
+   * given a result is not deferred: its failure is its result.
    */
   returned(exec: Execution, ok: boolean): { deferred: boolean; ended: boolean } {
     const d = this.#running.get(exec);

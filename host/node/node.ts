@@ -361,7 +361,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     }
     if (exec.deferred) {
       const d = this.deferrals.returned(exec, status === STATUS_OK && exec.deferError === undefined);
-      if (d.deferred) {
+      // (a method that failed after its deferred call was resolved goes on below: its result stands, its failure counts for its actor)
+      if (d.deferred && status === STATUS_OK) {
         // what the method returned is not its result: a later call's resolve gives that
         if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
         this.executions.finish(exec);

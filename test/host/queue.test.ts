@@ -131,6 +131,7 @@ test("Queue: shutdown kills its actor; a get waiting on it fails with ActorDiedE
 
 interface Mailbox {
   take(timeoutMs?: number): unknown;
+  deferThenThrow(message: string): unknown;
   send(x: unknown): boolean;
   echo(x: unknown): unknown;
   count(): number;
@@ -159,6 +160,9 @@ test("defer/resolve: a deferred call is given its value by a later call, its tim
     assert.equal(await ray.get(box.send.remote("to the forced one")), true);
     // defer and resolve in one call
     assert.deepEqual(await ray.get(box.echo.remote(5)), { echoed: 5 });
+    // a method that throws after deferring fails its call with its error, and leaves nothing waiting
+    await assert.rejects(ray.get(box.deferThenThrow.remote("no answer")), /RangeError: no answer/);
+    assert.equal(await ray.get(box.send.remote("to nobody")), false);
     // where defer is refused: a task; a method with two returns
     await assert.rejects(ray.get(mod.fn("deferInTask").remote()), (e: unknown) => e instanceof TypeError && /only an actor method can defer its result \('deferInTask' is a task\)/.test(e.message));
     const two = box.take.options({ numReturns: 2 }).remoteN();

@@ -91,6 +91,11 @@ export class Mailbox {
     resolve(me, { echoed: x });
     return "ignored";
   }
+  /** Defers, then throws: the call fails with the error, and nothing waits. */
+  deferThenThrow(message: string): unknown {
+    this.waiting.push(defer());
+    throw new RangeError(message);
+  }
   count(): number {
     return this.sent;
   }
