@@ -28,6 +28,7 @@ export type {
   ActorStateBody,
   ActorCheckpointBody,
   TaskCancelBody,
+  StateQueryBody,
   GroupCreateBody,
   GroupPrepareBody,
   GroupBundleBody,

@@ -158,6 +158,16 @@ memoryMb?: number;
   restart?: { maxRestarts: number; maxTaskRetries: number; checkpointInterval: number };
 }
 
+/** What a STATE_QUERY asks the head (the state API): tasks, one task, a summary, the timeline, actors or nodes. */
+export interface StateQueryBody {
+  what: "tasks" | "task" | "summary" | "timeline" | "actors" | "nodes";
+  /** Fields a row must match (tasks: state, name, job, node, kind, actor). */
+  filter?: Record<string, string>;
+  limit?: number;
+  /** The task ("task"). */
+  id?: string;
+}
+
 /** Guest log lines sent to the driver whose program made them. */
 export interface LogBody {
   /** The node where they were written. */

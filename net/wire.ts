@@ -69,6 +69,9 @@ export const MSG = {
   PG_COMMIT: 84,
   PG_ABORT: 85,
   PG_DROP: 86,
+  // the state API: nodes send their task events to the head; clients ask it
+  TASK_EVENTS: 90,
+  STATE_QUERY: 91,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -82,7 +85,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
-export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupIdBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
+export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, StateQueryBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupIdBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
 // ---- shape checks ---------------------------------------------------------------------------
@@ -177,6 +180,25 @@ const BODY: Record<number, Check> = {
   [MSG.PG_COMMIT]: shape({ id: hex(32), index: uint }),
   [MSG.PG_ABORT]: shape({ id: hex(32), index: uint }),
   [MSG.PG_DROP]: shape({ id: hex(32) }),
+  [MSG.TASK_EVENTS]: shape({
+    node: str,
+    n: uint,
+    ids: bin,
+    states: bin,
+    kinds: bin,
+    times: bin,
+    isos: bin,
+    ms: bin,
+    names: arrayOf(str),
+    nameIx: bin,
+    jobs: arrayOf(str),
+    jobIx: bin,
+    actors: arrayOf(str),
+    actorIx: bin,
+    errors: arrayOf(shape({ at: uint, code: str, name: str, message: str, stack: optional(str) })),
+    dropped: uint,
+  }),
+  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

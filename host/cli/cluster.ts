@@ -352,26 +352,42 @@ export async function stop(argv: string[]): Promise<number> {
 }
 
 /** `wray status [--address A] [--token-file F] [--json]`. */
-export async function status(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { address: { type: "string" }, "token-file": { type: "string" }, "tls-ca": { type: "string" }, json: { type: "boolean" } }, allowPositionals: true });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+/** The options every command that asks the head takes. */
+export const HEAD_OPTIONS = { address: { type: "string" }, "token-file": { type: "string" }, "tls-ca": { type: "string" }, json: { type: "boolean" } } as const;
+
+/**
+ * Asks the head `type` with `body` (the cluster of --address, else the one
+ * started on this machine). Throws UsageError when there is none to ask,
+ * and the request's error when it fails.
+ */
+export async function askHead<T>(values: { address?: string; "token-file"?: string; "tls-ca"?: string }, type: number, body: unknown, timeoutMs = 30_000): Promise<T> {
   const headFile = readHeadFile();
   const address = values.address ?? headFile?.address;
-  if (!address) {
-    process.stderr.write("wray status: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");
-    return 1;
-  }
+  if (!address) throw new NoClusterHere();
   const tokenFile = values["token-file"] ?? headFile?.tokenFile ?? defaultTokenFile();
+  const token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
+  const ca = values["tls-ca"] ?? process.env.WRAY_TLS_CA ?? (values.address === undefined ? (headFile?.tls?.ca ?? headFile?.tls?.cert) : undefined);
+  const conn = await new WsTransport({ tls: readTlsFiles(ca === undefined ? {} : { ca }) }).connect(address, token);
+  try {
+    return await conn.request<T>(type as never, body, timeoutMs);
+  } finally {
+    conn.close();
+  }
+}
+
+/** No --address and no cluster started on this machine. */
+export class NoClusterHere extends Error {
+  constructor() {
+    super("no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)");
+  }
+}
+
+export async function status(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: HEAD_OPTIONS, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   let s: ClusterStatus;
   try {
-    const token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
-    const ca = values["tls-ca"] ?? process.env.WRAY_TLS_CA ?? (values.address === undefined ? (headFile?.tls?.ca ?? headFile?.tls?.cert) : undefined);
-    const conn = await new WsTransport({ tls: readTlsFiles(ca === undefined ? {} : { ca }) }).connect(address, token);
-    try {
-      s = await conn.request<ClusterStatus>(MSG.CLUSTER_STATUS, null, 10_000);
-    } finally {
-      conn.close();
-    }
+    s = await askHead<ClusterStatus>(values, MSG.CLUSTER_STATUS, null, 10_000);
   } catch (e) {
     process.stderr.write(`wray status: ${(e as Error).message}\n`);
     return 1;

@@ -6,6 +6,7 @@
  *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c|rust]
  *   wray start --head | --address ws://HEAD:PORT [options]
  *   wray status [--json]
+ *   wray list tasks|actors|nodes|drivers, wray summary tasks, wray get task <id>, wray timeline
  *   wray stop
  *   wray <command> --help, wray --version
  *
@@ -19,7 +20,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest } from "../../guest-sdk/index.js";
-import { UsageError, start, status, stop } from "./cluster.js";
+import { NoClusterHere, UsageError, start, status, stop } from "./cluster.js";
+import { get, list, summary, timeline } from "./state.js";
 import { prepareComponent } from "../node/index.js";
 import { WrayError } from "../../common/errors.js";
 
@@ -80,6 +82,36 @@ node options:
 Shows the cluster's nodes, resources, load, objects and actors. Without
 --address, the cluster started on this machine.
 `,
+  list: `usage: wray list tasks|actors|nodes|drivers [--state <s>] [--filter key=value]... [--limit <n>] [--json]
+
+Lists what the cluster's head knows: tasks (newest first, from the task
+events every node sends; the latest ones of each job are kept whole),
+actors, nodes, drivers. Filters: tasks by state, name, node, job, kind,
+actor; actors by state, class, name, node, job; nodes by state.
+
+  --state <s>             tasks: submitted, pending_args, scheduled, finished, failed
+  --filter key=value      keep rows whose field matches (repeatable)
+  --limit <n>             at most n rows (default 100)
+  --json                  the rows as JSON
+  --address, --token-file, --tls-ca   as for wray status
+`,
+  summary: `usage: wray summary tasks [--json]
+
+Counts tasks by function and state, with mean, p50 and p99 run times, over
+every task the head has seen (evicted ones included).
+`,
+  get: `usage: wray get task <id> [--json]
+
+One task: its function, node, isolate, state history, and its error with
+the guest's stack. <id>: the task's 32 hex digits (an ObjectRef's first
+32), or a unique prefix of 8 or more.
+`,
+  timeline: `usage: wray timeline [-o trace.json]
+
+Writes the timeline of the tasks the head keeps as a Chrome trace file
+(one event per task run, on a lane per node and isolate): open it in
+https://ui.perfetto.dev or chrome://tracing.
+`,
   stop: `usage: wray stop
 
 Stops the wray nodes running on this machine (heads last): in order, with
@@ -93,6 +125,10 @@ commands:
   build <entry>              compile a guest (TypeScript, AssemblyScript, C, Rust) into a component
   start --head | --address   start a cluster, or a node that joins one
   status                     show the cluster
+  list <what>                list tasks, actors, nodes or drivers
+  summary tasks              tasks by function and state, with run times
+  get task <id>              one task: history, node, error with the guest stack
+  timeline [-o file]         the tasks' timeline as a Chrome trace
   stop                       stop this machine's wray nodes
 
   wray <command> --help      what a command takes
@@ -130,7 +166,7 @@ async function build(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, stop };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, list, summary, get, timeline, stop };
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -154,6 +190,10 @@ async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (e) {
     if (e instanceof UsageError || isParseArgsError(e)) return usageError(`wray ${cmd}: ${usageMessage(e as Error)}`, `wray ${cmd} --help`);
+    if (e instanceof NoClusterHere) {
+      process.stderr.write(`wray ${cmd}: ${e.message}\n`);
+      return 1;
+    }
     // a failure: one line (the stack with WRAY_DEBUG=1, for failures wray did not expect)
     const debug = process.env.WRAY_DEBUG && e instanceof Error && !(e instanceof WrayError);
     process.stderr.write(`wray ${cmd}: ${debug ? (e.stack ?? e.message) : e instanceof Error ? e.message : String(e)}\n`);

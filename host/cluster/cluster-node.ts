@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupIdBody, GroupInfo, GroupPrepareBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupIdBody, GroupInfo, GroupPrepareBody, StateQueryBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
@@ -132,6 +132,15 @@ export class ClusterNode implements ClusterLink {
       // the queue drained: tell the head now, not at the next heartbeat, so the leases it gives meanwhile include this node
       if (performance.now() - this.#lastBeat > LOAD_REPORT_MS) this.#beat();
     });
+    // task events go to the head with each heartbeat, and sooner when the buffer is half full
+    node.taskEvents.onHalf = () => setImmediate(() => this.#shipEvents());
+  }
+
+  /** Sends the task events recorded since the last batch to the head. */
+  #shipEvents(): void {
+    if (this.#closed) return;
+    const batch = this.node.taskEvents.drain(this.nodeId);
+    if (batch) this.#head.notify(MSG.TASK_EVENTS, batch);
   }
 
   /** Connects `node` to the cluster at `options.address`: serves peers, registers, starts heartbeats. */
@@ -224,6 +233,7 @@ export class ClusterNode implements ClusterLink {
     const mean = sched.meanTaskMs;
     const taskMs = Number.isNaN(mean) ? PLACED_TASK_MS : mean;
     this.#lastBeat = performance.now();
+    this.#shipEvents();
     this.#head.notify(MSG.NODE_HEARTBEAT, {
       nodeId: this.nodeId,
       available,
@@ -419,8 +429,15 @@ export class ClusterNode implements ClusterLink {
     return this.#head.request(MSG.CLUSTER_STATUS, null, 10_000);
   }
 
+  /** Asks the head's state API (after sending this node's task events, so they are in the answer). */
+  state(q: StateQueryBody): Promise<unknown> {
+    this.#shipEvents();
+    return this.#head.request(MSG.STATE_QUERY, q, 30_000);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#shipEvents();
     this.#closed = true;
     this.#objects.closed = true;
     this.#actors.closed = true;

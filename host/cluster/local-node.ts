@@ -8,7 +8,7 @@ import type { Shape, TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, ObjectStore } from "../../store/index.js";
 import type { LogRecord } from "../log.js";
 import type { ActorOptionsResolved, ActorRecord, BundleReservations, CancelOptions, CancelOutcome, ClusterLink, ComponentRecord } from "../node/index.js";
-import type { PreparedComponent } from "../node/index.js";
+import type { PreparedComponent, TaskEvents } from "../node/index.js";
 
 /** The local scheduler as placement sees it. */
 export interface LocalQueue {
@@ -26,6 +26,8 @@ export interface LocalQueue {
 
 export interface LocalNode {
   readonly store: ObjectStore;
+  /** Task state transitions recorded here, drained to the head. */
+  readonly taskEvents: TaskEvents;
   readonly scheduler: LocalQueue;
   /** Placement-group bundles reserved here (the head asks for them). */
   readonly bundles: BundleReservations;

@@ -14,7 +14,7 @@
  * get, wait: refs and values in refs.ts, the waiting in waits.ts), and the
  * rest (memory(), stats(), the cluster's status, the GPU, shutdown).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { TaskId } from "../../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, isPutKey, keyToHex, objectKey, randomTaskId, taskKeyOfObject } from "../../common/ids.js";
@@ -36,6 +36,8 @@ import { DriverRefs } from "./refs.js";
 import { Waits, isLocated } from "./waits.js";
 import type { Bundle } from "./placement-groups.js";
 import { ClusterGroups, LocalGroups, PlacementGroup, bundleOf, bundleShapes, checkStrategy } from "./placement-groups.js";
+import { StateApi } from "./state.js";
+import type { TimelineEvent } from "../../common/task-events.js";
 
 /** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
 export class Driver implements DriverCalls {
@@ -53,6 +55,8 @@ export class Driver implements DriverCalls {
   #gpu: Gpu | undefined;
   /** Who places this driver's placement groups: its node when embedded, the head in a cluster. */
   readonly #groups: LocalGroups | ClusterGroups;
+  /** The state API: tasks, their summary and timeline, actors, nodes (state.ts). */
+  readonly state: StateApi;
 
   /** @internal */
   constructor(node: HostNode, spinMs: number, cluster?: ClusterNode) {
@@ -61,6 +65,20 @@ export class Driver implements DriverCalls {
     this.#waits = new Waits(node, spinMs);
     this.#refs = new DriverRefs(node.store, cluster ? (key) => cluster.want(key) : undefined, (key) => this.#adoptActor(key));
     this.#groups = cluster ? new ClusterGroups(cluster) : new LocalGroups(node);
+    this.state = new StateApi(node, cluster);
+  }
+
+  /**
+   * The timeline of the tasks the state API keeps (every node's, on a
+   * cluster): Chrome trace events, one per task run, on a lane per node
+   * and isolate. With `path`, also written there as a trace file that
+   * Perfetto and chrome://tracing open.
+   */
+  async timeline(path?: string): Promise<TimelineEvent[]> {
+    this.#check("timeline()");
+    const events = await this.state.timeline();
+    if (path !== undefined) await writeFile(path, JSON.stringify({ traceEvents: events, displayTimeUnit: "ms" }));
+    return events;
   }
 
   #check(what: string): void {
@@ -417,6 +435,7 @@ export class Driver implements DriverCalls {
     this.#gpu?._close();
     this.#waits.close(new ShutdownError("get()/wait() in progress"));
     this.#groups.close();
+    this.state.close();
     await this.#cluster?.close();
     await this.#node.close();
   }

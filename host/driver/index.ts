@@ -15,6 +15,8 @@ export type { RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorA
 export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./gpu.js";
 export { ActorPool } from "./actor-pool.js";
 export { Queue, queueComponentPath } from "./queue.js";
+export { StateApi } from "./state.js";
+export type { StateListOptions } from "./state.js";
 export type { QueueOptions, QueueWait, QueueActor } from "./queue.js";
 export { PlacementGroup } from "./placement-groups.js";
 export type { Bundle } from "./placement-groups.js";

@@ -18,11 +18,12 @@
  *   tables           functions (write-once), actor state, registration and fencing
  *   deaths           #dead, the actors that die (or restart) with a node
  *   placement        tasks and actors through the global scheduler (placement groups: groups.ts)
+ *   (task events and the state API: state.ts)
  *   status, close
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { StateQueryBody, ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import type { Shape } from "../../scheduler/index.js";
@@ -30,6 +31,8 @@ import { GlobalScheduler, InfeasibleTaskError, UNIT, UNLIMITED_RETRIES, groupOfS
 import { ControlStoreService, ShardedControlStore, TABLES } from "../../store/index.js";
 import { ActorDiedError, ActorNameTakenError, ComponentIntegrityError, NodeDiedError, NodeFencedError } from "../errors.js";
 import { PlacementGroupTable } from "./groups.js";
+import { HeadState } from "./state.js";
+import type { TaskEventBatch } from "../../common/task-events.js";
 
 export interface HeadOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -59,6 +62,8 @@ export interface HeadOptions {
   log?: (line: string) => void;
   /** Called when a client asks the cluster to stop (`wray stop`). */
   onStop?: () => void;
+  /** Tasks of each job whose task events the head keeps whole (older ones only count in summaries). Default 10,000. */
+  maxTasksPerJob?: number;
 }
 
 /** What `wray status` shows of a node. */
@@ -164,9 +169,12 @@ export class Head {
   readonly #directory: string;
   /** Placement groups (groups.ts). */
   readonly #groups: PlacementGroupTable;
+  /** Task events and the state API (state.ts). */
+  readonly state: HeadState;
 
-  private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string) {
+  private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string, maxTasksPerJob: number | undefined) {
     this.#directory = directory;
+    this.state = new HeadState(store, () => this.status(), { maxTasksPerJob });
     this.store = store;
     this.scheduler = scheduler;
     // clients read the tables; only this class writes them
@@ -226,7 +234,7 @@ export class Head {
       await store.close();
       throw e;
     }
-    head = new Head(store, listener, scheduler, log, options.onStop, options.directory);
+    head = new Head(store, listener, scheduler, log, options.onStop, options.directory, options.maxTasksPerJob);
     await head.#restore();
     for (const c of pending) head.#accept(c);
     return head;
@@ -325,6 +333,13 @@ export class Head {
         return this.#groups.byName((m.body as { name: string }).name);
       case MSG.CLUSTER_STATUS:
         return this.status();
+      case MSG.TASK_EVENTS: {
+        const node = this.#nodeOf(conn);
+        if (node !== undefined) this.state.ingest(m.body as TaskEventBatch, node);
+        return null;
+      }
+      case MSG.STATE_QUERY:
+        return this.state.query(m.body as StateQueryBody);
       case MSG.CLUSTER_STOP:
         this.#log("(wray) stop requested");
         setImmediate(() => this.#onStop?.());

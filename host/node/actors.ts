@@ -134,6 +134,8 @@ export interface ActorRecord {
   crash: string | undefined;
   /** Calls that came back from the crashed instance while it was being stopped: in flight, as far as restarting goes. */
   readonly orphans: Set<TaskSpec>;
+  /** How task events name it ("<id hex> <class>"), made on first use. */
+  eventLabel?: string;
 }
 
 export interface ActorOptionsResolved {

@@ -25,3 +25,4 @@ export { hostCores } from "./machine.js";
 export { cancelOptions, forcedActorCall } from "./cancel.js";
 export type { CancelOptions, CancelOutcome } from "./cancel.js";
 export { BundleReservations } from "./bundles.js";
+export { TaskEvents } from "./task-events.js";

@@ -12,6 +12,7 @@
  *   actors.ts       actors: creation, call queues, deaths
  *   cancel.ts       cancels: taking a task out, or telling (or stopping) its guest
  *   deferrals.ts    actor calls whose results a later call gives (defer/resolve)
+ *   task-events.ts  each task's state transitions, for the state API and timeline
  *   bundles.ts      placement-group bundles reserved here (prepare, commit, remove)
  *   components.ts   loaded components, and task specs made from submissions
  *
@@ -28,7 +29,7 @@ import type { Executor, TaskSpec } from "../../scheduler/index.js";
 import type { PlacementGroupRemovedError, Shape } from "../../scheduler/index.js";
 import { LocalScheduler, TaskCancelledError, inGroup } from "../../scheduler/index.js";
 import type { ObjectEntry } from "../../store/index.js";
-import { INLINE_MAX } from "../../store/index.js";
+import { INLINE_MAX, PENDING } from "../../store/index.js";
 import type { ObjectStore } from "../../store/index.js";
 import { HostGpu } from "../../gpu/index.js";
 import { GuestOutOfMemoryError, IsolateDiedError, TaskError, TaskTimeoutError } from "../errors.js";
@@ -60,6 +61,8 @@ import { BundleReservations } from "./bundles.js";
 import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
 import { cancelHere } from "./cancel.js";
 import { Deferrals } from "./deferrals.js";
+import { TaskEvents, eventActor } from "./task-events.js";
+import { EV_FAILED, EV_FINISHED, EV_PENDING_ARGS, EV_SCHEDULED, EV_SUBMITTED } from "../../common/task-events.js";
 import { nestedOrUndefined } from "./values.js";
 
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
@@ -74,6 +77,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   readonly executions: Executions;
   /** Actor calls whose results a later call of their actor gives. */
   readonly deferrals: Deferrals;
+  /** Each task's state transitions here, until drained (to the head, or an embedded driver's table). */
+  readonly taskEvents: TaskEvents;
   /** Placement-group bundles reserved here. */
   readonly bundles: BundleReservations;
   /** Set by an embedded driver's placement groups: a wait for a group being made, for a demand in it (else undefined). */
@@ -106,6 +111,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     this.store = objectStoreFor(options);
     this.executions = new Executions(this.store);
     this.deferrals = new Deferrals(this.store);
+    this.taskEvents = new TaskEvents(options.taskEvents ?? true);
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -177,6 +183,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
 
   /** Submits a task: to this node's scheduler, or, in a cluster, wherever the cluster node decides. */
   submit(task: TaskSpec): void {
+    this.#submitted(task);
     if (this.cluster) this.cluster.submit(task);
     else this.scheduler.submit(task);
   }
@@ -233,7 +240,23 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     const task = makeTask(this.store, { component: c, fn: functionInfo(c, method), taskId, args, deps, nested, options, returnIds, returns, kind: KIND_METHOD });
     task.onDone = onDone;
     task.job = r.job;
+    this.#submitted(task, r);
     this.actors.call(r, task);
+  }
+
+  /** Task events: `task` was submitted here (and waits for arguments, if one is not ready). */
+  #submitted(task: TaskSpec, actor?: ActorRecord): void {
+    const ev = this.taskEvents;
+    if (!ev.enabled) return;
+    const label = actor && (actor.eventLabel ??= eventActor(actor.key, actor.className));
+    ev.record(task, EV_SUBMITTED, -1, 0, label);
+    if (task.deps) for (const d of task.deps) if (this.store.entry(d)?.state === PENDING) return ev.record(task, EV_PENDING_ARGS, -1, 0, label);
+  }
+
+  /** Task events: the actor on `iso`, as events name it. */
+  #actorOf(iso: number): string | undefined {
+    const r = this.actors.onIsolate(iso);
+    return r && (r.eventLabel ??= eventActor(r.key, r.className));
   }
 
   // ---- cancel ---------------------------------------------------------------------------
@@ -280,6 +303,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   // ---- Executor: the scheduler's and the actors' hands ----------------------------------
 
   send(iso: number, task: TaskSpec): boolean {
+    if (this.taskEvents.enabled) this.taskEvents.record(task, EV_SCHEDULED, iso, 0, task.kind === KIND_TASK ? undefined : this.#actorOf(iso));
     const exec = this.executions.open(task, iso, false);
     const pos = this.pool.sendTask(iso, task.slot, task, this.executions.argPieces(exec, this.pool.maxRecord(iso)));
     if (pos < 0) {
@@ -293,6 +317,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   }
 
   lend(iso: number, task: TaskSpec): void {
+    if (this.taskEvents.enabled) this.taskEvents.record(task, EV_SCHEDULED, iso, 0, task.kind === KIND_TASK ? undefined : this.#actorOf(iso));
     const exec = this.executions.open(task, iso, true);
     this.#blocking.lent(iso);
     if (task.timeoutMs > 0) this.#watchdog.start();
@@ -318,6 +343,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   }
 
   reject(task: TaskSpec, error: Error): void {
+    if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FAILED, -1, 0, undefined, error);
     for (const e of task.returns) this.store.fail(e, error);
     releaseArgs(this.store, task);
     task.onDone?.(task);
@@ -365,6 +391,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       if (d.deferred && status === STATUS_OK) {
         // what the method returned is not its result: a later call's resolve gives that
         if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
+        if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FINISHED, iso, ms, this.#actorOf(iso));
         this.executions.finish(exec);
         this.actors.finished(iso, task, undefined, false);
         if (d.ended) task.onDone?.(task);
@@ -397,6 +424,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       }
       for (const e of returns) this.store.fail(e, err);
     }
+    if (this.taskEvents.enabled) this.taskEvents.record(task, err ? EV_FAILED : EV_FINISHED, iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(iso), err);
     this.executions.finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
     else this.actors.finished(iso, task, err, status === STATUS_TRAP || status === STATUS_OUT_OF_MEMORY);
@@ -474,6 +502,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
           continue;
         }
         this.executions.finish(exec);
+        if (this.taskEvents.enabled) this.taskEvents.record(exec.task, EV_FAILED, iso, 0, undefined, death);
         for (const e of exec.task.returns) this.store.fail(e, death);
         exec.task.onDone?.(exec.task);
       }

@@ -250,6 +250,12 @@ export interface NodeOptions {
   /** Isolates beyond `numIsolates` are stopped after this long idle, ms. Default 10000. */
   idleIsolateTimeoutMs?: number;
   /**
+   * Record each task's state transitions for the state API, the timeline
+   * and the dashboard (Ray's task events). Default true; false costs the
+   * hot path nothing but a branch, and leaves those empty.
+   */
+  taskEvents?: boolean;
+  /**
    * Where log records go: what guests print (and, on a cluster, what the
    * driver's tasks and actors print on other nodes) and what wray says.
    * Default: one line each on the console (`formatLog`).

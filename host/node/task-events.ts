@@ -1,0 +1,166 @@
+/**
+ * A node's task event buffer (Ray 2.x's): each task's state transitions
+ * as this node sees them — submitted here, waiting for its arguments, sent
+ * to an isolate, finished or failed (with the run's duration, isolate and
+ * error) — written into fixed columns, a few stores per event, and drained
+ * in columnar batches (common/task-events.ts) to the head, or to an
+ * embedded driver's table.
+ *
+ * The buffer is bounded: past its capacity events are dropped and
+ * counted (the batch says how many), never grown; `onHalf` asks for a
+ * drain when it is half full, so a drain every second or so keeps up with
+ * hundreds of thousands of tasks a second. With `enabled` false, recording
+ * is one branch.
+ */
+import { keyToHex } from "../../common/ids.js";
+import type { TaskEventBatch, TaskEventError } from "../../common/task-events.js";
+import { bytesOf } from "../../common/task-events.js";
+import type { TaskSpec } from "../../scheduler/index.js";
+
+/** Events a node's buffer holds between drains. */
+export const TASK_EVENT_CAPACITY = 1 << 16;
+
+/** What a failure says in a task's record: its code, class, message and guest stack. */
+export function eventError(err: Error, at: number): TaskEventError {
+  const e = err as Error & { code?: unknown; guestName?: unknown; guestMessage?: unknown; guestStack?: unknown };
+  const out: TaskEventError = {
+    at,
+    code: typeof e.code === "string" ? e.code : "WRAY_TASK_ERROR",
+    name: typeof e.guestName === "string" && e.guestName ? e.guestName : e.name,
+    message: typeof e.guestMessage === "string" ? e.guestMessage : e.message,
+  };
+  if (typeof e.guestStack === "string" && e.guestStack) out.stack = e.guestStack;
+  return out;
+}
+
+export class TaskEvents {
+  /** Record at all (off: `taskEvents: false`). */
+  enabled: boolean;
+  /** Called once when the buffer reaches half its capacity (drain it soon). */
+  onHalf: () => void = () => {};
+  readonly #cap: number;
+  #n = 0;
+  #dropped = 0;
+  readonly #ids: Uint32Array;
+  readonly #states: Uint8Array;
+  readonly #kinds: Uint8Array;
+  readonly #times: Float64Array;
+  readonly #isos: Int32Array;
+  readonly #ms: Float64Array;
+  readonly #names: string[];
+  readonly #jobs: (string | undefined)[];
+  readonly #actors: (string | undefined)[];
+  #errors: { at: number; error: Error }[] = [];
+
+  constructor(enabled = true, capacity = TASK_EVENT_CAPACITY) {
+    this.enabled = enabled;
+    this.#cap = capacity;
+    this.#ids = new Uint32Array(capacity * 4);
+    this.#states = new Uint8Array(capacity);
+    this.#kinds = new Uint8Array(capacity);
+    this.#times = new Float64Array(capacity);
+    this.#isos = new Int32Array(capacity);
+    this.#ms = new Float64Array(capacity);
+    this.#names = new Array<string>(capacity);
+    this.#jobs = new Array<string | undefined>(capacity);
+    this.#actors = new Array<string | undefined>(capacity);
+  }
+
+  /** Events waiting to be drained. */
+  get length(): number {
+    return this.#n;
+  }
+
+  /**
+   * `task` entered `state` (EV_*) now; `iso` where it runs, `ms` its run's
+   * duration (a finish), `actor` its actor ("<id hex> <class>"), `error`
+   * why it failed.
+   */
+  record(task: TaskSpec, state: number, iso = -1, ms = 0, actor?: string, error?: Error): void {
+    if (!this.enabled) return;
+    const i = this.#n;
+    if (i >= this.#cap) {
+      this.#dropped++;
+      return;
+    }
+    this.#n = i + 1;
+    const id = task.taskId;
+    const w = this.#ids;
+    const j = i << 2;
+    w[j] = id.w0;
+    w[j + 1] = id.w1;
+    w[j + 2] = id.w2;
+    w[j + 3] = id.w3;
+    this.#states[i] = state;
+    this.#kinds[i] = task.kind;
+    this.#times[i] = performance.timeOrigin + performance.now();
+    this.#isos[i] = iso;
+    this.#ms[i] = ms;
+    this.#names[i] = task.name;
+    this.#jobs[i] = task.job;
+    this.#actors[i] = actor;
+    if (error !== undefined) this.#errors.push({ at: i, error });
+    if (i + 1 === this.#cap >> 1) this.onHalf();
+  }
+
+  /** The events so far as a batch from `node` (undefined: none), and an empty buffer. */
+  drain(node: string): TaskEventBatch | undefined {
+    const n = this.#n;
+    if (n === 0 && this.#dropped === 0) return undefined;
+    const names: string[] = [];
+    const nameOf = new Map<string, number>();
+    const nameIx = new Uint32Array(n);
+    const jobs: string[] = [];
+    const jobOf = new Map<string, number>();
+    const jobIx = new Uint32Array(n);
+    const actors: string[] = [];
+    const actorOf = new Map<string, number>();
+    const actorIx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const name = this.#names[i]!;
+      let x = nameOf.get(name);
+      if (x === undefined) nameOf.set(name, (x = names.push(name) - 1));
+      nameIx[i] = x;
+      const job = this.#jobs[i];
+      if (job !== undefined) {
+        let y = jobOf.get(job);
+        if (y === undefined) jobOf.set(job, (y = jobs.push(job)));
+        jobIx[i] = y;
+      }
+      const actor = this.#actors[i];
+      if (actor !== undefined) {
+        let z = actorOf.get(actor);
+        if (z === undefined) actorOf.set(actor, (z = actors.push(actor)));
+        actorIx[i] = z;
+      }
+    }
+    // (the string columns keep their references until overwritten: a drain costs no clearing pass)
+    const batch: TaskEventBatch = {
+      node,
+      n,
+      ids: bytesOf(this.#ids, n * 16).slice(),
+      states: this.#states.slice(0, n),
+      kinds: this.#kinds.slice(0, n),
+      times: bytesOf(this.#times, n * 8).slice(),
+      isos: bytesOf(this.#isos, n * 4).slice(),
+      ms: bytesOf(this.#ms, n * 8).slice(),
+      names,
+      nameIx: bytesOf(nameIx, n * 4),
+      jobs,
+      jobIx: bytesOf(jobIx, n * 4),
+      actors,
+      actorIx: bytesOf(actorIx, n * 4),
+      errors: this.#errors.map((x) => eventError(x.error, x.at)),
+      dropped: this.#dropped,
+    };
+    this.#n = 0;
+    this.#dropped = 0;
+    this.#errors = [];
+    return batch;
+  }
+}
+
+/** How an actor is named in task events: "<id hex> <class>". */
+export function eventActor(key: string, className: string): string {
+  return `${keyToHex(key)} ${className}`;
+}
