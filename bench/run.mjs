@@ -138,8 +138,22 @@ await row("driver start to first result", "ms", driverStart, "a fresh process: i
 await row("single client tasks sync", "us", () => roundTrip(2000, () => noop.remote()), "submit + get of a no-op task, one at a time");
 
 await row("single client tasks async", "tasks/s", () => throughput(100_000, () => noop.remote()), "100k no-op tasks submitted, then one get");
-
-// the same two rows with a compiled guest: what the interpreter costs end to end
+if (wants("single client tasks async (task events off)")) {
+  // the cost of task events: two fresh drivers, one recording them and one not, alternated in this run
+  const drivers = [];
+  for (const taskEvents of [true, false]) {
+    const d = await init({ log: () => {}, taskEvents });
+    const f = (await d.load(await guestPath())).fn("noop");
+    await d.get(Array.from({ length: 20_000 }, () => f.remote()));
+    drivers.push({ d, f, values: [] });
+  }
+  // many short alternations: this machine's noise (±15% between reps) would swamp a few long ones
+  for (let i = 0; i < 3 * reps; i++) for (const x of i % 2 ? drivers : [...drivers].reverse()) x.values.push(await throughput(50_000, () => x.f.remote(), x.d));
+  for (const x of drivers) await x.d.shutdown();
+  const [on, off] = drivers.map((x) => median(x.values));
+  report("single client tasks async (task events on)", on, "tasks/s", "a fresh driver recording task events (the default), alternated with the next: median of 15 runs of 50k tasks");
+  report("single client tasks async (task events off)", off, "tasks/s", `a fresh driver with taskEvents: false; on/off = ${(on / off).toFixed(3)}`);
+}
 if (wants("single client tasks sync (c guest)") || wants("single client tasks async (c guest)")) {
   const cmod = await ray.load(here("../test/guests/conformance-c/conformance-c.wasm"));
   const square = cmod.fn("square");
@@ -610,7 +624,7 @@ if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(
 
 // ---- cluster: a head and two hosts as processes on loopback, this process a driver --------------
 
-const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "baseline: ws bulk transfer", "cross-host get gigabytes", "cross-host placement group create/removal", "control store writes"]; // each also " (TLS)"
+const CLUSTER_ROWS = ["baseline: ws round trip", "cross-host tasks sync", "cross-host tasks async", "cross-host tasks async (task events off)", "baseline: ws bulk transfer", "cross-host get gigabytes", "cross-host placement group create/removal", "control store writes"]; // each also " (TLS)"
 if (CLUSTER_ROWS.some(wants)) {
   const { child } = await import("./recovery.mjs");
   const { mkdtempSync, rmSync } = await import("node:fs");
@@ -720,6 +734,47 @@ if (CLUSTER_ROWS.some(wants)) {
   }
   await clusterRows(false);
   await clusterRows(true);
+
+  /**
+   * The cost of task events across hosts: two clusters at once (a head and
+   * two hosts each), one recording task events and one not (every node
+   * and the driver), and the async row alternated between them.
+   */
+  async function eventsAB() {
+    if (!wants("cross-host tasks async (task events off)")) return;
+    const clusters = [];
+    try {
+      for (const events of [true, false]) {
+        const home = mkdtempSync(join(tmpdir(), "wray-bench-events-"));
+        const env = { ...process.env, WRAY_HOME: home };
+        const flag = events ? [] : ["--no-task-events"];
+        const c = { home, procs: [], values: [] };
+        clusters.push(c);
+        const head = await child([cli, "start", "--head", "--port", "0", "--num-cpus", "0", ...flag, "--block"], env, /wray head started at (ws:\/\/\S+)/);
+        c.procs.push(head.p);
+        for (let i = 0; i < 2; i++) c.procs.push((await child([cli, "start", "--address", head.m[1], "--num-cpus", "1", ...flag, "--block"], env, /joined/)).p);
+        const { readFileSync } = await import("node:fs");
+        c.ray = await init({ address: head.m[1], token: readFileSync(join(home, "token"), "utf8").trim(), log: () => {}, taskEvents: events });
+        c.noop = (await c.ray.load(await guestPath())).fn("noop");
+        await c.ray.get(Array.from({ length: 5000 }, () => c.noop.remote()));
+      }
+      for (let i = 0; i < 3 * reps; i++) for (const c of i % 2 ? clusters : [...clusters].reverse()) c.values.push(await throughput(20_000, () => c.noop.remote(), c.ray));
+      const [on, off] = clusters.map((c) => median(c.values));
+      report("cross-host tasks async (task events on)", on, "tasks/s", "2 hosts, every node and the driver recording task events (the default), alternated with the next: median of 15 runs of 20k tasks");
+      report("cross-host tasks async (task events off)", off, "tasks/s", `the same cluster shape started with --no-task-events (and a driver with taskEvents: false); on/off = ${(on / off).toFixed(3)}`);
+    } finally {
+      for (const c of clusters) {
+        await c.ray?.shutdown();
+        for (const p of c.procs) p.kill("SIGTERM");
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      for (const c of clusters) {
+        for (const p of c.procs) if (p.exitCode === null) p.kill("SIGKILL");
+        rmSync(c.home, { recursive: true, force: true });
+      }
+    }
+  }
+  await eventsAB();
 
   for (const shards of [1, 4]) {
     await row(`control store writes (${shards} shard${shards > 1 ? "s" : ""})`, "puts/s", async () => {

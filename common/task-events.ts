@@ -13,7 +13,7 @@
  *   records          TaskRecord, TaskFilter, TaskSummaryRow
  *   TaskTable        ingest, eviction, queries, summary, timeline
  */
-import { bytesToHex } from "./ids.js";
+import { hexToKey, keyToHex } from "./ids.js";
 
 // ---- batches ----------------------------------------------------------------------------
 
@@ -57,6 +57,8 @@ export interface TaskEventBatch {
   times: Uint8Array;
   isos: Uint8Array;
   ms: Uint8Array;
+  /** For a finish: when its task was sent to its isolate, if no event said so (NaN otherwise). */
+  sched: Uint8Array;
   names: string[];
   nameIx: Uint8Array;
   jobs: string[];
@@ -142,6 +144,8 @@ export interface TimelineEvent {
 export interface TaskTableOptions {
   /** Tasks of each job kept whole (older ones only count in the summary). Default 10,000. */
   maxTasksPerJob?: number;
+  /** Jobs kept (past it the oldest job's tasks and counts go). Default 100. */
+  maxJobs?: number;
 }
 
 // A duration histogram: bucket b holds durations in [BASE * GROWTH^(b-1), BASE * GROWTH^b) ms (b 0: below BASE).
@@ -163,6 +167,8 @@ function bucketValue(b: number): number {
 interface FunctionStats {
   name: string;
   kind: string;
+  kindNo: number;
+  job: string;
   /** Tasks by their latest state (a task moves from one count to the next). */
   states: Float64Array;
   runs: number;
@@ -170,21 +176,65 @@ interface FunctionStats {
   hist: Uint32Array;
 }
 
-/** What the table keeps of one task: the record, and its stats row. */
-interface Kept {
-  rec: TaskRecord;
-  stats: FunctionStats;
+/**
+ * A job's tasks kept whole, as columns of a ring (no object per task: a
+ * task is a slot, its ID a key in `slotOf`); when the ring is full the
+ * oldest task's slot is taken for the next. It grows by doubling up to
+ * the table's `maxTasksPerJob`.
+ */
+class JobRing {
+  readonly job: string;
+  cap = 0;
+  /** Slots used so far, and where the next new task goes once it is full. */
+  used = 0;
+  next = 0;
+  keys: string[] = [];
+  readonly slotOf = new Map<string, number>();
+  state = new Uint8Array(0);
+  kind = new Uint8Array(0);
+  iso = new Int32Array(0);
+  attempts = new Uint16Array(0);
+  dur = new Float64Array(0);
+  /** TASK_STATES.length times per slot (NaN: not entered). */
+  times = new Float64Array(0);
+  name: string[] = [];
+  node: string[] = [];
+  actor: (string | undefined)[] = [];
+  error: (TaskEventError | undefined)[] = [];
+  stats: FunctionStats[] = [];
+
+  constructor(job: string) {
+    this.job = job;
+  }
+
+  grow(to: number): void {
+    const copy = <T extends Uint8Array | Int32Array | Uint16Array | Float64Array>(a: T, make: new (n: number) => T, per = 1): T => {
+      const b = new make(to * per);
+      b.set(a);
+      return b;
+    };
+    this.state = copy(this.state, Uint8Array);
+    this.kind = copy(this.kind, Uint8Array);
+    this.iso = copy(this.iso, Int32Array);
+    this.attempts = copy(this.attempts, Uint16Array);
+    this.dur = copy(this.dur, Float64Array);
+    const times = new Float64Array(to * TASK_STATES.length).fill(NaN);
+    times.set(this.times);
+    this.times = times;
+    this.cap = to;
+  }
 }
 
 // ---- TaskTable --------------------------------------------------------------------------
 
 export class TaskTable {
   readonly maxTasksPerJob: number;
-  /** Tasks kept whole, by job, in the order they were first seen (the oldest is evicted first). */
-  readonly #jobs = new Map<string, Map<string, Kept>>();
+  readonly maxJobs: number;
+  /** Tasks kept whole, by job (in the order jobs were first seen: the oldest job goes first past maxJobs). */
+  readonly #jobs = new Map<string, JobRing>();
   /** Counts and histograms by job, then "<kind> <name>". */
   readonly #stats = new Map<string, Map<string, FunctionStats>>();
-  /** The latest state of evicted tasks still running (so a later event moves the right count): by task ID. */
+  /** The latest state of evicted tasks still going (so a later event moves the right count), by key; bounded. */
   readonly #evictedStates = new Map<string, { stats: FunctionStats; state: number }>();
   /** Events nodes dropped (their buffers were full). */
   dropped = 0;
@@ -197,49 +247,70 @@ export class TaskTable {
     const max = options.maxTasksPerJob ?? 10_000;
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxTasksPerJob must be an integer >= 1, got ${String(max)}`);
     this.maxTasksPerJob = max;
+    this.maxJobs = options.maxJobs ?? 100;
   }
 
   /** Tasks kept whole now, over every job. */
   get size(): number {
     let n = 0;
-    for (const m of this.#jobs.values()) n += m.size;
+    for (const r of this.#jobs.values()) n += r.slotOf.size;
     return n;
   }
 
-  /** Folds a node's batch in. */
+  /** Folds a node's batch in (RangeError for a batch whose columns do not agree). */
   ingest(b: TaskEventBatch): void {
     const n = b.n;
-    const sizes: [string, Uint8Array, number][] = [["ids", b.ids, 16], ["states", b.states, 1], ["kinds", b.kinds, 1], ["times", b.times, 8], ["isos", b.isos, 4], ["ms", b.ms, 8], ["nameIx", b.nameIx, 4], ["jobIx", b.jobIx, 4], ["actorIx", b.actorIx, 4]];
+    const sizes: [string, Uint8Array, number][] = [["ids", b.ids, 16], ["states", b.states, 1], ["kinds", b.kinds, 1], ["times", b.times, 8], ["isos", b.isos, 4], ["ms", b.ms, 8], ["sched", b.sched, 8], ["nameIx", b.nameIx, 4], ["jobIx", b.jobIx, 4], ["actorIx", b.actorIx, 4]];
     for (const [what, col, size] of sizes) if (col.length !== n * size) throw new RangeError(`a task event batch of ${n} events has ${col.length} bytes of ${what}, not ${n * size}`);
     this.dropped += b.dropped;
     this.events += n;
     const states = b.states;
     const kinds = b.kinds;
+    const ids = column(b.ids, Uint16Array, 2);
     const times = column(b.times, Float64Array, 8);
     const isos = column(b.isos, Int32Array, 4);
     const ms = column(b.ms, Float64Array, 8);
+    const sched = column(b.sched, Float64Array, 8);
     const nameIx = column(b.nameIx, Uint32Array, 4);
     const jobIx = column(b.jobIx, Uint32Array, 4);
     const actorIx = column(b.actorIx, Uint32Array, 4);
     let e = 0;
     const errors = b.errors;
+    let lastJob = -1;
+    let ring: JobRing | undefined;
+    let job = "";
     for (let i = 0; i < n; i++) {
-      const id = bytesToHex(b.ids, i * 16, 16);
-      // a task with no job is the reporting node's own (a driver's)
-      const job = jobIx[i]! > 0 ? (b.jobs[jobIx[i]! - 1] ?? b.node) : b.node;
-      const state = states[i]!;
+      // the ID as a key (common/ids.ts): its 16 bytes as 8 UTF-16 units, made in one call
+      const j = i << 3;
+      const id = String.fromCharCode(ids[j]!, ids[j + 1]!, ids[j + 2]!, ids[j + 3]!, ids[j + 4]!, ids[j + 5]!, ids[j + 6]!, ids[j + 7]!);
+      if (jobIx[i] !== lastJob) {
+        lastJob = jobIx[i]!;
+        // a task with no job is the reporting node's own (a driver's)
+        job = lastJob > 0 ? (b.jobs[lastJob - 1] ?? b.node) : b.node;
+        ring = this.#ring(job);
+      }
       let error: TaskEventError | undefined;
       while (e < errors.length && errors[e]!.at < i) e++;
       if (e < errors.length && errors[e]!.at === i) error = errors[e];
-      this.#event(id, job, b.names[nameIx[i]!] ?? "?", kinds[i]!, state, times[i]!, isos[i]!, ms[i]!, b.node, actorIx[i]! > 0 ? b.actors[actorIx[i]! - 1] : undefined, error);
+      this.#event(ring!, job, id, b.names[nameIx[i]!] ?? "?", kinds[i]!, states[i]!, times[i]!, isos[i]!, ms[i]!, b.node, actorIx[i]! > 0 ? b.actors[actorIx[i]! - 1] : undefined, error, sched[i]!);
     }
   }
 
-  #event(id: string, job: string, name: string, kind: number, state: number, t: number, iso: number, ms: number, node: string, actor: string | undefined, error: TaskEventError | undefined): void {
-    let tasks = this.#jobs.get(job);
-    if (!tasks) this.#jobs.set(job, (tasks = new Map()));
-    let k = tasks.get(id);
-    if (!k) {
+  #ring(job: string): JobRing {
+    let r = this.#jobs.get(job);
+    if (r) return r;
+    if (this.#jobs.size >= this.maxJobs) {
+      const oldest = this.#jobs.keys().next().value as string;
+      this.dropJob(oldest);
+    }
+    r = new JobRing(job);
+    this.#jobs.set(job, r);
+    return r;
+  }
+
+  #event(r: JobRing, job: string, id: string, name: string, kind: number, state: number, t: number, iso: number, ms: number, node: string, actor: string | undefined, error: TaskEventError | undefined, scheduled: number): void {
+    let slot = r.slotOf.get(id);
+    if (slot === undefined) {
       const ev = this.#evictedStates.get(id);
       if (ev) {
         // an evicted task still going: only its count moves
@@ -248,34 +319,64 @@ export class TaskTable {
         else ev.state = state;
         return;
       }
+      slot = this.#newSlot(r);
       const stats = this.#statsOf(job, name, kind);
-      const rec: TaskRecord = { taskId: id, name, kind: TASK_KINDS[kind] ?? "task", state: TASK_STATES[state]!, job, node, isolate: iso, times: {}, attempts: 0 };
-      k = { rec, stats };
-      tasks.set(id, k);
+      r.slotOf.set(id, slot);
+      r.keys[slot] = id;
+      r.state[slot] = state;
+      r.kind[slot] = kind;
+      r.iso[slot] = iso;
+      r.attempts[slot] = 0;
+      r.dur[slot] = NaN;
+      r.times.fill(NaN, slot * TASK_STATES.length, (slot + 1) * TASK_STATES.length);
+      r.name[slot] = name;
+      r.node[slot] = node;
+      r.actor[slot] = actor;
+      r.error[slot] = undefined;
+      r.stats[slot] = stats;
       stats.states[state]!++;
       if (state >= EV_FINISHED) this.#ran(stats, ms);
-      if (tasks.size > this.maxTasksPerJob) this.#evictOldest(tasks);
     } else {
       // events of one task may come from two nodes (its owner's submit, its runner's run) in either order: a state only moves on
-      const now = TASK_STATES.indexOf(k.rec.state);
+      const now = r.state[slot]!;
       if (state > now) {
-        this.#move(k.stats, now, state, ms);
-        k.rec.state = TASK_STATES[state]!;
+        this.#move(r.stats[slot]!, now, state, ms);
+        r.state[slot] = state;
       }
+      if (actor !== undefined) r.actor[slot] = actor;
     }
-    const rec = k.rec;
-    rec.times[TASK_STATES[state]!] = t;
+    r.times[slot * TASK_STATES.length + state] = t;
+    if (!Number.isNaN(scheduled)) r.times[slot * TASK_STATES.length + EV_SCHEDULED] = scheduled;
     if (state >= EV_SCHEDULED) {
-      rec.node = node;
-      rec.isolate = iso;
+      r.node[slot] = node;
+      r.iso[slot] = iso;
     }
     if (state >= EV_FINISHED) {
-      rec.durationMs = ms;
-      rec.times.running = t - ms;
-      rec.attempts++;
-      if (error) rec.error = { code: error.code, name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+      r.dur[slot] = ms;
+      r.times[slot * TASK_STATES.length + EV_RUNNING] = t - ms;
+      r.attempts[slot]!++;
+      if (error) r.error[slot] = error;
     }
-    if (actor !== undefined) rec.actor = actor;
+  }
+
+  /** A slot for a new task: a free one, or the oldest task's (evicted: it stays in the counts). */
+  #newSlot(r: JobRing): number {
+    if (r.used < r.cap) return r.used++;
+    if (r.cap < this.maxTasksPerJob) {
+      r.grow(Math.min(this.maxTasksPerJob, Math.max(256, r.cap * 2)));
+      return r.used++;
+    }
+    const slot = r.next;
+    r.next = (slot + 1) % r.cap;
+    const old = r.keys[slot]!;
+    r.slotOf.delete(old);
+    this.evicted++;
+    const state = r.state[slot]!;
+    if (state < EV_FINISHED) {
+      if (this.#evictedStates.size >= EVICTED_TRACKED) this.#evictedStates.delete(this.#evictedStates.keys().next().value as string);
+      this.#evictedStates.set(old, { stats: r.stats[slot]!, state });
+    }
+    return slot;
   }
 
   /** A task moves from state `from` to `to` in its row's counts. */
@@ -293,58 +394,110 @@ export class TaskTable {
   }
 
   #statsOf(job: string, name: string, kind: number): FunctionStats {
-    let byName = this.#stats.get(job);
-    if (!byName) this.#stats.set(job, (byName = new Map()));
-    const key = `${kind} ${name}`;
-    let s = byName.get(key);
-    if (!s) byName.set(key, (s = { name, kind: TASK_KINDS[kind] ?? "task", states: new Float64Array(TASK_STATES.length), runs: 0, totalMs: 0, hist: new Uint32Array(H_BUCKETS) }));
+    // runs of events share a function: the last one found is looked at first
+    const last = this.#lastStats;
+    if (last !== undefined && last.name === name && last.kindNo === kind && last.job === job) return last;
+    const s = this.#findStats(job, name, kind);
+    this.#lastStats = s;
     return s;
   }
 
-  #evictOldest(tasks: Map<string, Kept>): void {
-    const first = tasks.keys().next().value as string;
-    const k = tasks.get(first)!;
-    tasks.delete(first);
-    this.evicted++;
-    const state = TASK_STATES.indexOf(k.rec.state);
-    if (state < EV_FINISHED) this.#evictedStates.set(first, { stats: k.stats, state });
+  #lastStats: FunctionStats | undefined;
+
+  #findStats(job: string, name: string, kind: number): FunctionStats {
+    let byName = this.#stats.get(job);
+    if (!byName) this.#stats.set(job, (byName = new Map()));
+    const key = kind === 0 ? name : `${kind} ${name}`;
+    let s = byName.get(key);
+    if (!s) byName.set(key, (s = { name, kind: TASK_KINDS[kind] ?? "task", kindNo: kind, job, states: new Float64Array(TASK_STATES.length), runs: 0, totalMs: 0, hist: new Uint32Array(H_BUCKETS) }));
+    return s;
   }
 
-  /** Forgets a job's tasks and counts (its driver left long ago). */
+  /** Forgets a job's tasks and counts. */
   dropJob(job: string): void {
     this.#jobs.delete(job);
     this.#stats.delete(job);
+    this.#lastStats = undefined;
+  }
+
+  #record(r: JobRing, slot: number): TaskRecord {
+    const times: Partial<Record<TaskState, number>> = {};
+    for (let s = 0; s < TASK_STATES.length; s++) {
+      const t = r.times[slot * TASK_STATES.length + s]!;
+      if (!Number.isNaN(t)) times[TASK_STATES[s]!] = t;
+    }
+    const rec: TaskRecord = {
+      taskId: keyToHex(r.keys[slot]!),
+      name: r.name[slot]!,
+      kind: TASK_KINDS[r.kind[slot]!] ?? "task",
+      state: TASK_STATES[r.state[slot]!]!,
+      job: r.job,
+      node: r.node[slot]!,
+      isolate: r.iso[slot]!,
+      times,
+      attempts: r.attempts[slot]!,
+    };
+    const actor = r.actor[slot];
+    if (actor !== undefined) rec.actor = actor;
+    if (!Number.isNaN(r.dur[slot]!)) rec.durationMs = r.dur[slot]!;
+    const err = r.error[slot];
+    if (err) rec.error = { code: err.code, name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    return rec;
   }
 
   /** Tasks kept whole that match `filter`, newest first, at most `limit`. */
   list(filter: TaskFilter = {}, limit = 100): TaskRecord[] {
-    const out: TaskRecord[] = [];
-    const jobs = filter.job !== undefined ? [this.#jobs.get(filter.job)].filter((m) => m !== undefined) : [...this.#jobs.values()];
-    const all: TaskRecord[] = [];
-    for (const m of jobs) for (const k of m.values()) if (matches(k.rec, filter)) all.push(k.rec);
-    all.sort((a, b) => firstTime(b) - firstTime(a));
-    for (const r of all) {
-      if (out.length >= limit) break;
-      out.push(r);
+    const found: [JobRing, number, number][] = [];
+    for (const [job, r] of this.#jobs) {
+      if (filter.job !== undefined && job !== filter.job) continue;
+      for (const slot of r.slotOf.values()) if (this.#matches(r, slot, filter)) found.push([r, slot, this.#firstTime(r, slot)]);
     }
-    return out;
+    found.sort((a, b) => b[2] - a[2]);
+    return found.slice(0, limit).map(([r, slot]) => this.#record(r, slot));
   }
 
   /** One task by its ID (32 hex digits, or a unique prefix of at least 8). */
   get(id: string): TaskRecord | undefined {
     const want = id.toLowerCase();
-    let found: TaskRecord | undefined;
-    for (const m of this.#jobs.values()) {
-      const exact = m.get(want);
-      if (exact) return exact.rec;
-      if (want.length < 8) continue;
-      for (const [k, v] of m) {
-        if (!k.startsWith(want)) continue;
+    if (!/^[0-9a-f]*$/.test(want)) return undefined;
+    if (want.length === 32) {
+      const key = hexToKey(want);
+      for (const r of this.#jobs.values()) {
+        const slot = r.slotOf.get(key);
+        if (slot !== undefined) return this.#record(r, slot);
+      }
+      return undefined;
+    }
+    if (want.length < 8) return undefined;
+    let found: [JobRing, number] | undefined;
+    for (const r of this.#jobs.values()) {
+      for (const [key, slot] of r.slotOf) {
+        if (!keyToHex(key).startsWith(want)) continue;
         if (found) return undefined; // not unique
-        found = v.rec;
+        found = [r, slot];
       }
     }
-    return found;
+    return found && this.#record(found[0], found[1]);
+  }
+
+  #matches(r: JobRing, slot: number, f: TaskFilter): boolean {
+    if (f.state !== undefined && TASK_STATES[r.state[slot]!] !== f.state.toLowerCase()) return false;
+    const actor = r.actor[slot];
+    const cls = actor?.split(" ")[1];
+    if (f.name !== undefined && r.name[slot] !== f.name && !(cls !== undefined && `${cls}.${r.name[slot]}` === f.name)) return false;
+    if (f.node !== undefined && !r.node[slot]!.startsWith(f.node)) return false;
+    if (f.kind !== undefined && TASK_KINDS[r.kind[slot]!] !== f.kind) return false;
+    if (f.actor !== undefined && !(actor !== undefined && (actor.startsWith(f.actor) || cls === f.actor))) return false;
+    return true;
+  }
+
+  #firstTime(r: JobRing, slot: number): number {
+    const at = slot * TASK_STATES.length;
+    for (let s = 0; s < TASK_STATES.length; s++) {
+      const t = r.times[at + s]!;
+      if (!Number.isNaN(t)) return t;
+    }
+    return 0;
   }
 
   /** Counts by function and state, and run-time statistics, over every task seen (evicted ones included). */
@@ -380,21 +533,25 @@ export class TaskTable {
    */
   timeline(job?: string): TimelineEvent[] {
     const out: TimelineEvent[] = [];
-    for (const [j, m] of this.#jobs) {
+    for (const [j, r] of this.#jobs) {
       if (job !== undefined && j !== job) continue;
-      for (const { rec } of m.values()) {
-        const start = rec.times.running;
-        if (start === undefined || rec.durationMs === undefined) continue;
-        const name = rec.actor !== undefined && rec.kind === "actor_method" ? `${rec.actor.split(" ")[1] ?? "?"}.${rec.name}` : rec.name;
+      for (const [key, slot] of r.slotOf) {
+        const start = r.times[slot * TASK_STATES.length + EV_RUNNING]!;
+        const dur = r.dur[slot]!;
+        if (Number.isNaN(start) || Number.isNaN(dur)) continue;
+        const kind = TASK_KINDS[r.kind[slot]!] ?? "task";
+        const actor = r.actor[slot];
+        const name = actor !== undefined && kind === "actor_method" ? `${actor.split(" ")[1] ?? "?"}.${r.name[slot]}` : r.name[slot]!;
+        const err = r.error[slot];
         out.push({
           name,
-          cat: rec.kind,
+          cat: kind,
           ph: "X",
           ts: Math.round(start * 1000),
-          dur: Math.max(1, Math.round(rec.durationMs * 1000)),
-          pid: `node ${rec.node.slice(0, 8)}`,
-          tid: rec.isolate,
-          args: { taskId: rec.taskId, state: rec.state, ...(rec.error ? { error: `${rec.error.name}: ${rec.error.message}` } : {}) },
+          dur: Math.max(1, Math.round(dur * 1000)),
+          pid: `node ${r.node[slot]!.slice(0, 8)}`,
+          tid: r.iso[slot]!,
+          args: { taskId: keyToHex(key), state: TASK_STATES[r.state[slot]!]!, ...(err ? { error: `${err.name}: ${err.message}` } : {}) },
         });
       }
     }
@@ -402,18 +559,8 @@ export class TaskTable {
   }
 }
 
-function matches(r: TaskRecord, f: TaskFilter): boolean {
-  if (f.state !== undefined && r.state !== f.state.toLowerCase()) return false;
-  if (f.name !== undefined && r.name !== f.name && !(r.actor !== undefined && `${r.actor.split(" ")[1]}.${r.name}` === f.name)) return false;
-  if (f.node !== undefined && !r.node.startsWith(f.node)) return false;
-  if (f.kind !== undefined && r.kind !== f.kind) return false;
-  if (f.actor !== undefined && !(r.actor !== undefined && (r.actor.startsWith(f.actor) || r.actor.split(" ")[1] === f.actor))) return false;
-  return true;
-}
-
-function firstTime(r: TaskRecord): number {
-  return r.times.submitted ?? r.times.scheduled ?? r.times.running ?? r.times.finished ?? r.times.failed ?? 0;
-}
+/** Evicted tasks whose later events still move their counts (past it, the oldest are forgotten). */
+const EVICTED_TRACKED = 100_000;
 
 function quantile(hist: Uint32Array, n: number, q: number): number {
   if (n === 0) return 0;

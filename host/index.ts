@@ -52,6 +52,7 @@ export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError,
 export { Gpu, GpuBuffer, Kernel, openHostGpu, ActorPool, PlacementGroup, Queue, StateApi } from "./driver/index.js";
 export type { StateListOptions } from "./driver/index.js";
 export { TaskTable } from "../common/task-events.js";
+export { TaskEvents } from "./node/index.js";
 export type { TaskRecord, TaskSummaryRow, TimelineEvent, ActorRow, TaskFilter, TaskState, TaskEventBatch } from "../common/task-events.js";
 export type { Bundle, QueueOptions, QueueWait, QueueActor } from "./driver/index.js";
 export { GpuDevice, GpuSession, HostGpu, GPU_BACKENDS, GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "../gpu/index.js";

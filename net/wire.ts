@@ -189,6 +189,7 @@ const BODY: Record<number, Check> = {
     times: bin,
     isos: bin,
     ms: bin,
+    sched: bin,
     names: arrayOf(str),
     nameIx: bin,
     jobs: arrayOf(str),

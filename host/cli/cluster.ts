@@ -59,6 +59,8 @@ const START_OPTIONS = {
   "head-reconnect-timeout-ms": { type: "string" },
   "node-ip-address": { type: "string" },
   "node-port": { type: "string" },
+  "no-task-events": { type: "boolean" },
+  "max-tasks-per-job": { type: "string" },
   block: { type: "boolean" },
 } as const;
 
@@ -198,6 +200,7 @@ async function runNode(values: StartValues): Promise<number> {
         shards: num("shards", values.shards, 1, true),
         heartbeatMs: num("heartbeat-ms", values["heartbeat-ms"], 10),
         missedHeartbeats: num("missed-heartbeats", values["missed-heartbeats"], 1, true),
+        maxTasksPerJob: num("max-tasks-per-job", values["max-tasks-per-job"], 1, true),
         log: say,
         onStop: () => void shutdown(0),
       });
@@ -224,6 +227,7 @@ async function runNode(values: StartValues): Promise<number> {
   if (res !== undefined) options.resources = res;
   const mem = num("object-store-memory", values["object-store-memory"], 1 << 20);
   if (mem !== undefined) options.objectStoreMemory = mem;
+  if (values["no-task-events"]) options.taskEvents = false;
   // the host's GPU: opened now when GPUs were asked for, else on first use (offered when one can exist);
   // a node closes it when it leaves, so a node that joins again opens it again
   const withGpu = async (): Promise<NodeOptions> => ({ ...options, ...(await openHostGpu({ numGpus: options.numGpus, gpuBackend: values["gpu-backend"] as GpuBackend | undefined, advertise: true, log: say })) });

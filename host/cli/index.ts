@@ -57,6 +57,8 @@ head options:
   --missed-heartbeats <n>    heartbeats a node may miss before it is declared dead (default 5)
   --restore                  start on the last head's session (its control store: nodes,
                              actors, names, functions, objects) at its address, after it died
+  --max-tasks-per-job <n>    tasks of each job whose events the head keeps whole for
+                             wray list/get/timeline (default 10000; all are counted)
 node options:
   --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN;
                              refused when others can read it: chmod 600)
@@ -75,6 +77,8 @@ node options:
   --gpu-backend <name>       vulkan, metal, d3d12, d3d11, opengl, opengles or null
   --resources <json>         custom resources, e.g. '{"memoryBound": 2}'
   --object-store-memory <bytes>
+  --no-task-events           record no task events here (wray list, summary, get and
+                             timeline then show none of this node's tasks)
   --block                    stay in the foreground
 `,
   status: `usage: wray status [--address ws://HEAD:PORT] [--token-file <file>] [--tls-ca <file>] [--json]

@@ -38,6 +38,9 @@ export interface Execution {
   /** Its method deferred its result (deferrals.ts), or was refused that: what its call fails with. */
   deferred: boolean;
   deferError: Error | undefined;
+  /** Task events: when it was sent to its isolate (ms since the epoch; NaN: not recorded), and whether an event said so yet. */
+  scheduledAt: number;
+  scheduledShown: boolean;
 }
 
 export class Executions {
@@ -55,7 +58,7 @@ export class Executions {
 
   /** Opens an execution of `task` on `iso` and gives it a slot (see close). */
   open(task: TaskSpec, iso: number, lent: boolean): Execution {
-    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, cancelled: false, forced: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1, deferred: false, deferError: undefined };
+    const exec: Execution = { task, iso, owned: undefined, blocks: undefined, timedOut: false, cancelled: false, forced: false, lent, pinned: undefined, storeError: undefined, gpu: undefined, ringPos: -1, deferred: false, deferError: undefined, scheduledAt: NaN, scheduledShown: false };
     const s = this.#free.pop();
     if (s !== undefined) this.#slots[s] = exec;
     else this.#slots.push(exec);
@@ -83,6 +86,11 @@ export class Executions {
   find(taskKey: string): Execution | undefined {
     for (const e of this.#slots) if (e !== undefined && e.task.taskId.key === taskKey) return e;
     return undefined;
+  }
+
+  /** Every open execution. */
+  *all(): IterableIterator<Execution> {
+    for (const e of this.#slots) if (e !== undefined) yield e;
   }
 
   /** The open executions on isolate `iso`. */

@@ -61,7 +61,7 @@ import { BundleReservations } from "./bundles.js";
 import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
 import { cancelHere } from "./cancel.js";
 import { Deferrals } from "./deferrals.js";
-import { TaskEvents, eventActor } from "./task-events.js";
+import { TaskEvents, eventActor, eventNow } from "./task-events.js";
 import { EV_FAILED, EV_FINISHED, EV_PENDING_ARGS, EV_SCHEDULED, EV_SUBMITTED } from "../../common/task-events.js";
 import { nestedOrUndefined } from "./values.js";
 
@@ -112,6 +112,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     this.executions = new Executions(this.store);
     this.deferrals = new Deferrals(this.store);
     this.taskEvents = new TaskEvents(options.taskEvents ?? true);
+    this.taskEvents.beforeDrain = () => this.#showRunning();
     this.scheduler = new LocalScheduler(this.store, this, { resources });
     this.#minIsolates = options.numIsolates ?? Math.max(1, Math.ceil(numCpus));
     this.pool = new IsolatePool(
@@ -253,6 +254,17 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     if (task.deps) for (const d of task.deps) if (this.store.entry(d)?.state === PENDING) return ev.record(task, EV_PENDING_ARGS, -1, 0, label);
   }
 
+  /** Task events, before a drain: the tasks running here that no event has shown scheduled yet. */
+  #showRunning(): void {
+    if (this.executions.inFlight === 0) return;
+    for (const exec of this.executions.all()) {
+      if (exec.scheduledShown || Number.isNaN(exec.scheduledAt)) continue;
+      exec.scheduledShown = true;
+      const task = exec.task;
+      this.taskEvents.record(task, EV_SCHEDULED, exec.iso, 0, task.kind === KIND_TASK ? undefined : this.#actorOf(exec.iso), undefined, exec.scheduledAt);
+    }
+  }
+
   /** Task events: the actor on `iso`, as events name it. */
   #actorOf(iso: number): string | undefined {
     const r = this.actors.onIsolate(iso);
@@ -303,8 +315,9 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   // ---- Executor: the scheduler's and the actors' hands ----------------------------------
 
   send(iso: number, task: TaskSpec): boolean {
-    if (this.taskEvents.enabled) this.taskEvents.record(task, EV_SCHEDULED, iso, 0, task.kind === KIND_TASK ? undefined : this.#actorOf(iso));
     const exec = this.executions.open(task, iso, false);
+    // (its finish says when it was scheduled, or a drain while it runs: #showRunning)
+    if (this.taskEvents.enabled) exec.scheduledAt = eventNow();
     const pos = this.pool.sendTask(iso, task.slot, task, this.executions.argPieces(exec, this.pool.maxRecord(iso)));
     if (pos < 0) {
       this.executions.close(exec);
@@ -317,8 +330,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   }
 
   lend(iso: number, task: TaskSpec): void {
-    if (this.taskEvents.enabled) this.taskEvents.record(task, EV_SCHEDULED, iso, 0, task.kind === KIND_TASK ? undefined : this.#actorOf(iso));
     const exec = this.executions.open(task, iso, true);
+    if (this.taskEvents.enabled) exec.scheduledAt = eventNow();
     this.#blocking.lent(iso);
     if (task.timeoutMs > 0) this.#watchdog.start();
     this.pool.replyRun(iso, task.slot, task, this.executions.argPieces(exec, 1 << 30));
@@ -391,7 +404,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       if (d.deferred && status === STATUS_OK) {
         // what the method returned is not its result: a later call's resolve gives that
         if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
-        if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FINISHED, iso, ms, this.#actorOf(iso));
+        if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FINISHED, iso, ms, this.#actorOf(iso), undefined, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
         this.executions.finish(exec);
         this.actors.finished(iso, task, undefined, false);
         if (d.ended) task.onDone?.(task);
@@ -424,7 +437,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       }
       for (const e of returns) this.store.fail(e, err);
     }
-    if (this.taskEvents.enabled) this.taskEvents.record(task, err ? EV_FAILED : EV_FINISHED, iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(iso), err);
+    if (this.taskEvents.enabled) this.taskEvents.record(task, err ? EV_FAILED : EV_FINISHED, iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(iso), err, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
     this.executions.finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
     else this.actors.finished(iso, task, err, status === STATUS_TRAP || status === STATUS_OUT_OF_MEMORY);
@@ -502,7 +515,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
           continue;
         }
         this.executions.finish(exec);
-        if (this.taskEvents.enabled) this.taskEvents.record(exec.task, EV_FAILED, iso, 0, undefined, death);
+        if (this.taskEvents.enabled) this.taskEvents.record(exec.task, EV_FAILED, iso, 0, undefined, death, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
         for (const e of exec.task.returns) this.store.fail(e, death);
         exec.task.onDone?.(exec.task);
       }

@@ -17,6 +17,14 @@ import type { TaskEventBatch, TaskEventError } from "../../common/task-events.js
 import { bytesOf } from "../../common/task-events.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 
+/** performance.timeOrigin, read once (it is a getter). */
+const ORIGIN = performance.timeOrigin;
+
+/** Now, as task events tell time: ms since the epoch. */
+export function eventNow(): number {
+  return ORIGIN + performance.now();
+}
+
 /** Events a node's buffer holds between drains. */
 export const TASK_EVENT_CAPACITY = 1 << 16;
 
@@ -38,6 +46,8 @@ export class TaskEvents {
   enabled: boolean;
   /** Called once when the buffer reaches half its capacity (drain it soon). */
   onHalf: () => void = () => {};
+  /** Called first thing in a drain (the node records then the tasks still running that no event has shown yet). */
+  beforeDrain: () => void = () => {};
   readonly #cap: number;
   #n = 0;
   #dropped = 0;
@@ -47,6 +57,7 @@ export class TaskEvents {
   readonly #times: Float64Array;
   readonly #isos: Int32Array;
   readonly #ms: Float64Array;
+  readonly #sched: Float64Array;
   readonly #names: string[];
   readonly #jobs: (string | undefined)[];
   readonly #actors: (string | undefined)[];
@@ -61,6 +72,7 @@ export class TaskEvents {
     this.#times = new Float64Array(capacity);
     this.#isos = new Int32Array(capacity);
     this.#ms = new Float64Array(capacity);
+    this.#sched = new Float64Array(capacity);
     this.#names = new Array<string>(capacity);
     this.#jobs = new Array<string | undefined>(capacity);
     this.#actors = new Array<string | undefined>(capacity);
@@ -72,11 +84,14 @@ export class TaskEvents {
   }
 
   /**
-   * `task` entered `state` (EV_*) now; `iso` where it runs, `ms` its run's
-   * duration (a finish), `actor` its actor ("<id hex> <class>"), `error`
-   * why it failed.
+   * `task` entered `state` (EV_*) now (or at `at`, ms since the epoch);
+   * `iso` where it runs, `ms` its run's duration (a finish), `actor` its
+   * actor ("<id hex> <class>"), `error` why it failed, `scheduled` when it
+   * was sent to its isolate, for a finish whose task no event showed
+   * scheduled (a task that ran between two drains costs one event here,
+   * not two).
    */
-  record(task: TaskSpec, state: number, iso = -1, ms = 0, actor?: string, error?: Error): void {
+  record(task: TaskSpec, state: number, iso = -1, ms = 0, actor?: string, error?: Error, at = NaN, scheduled = NaN): void {
     if (!this.enabled) return;
     const i = this.#n;
     if (i >= this.#cap) {
@@ -93,7 +108,8 @@ export class TaskEvents {
     w[j + 3] = id.w3;
     this.#states[i] = state;
     this.#kinds[i] = task.kind;
-    this.#times[i] = performance.timeOrigin + performance.now();
+    this.#times[i] = Number.isNaN(at) ? ORIGIN + performance.now() : at;
+    this.#sched[i] = scheduled;
     this.#isos[i] = iso;
     this.#ms[i] = ms;
     this.#names[i] = task.name;
@@ -105,6 +121,7 @@ export class TaskEvents {
 
   /** The events so far as a batch from `node` (undefined: none), and an empty buffer. */
   drain(node: string): TaskEventBatch | undefined {
+    if (this.enabled) this.beforeDrain();
     const n = this.#n;
     if (n === 0 && this.#dropped === 0) return undefined;
     const names: string[] = [];
@@ -116,23 +133,44 @@ export class TaskEvents {
     const actors: string[] = [];
     const actorOf = new Map<string, number>();
     const actorIx = new Uint32Array(n);
+    // runs of events share their strings: look up only when one changes
+    let lastName: string | undefined;
+    let x = 0;
+    let lastJob: string | undefined;
+    let y = 0;
+    let lastActor: string | undefined;
+    let z = 0;
     for (let i = 0; i < n; i++) {
       const name = this.#names[i]!;
-      let x = nameOf.get(name);
-      if (x === undefined) nameOf.set(name, (x = names.push(name) - 1));
+      if (name !== lastName) {
+        lastName = name;
+        const known = nameOf.get(name);
+        if (known === undefined) nameOf.set(name, (x = names.push(name) - 1));
+        else x = known;
+      }
       nameIx[i] = x;
       const job = this.#jobs[i];
-      if (job !== undefined) {
-        let y = jobOf.get(job);
-        if (y === undefined) jobOf.set(job, (y = jobs.push(job)));
-        jobIx[i] = y;
+      if (job !== lastJob) {
+        lastJob = job;
+        if (job === undefined) y = 0;
+        else {
+          const known = jobOf.get(job);
+          if (known === undefined) jobOf.set(job, (y = jobs.push(job)));
+          else y = known;
+        }
       }
+      jobIx[i] = y;
       const actor = this.#actors[i];
-      if (actor !== undefined) {
-        let z = actorOf.get(actor);
-        if (z === undefined) actorOf.set(actor, (z = actors.push(actor)));
-        actorIx[i] = z;
+      if (actor !== lastActor) {
+        lastActor = actor;
+        if (actor === undefined) z = 0;
+        else {
+          const known = actorOf.get(actor);
+          if (known === undefined) actorOf.set(actor, (z = actors.push(actor)));
+          else z = known;
+        }
       }
+      actorIx[i] = z;
     }
     // (the string columns keep their references until overwritten: a drain costs no clearing pass)
     const batch: TaskEventBatch = {
@@ -144,6 +182,7 @@ export class TaskEvents {
       times: bytesOf(this.#times, n * 8).slice(),
       isos: bytesOf(this.#isos, n * 4).slice(),
       ms: bytesOf(this.#ms, n * 8).slice(),
+      sched: bytesOf(this.#sched, n * 8).slice(),
       names,
       nameIx: bytesOf(nameIx, n * 4),
       jobs,
