@@ -10,7 +10,25 @@ import { TaskTable, actorRowMatches } from "../../common/task-events.js";
 import type { StateQueryBody } from "../../net/index.js";
 import type { ShardedControlStore } from "../../store/index.js";
 import { TABLES } from "../../store/index.js";
-import type { ActorTableRecord, ClusterStatus } from "./head.js";
+
+/** What this file reads of an actors-table record (head.ts's ActorTableRecord). */
+interface ActorTableView {
+  node: string;
+  className: string;
+  name?: string;
+  owner: string;
+  job?: string;
+  lifetime?: "detached";
+  state: "alive" | "dead";
+  death?: string;
+  restarts?: number;
+  hostRestarts?: number;
+}
+
+/** What this file reads of the cluster's status (head.ts's ClusterStatus). */
+interface StatusView {
+  nodes: { state: string; driver: boolean }[];
+}
 
 export interface HeadStateOptions {
   /** Tasks of each job the head keeps whole (older ones only count in summaries). Default 10,000. */
@@ -20,9 +38,9 @@ export interface HeadStateOptions {
 export class HeadState {
   readonly tasks: TaskTable;
   readonly #store: ShardedControlStore;
-  readonly #status: () => ClusterStatus;
+  readonly #status: () => StatusView;
 
-  constructor(store: ShardedControlStore, status: () => ClusterStatus, options: HeadStateOptions = {}) {
+  constructor(store: ShardedControlStore, status: () => StatusView, options: HeadStateOptions = {}) {
     this.#store = store;
     this.#status = status;
     this.tasks = new TaskTable({ maxTasksPerJob: options.maxTasksPerJob });
@@ -56,7 +74,7 @@ export class HeadState {
   async actors(): Promise<ActorRow[]> {
     const rows: ActorRow[] = [];
     for (const [id, v] of await this.#store.scan(TABLES.actors, "")) {
-      const r = v as ActorTableRecord;
+      const r = v as ActorTableView;
       const row: ActorRow = { actorId: id, className: r.className, state: r.state, node: r.node, job: r.job ?? r.owner, restarts: (r.restarts ?? 0) + (r.hostRestarts ?? 0) };
       if (r.name !== undefined) row.name = r.name;
       if (r.death !== undefined) row.death = r.death;
