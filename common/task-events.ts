@@ -242,6 +242,8 @@ export class TaskTable {
   events = 0;
   /** Tasks evicted from the whole records (they remain in the counts). */
   evicted = 0;
+  /** Calls seen of each actor, by its ID (32 hex digits); bounded like the jobs. */
+  readonly #actorCalls = new Map<string, number>();
 
   constructor(options: TaskTableOptions = {}) {
     const max = options.maxTasksPerJob ?? 10_000;
@@ -336,6 +338,12 @@ export class TaskTable {
       r.stats[slot] = stats;
       stats.states[state]!++;
       if (state >= EV_FINISHED) this.#ran(stats, ms);
+      if (kind === 2 && actor !== undefined) {
+        const a = actor.slice(0, 32);
+        const n = this.#actorCalls.get(a);
+        if (n === undefined && this.#actorCalls.size >= 100_000) this.#actorCalls.delete(this.#actorCalls.keys().next().value as string);
+        this.#actorCalls.set(a, (n ?? 0) + 1);
+      }
     } else {
       // events of one task may come from two nodes (its owner's submit, its runner's run) in either order: a state only moves on
       const now = r.state[slot]!;
@@ -411,6 +419,11 @@ export class TaskTable {
     let s = byName.get(key);
     if (!s) byName.set(key, (s = { name, kind: TASK_KINDS[kind] ?? "task", kindNo: kind, job, states: new Float64Array(TASK_STATES.length), runs: 0, totalMs: 0, hist: new Uint32Array(H_BUCKETS) }));
     return s;
+  }
+
+  /** Calls of actor `actorId` (32 hex digits) the table has seen. */
+  actorCalls(actorId: string): number {
+    return this.#actorCalls.get(actorId) ?? 0;
   }
 
   /** Forgets a job's tasks and counts. */
@@ -586,6 +599,8 @@ export interface ActorRow {
   restarts: number;
   death?: string;
   detached?: boolean;
+  /** Calls of it the task events show (the head's count; 0 where they are off). */
+  calls?: number;
 }
 
 /** Whether `a` matches each given field (state, class, name, node, job). */

@@ -22,6 +22,9 @@ import { ConnectionClosedError, RemoteError, WireError } from "./errors.js";
 import type { FailBody, Message, MessageType } from "./wire.js";
 import { ChunkReply, FRAME_TARGET_BYTES, FrameWriter, MSG, chunkReplyHeader, decodeFrame, typeName } from "./wire.js";
 
+/** Everything this process's connections sent and received since it started (metrics read these). */
+export const WIRE_TOTALS = { framesIn: 0, framesOut: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+
 /** What carries frames for a connection (a transport makes one per socket). */
 export interface Link {
   /** Sends one frame (given whole, or as parts to be joined); `written` is called once the link no longer holds it. */
@@ -141,6 +144,7 @@ export class Connection {
 
   #write(type: MessageType, id: number, body: unknown): void {
     this.messagesOut++;
+    WIRE_TOTALS.messagesOut++;
     const len = this.#writer.add(type, id, body);
     if (len >= FRAME_TARGET_BYTES) this.flush();
     else if (!this.#flushQueued) {
@@ -161,6 +165,8 @@ export class Connection {
   #sendFrame(frame: Uint8Array | readonly Uint8Array[], size: number, written: (() => void) | undefined): void {
     this.#buffered += size;
     this.framesOut++;
+    WIRE_TOTALS.framesOut++;
+    WIRE_TOTALS.bytesOut += size;
     this.#link.send(frame, () => {
       written?.();
       this.#buffered -= size;
@@ -188,6 +194,9 @@ export class Connection {
     }
     this.framesIn++;
     this.messagesIn += msgs.length;
+    WIRE_TOTALS.framesIn++;
+    WIRE_TOTALS.messagesIn += msgs.length;
+    WIRE_TOTALS.bytesIn += frame.length;
     for (const m of msgs) this.#dispatch(m);
   }
 
@@ -244,6 +253,7 @@ export class Connection {
     this.flush();
     const header = chunkReplyHeader(id, chunk);
     this.messagesOut++;
+    WIRE_TOTALS.messagesOut++;
     this.#sendFrame([header, chunk.data], header.length + chunk.data.length, chunk.done);
   }
 

@@ -39,7 +39,7 @@ export type {
   LogBody,
 } from "./wire.js";
 export { advertisedAddress } from "./ws.js";
-export { Connection, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED, CLOSE_FENCED } from "./connection.js";
+export { Connection, WIRE_TOTALS, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED, CLOSE_FENCED } from "./connection.js";
 export type { Link, Handler } from "./connection.js";
 export type { Transport, Listener, ListenOptions } from "./transport.js";
 export { WsTransport, TOKEN_HEADER, isLoopback, clearTextWarning } from "./ws.js";

@@ -160,12 +160,14 @@ memoryMb?: number;
 
 /** What a STATE_QUERY asks the head (the state API): tasks, one task, a summary, the timeline, actors or nodes. */
 export interface StateQueryBody {
-  what: "tasks" | "task" | "summary" | "timeline" | "actors" | "nodes";
+  what: "tasks" | "task" | "summary" | "timeline" | "actors" | "nodes" | "logs" | "objects";
   /** Fields a row must match (tasks: state, name, job, node, kind, actor). */
   filter?: Record<string, string>;
   limit?: number;
   /** The task ("task"). */
   id?: string;
+  /** Logs: only records after this sequence number (`wray logs --follow` asks again with the last one it got). */
+  since?: number;
 }
 
 /** Guest log lines sent to the driver whose program made them. */

@@ -199,7 +199,7 @@ const BODY: Record<number, Check> = {
     errors: arrayOf(shape({ at: uint, code: str, name: str, message: str, stack: optional(str) })),
     dropped: uint,
   }),
-  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str) }),
+  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "objects"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

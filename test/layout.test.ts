@@ -11,11 +11,12 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const SOURCE = ["common", "gpu", "host", "net", "scheduler", "store", "guest-sdk"];
 /** The rooms of host/, and the rooms each must never import. */
 const NEVER: Record<string, string[]> = {
-  isolate: ["node", "cluster", "head", "driver", "cli"],
-  node: ["cluster", "head", "driver", "cli"],
-  head: ["isolate", "node", "cluster", "driver", "cli"],
-  cluster: ["driver", "cli"],
-  driver: ["cli"],
+  isolate: ["node", "cluster", "head", "driver", "observe", "cli"],
+  node: ["cluster", "head", "driver", "observe", "cli"],
+  head: ["isolate", "node", "cluster", "driver", "observe", "cli"],
+  cluster: ["driver", "observe", "cli"],
+  driver: ["observe", "cli"],
+  observe: ["isolate", "cluster", "driver", "cli"],
   cli: [],
 };
 const MAX_LINES = 500;

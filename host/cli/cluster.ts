@@ -31,6 +31,8 @@ import {
 } from "../head/index.js";
 import type { ClusterStatus } from "../head/index.js";
 import { Head } from "../head/index.js";
+import type { ObserveServer } from "../observe/index.js";
+import { headMetrics, nodeMetrics, startObserveServer } from "../observe/index.js";
 import type { NodeOptions } from "../node/index.js";
 import { HostNode } from "../node/index.js";
 import { NodeFencedError } from "../errors.js";
@@ -60,6 +62,9 @@ const START_OPTIONS = {
   "node-ip-address": { type: "string" },
   "node-port": { type: "string" },
   "no-task-events": { type: "boolean" },
+  "dashboard-port": { type: "string" },
+  "dashboard-host": { type: "string" },
+  "metrics-port": { type: "string" },
   "max-tasks-per-job": { type: "string" },
   block: { type: "boolean" },
 } as const;
@@ -154,6 +159,10 @@ async function runNode(values: StartValues): Promise<number> {
     process.stderr.write(`wray start: ${l}\n`);
     return 1;
   };
+  const dashboardPort = port("dashboard-port", values["dashboard-port"]);
+  const metricsPort = port("metrics-port", values["metrics-port"]);
+  if (dashboardPort !== undefined && !values.head) return fail("--dashboard-port is the head's (another node serves its metrics with --metrics-port)");
+  const servers: ObserveServer[] = [];
   const tokenFile = values["token-file"] ?? defaultTokenFile();
   const tlsFiles: TlsFiles = { ...tlsFilesFromEnv() };
   if (values["tls-cert"] !== undefined) tlsFiles.cert = values["tls-cert"];
@@ -269,6 +278,7 @@ async function runNode(values: StartValues): Promise<number> {
     stopping = true;
     removeNodeFile(process.pid);
     removeHeadFile(process.pid);
+    for (const s of servers) await s.close().catch(() => {});
     // this node leaves, then the head stops accepting, finishes its writes and closes its store
     await current.cluster.close().catch(() => {});
     await current.node.close().catch(() => {});
@@ -313,6 +323,26 @@ async function runNode(values: StartValues): Promise<number> {
     say(`drivers:   init({ address: "auto" }) on this machine, or WRAY_ADDRESS=${head.address}`);
   } else say(`wray node ${cluster.nodeId.slice(0, 8)} joined ${address} (${offered(node)}), serving peers at ${cluster.address}`);
   writeNodeFile({ pid: process.pid, nodeId: cluster.nodeId, head: head !== undefined, address: head?.address ?? cluster.address });
+  if (dashboardPort !== undefined || metricsPort !== undefined) {
+    try {
+      const registry = nodeMetrics(() => current.node);
+      if (head) headMetrics(head, registry);
+      const host = values["dashboard-host"] ?? "127.0.0.1";
+      if (dashboardPort !== undefined) {
+        const s = await startObserveServer({ host, port: dashboardPort, token, registry, head });
+        servers.push(s);
+        say(`dashboard: ${s.url} (sign in with the cluster's token; Prometheus: ${s.url}/metrics)`);
+      }
+      if (metricsPort !== undefined) {
+        const s = await startObserveServer({ host, port: metricsPort, token, registry });
+        servers.push(s);
+        say(`metrics:   ${s.url}/metrics (Authorization: Bearer <the cluster's token>)`);
+      }
+    } catch (e) {
+      process.stderr.write(`wray start: the dashboard or metrics server did not start: ${(e as Error).message}\n`);
+      await shutdown(1);
+    }
+  }
   await new Promise(() => {});
   return 0;
 }

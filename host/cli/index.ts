@@ -77,6 +77,9 @@ node options:
   --gpu-backend <name>       vulkan, metal, d3d12, d3d11, opengl, opengles or null
   --resources <json>         custom resources, e.g. '{"memoryBound": 2}'
   --object-store-memory <bytes>
+  --dashboard-port <n>       (head) serve the dashboard and /metrics there (0: any free port)
+  --dashboard-host <ip>      the interface the dashboard and metrics listen on (default 127.0.0.1)
+  --metrics-port <n>         serve this node's Prometheus metrics there (/metrics)
   --no-task-events           record no task events here (wray list, summary, get and
                              timeline then show none of this node's tasks)
   --block                    stay in the foreground

@@ -390,6 +390,23 @@ export class ClusterNode implements ClusterLink {
   }
 
   /** A guest's log record for driver `job`: batched, sent before the next result or soon. */
+  /** Guest log records for the head, sent together soon. */
+  #headLogs: LogBody["records"] = [];
+
+  logToHead(record: LogRecord): void {
+    const r: LogBody["records"][number] = { level: record.level, text: record.text };
+    if (record.task !== undefined) r.task = record.task;
+    if (record.actor !== undefined) r.actor = record.actor;
+    if (record.actorId !== undefined) r.actorId = record.actorId;
+    if (this.#headLogs.push(r) === 1) {
+      setImmediate(() => {
+        const records = this.#headLogs;
+        this.#headLogs = [];
+        if (!this.#closed) this.#head.notify(MSG.LOG, { node: this.nodeId, records } satisfies LogBody);
+      });
+    }
+  }
+
   forwardLog(job: string, record: LogRecord): void {
     this.#run.forwardLog(job, record);
   }

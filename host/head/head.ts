@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { StateQueryBody, ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { LogBody, StateQueryBody, ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import type { Shape } from "../../scheduler/index.js";
@@ -340,6 +340,11 @@ export class Head {
       }
       case MSG.STATE_QUERY:
         return this.state.query(m.body as StateQueryBody);
+      case MSG.LOG: {
+        const node = this.#nodeOf(conn);
+        if (node !== undefined) this.state.log(node, (m.body as LogBody).records);
+        return null;
+      }
       case MSG.CLUSTER_STOP:
         this.#log("(wray) stop requested");
         setImmediate(() => this.#onStop?.());

@@ -7,7 +7,7 @@
  */
 import type { ActorRow, TaskEventBatch } from "../../common/task-events.js";
 import { TaskTable, actorRowMatches } from "../../common/task-events.js";
-import type { StateQueryBody } from "../../net/index.js";
+import type { LogBody, StateQueryBody } from "../../net/index.js";
 import type { ShardedControlStore } from "../../store/index.js";
 import { TABLES } from "../../store/index.js";
 
@@ -33,17 +33,71 @@ interface StatusView {
 export interface HeadStateOptions {
   /** Tasks of each job the head keeps whole (older ones only count in summaries). Default 10,000. */
   maxTasksPerJob?: number;
+  /** Guest log lines the head keeps of each node (the latest). Default 2,000. */
+  logLinesPerNode?: number;
+}
+
+/** A guest's log line as the head keeps it. */
+export interface LogLine {
+  /** Its order among every line the head got (`since` in a query). */
+  seq: number;
+  /** When the head got it, ms since the epoch. */
+  time: number;
+  node: string;
+  level: string;
+  text: string;
+  task?: string;
+  actor?: string;
+  actorId?: string;
+}
+
+/** An object as the control store's objects table records it (where it is, its size, its owner). */
+export interface ObjectRow {
+  objectId: string;
+  size: number;
+  nodes: string[];
+  owner: string;
 }
 
 export class HeadState {
   readonly tasks: TaskTable;
   readonly #store: ShardedControlStore;
   readonly #status: () => StatusView;
+  readonly #logs = new Map<string, LogLine[]>();
+  readonly #logCap: number;
+  #seq = 0;
 
   constructor(store: ShardedControlStore, status: () => StatusView, options: HeadStateOptions = {}) {
     this.#store = store;
     this.#status = status;
     this.tasks = new TaskTable({ maxTasksPerJob: options.maxTasksPerJob });
+    this.#logCap = options.logLinesPerNode ?? 2000;
+  }
+
+  /** Log lines from node `node`'s guests. */
+  log(node: string, records: LogBody["records"]): void {
+    let ring = this.#logs.get(node);
+    if (!ring) this.#logs.set(node, (ring = []));
+    const time = Date.now();
+    for (const r of records) ring.push({ seq: ++this.#seq, time, node, ...r });
+    if (ring.length > this.#logCap) ring.splice(0, ring.length - this.#logCap);
+  }
+
+  /** The latest `limit` log lines after `since` that match: node (a prefix), actor (class or ID prefix), task, level. */
+  logs(filter: Record<string, string>, limit: number, since = 0): LogLine[] {
+    const out: LogLine[] = [];
+    for (const [node, ring] of this.#logs) {
+      if (filter.node !== undefined && !node.startsWith(filter.node)) continue;
+      for (const l of ring) {
+        if (l.seq <= since) continue;
+        if (filter.actor !== undefined && l.actor !== filter.actor && !(l.actorId ?? "").startsWith(filter.actor)) continue;
+        if (filter.task !== undefined && l.task !== filter.task) continue;
+        if (filter.level !== undefined && l.level !== filter.level) continue;
+        out.push(l);
+      }
+    }
+    out.sort((a, b) => a.seq - b.seq);
+    return out.slice(-limit);
   }
 
   /** A batch of task events from node `node` (the connection's, whatever the batch says). */
@@ -67,7 +121,21 @@ export class HeadState {
         return (await this.actors()).filter((a) => actorRowMatches(a, filter)).slice(0, limit);
       case "nodes":
         return this.#status().nodes.filter((n) => (filter.state === undefined || n.state === filter.state) && (filter.driver === undefined || String(n.driver) === filter.driver)).slice(0, limit);
+      case "logs":
+        return this.logs(filter, limit, q.since ?? 0);
+      case "objects":
+        return this.objects(limit);
     }
+  }
+
+  /** Objects the objects table records (those whose refs left their node), largest first. */
+  async objects(limit: number): Promise<ObjectRow[]> {
+    const rows: ObjectRow[] = [];
+    for (const [id, v] of await this.#store.scan(TABLES.objects, "")) {
+      const o = v as { nodes: string[]; size: number; owner: string };
+      rows.push({ objectId: id, size: o.size, nodes: o.nodes, owner: o.owner });
+    }
+    return rows.sort((a, b) => b.size - a.size).slice(0, limit);
   }
 
   /** Every actor the actors table knows, live ones first. */
@@ -79,6 +147,7 @@ export class HeadState {
       if (r.name !== undefined) row.name = r.name;
       if (r.death !== undefined) row.death = r.death;
       if (r.lifetime) row.detached = true;
+      row.calls = this.tasks.actorCalls(id);
       rows.push(row);
     }
     return rows.sort((a, b) => (a.state === b.state ? 0 : a.state === "alive" ? -1 : 1));

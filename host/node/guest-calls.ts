@@ -248,6 +248,7 @@ export class GuestCalls implements GuestEvents {
       }
       host.emitLog(r);
       if (job !== undefined) host.cluster?.forwardLog(job, r);
+      host.cluster?.logToHead(r);
     }
   }
 

@@ -33,4 +33,6 @@ export interface ClusterLink {
   cancel(taskKey: string, options: CancelOptions, result?: ObjectEntry): void;
   /** A guest's log record, from a task of driver `job`'s program: sent to that driver. */
   forwardLog(job: string, record: LogRecord): void;
+  /** Sends a guest's log record to the head too (batched), for `wray logs` and the dashboard. */
+  logToHead(record: LogRecord): void;
 }

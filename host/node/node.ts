@@ -79,6 +79,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   readonly deferrals: Deferrals;
   /** Each task's state transitions here, until drained (to the head, or an embedded driver's table). */
   readonly taskEvents: TaskEvents;
+  /** Tasks (and actor calls) submitted here, and finished or failed here, since the node started (metrics). */
+  readonly counts = { submitted: 0, finished: 0, failed: 0 };
   /** Placement-group bundles reserved here. */
   readonly bundles: BundleReservations;
   /** Set by an embedded driver's placement groups: a wait for a group being made, for a demand in it (else undefined). */
@@ -247,6 +249,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
 
   /** Task events: `task` was submitted here (and waits for arguments, if one is not ready). */
   #submitted(task: TaskSpec, actor?: ActorRecord): void {
+    this.counts.submitted++;
     const ev = this.taskEvents;
     if (!ev.enabled) return;
     const label = actor && (actor.eventLabel ??= eventActor(actor.key, actor.className));
@@ -356,6 +359,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   }
 
   reject(task: TaskSpec, error: Error): void {
+    this.counts.failed++;
     if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FAILED, -1, 0, undefined, error);
     for (const e of task.returns) this.store.fail(e, error);
     releaseArgs(this.store, task);
@@ -404,6 +408,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       if (d.deferred && status === STATUS_OK) {
         // what the method returned is not its result: a later call's resolve gives that
         if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
+        this.counts.finished++;
         if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FINISHED, iso, ms, this.#actorOf(iso), undefined, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
         this.executions.finish(exec);
         this.actors.finished(iso, task, undefined, false);
@@ -437,6 +442,8 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
       }
       for (const e of returns) this.store.fail(e, err);
     }
+    if (err) this.counts.failed++;
+    else this.counts.finished++;
     if (this.taskEvents.enabled) this.taskEvents.record(task, err ? EV_FAILED : EV_FINISHED, iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(iso), err, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
     this.executions.finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);

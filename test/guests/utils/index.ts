@@ -22,6 +22,11 @@ export class Worker {
   count(): number {
     return this.calls;
   }
+  /** Prints a line (the dashboard shows it under this actor). */
+  shout(line: string): number {
+    console.log(line);
+    return ++this.calls;
+  }
 }
 
 /** Doubles `xs` on a pool of `n` workers: in order, and as they finish (the first value is the slowest). */
