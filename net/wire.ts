@@ -72,6 +72,8 @@ export const MSG = {
   // the state API: nodes send their task events to the head; clients ask it
   TASK_EVENTS: 90,
   STATE_QUERY: 91,
+  /** The head asks a node what its object store holds (`wray memory`). */
+  NODE_MEMORY: 92,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -199,7 +201,8 @@ const BODY: Record<number, Check> = {
     errors: arrayOf(shape({ at: uint, code: str, name: str, message: str, stack: optional(str) })),
     dropped: uint,
   }),
-  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "objects"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
+  [MSG.NODE_MEMORY]: shape({ limit: uint }),
+  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "objects", "memory"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

@@ -6,7 +6,8 @@
  *   wray build <entry.ts|js|c> [-o out.wasm] [--opt-size] [--lang js|as|c|rust]
  *   wray start --head | --address ws://HEAD:PORT [options]
  *   wray status [--json]
- *   wray list tasks|actors|nodes|drivers, wray summary tasks, wray get task <id>, wray timeline
+ *   wray list tasks|actors|nodes|drivers, wray summary tasks, wray get task <id>, wray timeline,
+ *   wray logs, wray memory
  *   wray stop
  *   wray <command> --help, wray --version
  *
@@ -21,7 +22,7 @@ import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest } from "../../guest-sdk/index.js";
 import { NoClusterHere, UsageError, start, status, stop } from "./cluster.js";
-import { get, list, summary, timeline } from "./state.js";
+import { get, list, logs, memory, summary, timeline } from "./state.js";
 import { prepareComponent } from "../node/index.js";
 import { WrayError } from "../../common/errors.js";
 
@@ -119,6 +120,18 @@ Writes the timeline of the tasks the head keeps as a Chrome trace file
 (one event per task run, on a lane per node and isolate): open it in
 https://ui.perfetto.dev or chrome://tracing.
 `,
+  logs: `usage: wray logs [--actor <class|id>] [--task <name>] [--node <id>] [--follow] [--limit <n>] [--json]
+
+What guests printed, as the head keeps it (the latest lines of each node):
+time, node, the task or actor method, the line. --follow keeps printing
+new lines until interrupted.
+`,
+  memory: `usage: wray memory [--limit <n>] [--json]
+
+What every node's object store holds (drivers included), as ray.memory()
+shows a driver's: objects, inline, shared, pinned and spilled bytes, and
+the largest objects (--limit of each node, default 20).
+`,
   stop: `usage: wray stop
 
 Stops the wray nodes running on this machine (heads last): in order, with
@@ -136,6 +149,8 @@ commands:
   summary tasks              tasks by function and state, with run times
   get task <id>              one task: history, node, error with the guest stack
   timeline [-o file]         the tasks' timeline as a Chrome trace
+  logs [--actor X] [-f]      what guests printed (--follow for more)
+  memory                     every node's object store
   stop                       stop this machine's wray nodes
 
   wray <command> --help      what a command takes
@@ -173,7 +188,7 @@ async function build(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, list, summary, get, timeline, stop };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, list, summary, get, timeline, logs, memory, stop };
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -141,3 +141,73 @@ export async function timeline(argv: string[]): Promise<number> {
   process.stdout.write(`wrote ${events.length} task runs to ${file} (open it in https://ui.perfetto.dev or chrome://tracing)\n`);
   return 0;
 }
+
+const LOG_OPTIONS = { ...HEAD_OPTIONS, actor: { type: "string" }, task: { type: "string" }, node: { type: "string" }, follow: { type: "boolean", short: "f" }, limit: { type: "string" } } as const;
+
+interface LogLine {
+  seq: number;
+  time: number;
+  node: string;
+  level: string;
+  text: string;
+  task?: string;
+  actor?: string;
+}
+
+function logLine(l: LogLine): string {
+  const where = l.actor ? `${l.actor}.${l.task ?? "?"}` : (l.task ?? "?");
+  const level = l.level === "info" ? "" : `${l.level} `;
+  return `${new Date(l.time).toISOString().slice(11, 23)} ${l.node.slice(0, 8)} (${where}) ${level}${l.text}`;
+}
+
+/** `wray logs`: what guests printed, from the head (the latest lines of each node); --follow asks again every half second. */
+export async function logs(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: LOG_OPTIONS, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const filter: Record<string, string> = {};
+  if (values.actor !== undefined) filter.actor = values.actor;
+  if (values.task !== undefined) filter.task = values.task;
+  if (values.node !== undefined) filter.node = values.node;
+  const limit = limitOf(values.limit ?? "1000");
+  let since = 0;
+  for (;;) {
+    const lines = await ask<LogLine[]>(values, { what: "logs", filter, limit, since });
+    for (const l of lines) process.stdout.write(values.json ? JSON.stringify(l) + "\n" : logLine(l) + "\n");
+    if (lines.length > 0) since = lines[lines.length - 1]!.seq;
+    if (!values.follow) return 0;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+interface NodeMemory {
+  node: string;
+  memory?: { totals: { objects: number; inlineBytes: number; arenaBytes: number; arenaCapacity: number; pinnedBytes: number; spilledBytes: number; spilledBytesTotal: number; restoredBytesTotal: number }; objects: { id: string; state: string; where: string; size: number; refs: number; pins: number }[]; omitted: number };
+  error?: string;
+}
+
+function bytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** `wray memory`: what `ray.memory()` shows, for every node (drivers included) of the cluster. */
+export async function memory(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...HEAD_OPTIONS, limit: { type: "string" } }, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const nodes = await ask<NodeMemory[]>(values, { what: "memory", limit: limitOf(values.limit ?? "20") });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(nodes, null, 2) + "\n");
+    return 0;
+  }
+  const rows = nodes.map((n) => {
+    const t = n.memory?.totals;
+    return t ? [n.node, String(t.objects), bytes(t.inlineBytes), bytes(t.arenaBytes), bytes(t.pinnedBytes), bytes(t.spilledBytes), bytes(t.arenaCapacity)] : [n.node, `(no answer: ${n.error ?? "?"})`, "", "", "", "", ""];
+  });
+  let out = table(["NODE", "OBJECTS", "INLINE", "SHARED", "PINNED", "SPILLED", "CAPACITY"], rows);
+  const objects = nodes.flatMap((n) => (n.memory?.objects ?? []).map((o) => ({ ...o, node: n.node }))).sort((a, b) => b.size - a.size);
+  if (objects.length > 0) out += "\n" + table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], objects.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, bytes(o.size), String(o.refs), String(o.pins)]));
+  process.stdout.write(out);
+  return 0;
+}

@@ -175,6 +175,16 @@ export class Head {
   private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string, maxTasksPerJob: number | undefined) {
     this.#directory = directory;
     this.state = new HeadState(store, () => this.status(), { maxTasksPerJob });
+    this.state.askNodes = (limit) =>
+      Promise.all(
+        [...this.#conns].map(async ([node, conn]) => {
+          try {
+            return { node, memory: await conn.request(MSG.NODE_MEMORY, { limit }, 10_000) };
+          } catch (e) {
+            return { node, error: (e as Error).message };
+          }
+        }),
+      );
     this.store = store;
     this.scheduler = scheduler;
     // clients read the tables; only this class writes them

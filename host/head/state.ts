@@ -67,6 +67,9 @@ export class HeadState {
   readonly #logCap: number;
   #seq = 0;
 
+  /** Asks each live node for its store's summary (wired by the head: NODE_MEMORY over its connections). */
+  askNodes: (limit: number) => Promise<{ node: string; memory?: unknown; error?: string }[]> = async () => [];
+
   constructor(store: ShardedControlStore, status: () => StatusView, options: HeadStateOptions = {}) {
     this.#store = store;
     this.#status = status;
@@ -125,6 +128,8 @@ export class HeadState {
         return this.logs(filter, limit, q.since ?? 0);
       case "objects":
         return this.objects(limit);
+      case "memory":
+        return this.askNodes(limit);
     }
   }
 

@@ -5,7 +5,9 @@
  * `summary`, `get`, `timeline`, plain and --json) read them there.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Driver, TaskRecord, TaskSummaryRow } from "wray";
@@ -92,6 +94,32 @@ test("state API across nodes: tasks with their history, node and guest error; su
     assert.ok(trace.traceEvents.some((e) => e.name === "Counter.inc"));
     const fromDriver = await ray.timeline(join(cluster.home, "driver-trace.json"));
     assert.equal(fromDriver.filter((e) => e.name === "ok").length, 20);
+
+    // logs: what an actor printed, plain, --json, and --follow (a process of its own, stopped by its PID)
+    const utils = await ray.load(guest("utils"));
+    const w = utils.actor("Worker").remote();
+    await ray.get(w.shout!.remote("first line"));
+    await until(async () => (await cluster.cli(["logs", "--actor", "Worker"])).stdout.includes("first line"), 30_000, "the actor's line to reach the head");
+    assert.match(await cli("logs", "--actor", "Worker"), /\(Worker\.shout\) first line/);
+    const lines = (await cli("logs", "--actor", "Worker", "--json")).trim().split("\n").map((l) => JSON.parse(l) as { text: string; actor: string });
+    assert.deepEqual(lines.map((l) => [l.text, l.actor]), [["first line", "Worker"]]);
+    const follow = spawn(process.execPath, [fileURLToPath(new URL("../../dist/cli.js", import.meta.url)), "logs", "--actor", "Worker", "--follow"], { env: { ...process.env, WRAY_HOME: cluster.home }, stdio: ["ignore", "pipe", "pipe"] });
+    let followed = "";
+    follow.stdout.on("data", (d: Buffer) => (followed += d.toString()));
+    try {
+      await until(() => followed.includes("first line"), 30_000, "logs --follow to print what is there");
+      await ray.get(w.shout!.remote("second line"));
+      await until(() => followed.includes("second line"), 30_000, "logs --follow to print a new line");
+    } finally {
+      follow.kill("SIGTERM");
+    }
+
+    // memory: every node's store, the driver's put among its objects
+    const big = ray.put(new Uint8Array(300_000).fill(7));
+    const mem = JSON.parse(await cli("memory", "--json")) as { node: string; memory?: { objects: { id: string; where: string; size: number }[] } }[];
+    assert.ok(mem.length >= 3, "the head's node, the host and the driver answer");
+    assert.ok(mem.some((n) => n.memory?.objects.some((o) => o.id === big.hex && o.where === "shared" && o.size > 300_000)), "the driver's put is listed where it is");
+    assert.match(await cli("memory"), /^NODE\s+OBJECTS\s+INLINE\s+SHARED/m);
   } finally {
     await ray?.shutdown();
     await cluster.stop();
