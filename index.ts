@@ -51,7 +51,7 @@ export { InfeasibleTaskError, TaskCancelledError, PlacementGroupInfeasibleError,
 export type { PlacementStrategy } from "./scheduler/index.js";
 export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./scheduler/index.js";
 export { Gpu, GpuBuffer, Kernel, ActorPool, PlacementGroup, Queue, StateApi } from "./host/index.js";
-export type { StateListOptions, TaskRecord, TaskSummaryRow, TimelineEvent, ActorRow, TaskFilter, TaskState } from "./host/index.js";
+export type { ProgressOptions, ProgressStream, StateListOptions, TaskRecord, TaskSummaryRow, TimelineEvent, ActorRow, TaskFilter, TaskState } from "./host/index.js";
 export type { Bundle, QueueOptions, QueueWait, QueueActor } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";

@@ -50,7 +50,7 @@ export { formatStatus } from "./cli/cluster.js";
 export { ShardedControlStore } from "../store/index.js";
 export { InprocTransport, WsTransport, ConnectionFailedError, AddressInUseError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "../net/index.js";
 export { Gpu, GpuBuffer, Kernel, openHostGpu, ActorPool, PlacementGroup, Queue, StateApi } from "./driver/index.js";
-export type { StateListOptions } from "./driver/index.js";
+export type { StateListOptions, ProgressOptions, ProgressStream } from "./driver/index.js";
 export { TaskTable } from "../common/task-events.js";
 export { TaskEvents } from "./node/index.js";
 export type { TaskRecord, TaskSummaryRow, TimelineEvent, ActorRow, TaskFilter, TaskState, TaskEventBatch } from "../common/task-events.js";

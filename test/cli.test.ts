@@ -26,8 +26,8 @@ after(async () => {
   await home?.remove();
 });
 
-function wray(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: home.path };
+function wray(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, WRAY_HOME: home.path, ...extra };
   delete env.WRAY_TOKEN;
   delete env.WRAY_DEBUG;
   return runNode([CLI, ...args], env);
@@ -51,7 +51,7 @@ test("wray --version and help for every command", async () => {
   }
   const top = await wray(["--help"]);
   assert.equal(top.code, 0);
-  for (const cmd of ["build", "start", "status", "stop"]) {
+  for (const cmd of ["build", "start", "status", "list", "summary", "get", "timeline", "logs", "memory", "stop"]) {
     assert.match(top.stdout, new RegExp(`^  ${cmd} `, "m"));
     for (const args of [[cmd, "--help"], [cmd, "-h"], ["help", cmd]]) {
       const r = await wray(args);
@@ -70,7 +70,7 @@ test("wray --version and help for every command", async () => {
 test("usage mistakes: one line naming what is wrong and where to look, exit code 2", async () => {
   usage(await wray(["status", "--foo"]), /^wray status: unknown option '--foo'$/, "wray status --help");
   usage(await wray(["stop", "--force"]), /^wray stop: unknown option '--force'$/, "wray stop --help");
-  usage(await wray(["frobnicate"]), /^wray: unknown command 'frobnicate' \(commands: build, start, status, stop\)$/, "wray --help");
+  usage(await wray(["frobnicate"]), /^wray: unknown command 'frobnicate' \(commands: build, start, status, list, summary, get, timeline, logs, memory, stop\)$/, "wray --help");
   usage(await wray(["build"]), /^wray build: give the entry file to build/, "wray build --help");
   usage(await wray(["build", "a.ts", "--lang", "cobol"]), /^wray build: unknown --lang 'cobol' \(known: /, "wray build --help");
   usage(await wray(["build", "a.ts", "-o"]), /^wray build: option '-o, --output' needs a value$/, "wray build --help");
@@ -136,4 +136,33 @@ test("wray stop leaves alone a process that got the PID of a stale node file, an
     sleeper.kill("SIGKILL");
     rmSync(file, { force: true });
   }
+});
+
+test("wray build says what it is doing once a build takes a while (here: from the start), and nothing for a quick one", async () => {
+  const dir = await tempDir();
+  try {
+    const src = `${dir.path}/t.ts`;
+    writeFileSync(src, "export function one(): number { return 1; }\n");
+    const slow = await wray(["build", src, "-o", `${dir.path}/t.wasm`], { WRAY_PROGRESS_AFTER_MS: "1" });
+    assert.equal(slow.code, 0, slow.stderr);
+    assert.match(slow.stderr, /^wray build: bundling with esbuild and snapshotting QuickJS \(componentize-qjs\) \.\.\. \d+ s$/m);
+    assert.match(slow.stdout, /^built .*t\.wasm/);
+    const quick = await wray(["build", src, "-o", `${dir.path}/t2.wasm`], { WRAY_PROGRESS_AFTER_MS: "600000" });
+    assert.equal(quick.code, 0);
+    assert.equal(quick.stderr, "");
+  } finally {
+    await dir.remove();
+  }
+});
+
+test("the state commands say there is no cluster here, and refuse bad arguments", async () => {
+  for (const args of [["list", "tasks"], ["summary", "tasks"], ["get", "task", "0123456789abcdef"], ["timeline"], ["logs"], ["memory"]]) {
+    const r = await wray(args);
+    assert.equal(r.code, 1, `wray ${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /no cluster on this machine/);
+  }
+  usage(await wray(["list"]), /^wray list: say what to list: tasks, actors, nodes or drivers$/, "wray list --help");
+  usage(await wray(["list", "tasks", "--limit", "0"]), /--limit takes a whole number >= 1/, "wray list --help");
+  usage(await wray(["list", "tasks", "--filter", "nope"]), /--filter takes key=value, got 'nope'/, "wray list --help");
+  usage(await wray(["get", "task", "zz"]), /a task ID is 8 to 32 hex digits/, "wray get --help");
 });

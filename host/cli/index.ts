@@ -20,7 +20,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { GuestLanguage } from "../../guest-sdk/index.js";
-import { BuildError, GUEST_LANGUAGES, buildGuest } from "../../guest-sdk/index.js";
+import { BuildError, GUEST_LANGUAGES, buildGuest, guestLanguage } from "../../guest-sdk/index.js";
 import { NoClusterHere, UsageError, start, status, stop } from "./cluster.js";
 import { get, list, logs, memory, summary, timeline } from "./state.js";
 import { prepareComponent } from "../node/index.js";
@@ -165,13 +165,19 @@ async function build(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "give the entry file to build, e.g. wray build tasks.ts" : `expected one entry file, got ${positionals.length}: ${positionals.join(" ")}`);
   const t0 = performance.now();
+  const lang = values.lang;
+  if (lang !== undefined && !(GUEST_LANGUAGES as readonly string[]).includes(lang)) throw new UsageError(`unknown --lang '${lang}' (known: ${GUEST_LANGUAGES.join(", ")})`);
+  const entry = positionals[0]!;
+  const progress = buildProgress();
   try {
-    const lang = values.lang;
-    if (lang !== undefined && !(GUEST_LANGUAGES as readonly string[]).includes(lang)) throw new UsageError(`unknown --lang '${lang}' (known: ${GUEST_LANGUAGES.join(", ")})`);
-    const r = await buildGuest(positionals[0]!, { output: values.output, optimizeSize: values["opt-size"], lang: lang as GuestLanguage | undefined });
+    const language = (lang as GuestLanguage | undefined) ?? guestLanguage(entry);
+    progress.stage(STAGES[language] ?? `building ${entry}`);
+    const r = await buildGuest(entry, { output: values.output, optimizeSize: values["opt-size"], lang: lang as GuestLanguage | undefined });
     const ms = (performance.now() - t0).toFixed(0);
     // what a host will see: the component's own description (this also warms the load cache)
+    progress.stage("reading the component (jco generates its glue the first time; cached after)");
     const { manifest } = await prepareComponent(await readFile(r.output), r.output);
+    progress.stop();
     const classes = Object.entries(manifest.actors).map(([c, methods]) => `${c} (${methods.join(", ")})`);
     const parts = [`tasks: ${manifest.tasks.join(", ") || "none"}`];
     if (classes.length > 0) parts.push(`actor classes: ${classes.join(", ")}`);
@@ -180,12 +186,58 @@ async function build(argv: string[]): Promise<number> {
     if (ignored.length > 0) process.stdout.write(`  not tasks or actors, ignored: ${ignored.join(", ")} (only exported functions and classes run in wray)\n`);
     return 0;
   } catch (e) {
+    progress.stop();
     if (e instanceof BuildError) {
       process.stderr.write(`wray build: ${e.message}\n`);
       return 1;
     }
     throw e;
   }
+}
+
+/** What each language's build spends its time on. */
+const STAGES: Record<string, string> = {
+  js: "bundling with esbuild and snapshotting QuickJS (componentize-qjs)",
+  as: "compiling AssemblyScript (asc)",
+  c: "compiling C (clang, wasm32-wasi)",
+  rust: "compiling Rust (rustc, wasm32)",
+};
+
+/**
+ * Says on stderr what a build is doing once it has taken more than 2 s
+ * ($WRAY_PROGRESS_AFTER_MS): redrawn in place on a terminal, a line every
+ * 10 s elsewhere; quick builds print nothing.
+ */
+function buildProgress(): { stage(what: string): void; stop(): void } {
+  const after = Number(process.env.WRAY_PROGRESS_AFTER_MS ?? 2000);
+  const tty = process.stderr.isTTY === true;
+  const t0 = performance.now();
+  let what = "";
+  let shown = false;
+  let lastLine = 0;
+  const tick = setInterval(() => {
+    const s = (performance.now() - t0) / 1000;
+    if (s * 1000 < after) return;
+    if (tty) {
+      process.stderr.write(`\rwray build: ${what} ... ${s.toFixed(1)} s\x1b[K`);
+      shown = true;
+    } else if (!shown || performance.now() - lastLine >= 10_000) {
+      process.stderr.write(`wray build: ${what} ... ${s.toFixed(0)} s\n`);
+      shown = true;
+      lastLine = performance.now();
+    }
+  }, tty ? 250 : Math.min(500, Math.max(10, after)));
+  tick.unref();
+  return {
+    stage(w: string) {
+      if (w !== what && shown && !tty) lastLine = 0; // a new stage gets its line at once
+      what = w;
+    },
+    stop() {
+      clearInterval(tick);
+      if (shown && tty) process.stderr.write("\r\x1b[K");
+    },
+  };
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, list, summary, get, timeline, logs, memory, stop };

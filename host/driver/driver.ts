@@ -37,6 +37,8 @@ import { Waits, isLocated } from "./waits.js";
 import type { Bundle } from "./placement-groups.js";
 import { ClusterGroups, LocalGroups, PlacementGroup, bundleOf, bundleShapes, checkStrategy } from "./placement-groups.js";
 import { StateApi } from "./state.js";
+import { progress } from "./progress.js";
+import type { ProgressOptions } from "./progress.js";
 import type { TimelineEvent } from "../../common/task-events.js";
 
 /** A program's connection to wray: an embedded single-host cluster, or a cluster it joined as a driver (`init`). */
@@ -66,6 +68,16 @@ export class Driver implements DriverCalls {
     this.#refs = new DriverRefs(node.store, cluster ? (key) => cluster.want(key) : undefined, (key) => this.#adoptActor(key));
     this.#groups = cluster ? new ClusterGroups(cluster) : new LocalGroups(node);
     this.state = new StateApi(node, cluster);
+  }
+
+  /**
+   * The refs as they complete, with a progress bar on a terminal (plain
+   * lines elsewhere) on stderr or `options.stream`:
+   * `for await (const ref of ray.progress(refs, { label: "rollouts" })) ...`
+   */
+  progress<R extends ObjectRef>(refs: readonly R[], options: ProgressOptions = {}): AsyncGenerator<R, void, undefined> {
+    this.#check("progress()");
+    return progress(this, refs, options);
   }
 
   /**

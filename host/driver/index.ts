@@ -16,6 +16,7 @@ export { Gpu, GpuBuffer, Kernel, openHostGpu } from "./gpu.js";
 export { ActorPool } from "./actor-pool.js";
 export { Queue, queueComponentPath } from "./queue.js";
 export { StateApi } from "./state.js";
+export type { ProgressOptions, ProgressStream } from "./progress.js";
 export type { StateListOptions } from "./state.js";
 export type { QueueOptions, QueueWait, QueueActor } from "./queue.js";
 export { PlacementGroup } from "./placement-groups.js";
