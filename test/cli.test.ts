@@ -161,7 +161,7 @@ test("the state commands say there is no cluster here, and refuse bad arguments"
     assert.equal(r.code, 1, `wray ${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /no cluster on this machine/);
   }
-  usage(await wray(["list"]), /^wray list: say what to list: tasks, actors, nodes or drivers$/, "wray list --help");
+  usage(await wray(["list"]), /^wray list: say what to list: tasks, actors, objects, nodes or drivers$/, "wray list --help");
   usage(await wray(["list", "tasks", "--limit", "0"]), /--limit takes a whole number >= 1/, "wray list --help");
   usage(await wray(["list", "tasks", "--filter", "nope"]), /--filter takes key=value, got 'nope'/, "wray list --help");
   usage(await wray(["get", "task", "zz"]), /a task ID is 8 to 32 hex digits/, "wray get --help");

@@ -90,12 +90,14 @@ node options:
 Shows the cluster's nodes, resources, load, objects and actors. Without
 --address, the cluster started on this machine.
 `,
-  list: `usage: wray list tasks|actors|nodes|drivers [--state <s>] [--filter key=value]... [--limit <n>] [--json]
+  list: `usage: wray list tasks|actors|objects|nodes|drivers [--state <s>] [--filter key=value]... [--limit <n>] [--json]
 
 Lists what the cluster's head knows: tasks (newest first, from the task
 events every node sends; the latest ones of each job are kept whole),
-actors, nodes, drivers. Filters: tasks by state, name, node, job, kind,
-actor; actors by state, class, name, node, job; nodes by state.
+actors, objects (every node's store, largest first, with where they are,
+refs and pins), nodes, drivers. Filters: tasks by state, name, node, job,
+kind, actor; actors by state, class, name, node, job; objects by state,
+where, node; nodes by state.
 
   --state <s>             tasks: submitted, pending_args, scheduled, finished, failed
   --filter key=value      keep rows whose field matches (repeatable)
@@ -145,7 +147,7 @@ commands:
   build <entry>              compile a guest (TypeScript, AssemblyScript, C, Rust) into a component
   start --head | --address   start a cluster, or a node that joins one
   status                     show the cluster
-  list <what>                list tasks, actors, nodes or drivers
+  list <what>                list tasks, actors, objects, nodes or drivers
   summary tasks              tasks by function and state, with run times
   get task <id>              one task: history, node, error with the guest stack
   timeline [-o file]         the tasks' timeline as a Chrome trace

@@ -67,7 +67,7 @@ function oneLine(s: string, max = 60): string {
 export async function list(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: LIST_OPTIONS, allowPositionals: true });
   const what = positionals[0];
-  if (positionals.length !== 1 || !["tasks", "actors", "nodes", "drivers"].includes(what!)) throw new UsageError(`say what to list: tasks, actors, nodes or drivers${positionals.length > 0 ? ` (got '${positionals.join(" ")}')` : ""}`);
+  if (positionals.length !== 1 || !["tasks", "actors", "objects", "nodes", "drivers"].includes(what!)) throw new UsageError(`say what to list: tasks, actors, objects, nodes or drivers${positionals.length > 0 ? ` (got '${positionals.join(" ")}')` : ""}`);
   const filter = filterOf(values);
   const limit = limitOf(values.limit);
   const out = (x: unknown, text: () => string) => process.stdout.write(values.json ? JSON.stringify(x, null, 2) + "\n" : text());
@@ -78,6 +78,13 @@ export async function list(argv: string[]): Promise<number> {
   } else if (what === "actors") {
     const rows = await ask<ActorRow[]>(values, { what: "actors", filter, limit });
     out(rows, () => table(["ACTOR ID", "CLASS", "NAME", "STATE", "NODE", "RESTARTS", "DEATH"], rows.map((a) => [a.actorId, a.className, a.name ?? "", a.state, a.node.slice(0, 8), String(a.restarts), a.death ? oneLine(a.death) : ""])));
+  } else if (what === "objects") {
+    // every node's store (drivers included), largest first: what ray.memory() lists, cluster-wide
+    const nodes = await ask<NodeMemory[]>(values, { what: "memory", limit });
+    let rows = nodes.flatMap((n) => (n.memory?.objects ?? []).map((o) => ({ ...o, node: n.node })));
+    for (const [k, v] of Object.entries(filter)) rows = rows.filter((o) => String((o as Record<string, unknown>)[k] ?? "").startsWith(v));
+    rows = rows.sort((a, b) => b.size - a.size).slice(0, limit);
+    out(rows, () => table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], rows.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, bytes(o.size), String(o.refs), String(o.pins)])));
   } else {
     filter.driver = what === "drivers" ? "true" : "false";
     const rows = await ask<NodeStatus[]>(values, { what: "nodes", filter, limit });

@@ -139,8 +139,12 @@ export async function startObserveServer(options: ObserveServerOptions): Promise
         return json(res, 200, head.state.tasks.summary());
       case "/api/actors":
         return json(res, 200, await head.state.query({ what: "actors", filter, limit }));
-      case "/api/objects":
-        return json(res, 200, await head.state.objects(limit));
+      case "/api/objects": {
+        // every node's store (where each object is, its refs and pins), largest first
+        const nodes = (await head.state.askNodes(limit)) as { node: string; memory?: { objects: { size: number }[] } }[];
+        const rows = nodes.flatMap((n) => (n.memory?.objects ?? []).map((o) => ({ ...o, node: n.node })));
+        return json(res, 200, rows.sort((a, b) => b.size - a.size).slice(0, limit));
+      }
       case "/api/logs":
         return json(res, 200, head.state.logs(filter, limit, Number(q.since) || 0));
       case "/api/timeline":

@@ -122,7 +122,7 @@ const DRAW = {
     const rows = await api("/api/objects");
     const nodes = snap ? snap.status.nodes.filter((n) => n.state === "alive") : [];
     return h("div", {}, h("h2", {}, "Object store by node"), table(["node", "objects", "used", "capacity"], nodes.map((n) => [h("td", { class: "mono" }, n.nodeId.slice(0, 8)), n.objects, fmtBytes(n.storeUsed), fmtBytes(n.storeCapacity)])),
-      h("h2", {}, "Objects that left their node (largest first)"), table(["object", "size", "where", "owner"], rows.map((o) => [h("td", { class: "mono" }, o.objectId), fmtBytes(o.size), o.nodes.map((x) => x.slice(0, 8)).join(", "), h("td", { class: "mono" }, o.owner.slice(0, 8))])));
+      h("h2", {}, "Objects, every node's (largest first)"), table(["object", "node", "state", "where", "size", "refs", "pins", "on disk"], rows.map((o) => [h("td", { class: "mono" }, o.id), h("td", { class: "mono" }, o.node.slice(0, 8)), o.state, o.where, fmtBytes(o.size), o.refs, o.pins, o.onDisk ? "yes" : ""])));
   },
   async logs() {
     const actor = sessionStorage.getItem("logActor") || "";

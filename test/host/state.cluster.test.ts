@@ -120,6 +120,9 @@ test("state API across nodes: tasks with their history, node and guest error; su
     assert.ok(mem.length >= 3, "the head's node, the host and the driver answer");
     assert.ok(mem.some((n) => n.memory?.objects.some((o) => o.id === big.hex && o.where === "shared" && o.size > 300_000)), "the driver's put is listed where it is");
     assert.match(await cli("memory"), /^NODE\s+OBJECTS\s+INLINE\s+SHARED/m);
+    const objs = JSON.parse(await cli("list", "objects", "--filter", "where=shared", "--json")) as { id: string; where: string }[];
+    assert.ok(objs.some((o) => o.id === big.hex) && objs.every((o) => o.where === "shared"));
+    assert.match(await cli("list", "objects"), new RegExp(`^${big.hex}\\s+\\w{8}\\s+ready\\s+shared`, "m"));
   } finally {
     await ray?.shutdown();
     await cluster.stop();

@@ -74,7 +74,7 @@ function nonBlank(png: Uint8Array): number {
 }
 
 test("dashboard in Chromium: refused without the token; signed in it shows both nodes, a failing task with its guest error, an actor's log line; a screenshot; /metrics", { timeout: TEST_MS }, async () => {
-  const cluster = await startCluster({ heartbeatMs: 300, headArgs: ["--num-cpus", "0", "--dashboard-port", "0"], hosts: [["--num-cpus", "2"]] });
+  const cluster = await startCluster({ heartbeatMs: 300, headArgs: ["--num-cpus", "0", "--dashboard-port", "0"], hosts: [["--num-cpus", "2", "--metrics-port", "0"]] });
   let ray: Driver | undefined;
   let browser: Awaited<ReturnType<typeof puppeteer.launch>> | undefined;
   try {
@@ -143,7 +143,18 @@ test("dashboard in Chromium: refused without the token; signed in it shows both 
       assert.ok(m.includes(series), `/metrics has ${series}`);
     }
     // every line is a comment or `name{labels} value`
-    for (const line of m.split("\n").filter((l) => l && !l.startsWith("#"))) assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.e+-]+|NaN$/, line);
+    for (const line of m.split("\n").filter((l) => l && !l.startsWith("#"))) assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.e+-]+|NaN)$/, line);
+    // the host's own metrics (--metrics-port): its tasks, behind the token too
+    const hostMetrics = /metrics: {3}(http:\/\/\S+)\/metrics/.exec(cluster.hosts[0]!.output())?.[1];
+    assert.ok(hostMetrics, `the host says where its metrics are:\n${cluster.hosts[0]!.output()}`);
+    assert.equal((await fetch(`${hostMetrics}/metrics`)).status, 401);
+    const hm = await (await fetch(`${hostMetrics}/metrics`, { headers: { authorization: `Bearer ${cluster.token}` } })).text();
+    const finished = Number(/^wray_tasks_total\{state="finished"\} (\d+)/m.exec(hm)?.[1]);
+    assert.ok(finished >= 1, `the host counts the tasks it ran:\n${hm.slice(0, 500)}`);
+    assert.equal((await fetch(`${hostMetrics}/api/status`, { headers: { authorization: `Bearer ${cluster.token}` } })).status, 404, "a host serves only /metrics");
+    // the objects view lists every node's objects
+    await page.goto(`${url}/#objects`);
+    await page.waitForFunction(() => /Objects, every node's/.test(document.body.innerText));
   } finally {
     await browser?.close();
     await ray?.shutdown();
