@@ -14,7 +14,7 @@ import type { ActorRow, TaskRecord, TaskSummaryRow, TimelineEvent } from "../../
 import { TASK_STATES } from "../../common/task-events.js";
 import type { StateQueryBody } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
-import type { NodeStatus } from "../head/index.js";
+import type { LogLine, NodeStatus } from "../head/index.js";
 import { HEAD_OPTIONS, UsageError, askHead } from "./cluster.js";
 
 const LIST_OPTIONS = { ...HEAD_OPTIONS, state: { type: "string" }, filter: { type: "string", multiple: true }, limit: { type: "string" } } as const;
@@ -151,15 +151,6 @@ export async function timeline(argv: string[]): Promise<number> {
 
 const LOG_OPTIONS = { ...HEAD_OPTIONS, actor: { type: "string" }, task: { type: "string" }, node: { type: "string" }, follow: { type: "boolean", short: "f" }, limit: { type: "string" } } as const;
 
-interface LogLine {
-  seq: number;
-  time: number;
-  node: string;
-  level: string;
-  text: string;
-  task?: string;
-  actor?: string;
-}
 
 function logLine(l: LogLine): string {
   const where = l.actor ? `${l.actor}.${l.task ?? "?"}` : (l.task ?? "?");

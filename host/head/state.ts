@@ -10,25 +10,7 @@ import { TaskTable, actorRowMatches } from "../../common/task-events.js";
 import type { LogBody, StateQueryBody } from "../../net/index.js";
 import type { ShardedControlStore } from "../../store/index.js";
 import { TABLES } from "../../store/index.js";
-
-/** What this file reads of an actors-table record (head.ts's ActorTableRecord). */
-interface ActorTableView {
-  node: string;
-  className: string;
-  name?: string;
-  owner: string;
-  job?: string;
-  lifetime?: "detached";
-  state: "alive" | "dead";
-  death?: string;
-  restarts?: number;
-  hostRestarts?: number;
-}
-
-/** What this file reads of the cluster's status (head.ts's ClusterStatus). */
-interface StatusView {
-  nodes: { state: string; driver: boolean }[];
-}
+import type { ActorTableRecord, ClusterStatus } from "./records.js";
 
 export interface HeadStateOptions {
   /** Tasks of each job the head keeps whole (older ones only count in summaries). Default 10,000. */
@@ -62,7 +44,7 @@ export interface ObjectRow {
 export class HeadState {
   readonly tasks: TaskTable;
   readonly #store: ShardedControlStore;
-  readonly #status: () => StatusView;
+  readonly #status: () => ClusterStatus;
   readonly #logs = new Map<string, LogLine[]>();
   readonly #logCap: number;
   #seq = 0;
@@ -70,7 +52,7 @@ export class HeadState {
   /** Asks each live node for its store's summary (wired by the head: NODE_MEMORY over its connections). */
   askNodes: (limit: number) => Promise<{ node: string; memory?: unknown; error?: string }[]> = async () => [];
 
-  constructor(store: ShardedControlStore, status: () => StatusView, options: HeadStateOptions = {}) {
+  constructor(store: ShardedControlStore, status: () => ClusterStatus, options: HeadStateOptions = {}) {
     this.#store = store;
     this.#status = status;
     this.tasks = new TaskTable({ maxTasksPerJob: options.maxTasksPerJob });
@@ -147,7 +129,7 @@ export class HeadState {
   async actors(): Promise<ActorRow[]> {
     const rows: ActorRow[] = [];
     for (const [id, v] of await this.#store.scan(TABLES.actors, "")) {
-      const r = v as ActorTableView;
+      const r = v as ActorTableRecord;
       const row: ActorRow = { actorId: id, className: r.className, state: r.state, node: r.node, job: r.job ?? r.owner, restarts: (r.restarts ?? 0) + (r.hostRestarts ?? 0) };
       if (r.name !== undefined) row.name = r.name;
       if (r.death !== undefined) row.death = r.death;

@@ -124,53 +124,16 @@ export class TaskEvents {
     if (this.enabled) this.beforeDrain();
     const n = this.#n;
     if (n === 0 && this.#dropped === 0) return undefined;
-    const names: string[] = [];
-    const nameOf = new Map<string, number>();
+    const names = new Interner(0);
+    const jobs = new Interner(1);
+    const actors = new Interner(1);
     const nameIx = new Uint32Array(n);
-    const jobs: string[] = [];
-    const jobOf = new Map<string, number>();
     const jobIx = new Uint32Array(n);
-    const actors: string[] = [];
-    const actorOf = new Map<string, number>();
     const actorIx = new Uint32Array(n);
-    // runs of events share their strings: look up only when one changes
-    let lastName: string | undefined;
-    let x = 0;
-    let lastJob: string | undefined;
-    let y = 0;
-    let lastActor: string | undefined;
-    let z = 0;
     for (let i = 0; i < n; i++) {
-      const name = this.#names[i]!;
-      if (name !== lastName) {
-        lastName = name;
-        const known = nameOf.get(name);
-        if (known === undefined) nameOf.set(name, (x = names.push(name) - 1));
-        else x = known;
-      }
-      nameIx[i] = x;
-      const job = this.#jobs[i];
-      if (job !== lastJob) {
-        lastJob = job;
-        if (job === undefined) y = 0;
-        else {
-          const known = jobOf.get(job);
-          if (known === undefined) jobOf.set(job, (y = jobs.push(job)));
-          else y = known;
-        }
-      }
-      jobIx[i] = y;
-      const actor = this.#actors[i];
-      if (actor !== lastActor) {
-        lastActor = actor;
-        if (actor === undefined) z = 0;
-        else {
-          const known = actorOf.get(actor);
-          if (known === undefined) actorOf.set(actor, (z = actors.push(actor)));
-          else z = known;
-        }
-      }
-      actorIx[i] = z;
+      nameIx[i] = names.index(this.#names[i]);
+      jobIx[i] = jobs.index(this.#jobs[i]);
+      actorIx[i] = actors.index(this.#actors[i]);
     }
     // (the string columns keep their references until overwritten: a drain costs no clearing pass)
     const batch: TaskEventBatch = {
@@ -183,11 +146,11 @@ export class TaskEvents {
       isos: bytesOf(this.#isos, n * 4).slice(),
       ms: bytesOf(this.#ms, n * 8).slice(),
       sched: bytesOf(this.#sched, n * 8).slice(),
-      names,
+      names: names.values,
       nameIx: bytesOf(nameIx, n * 4),
-      jobs,
+      jobs: jobs.values,
       jobIx: bytesOf(jobIx, n * 4),
-      actors,
+      actors: actors.values,
       actorIx: bytesOf(actorIx, n * 4),
       errors: this.#errors.map((x) => eventError(x.error, x.at)),
       dropped: this.#dropped,
@@ -196,6 +159,33 @@ export class TaskEvents {
     this.#dropped = 0;
     this.#errors = [];
     return batch;
+  }
+}
+
+/**
+ * A string column's table: each distinct value once, events by index
+ * (from `base`: 1 leaves 0 for none). Runs of events share their strings,
+ * so a value like the last one is not looked up again.
+ */
+class Interner {
+  readonly values: string[] = [];
+  readonly #of = new Map<string, number>();
+  readonly #base: number;
+  #last: string | undefined;
+  #lastIx = 0;
+
+  constructor(base: number) {
+    this.#base = base;
+  }
+
+  index(v: string | undefined): number {
+    if (v === undefined) return 0;
+    if (v === this.#last) return this.#lastIx;
+    let x = this.#of.get(v);
+    if (x === undefined) this.#of.set(v, (x = this.values.push(v) - 1 + this.#base));
+    this.#last = v;
+    this.#lastIx = x;
+    return x;
   }
 }
 
