@@ -56,9 +56,9 @@ function ranOn(tag: string): string[] {
 }
 
 test("the same program runs on the cluster: tasks on other nodes, results back, failures re-raised", { timeout: TEST_MS }, async () => {
-  // this test hung twice in full runs and never alone: each get has its own
-  // limit, so a hang names the step (GetTimeoutError with this file's line),
-  // and the processes' last lines are printed
+  // this test has hung in full runs and under load, never alone: each get
+  // has its own limit, so a hang names its step, and the processes' last
+  // lines are printed
   try {
     await sameProgram();
   } catch (e) {
@@ -71,38 +71,46 @@ test("the same program runs on the cluster: tasks on other nodes, results back, 
 });
 
 async function sameProgram(): Promise<void> {
-  const step = { timeoutMs: 30_000 };
+  // each get names its step when it times out (an async stack does not reach this file)
+  const get = async <T>(what: string, refs: import("wray").ObjectRef | readonly import("wray").ObjectRef[]): Promise<T> => {
+    try {
+      return (await ray.get(refs as import("wray").ObjectRef[], { timeoutMs: 30_000 })) as T;
+    } catch (e) {
+      if ((e as { code?: string }).code === "WRAY_GET_TIMEOUT") throw new Error(`step '${what}': ${(e as Error).message}`, { cause: e });
+      throw e;
+    }
+  };
   const mod = await ray.load(guest("cluster"));
   const makeBytes = mod.fn<[number, number], Uint8Array>("makeBytes");
   const digest = mod.fn<[Uint8Array], number>("digest");
   // small and large results, refs passed on
-  const small = await ray.get(makeBytes.remote(1000, 3), step);
+  const small = await get<Uint8Array>("a small result", makeBytes.remote(1000, 3));
   assert.equal(small.length, 1000);
   assert.equal(small[999], (3 + 999 * 7) & 255);
   // over one pull chunk (4 MiB), so it comes in pieces
   const n = (4 << 20) + 12345;
   const bigRef = makeBytes.remote(n, 5);
-  const big = await ray.get(bigRef, step);
+  const big = await get<Uint8Array>("a result pulled in chunks", bigRef);
   assert.equal(big.length, n);
   assert.equal(big[n - 1], (5 + (n - 1) * 7) & 255);
-  const local = await ray.get(digest.remote(big), step);
-  assert.equal(await ray.get(digest.remote(bigRef), step), local, "a large result passed by ref gives the same digest");
+  const local = await get<number>("a large argument by value", digest.remote(big));
+  assert.equal(await get<number>("a large result passed by ref", digest.remote(bigRef)), local, "a large result passed by ref gives the same digest");
   // a driver's put, large, read by a task elsewhere
   const put = ray.put(big);
-  assert.equal(await ray.get(digest.remote(put), step), local);
+  assert.equal(await get<number>("a driver's put read elsewhere", digest.remote(put)), local);
   // refs inside values: the guest gets an object held by another node
-  const { ref } = await ray.get(mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9), step);
-  const viaGuest = await ray.get(mod.fn<[unknown[]], number>("digestRef").remote([ref]), step);
-  assert.equal(viaGuest, await ray.get(digest.remote(await ray.get(ref, step)), step));
+  const { ref } = await get<{ ref: import("wray").ObjectRef<Uint8Array> }>("a ref returned inside a value", mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9));
+  const viaGuest = await get<number>("a guest getting a ref held elsewhere", mod.fn<[unknown[]], number>("digestRef").remote([ref]));
+  assert.equal(viaGuest, await get<number>("the same object by value", digest.remote(await get<Uint8Array>("the nested ref's value", ref))));
   // many tasks spread over the nodes
   const tags = Array.from({ length: 40 }, (_, i) => `spread-${i}`);
   const where = mod.fn<[string], string>("where");
-  assert.deepEqual(await ray.get(tags.map((t) => where.remote(t)), step), tags);
+  assert.deepEqual(await get<string[]>("40 tasks spread over the nodes", tags.map((t) => where.remote(t))), tags);
   await logged(tags);
   const nodes = new Set(tags.flatMap((t) => ranOn(t)));
   assert.ok(nodes.size >= 2, `40 tasks from a driver with no CPUs ran on ${[...nodes].join(", ")}`);
   // a failure on another node is raised here with the guest's message
-  await assert.rejects(ray.get(makeBytes.remote(-1, 0), step), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
+  await assert.rejects(get("a failure on another node", makeBytes.remote(-1, 0)), (e: Error & { code?: string }) => e.code === "WRAY_TASK_ERROR" && /makeBytes/.test(e.message) && /RangeError/.test(e.message));
 }
 
 test("a burst of tasks goes out on a lease: one placement by the head, the tasks spread over the nodes", { timeout: TEST_MS }, async () => {
