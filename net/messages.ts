@@ -160,7 +160,7 @@ memoryMb?: number;
 
 /** What a STATE_QUERY asks the head (the state API): tasks, one task, a summary, the timeline, actors or nodes. */
 export interface StateQueryBody {
-  what: "tasks" | "task" | "summary" | "timeline" | "actors" | "nodes" | "logs" | "objects" | "memory";
+  what: "tasks" | "task" | "summary" | "timeline" | "actors" | "nodes" | "logs" | "memory";
   /** Fields a row must match (tasks: state, name, job, node, kind, actor). */
   filter?: Record<string, string>;
   limit?: number;

@@ -202,7 +202,7 @@ const BODY: Record<number, Check> = {
     dropped: uint,
   }),
   [MSG.NODE_MEMORY]: shape({ limit: uint }),
-  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "objects", "memory"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
+  [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "memory"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
 };
 
 /** One decoded message. `body`'s shape was checked against `type`. */

@@ -430,7 +430,8 @@ export async function status(argv: string[]): Promise<number> {
   return 0;
 }
 
-function fmtBytes(n: number): string {
+/** Bytes for people: "1.5 MiB". */
+export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;

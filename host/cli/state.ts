@@ -15,7 +15,7 @@ import { TASK_STATES } from "../../common/task-events.js";
 import type { StateQueryBody } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 import type { LogLine, NodeStatus } from "../head/index.js";
-import { HEAD_OPTIONS, UsageError, askHead } from "./cluster.js";
+import { HEAD_OPTIONS, UsageError, askHead, fmtBytes } from "./cluster.js";
 
 const LIST_OPTIONS = { ...HEAD_OPTIONS, state: { type: "string" }, filter: { type: "string", multiple: true }, limit: { type: "string" } } as const;
 
@@ -84,7 +84,7 @@ export async function list(argv: string[]): Promise<number> {
     let rows = nodes.flatMap((n) => (n.memory?.objects ?? []).map((o) => ({ ...o, node: n.node })));
     for (const [k, v] of Object.entries(filter)) rows = rows.filter((o) => String((o as Record<string, unknown>)[k] ?? "").startsWith(v));
     rows = rows.sort((a, b) => b.size - a.size).slice(0, limit);
-    out(rows, () => table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], rows.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, bytes(o.size), String(o.refs), String(o.pins)])));
+    out(rows, () => table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], rows.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, fmtBytes(o.size), String(o.refs), String(o.pins)])));
   } else {
     filter.driver = what === "drivers" ? "true" : "false";
     const rows = await ask<NodeStatus[]>(values, { what: "nodes", filter, limit });
@@ -183,12 +183,6 @@ interface NodeMemory {
   error?: string;
 }
 
-function bytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 /** `wray memory`: what `ray.memory()` shows, for every node (drivers included) of the cluster. */
 export async function memory(argv: string[]): Promise<number> {
@@ -201,11 +195,11 @@ export async function memory(argv: string[]): Promise<number> {
   }
   const rows = nodes.map((n) => {
     const t = n.memory?.totals;
-    return t ? [n.node, String(t.objects), bytes(t.inlineBytes), bytes(t.arenaBytes), bytes(t.pinnedBytes), bytes(t.spilledBytes), bytes(t.arenaCapacity)] : [n.node, `(no answer: ${n.error ?? "?"})`, "", "", "", "", ""];
+    return t ? [n.node, String(t.objects), fmtBytes(t.inlineBytes), fmtBytes(t.arenaBytes), fmtBytes(t.pinnedBytes), fmtBytes(t.spilledBytes), fmtBytes(t.arenaCapacity)] : [n.node, `(no answer: ${n.error ?? "?"})`, "", "", "", "", ""];
   });
   let out = table(["NODE", "OBJECTS", "INLINE", "SHARED", "PINNED", "SPILLED", "CAPACITY"], rows);
   const objects = nodes.flatMap((n) => (n.memory?.objects ?? []).map((o) => ({ ...o, node: n.node }))).sort((a, b) => b.size - a.size);
-  if (objects.length > 0) out += "\n" + table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], objects.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, bytes(o.size), String(o.refs), String(o.pins)]));
+  if (objects.length > 0) out += "\n" + table(["OBJECT", "NODE", "STATE", "WHERE", "SIZE", "REFS", "PINS"], objects.map((o) => [o.id, o.node.slice(0, 8), o.state, o.where, fmtBytes(o.size), String(o.refs), String(o.pins)]));
   process.stdout.write(out);
   return 0;
 }

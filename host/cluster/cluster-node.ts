@@ -34,7 +34,7 @@ import { ClusterObjects } from "./objects.js";
 import { Peers } from "./peers.js";
 import { Placement } from "./placement.js";
 import { RemoteActors } from "./remote-actors.js";
-import { RemoteRun } from "./remote-run.js";
+import { RemoteRun, wireLog } from "./remote-run.js";
 
 export { LOCAL_QUEUE_PER_CPU, LOCALITY_BYTES, LEASE_MS } from "./placement.js";
 export { PULL_WINDOW } from "./objects.js";
@@ -396,11 +396,7 @@ export class ClusterNode implements ClusterLink {
   #headLogs: LogBody["records"] = [];
 
   logToHead(record: LogRecord): void {
-    const r: LogBody["records"][number] = { level: record.level, text: record.text };
-    if (record.task !== undefined) r.task = record.task;
-    if (record.actor !== undefined) r.actor = record.actor;
-    if (record.actorId !== undefined) r.actorId = record.actorId;
-    if (this.#headLogs.push(r) === 1) {
+    if (this.#headLogs.push(wireLog(record)) === 1) {
       setImmediate(() => {
         const records = this.#headLogs;
         this.#headLogs = [];

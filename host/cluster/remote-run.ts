@@ -330,11 +330,7 @@ export class RemoteRun {
     if (job === this.#peers.nodeId || this.#peers.deathOf(job) !== undefined) return;
     let list = this.#logs.get(job);
     if (!list) this.#logs.set(job, (list = []));
-    const r: LogBody["records"][number] = { level: record.level, text: record.text };
-    if (record.task !== undefined) r.task = record.task;
-    if (record.actor !== undefined) r.actor = record.actor;
-    if (record.actorId !== undefined) r.actorId = record.actorId;
-    list.push(r);
+    list.push(wireLog(record));
     if (!this.#logsQueued) {
       this.#logsQueued = true;
       setImmediate(() => this.#flushLogs());
@@ -351,4 +347,13 @@ export class RemoteRun {
   nodeDied(id: string): void {
     this.#logs.delete(id);
   }
+}
+
+/** A log record as LOG carries it (to a driver, or to the head). */
+export function wireLog(record: LogRecord): LogBody["records"][number] {
+  const r: LogBody["records"][number] = { level: record.level, text: record.text };
+  if (record.task !== undefined) r.task = record.task;
+  if (record.actor !== undefined) r.actor = record.actor;
+  if (record.actorId !== undefined) r.actorId = record.actorId;
+  return r;
 }

@@ -11,4 +11,4 @@
 export { Head } from "./head.js";
 export type { HeadOptions, ClusterStatus, NodeStatus, NodeRecord, ActorTableRecord, ObjectLocation } from "./head.js";
 export * from "./files.js";
-export type { LogLine, ObjectRow } from "./state.js";
+export type { LogLine } from "./state.js";

@@ -33,13 +33,6 @@ export interface LogLine {
   actorId?: string;
 }
 
-/** An object as the control store's objects table records it (where it is, its size, its owner). */
-export interface ObjectRow {
-  objectId: string;
-  size: number;
-  nodes: string[];
-  owner: string;
-}
 
 export class HeadState {
   readonly tasks: TaskTable;
@@ -108,22 +101,11 @@ export class HeadState {
         return this.#status().nodes.filter((n) => (filter.state === undefined || n.state === filter.state) && (filter.driver === undefined || String(n.driver) === filter.driver)).slice(0, limit);
       case "logs":
         return this.logs(filter, limit, q.since ?? 0);
-      case "objects":
-        return this.objects(limit);
       case "memory":
         return this.askNodes(limit);
     }
   }
 
-  /** Objects the objects table records (those whose refs left their node), largest first. */
-  async objects(limit: number): Promise<ObjectRow[]> {
-    const rows: ObjectRow[] = [];
-    for (const [id, v] of await this.#store.scan(TABLES.objects, "")) {
-      const o = v as { nodes: string[]; size: number; owner: string };
-      rows.push({ objectId: id, size: o.size, nodes: o.nodes, owner: o.owner });
-    }
-    return rows.sort((a, b) => b.size - a.size).slice(0, limit);
-  }
 
   /** Every actor the actors table knows, live ones first. */
   async actors(): Promise<ActorRow[]> {

@@ -47,6 +47,7 @@ import type { BlockingHost } from "./blocking.js";
 import type { ComponentRecord } from "./components.js";
 import { Components, functionInfo, makeTask, releaseArgs } from "./components.js";
 import { Executions } from "./executions.js";
+import type { Execution } from "./executions.js";
 import { failureToError, trapOrHostError } from "./failures.js";
 import { GuestGpu } from "./gpu-route.js";
 import { GuestCalls } from "./guest-calls.js";
@@ -268,6 +269,12 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     }
   }
 
+  /** Task events: `exec`'s run ended in `state` (its scheduled time rides on this event unless a drain showed it already). */
+  #ended(exec: Execution, state: number, ms: number, error?: Error): void {
+    const task = exec.task;
+    this.taskEvents.record(task, state, exec.iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(exec.iso), error, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
+  }
+
   /** Task events: the actor on `iso`, as events name it. */
   #actorOf(iso: number): string | undefined {
     const r = this.actors.onIsolate(iso);
@@ -409,7 +416,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
         // what the method returned is not its result: a later call's resolve gives that
         if (values) for (const v of values) if (!(v instanceof Uint8Array)) this.store.arena.free(v);
         this.counts.finished++;
-        if (this.taskEvents.enabled) this.taskEvents.record(task, EV_FINISHED, iso, ms, this.#actorOf(iso), undefined, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
+        if (this.taskEvents.enabled) this.#ended(exec, EV_FINISHED, ms);
         this.executions.finish(exec);
         this.actors.finished(iso, task, undefined, false);
         if (d.ended) task.onDone?.(task);
@@ -444,7 +451,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     }
     if (err) this.counts.failed++;
     else this.counts.finished++;
-    if (this.taskEvents.enabled) this.taskEvents.record(task, err ? EV_FAILED : EV_FINISHED, iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(iso), err, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
+    if (this.taskEvents.enabled) this.#ended(exec, err ? EV_FAILED : EV_FINISHED, ms, err);
     this.executions.finish(exec);
     if (task.kind === KIND_TASK) this.scheduler.finished(iso, task, ms);
     else this.actors.finished(iso, task, err, status === STATUS_TRAP || status === STATUS_OUT_OF_MEMORY);
@@ -522,7 +529,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
           continue;
         }
         this.executions.finish(exec);
-        if (this.taskEvents.enabled) this.taskEvents.record(exec.task, EV_FAILED, iso, 0, undefined, death, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
+        if (this.taskEvents.enabled) this.#ended(exec, EV_FAILED, 0, death);
         for (const e of exec.task.returns) this.store.fail(e, death);
         exec.task.onDone?.(exec.task);
       }

@@ -13,8 +13,15 @@ import { WIRE_TOTALS } from "../../net/index.js";
 import type { Head } from "../head/index.js";
 import type { HostNode } from "../node/index.js";
 
+type Sample = [Record<string, string>, number];
+
+/** One sample per field of `values`, labelled `label` = the field's name. */
+function by(label: string, values: Record<string, number>): Sample[] {
+  return Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);
+}
+
 /** A counter whose value is read from somewhere at scrape time (prom-client counters only go up by inc). */
-function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
   new Counter({
     name,
     help,
@@ -27,7 +34,7 @@ function readCounter(registry: Registry, name: string, help: string, labelNames:
   });
 }
 
-function readGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+function readGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
   new Gauge({
     name,
     help,
@@ -45,69 +52,33 @@ export function nodeMetrics(nodeNow: () => HostNode, registry = new Registry()):
   // (read through a function: a node that was fenced joins again as a new HostNode)
   const node = new Proxy({} as HostNode, { get: (_t, k) => Reflect.get(nodeNow(), k) });
   collectDefaultMetrics({ register: registry, prefix: "wray_process_" });
-  readCounter(registry, "wray_tasks_total", "Tasks and actor calls submitted here, and finished or failed here", ["state"], () => [
-    [{ state: "submitted" }, node.counts.submitted],
-    [{ state: "finished" }, node.counts.finished],
-    [{ state: "failed" }, node.counts.failed],
-  ]);
+  readCounter(registry, "wray_tasks_total", "Tasks and actor calls submitted here, and finished or failed here", ["state"], () => by("state", node.counts));
   readGauge(registry, "wray_tasks", "Tasks here now, by state", ["state"], () => {
     const s = node.scheduler.stats();
-    return [
-      [{ state: "queued" }, s.queued],
-      [{ state: "waiting_for_args" }, s.waitingForArgs],
-      [{ state: "running" }, node.executions.inFlight],
-    ];
+    return by("state", { queued: s.queued, waiting_for_args: s.waitingForArgs, running: node.executions.inFlight });
   });
   readGauge(registry, "wray_scheduler_queue_depth", "Tasks queued in the local scheduler (not running)", [], () => [[{}, node.scheduler.stats().queued]]);
   readGauge(registry, "wray_isolates", "Isolates (worker threads running guests), by state", ["state"], () => {
     const s = node.scheduler.stats();
-    return [
-      [{ state: "busy" }, Math.max(0, s.isolates - s.idle - s.parked)],
-      [{ state: "idle" }, s.idle],
-      [{ state: "parked" }, s.parked],
-    ];
+    return by("state", { busy: Math.max(0, s.isolates - s.idle - s.parked), idle: s.idle, parked: s.parked });
   });
   readGauge(registry, "wray_object_store_bytes", "Object-store bytes, by where they are", ["kind"], () => {
     const s = node.store.stats();
-    return [
-      [{ kind: "inline" }, s.inlineBytes],
-      [{ kind: "shared" }, s.arenaBytes],
-      [{ kind: "pinned" }, s.pinnedBytes],
-      [{ kind: "spilled" }, s.spilledBytes],
-    ];
+    return by("kind", { inline: s.inlineBytes, shared: s.arenaBytes, pinned: s.pinnedBytes, spilled: s.spilledBytes });
   });
   readGauge(registry, "wray_object_store_capacity_bytes", "The object store's shared memory (objectStoreMemory)", [], () => [[{}, node.store.stats().arenaCapacity]]);
   readGauge(registry, "wray_objects", "Live objects in the store (pending ones included)", [], () => [[{}, node.store.stats().objects]]);
   readCounter(registry, "wray_spill_bytes_total", "Bytes spilled to disk and read back", ["direction"], () => {
     const s = node.store.stats();
-    return [
-      [{ direction: "written" }, s.spilledBytesTotal],
-      [{ direction: "restored" }, s.restoredBytesTotal],
-    ];
+    return by("direction", { written: s.spilledBytesTotal, restored: s.restoredBytesTotal });
   });
   readCounter(registry, "wray_spill_objects_total", "Objects spilled to disk and read back", ["direction"], () => {
     const s = node.store.stats();
-    return [
-      [{ direction: "written" }, s.spillsTotal],
-      [{ direction: "restored" }, s.restoresTotal],
-    ];
+    return by("direction", { written: s.spillsTotal, restored: s.restoresTotal });
   });
-  readGauge(registry, "wray_actors", "Actors here, by state", ["state"], () => {
-    const c = node.actors.count();
-    return [
-      [{ state: "alive" }, c.alive],
-      [{ state: "pending" }, c.pending],
-      [{ state: "dead" }, c.dead],
-    ];
-  });
-  readCounter(registry, "wray_wire_bytes_total", "Bytes this process sent and received over its cluster connections", ["direction"], () => [
-    [{ direction: "in" }, WIRE_TOTALS.bytesIn],
-    [{ direction: "out" }, WIRE_TOTALS.bytesOut],
-  ]);
-  readCounter(registry, "wray_wire_messages_total", "Messages this process sent and received over its cluster connections", ["direction"], () => [
-    [{ direction: "in" }, WIRE_TOTALS.messagesIn],
-    [{ direction: "out" }, WIRE_TOTALS.messagesOut],
-  ]);
+  readGauge(registry, "wray_actors", "Actors here, by state", ["state"], () => by("state", node.actors.count()));
+  readCounter(registry, "wray_wire_bytes_total", "Bytes this process sent and received over its cluster connections", ["direction"], () => by("direction", { in: WIRE_TOTALS.bytesIn, out: WIRE_TOTALS.bytesOut }));
+  readCounter(registry, "wray_wire_messages_total", "Messages this process sent and received over its cluster connections", ["direction"], () => by("direction", { in: WIRE_TOTALS.messagesIn, out: WIRE_TOTALS.messagesOut }));
   readGauge(registry, "wray_task_events_buffered", "Task events recorded here and not yet sent", [], () => [[{}, node.taskEvents.length]]);
   return registry;
 }
@@ -131,10 +102,7 @@ export function headMetrics(head: Head, registry: Registry): Registry {
       .nodes.filter((n) => n.state === "alive")
       .map((n) => [{ node: n.nodeId.slice(0, 8) }, n.lastHeartbeatMs / 1000]),
   );
-  readCounter(registry, "wray_task_events_total", "Task events the head took in, and those nodes dropped", ["kind"], () => [
-    [{ kind: "received" }, head.state.tasks.events],
-    [{ kind: "dropped" }, head.state.tasks.dropped],
-  ]);
+  readCounter(registry, "wray_task_events_total", "Task events the head took in, and those nodes dropped", ["kind"], () => by("kind", { received: head.state.tasks.events, dropped: head.state.tasks.dropped }));
   readGauge(registry, "wray_task_records", "Tasks whose events the head keeps whole", [], () => [[{}, head.state.tasks.size]]);
   return registry;
 }
