@@ -23,9 +23,15 @@ export async function sumOfTwo(a: number, b: number): Promise<number> {
   return x + y;
 }
 
-/** Awaits all of them together, and the first one ready. */
+/**
+ * Awaits all of them together, and the first one ready: the last is
+ * finished before the others start, and they run for seconds, so it is
+ * first whatever the machine's load (a race of short busy loops is not).
+ */
 export async function gather(xs: number[]): Promise<{ all: number[]; first: number }> {
-  const refs = xs.map((x, i) => remote(slow, x, 10 * (xs.length - i)));
+  const last = remote(slow, xs[xs.length - 1]!, 0);
+  await last;
+  const refs = [...xs.slice(0, -1).map((x) => remote(slow, x, 2000)), last];
   const { ready } = await waitAsync(refs, { numReturns: 1 });
   const first = await ready[0]!;
   const all = (await getAsync(refs)) as number[];
