@@ -9,11 +9,14 @@
  * summaries and the timeline.
  *
  * This file's parts:
- *   batches          states, TaskEventBatch (the wire shape), its columns
- *   records          TaskRecord, TaskFilter, TaskSummaryRow
- *   TaskTable        ingest, eviction, queries, summary, timeline
+ *   batches          states, TaskEventBatch (the wire shape), its columns checked (BatchColumns)
+ *   records          TaskRecord, TaskFilter, TaskQuery, TaskSummaryRow
+ *   generations      a job's tasks as columns, two generations of them; forgotten tasks still going
+ *   TaskTable        ingest and fold, queries, summary, timeline
+ *   actors           ActorRow, as the state API shows actors
  */
-import { hexToKey, keyToHex } from "./ids.js";
+import { IdSlots } from "./id-slots.js";
+import { hexToKey } from "./ids.js";
 
 // ---- batches ----------------------------------------------------------------------------
 
@@ -59,6 +62,8 @@ export interface TaskEventBatch {
   ms: Uint8Array;
   /** For a finish: when its task was sent to its isolate, if no event said so (NaN otherwise). */
   sched: Uint8Array;
+  /** When its task was submitted, as its owner saw it (NaN: not known here). */
+  submitted: Uint8Array;
   names: string[];
   nameIx: Uint8Array;
   jobs: string[];
@@ -81,6 +86,43 @@ function column<T>(b: Uint8Array, make: new (buf: ArrayBuffer, off: number, len:
   // (a copy by the Uint8Array constructor: a Node Buffer's slice() would be a view at the same offset)
   const aligned = b.byteOffset % size === 0 ? b : new Uint8Array(b);
   return new make(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.length / size);
+}
+
+/** A batch's columns as typed arrays, ready to fold into a TaskTable. */
+export interface BatchColumns {
+  batch: TaskEventBatch;
+  states: Uint8Array;
+  kinds: Uint8Array;
+  ids: Uint32Array;
+  times: Float64Array;
+  isos: Int32Array;
+  ms: Float64Array;
+  sched: Float64Array;
+  submitted: Float64Array;
+  nameIx: Uint32Array;
+  jobIx: Uint32Array;
+  actorIx: Uint32Array;
+}
+
+/** A batch's columns, checked (RangeError for a batch whose columns do not agree). */
+export function batchColumns(b: TaskEventBatch): BatchColumns {
+  const n = b.n;
+  const sizes: [string, Uint8Array, number][] = [["ids", b.ids, 16], ["states", b.states, 1], ["kinds", b.kinds, 1], ["times", b.times, 8], ["isos", b.isos, 4], ["ms", b.ms, 8], ["sched", b.sched, 8], ["submitted", b.submitted, 8], ["nameIx", b.nameIx, 4], ["jobIx", b.jobIx, 4], ["actorIx", b.actorIx, 4]];
+  for (const [what, col, size] of sizes) if (col.length !== n * size) throw new RangeError(`a task event batch of ${n} events has ${col.length} bytes of ${what}, not ${n * size}`);
+  return {
+    batch: b,
+    states: b.states,
+    kinds: b.kinds,
+    ids: column(b.ids, Uint32Array, 4),
+    times: column(b.times, Float64Array, 8),
+    isos: column(b.isos, Int32Array, 4),
+    ms: column(b.ms, Float64Array, 8),
+    sched: column(b.sched, Float64Array, 8),
+    submitted: column(b.submitted, Float64Array, 8),
+    nameIx: column(b.nameIx, Uint32Array, 4),
+    jobIx: column(b.jobIx, Uint32Array, 4),
+    actorIx: column(b.actorIx, Uint32Array, 4),
+  };
 }
 
 // ---- records ----------------------------------------------------------------------------
@@ -141,6 +183,16 @@ export interface TimelineEvent {
   args: Record<string, unknown>;
 }
 
+/** A question about tasks (the state API's: a list, one task, the summary, the timeline), as the head and an embedded driver's table answer it. */
+export interface TaskQuery {
+  what: "tasks" | "task" | "summary" | "timeline";
+  /** tasks: fields a row must match; summary and timeline: `job` only. */
+  filter?: Record<string, string>;
+  limit?: number;
+  /** task: its ID (hex, or a unique prefix). */
+  id?: string;
+}
+
 export interface TaskTableOptions {
   /** Tasks of each job kept whole (older ones only count in the summary). Default 10,000. */
   maxTasksPerJob?: number;
@@ -176,26 +228,25 @@ interface FunctionStats {
   hist: Uint32Array;
 }
 
+// ---- generations ------------------------------------------------------------------------
+
+/** Times kept per task: one per state. */
+const NSTATES = TASK_STATES.length;
+
 /**
- * A job's tasks kept whole, as columns of a ring (no object per task: a
- * task is a slot, its ID a key in `slotOf`); when the ring is full the
- * oldest task's slot is taken for the next. It grows by doubling up to
- * the table's `maxTasksPerJob`.
+ * Tasks as columns (no object per task: a task is a slot, found by its ID
+ * in `slots`), slots `0..used-1` in the order their tasks came. It grows
+ * by doubling, and is emptied whole for reuse.
  */
-class JobRing {
-  readonly job: string;
-  cap = 0;
-  /** Slots used so far, and where the next new task goes once it is full. */
+class Generation {
   used = 0;
-  next = 0;
-  keys: string[] = [];
-  readonly slotOf = new Map<string, number>();
+  readonly slots = new IdSlots();
   state = new Uint8Array(0);
   kind = new Uint8Array(0);
   iso = new Int32Array(0);
   attempts = new Uint16Array(0);
   dur = new Float64Array(0);
-  /** TASK_STATES.length times per slot (NaN: not entered). */
+  /** NSTATES times per slot (NaN: not entered). */
   times = new Float64Array(0);
   name: string[] = [];
   node: string[] = [];
@@ -203,8 +254,8 @@ class JobRing {
   error: (TaskEventError | undefined)[] = [];
   stats: FunctionStats[] = [];
 
-  constructor(job: string) {
-    this.job = job;
+  get cap(): number {
+    return this.state.length;
   }
 
   grow(to: number): void {
@@ -213,15 +264,97 @@ class JobRing {
       b.set(a);
       return b;
     };
+    this.slots.grow(to, this.used);
     this.state = copy(this.state, Uint8Array);
     this.kind = copy(this.kind, Uint8Array);
     this.iso = copy(this.iso, Int32Array);
     this.attempts = copy(this.attempts, Uint16Array);
     this.dur = copy(this.dur, Float64Array);
-    const times = new Float64Array(to * TASK_STATES.length).fill(NaN);
-    times.set(this.times);
-    this.times = times;
-    this.cap = to;
+    this.times = copy(this.times, Float64Array, NSTATES);
+  }
+
+  /** Forgets every task (the columns are overwritten as slots are taken again). */
+  clear(): void {
+    this.used = 0;
+    this.slots.clear();
+    this.error.fill(undefined);
+  }
+}
+
+/**
+ * A job's tasks kept whole: the newest in `cur`, which fills up (growing
+ * by doubling) to the table's maxTasksPerJob; then it becomes `old`, and
+ * the previous `old`, emptied, becomes `cur`. The latest maxTasksPerJob
+ * tasks — the ones lists show — are all of `cur` and the last
+ * `max - cur.used` of `old`. Older ones in `old` still take later events:
+ * a task that was evicted while running moves on in its counts, and a
+ * finished one's late SUBMITTED (its owner drained after its runner) does
+ * not count it again. Nothing is removed one task at a time, so a new
+ * task costs two lookups and a few stores.
+ */
+class JobRing {
+  readonly job: string;
+  cur = new Generation();
+  old: Generation | undefined;
+
+  constructor(job: string) {
+    this.job = job;
+  }
+
+  /** Tasks kept whole (shown) now. */
+  size(max: number): number {
+    return this.old ? max : this.cur.used;
+  }
+
+  /** The first slot of `old` still shown. */
+  get oldFrom(): number {
+    return this.cur.used;
+  }
+}
+
+/**
+ * Tasks whose generation was forgotten before they ended: their latest
+ * state and counts row, so their later events still move the counts. A
+ * ring of at most EVICTED_TRACKED (past it the oldest are forgotten).
+ */
+class EvictedTasks {
+  readonly slots = new IdSlots();
+  state = new Uint8Array(0);
+  /** undefined: a slot whose task ended (out of the index). */
+  stats: (FunctionStats | undefined)[] = [];
+  used = 0;
+  next = 0;
+  /** Tasks tracked now. */
+  live = 0;
+
+  add(w0: number, w1: number, w2: number, w3: number, stats: FunctionStats, state: number): void {
+    let slot: number;
+    const cap = this.slots.capacity;
+    if (this.used < cap) slot = this.used++;
+    else if (cap < EVICTED_TRACKED) {
+      const to = Math.min(EVICTED_TRACKED, Math.max(256, cap * 2));
+      this.slots.grow(to, this.used, (s) => this.stats[s] !== undefined);
+      const state = new Uint8Array(to);
+      state.set(this.state);
+      this.state = state;
+      slot = this.used++;
+    } else {
+      // the oldest is forgotten
+      slot = this.next;
+      this.next = (slot + 1) % cap;
+      if (this.stats[slot] !== undefined) this.end(slot);
+    }
+    this.slots.add(slot, w0, w1, w2, w3);
+    this.state[slot] = state;
+    this.stats[slot] = stats;
+    this.live++;
+  }
+
+  /** Forgets slot `slot`'s task (it ended, or is the oldest). */
+  end(slot: number): void {
+    this.slots.remove(slot);
+    this.stats[slot] = undefined;
+    this.live--;
   }
 }
 
@@ -234,8 +367,8 @@ export class TaskTable {
   readonly #jobs = new Map<string, JobRing>();
   /** Counts and histograms by job, then "<kind> <name>". */
   readonly #stats = new Map<string, Map<string, FunctionStats>>();
-  /** The latest state of evicted tasks still going (so a later event moves the right count), by key; bounded. */
-  readonly #evictedStates = new Map<string, { stats: FunctionStats; state: number }>();
+  /** The latest state of evicted tasks still going (so a later event moves the right count); bounded. */
+  readonly #evicted = new EvictedTasks();
   /** Events nodes dropped (their buffers were full). */
   dropped = 0;
   /** Events taken in. */
@@ -255,36 +388,29 @@ export class TaskTable {
   /** Tasks kept whole now, over every job. */
   get size(): number {
     let n = 0;
-    for (const r of this.#jobs.values()) n += r.slotOf.size;
+    for (const r of this.#jobs.values()) n += r.size(this.maxTasksPerJob);
     return n;
   }
 
   /** Folds a node's batch in (RangeError for a batch whose columns do not agree). */
   ingest(b: TaskEventBatch): void {
-    const n = b.n;
-    const sizes: [string, Uint8Array, number][] = [["ids", b.ids, 16], ["states", b.states, 1], ["kinds", b.kinds, 1], ["times", b.times, 8], ["isos", b.isos, 4], ["ms", b.ms, 8], ["sched", b.sched, 8], ["nameIx", b.nameIx, 4], ["jobIx", b.jobIx, 4], ["actorIx", b.actorIx, 4]];
-    for (const [what, col, size] of sizes) if (col.length !== n * size) throw new RangeError(`a task event batch of ${n} events has ${col.length} bytes of ${what}, not ${n * size}`);
-    this.dropped += b.dropped;
-    this.events += n;
-    const states = b.states;
-    const kinds = b.kinds;
-    const ids = column(b.ids, Uint16Array, 2);
-    const times = column(b.times, Float64Array, 8);
-    const isos = column(b.isos, Int32Array, 4);
-    const ms = column(b.ms, Float64Array, 8);
-    const sched = column(b.sched, Float64Array, 8);
-    const nameIx = column(b.nameIx, Uint32Array, 4);
-    const jobIx = column(b.jobIx, Uint32Array, 4);
-    const actorIx = column(b.actorIx, Uint32Array, 4);
-    let e = 0;
+    this.fold(batchColumns(b), 0, b.n);
+  }
+
+  /** Folds events `from..to-1` of a checked batch in (a big batch may go in slices, between which other work runs). */
+  fold(c: BatchColumns, from: number, to: number): void {
+    const b = c.batch;
+    if (from === 0) this.dropped += b.dropped;
+    this.events += to - from;
+    const { states, kinds, ids, times, isos, ms, sched, submitted, nameIx, jobIx, actorIx } = c;
     const errors = b.errors;
+    let e = 0;
+    while (e < errors.length && errors[e]!.at < from) e++;
     let lastJob = -1;
     let ring: JobRing | undefined;
     let job = "";
-    for (let i = 0; i < n; i++) {
-      // the ID as a key (common/ids.ts): its 16 bytes as 8 UTF-16 units, made in one call
-      const j = i << 3;
-      const id = String.fromCharCode(ids[j]!, ids[j + 1]!, ids[j + 2]!, ids[j + 3]!, ids[j + 4]!, ids[j + 5]!, ids[j + 6]!, ids[j + 7]!);
+    for (let i = from; i < to; i++) {
+      const j = i << 2;
       if (jobIx[i] !== lastJob) {
         lastJob = jobIx[i]!;
         // a task with no job is the reporting node's own (a driver's)
@@ -294,7 +420,7 @@ export class TaskTable {
       let error: TaskEventError | undefined;
       while (e < errors.length && errors[e]!.at < i) e++;
       if (e < errors.length && errors[e]!.at === i) error = errors[e];
-      this.#event(ring!, job, id, b.names[nameIx[i]!] ?? "?", kinds[i]!, states[i]!, times[i]!, isos[i]!, ms[i]!, b.node, actorIx[i]! > 0 ? b.actors[actorIx[i]! - 1] : undefined, error, sched[i]!);
+      this.#event(ring!, job, ids[j]!, ids[j + 1]!, ids[j + 2]!, ids[j + 3]!, b.names[nameIx[i]!] ?? "?", kinds[i]!, states[i]!, times[i]!, isos[i]!, ms[i]!, b.node, actorIx[i]! > 0 ? b.actors[actorIx[i]! - 1] : undefined, error, sched[i]!, submitted[i]!);
     }
   }
 
@@ -310,32 +436,41 @@ export class TaskTable {
     return r;
   }
 
-  #event(r: JobRing, job: string, id: string, name: string, kind: number, state: number, t: number, iso: number, ms: number, node: string, actor: string | undefined, error: TaskEventError | undefined, scheduled: number): void {
-    let slot = r.slotOf.get(id);
-    if (slot === undefined) {
-      const ev = this.#evictedStates.get(id);
-      if (ev) {
-        // an evicted task still going: only its count moves
-        this.#move(ev.stats, ev.state, state, ms);
-        if (state >= EV_FINISHED) this.#evictedStates.delete(id);
-        else ev.state = state;
+  #event(r: JobRing, job: string, w0: number, w1: number, w2: number, w3: number, name: string, kind: number, state: number, t: number, iso: number, ms: number, node: string, actor: string | undefined, error: TaskEventError | undefined, scheduled: number, submitted: number): void {
+    let g = r.cur;
+    let slot = g.slots.find(w0, w1, w2, w3);
+    if (slot < 0 && r.old !== undefined) {
+      g = r.old;
+      slot = g.slots.find(w0, w1, w2, w3);
+    }
+    if (slot < 0) {
+      const ev = this.#evicted;
+      const e = ev.live > 0 ? ev.slots.find(w0, w1, w2, w3) : -1;
+      if (e >= 0) {
+        // a task forgotten while it was going: only its count moves
+        const from = ev.state[e]!;
+        if (state > from) {
+          this.#move(ev.stats[e]!, from, state, ms);
+          ev.state[e] = state;
+        }
+        if (state >= EV_FINISHED) ev.end(e);
         return;
       }
-      slot = this.#newSlot(r);
+      g = this.#room(r);
+      slot = g.used++;
       const stats = this.#statsOf(job, name, kind);
-      r.slotOf.set(id, slot);
-      r.keys[slot] = id;
-      r.state[slot] = state;
-      r.kind[slot] = kind;
-      r.iso[slot] = iso;
-      r.attempts[slot] = 0;
-      r.dur[slot] = NaN;
-      r.times.fill(NaN, slot * TASK_STATES.length, (slot + 1) * TASK_STATES.length);
-      r.name[slot] = name;
-      r.node[slot] = node;
-      r.actor[slot] = actor;
-      r.error[slot] = undefined;
-      r.stats[slot] = stats;
+      g.slots.add(slot, w0, w1, w2, w3);
+      g.state[slot] = state;
+      g.kind[slot] = kind;
+      g.iso[slot] = iso;
+      g.attempts[slot] = 0;
+      g.dur[slot] = NaN;
+      g.times.fill(NaN, slot * NSTATES, (slot + 1) * NSTATES);
+      g.name[slot] = name;
+      g.node[slot] = node;
+      g.actor[slot] = actor;
+      g.error[slot] = undefined;
+      g.stats[slot] = stats;
       stats.states[state]!++;
       if (state >= EV_FINISHED) this.#ran(stats, ms);
       if (kind === 2 && actor !== undefined) {
@@ -346,45 +481,58 @@ export class TaskTable {
       }
     } else {
       // events of one task may come from two nodes (its owner's submit, its runner's run) in either order: a state only moves on
-      const now = r.state[slot]!;
+      const now = g.state[slot]!;
       if (state > now) {
-        this.#move(r.stats[slot]!, now, state, ms);
-        r.state[slot] = state;
+        this.#move(g.stats[slot]!, now, state, ms);
+        g.state[slot] = state;
       }
-      if (actor !== undefined) r.actor[slot] = actor;
+      if (actor !== undefined) g.actor[slot] = actor;
     }
-    r.times[slot * TASK_STATES.length + state] = t;
-    if (!Number.isNaN(scheduled)) r.times[slot * TASK_STATES.length + EV_SCHEDULED] = scheduled;
+    const at = slot * NSTATES;
+    g.times[at + state] = t;
+    if (!Number.isNaN(scheduled)) g.times[at + EV_SCHEDULED] = scheduled;
+    if (!Number.isNaN(submitted)) g.times[at + EV_SUBMITTED] = submitted;
     if (state >= EV_SCHEDULED) {
-      r.node[slot] = node;
-      r.iso[slot] = iso;
+      g.node[slot] = node;
+      g.iso[slot] = iso;
     }
     if (state >= EV_FINISHED) {
-      r.dur[slot] = ms;
-      r.times[slot * TASK_STATES.length + EV_RUNNING] = t - ms;
-      r.attempts[slot]!++;
-      if (error) r.error[slot] = error;
+      g.dur[slot] = ms;
+      g.times[at + EV_RUNNING] = t - ms;
+      g.attempts[slot]!++;
+      if (error) g.error[slot] = error;
     }
   }
 
-  /** A slot for a new task: a free one, or the oldest task's (evicted: it stays in the counts). */
-  #newSlot(r: JobRing): number {
-    if (r.used < r.cap) return r.used++;
-    if (r.cap < this.maxTasksPerJob) {
-      r.grow(Math.min(this.maxTasksPerJob, Math.max(256, r.cap * 2)));
-      return r.used++;
+  /** The generation a new task of `r` goes in: `cur`, grown if it may, or a fresh one (the oldest tasks leave the lists; they stay in the counts). */
+  #room(r: JobRing): Generation {
+    const cur = r.cur;
+    if (r.old !== undefined) this.evicted++;
+    if (cur.used < cur.cap) return cur;
+    const max = this.maxTasksPerJob;
+    if (cur.cap < max) {
+      cur.grow(Math.min(max, Math.max(256, cur.cap * 2)));
+      return cur;
     }
-    const slot = r.next;
-    r.next = (slot + 1) % r.cap;
-    const old = r.keys[slot]!;
-    r.slotOf.delete(old);
-    this.evicted++;
-    const state = r.state[slot]!;
-    if (state < EV_FINISHED) {
-      if (this.#evictedStates.size >= EVICTED_TRACKED) this.#evictedStates.delete(this.#evictedStates.keys().next().value as string);
-      this.#evictedStates.set(old, { stats: r.stats[slot]!, state });
+    // cur is full: it becomes old; the old one is forgotten, its tasks still going tracked for their counts
+    const gone = r.old;
+    let next: Generation;
+    if (gone === undefined) {
+      next = new Generation();
+      next.grow(max);
+      this.evicted++;
+    } else {
+      const ids = gone.slots.ids;
+      for (let s = 0; s < gone.used; s++) {
+        const st = gone.state[s]!;
+        if (st < EV_FINISHED) this.#evicted.add(ids[s << 2]!, ids[(s << 2) + 1]!, ids[(s << 2) + 2]!, ids[(s << 2) + 3]!, gone.stats[s]!, st);
+      }
+      gone.clear();
+      next = gone;
     }
-    return slot;
+    r.old = cur;
+    r.cur = next;
+    return next;
   }
 
   /** A task moves from state `from` to `to` in its row's counts. */
@@ -433,81 +581,106 @@ export class TaskTable {
     this.#lastStats = undefined;
   }
 
-  #record(r: JobRing, slot: number): TaskRecord {
+  #record(job: string, g: Generation, slot: number): TaskRecord {
     const times: Partial<Record<TaskState, number>> = {};
-    for (let s = 0; s < TASK_STATES.length; s++) {
-      const t = r.times[slot * TASK_STATES.length + s]!;
+    for (let s = 0; s < NSTATES; s++) {
+      const t = g.times[slot * NSTATES + s]!;
       if (!Number.isNaN(t)) times[TASK_STATES[s]!] = t;
     }
     const rec: TaskRecord = {
-      taskId: keyToHex(r.keys[slot]!),
-      name: r.name[slot]!,
-      kind: TASK_KINDS[r.kind[slot]!] ?? "task",
-      state: TASK_STATES[r.state[slot]!]!,
-      job: r.job,
-      node: r.node[slot]!,
-      isolate: r.iso[slot]!,
+      taskId: g.slots.hex(slot),
+      name: g.name[slot]!,
+      kind: TASK_KINDS[g.kind[slot]!] ?? "task",
+      state: TASK_STATES[g.state[slot]!]!,
+      job,
+      node: g.node[slot]!,
+      isolate: g.iso[slot]!,
       times,
-      attempts: r.attempts[slot]!,
+      attempts: g.attempts[slot]!,
     };
-    const actor = r.actor[slot];
+    const actor = g.actor[slot];
     if (actor !== undefined) rec.actor = actor;
-    if (!Number.isNaN(r.dur[slot]!)) rec.durationMs = r.dur[slot]!;
-    const err = r.error[slot];
+    if (!Number.isNaN(g.dur[slot]!)) rec.durationMs = g.dur[slot]!;
+    const err = g.error[slot];
     if (err) rec.error = { code: err.code, name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
     return rec;
   }
 
+  /** Calls `fn` with each task of `r` kept whole (the latest maxTasksPerJob): its generation and slot. */
+  #eachShown(r: JobRing, fn: (g: Generation, slot: number) => void): void {
+    const old = r.old;
+    if (old !== undefined) for (let slot = r.oldFrom; slot < old.used; slot++) fn(old, slot);
+    for (let slot = 0; slot < r.cur.used; slot++) fn(r.cur, slot);
+  }
+
+  /** The answer to `q` (null for a task not kept). */
+  answer(q: TaskQuery): TaskRecord[] | TaskRecord | TaskSummaryRow[] | TimelineEvent[] | null {
+    const filter = q.filter ?? {};
+    switch (q.what) {
+      case "tasks":
+        return this.list(filter, q.limit ?? 100);
+      case "task":
+        return this.get(q.id ?? "") ?? null;
+      case "summary":
+        return this.summary(filter.job);
+      case "timeline":
+        return this.timeline(filter.job);
+    }
+  }
+
   /** Tasks kept whole that match `filter`, newest first, at most `limit`. */
   list(filter: TaskFilter = {}, limit = 100): TaskRecord[] {
-    const found: [JobRing, number, number][] = [];
+    const found: [string, Generation, number, number][] = [];
     for (const [job, r] of this.#jobs) {
       if (filter.job !== undefined && job !== filter.job) continue;
-      for (const slot of r.slotOf.values()) if (this.#matches(r, slot, filter)) found.push([r, slot, this.#firstTime(r, slot)]);
+      this.#eachShown(r, (g, slot) => {
+        if (this.#matches(g, slot, filter)) found.push([job, g, slot, this.#firstTime(g, slot)]);
+      });
     }
-    found.sort((a, b) => b[2] - a[2]);
-    return found.slice(0, limit).map(([r, slot]) => this.#record(r, slot));
+    found.sort((a, b) => b[3] - a[3]);
+    return found.slice(0, limit).map(([job, g, slot]) => this.#record(job, g, slot));
   }
 
-  /** One task by its ID (32 hex digits, or a unique prefix of at least 8). */
+  /** One task kept whole by its ID (32 hex digits, or a unique prefix of at least 8). */
   get(id: string): TaskRecord | undefined {
     const want = id.toLowerCase();
-    if (!/^[0-9a-f]*$/.test(want)) return undefined;
-    if (want.length === 32) {
-      const key = hexToKey(want);
-      for (const r of this.#jobs.values()) {
-        const slot = r.slotOf.get(key);
-        if (slot !== undefined) return this.#record(r, slot);
+    if (!/^[0-9a-f]*$/.test(want) || want.length < 8 || want.length > 32) return undefined;
+    const key = want.length === 32 ? hexToKey(want) : undefined;
+    let found: TaskRecord | undefined;
+    let many = false;
+    for (const [job, r] of this.#jobs) {
+      if (key !== undefined) {
+        // (found by its hash: a lookup, not a scan)
+        const c = r.cur.slots.findKey(key);
+        if (c >= 0) return this.#record(job, r.cur, c);
+        const o = r.old?.slots.findKey(key) ?? -1;
+        if (o >= r.oldFrom) return this.#record(job, r.old!, o);
+        continue;
       }
-      return undefined;
+      this.#eachShown(r, (g, slot) => {
+        if (!g.slots.hex(slot).startsWith(want)) return;
+        if (found) many = true;
+        found = this.#record(job, g, slot);
+      });
     }
-    if (want.length < 8) return undefined;
-    let found: [JobRing, number] | undefined;
-    for (const r of this.#jobs.values()) {
-      for (const [key, slot] of r.slotOf) {
-        if (!keyToHex(key).startsWith(want)) continue;
-        if (found) return undefined; // not unique
-        found = [r, slot];
-      }
-    }
-    return found && this.#record(found[0], found[1]);
+    return many ? undefined : found;
   }
 
-  #matches(r: JobRing, slot: number, f: TaskFilter): boolean {
-    if (f.state !== undefined && TASK_STATES[r.state[slot]!] !== f.state.toLowerCase()) return false;
-    const actor = r.actor[slot];
+  #matches(g: Generation, slot: number, f: TaskFilter): boolean {
+    if (f.state !== undefined && TASK_STATES[g.state[slot]!] !== f.state.toLowerCase()) return false;
+    const actor = g.actor[slot];
     const cls = actor?.split(" ")[1];
-    if (f.name !== undefined && r.name[slot] !== f.name && !(cls !== undefined && `${cls}.${r.name[slot]}` === f.name)) return false;
-    if (f.node !== undefined && !r.node[slot]!.startsWith(f.node)) return false;
-    if (f.kind !== undefined && TASK_KINDS[r.kind[slot]!] !== f.kind) return false;
+    if (f.name !== undefined && g.name[slot] !== f.name && !(cls !== undefined && `${cls}.${g.name[slot]}` === f.name)) return false;
+    if (f.node !== undefined && !g.node[slot]!.startsWith(f.node)) return false;
+    if (f.kind !== undefined && TASK_KINDS[g.kind[slot]!] !== f.kind) return false;
     if (f.actor !== undefined && !(actor !== undefined && (actor.startsWith(f.actor) || cls === f.actor))) return false;
     return true;
   }
 
-  #firstTime(r: JobRing, slot: number): number {
-    const at = slot * TASK_STATES.length;
-    for (let s = 0; s < TASK_STATES.length; s++) {
-      const t = r.times[at + s]!;
+  #firstTime(g: Generation, slot: number): number {
+    const at = slot * NSTATES;
+    for (let s = 0; s < NSTATES; s++) {
+      const t = g.times[at + s]!;
       if (!Number.isNaN(t)) return t;
     }
     return 0;
@@ -548,31 +721,31 @@ export class TaskTable {
     const out: TimelineEvent[] = [];
     for (const [j, r] of this.#jobs) {
       if (job !== undefined && j !== job) continue;
-      for (const [key, slot] of r.slotOf) {
-        const start = r.times[slot * TASK_STATES.length + EV_RUNNING]!;
-        const dur = r.dur[slot]!;
-        if (Number.isNaN(start) || Number.isNaN(dur)) continue;
-        const kind = TASK_KINDS[r.kind[slot]!] ?? "task";
-        const actor = r.actor[slot];
-        const name = actor !== undefined && kind === "actor_method" ? `${actor.split(" ")[1] ?? "?"}.${r.name[slot]}` : r.name[slot]!;
-        const err = r.error[slot];
+      this.#eachShown(r, (g, slot) => {
+        const start = g.times[slot * NSTATES + EV_RUNNING]!;
+        const dur = g.dur[slot]!;
+        if (Number.isNaN(start) || Number.isNaN(dur)) return;
+        const kind = TASK_KINDS[g.kind[slot]!] ?? "task";
+        const actor = g.actor[slot];
+        const name = actor !== undefined && kind === "actor_method" ? `${actor.split(" ")[1] ?? "?"}.${g.name[slot]}` : g.name[slot]!;
+        const err = g.error[slot];
         out.push({
           name,
           cat: kind,
           ph: "X",
           ts: Math.round(start * 1000),
           dur: Math.max(1, Math.round(dur * 1000)),
-          pid: `node ${r.node[slot]!.slice(0, 8)}`,
-          tid: r.iso[slot]!,
-          args: { taskId: keyToHex(key), state: TASK_STATES[r.state[slot]!]!, ...(err ? { error: `${err.name}: ${err.message}` } : {}) },
+          pid: `node ${g.node[slot]!.slice(0, 8)}`,
+          tid: g.iso[slot]!,
+          args: { taskId: g.slots.hex(slot), state: TASK_STATES[g.state[slot]!]!, ...(err ? { error: `${err.name}: ${err.message}` } : {}) },
         });
-      }
+      });
     }
     return out.sort((a, b) => a.ts - b.ts);
   }
 }
 
-/** Evicted tasks whose later events still move their counts (past it, the oldest are forgotten). */
+/** Forgotten tasks still going whose later events move their counts (past it, the oldest are forgotten for good). */
 const EVICTED_TRACKED = 100_000;
 
 function quantile(hist: Uint32Array, n: number, q: number): number {

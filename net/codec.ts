@@ -21,7 +21,8 @@
  *         [TF_ACTOR] 16 actor, [TF_ACTOR_NAME] str, [TF_MAX_CONC] u32,
  *         [TF_TRIED] u8 count × 16 node, [TF2_JOB] 16 node, [TF2_MEMORY] u32 MiB,
  *         [TF2_RETRY_EXC] u8 count (0: every error) × str name,
- *         [TF2_RESTART] u32 maxRestarts, u32 maxTaskRetries, u32 checkpointInterval
+ *         [TF2_RESTART] u32 maxRestarts, u32 maxTaskRetries, u32 checkpointInterval,
+ *         [TF2_SUBMITTED] f64 ms since the epoch
  *   done: u8 FORMAT, u8 flags (DF_*), 16 id, 16 node,
  *         [DF_ERROR]   u32 length + encoded error,
  *         [DF_RESULTS] u32 count × (u8 0 + u32 length + value
@@ -59,6 +60,8 @@ const TF2_MEMORY = 4;
 const TF2_RETRY_EXC = 8;
 /** An actor's restart options (WireTask.restart). */
 const TF2_RESTART = 16;
+/** When its owner submitted it, for task events (WireTask.submittedAt). */
+const TF2_SUBMITTED = 32;
 
 const DF_ERROR = 1;
 const DF_RESULTS = 2;
@@ -186,6 +189,7 @@ export function writeTask(out: Out, t: WireTask): void {
   if (t.memoryMb !== undefined) flags2 |= TF2_MEMORY;
   if (t.retryExceptions !== undefined) flags2 |= TF2_RETRY_EXC;
   if (t.restart !== undefined) flags2 |= TF2_RESTART;
+  if (t.submittedAt !== undefined) flags2 |= TF2_SUBMITTED;
   out.room(16 + 64);
   out.u8(FORMAT);
   out.u8(flags);
@@ -247,6 +251,10 @@ export function writeTask(out: Out, t: WireTask): void {
     out.u32(t.restart.maxRestarts);
     out.u32(t.restart.maxTaskRetries);
     out.u32(t.restart.checkpointInterval);
+  }
+  if (t.submittedAt !== undefined) {
+    out.room(8);
+    out.f64(t.submittedAt);
   }
 }
 
@@ -478,6 +486,11 @@ export function readTask(body: Uint8Array): WireTask {
     }
   }
   if (flags2 & TF2_RESTART) t.restart = { maxRestarts: r.u32(), maxTaskRetries: r.u32(), checkpointInterval: r.u32() };
+  if (flags2 & TF2_SUBMITTED) {
+    const at = r.f64();
+    if (!Number.isFinite(at)) throw new WireError("a task's submit time is not a number");
+    t.submittedAt = at;
+  }
   if (r.at !== body.length) throw new WireError(`task body has ${body.length - r.at} bytes left over`);
   return t;
 }

@@ -156,6 +156,8 @@ memoryMb?: number;
   retryExceptions?: true | readonly string[];
   /** An actor's constructor: its restart options (ActorOptions), when any is set. */
   restart?: { maxRestarts: number; maxTaskRetries: number; checkpointInterval: number };
+  /** When its owner submitted it (ms since the epoch), when the owner records task events: its runner's events carry it. */
+  submittedAt?: number;
 }
 
 /** What a STATE_QUERY asks the head (the state API): tasks, one task, a summary, the timeline, actors or nodes. */

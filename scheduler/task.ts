@@ -63,6 +63,12 @@ export interface TaskSpec {
   slot: number;
   /** Called once when it has finished for good (ran, failed or was rejected): a cluster node reports it to its owner. */
   onDone: ((task: TaskSpec) => void) | undefined;
+  /**
+   * When it was submitted (ms since the epoch), for task events (NaN: not
+   * recorded): its runner's finish carries it, so a task that ends before
+   * its owner's events are drained needs no event of its own for it.
+   */
+  submittedAt: number;
 }
 
 /** What a submission sets of a TaskSpec; the rest is bookkeeping that starts empty. */
@@ -96,6 +102,7 @@ export function newTaskSpec(f: TaskFields): TaskSpec {
     onDone: undefined,
     job: undefined,
     retryExceptions: undefined,
+    submittedAt: NaN,
   };
 }
 

@@ -500,6 +500,7 @@ export class Placement {
     if (actor !== undefined) w.actor = keyToBytes(actor);
     if (task.job !== undefined) w.job = task.job;
     if (task.retryExceptions !== undefined) w.retryExceptions = task.retryExceptions;
+    if (!Number.isNaN(task.submittedAt)) w.submittedAt = task.submittedAt;
     if (componentHash === undefined) {
       const mb = this.#node.componentMemoryMb(task.component);
       if (mb !== undefined) w.memoryMb = mb;

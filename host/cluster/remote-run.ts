@@ -142,6 +142,7 @@ export class RemoteRun {
       // nested refs are not resolved here: a guest's get finds them in the cluster (want)
       const task = makeTask(this.#node.store, { component: c, fn: functionInfo(c, w.name), taskId, args: w.args, deps, nested: undefined, options, returnIds: ids, returns: entries });
       task.job = w.job ?? w.owner;
+      if (w.submittedAt !== undefined) task.submittedAt = w.submittedAt;
       task.onDone = () => this.#report(w, entries);
       this.#node.scheduler.submit(task);
       if (this.#earlyCancels.size > 0) this.#cancelIfAsked(taskId.key);

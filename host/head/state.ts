@@ -5,8 +5,8 @@
  * `ray.state`, the dashboard): tasks from the table, actors from the
  * control store's actors table, nodes from the cluster's status.
  */
-import type { ActorRow, TaskEventBatch } from "../../common/task-events.js";
-import { TaskTable, actorRowMatches } from "../../common/task-events.js";
+import type { ActorRow, BatchColumns, TaskEventBatch } from "../../common/task-events.js";
+import { TaskTable, actorRowMatches, batchColumns } from "../../common/task-events.js";
 import type { LogBody, StateQueryBody } from "../../net/index.js";
 import type { ShardedControlStore } from "../../store/index.js";
 import { TABLES } from "../../store/index.js";
@@ -33,9 +33,15 @@ export interface LogLine {
   actorId?: string;
 }
 
+/** Events the head folds in at a time: between slices it relays tasks (a big batch never holds them up). */
+const FOLD_SLICE = 2048;
 
 export class HeadState {
-  readonly tasks: TaskTable;
+  readonly #tasks: TaskTable;
+  /** Batches received and checked, not folded in yet (the first one from `#at`). */
+  readonly #pending: BatchColumns[] = [];
+  #at = 0;
+  #folding = false;
   readonly #store: ShardedControlStore;
   readonly #status: () => ClusterStatus;
   readonly #logs = new Map<string, LogLine[]>();
@@ -48,7 +54,7 @@ export class HeadState {
   constructor(store: ShardedControlStore, status: () => ClusterStatus, options: HeadStateOptions = {}) {
     this.#store = store;
     this.#status = status;
-    this.tasks = new TaskTable({ maxTasksPerJob: options.maxTasksPerJob });
+    this.#tasks = new TaskTable({ maxTasksPerJob: options.maxTasksPerJob });
     this.#logCap = options.logLinesPerNode ?? 2000;
   }
 
@@ -78,9 +84,45 @@ export class HeadState {
     return out.slice(-limit);
   }
 
-  /** A batch of task events from node `node` (the connection's, whatever the batch says). */
+  /** The task table, every batch received so far folded in. */
+  get tasks(): TaskTable {
+    this.#fold(Infinity);
+    return this.#tasks;
+  }
+
+  /**
+   * A batch of task events from node `node` (the connection's, whatever
+   * the batch says): checked now (RangeError), folded in soon, a slice
+   * at a time.
+   */
   ingest(batch: TaskEventBatch, node: string): void {
-    this.tasks.ingest({ ...batch, node });
+    this.#pending.push(batchColumns({ ...batch, node }));
+    this.#foldSoon();
+  }
+
+  #foldSoon(): void {
+    if (this.#folding || this.#pending.length === 0) return;
+    this.#folding = true;
+    setImmediate(() => {
+      this.#folding = false;
+      this.#fold(FOLD_SLICE);
+      this.#foldSoon();
+    });
+  }
+
+  /** Folds up to `budget` pending events in. */
+  #fold(budget: number): void {
+    while (budget > 0 && this.#pending.length > 0) {
+      const c = this.#pending[0]!;
+      const end = Math.min(c.batch.n, this.#at + budget);
+      this.#tasks.fold(c, this.#at, end);
+      budget -= end - this.#at;
+      this.#at = end;
+      if (end === c.batch.n) {
+        this.#pending.shift();
+        this.#at = 0;
+      }
+    }
   }
 
   async query(q: StateQueryBody): Promise<unknown> {
@@ -88,13 +130,10 @@ export class HeadState {
     const filter = q.filter ?? {};
     switch (q.what) {
       case "tasks":
-        return this.tasks.list(filter, limit);
       case "task":
-        return this.tasks.get(q.id ?? "") ?? null;
       case "summary":
-        return this.tasks.summary(filter.job);
       case "timeline":
-        return this.tasks.timeline(filter.job);
+        return this.tasks.answer({ ...q, what: q.what });
       case "actors":
         return (await this.actors()).filter((a) => actorRowMatches(a, filter)).slice(0, limit);
       case "nodes":

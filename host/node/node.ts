@@ -63,7 +63,7 @@ import type { CancelHost, CancelOptions, CancelOutcome } from "./cancel.js";
 import { cancelHere } from "./cancel.js";
 import { Deferrals } from "./deferrals.js";
 import { TaskEvents, eventActor, eventNow } from "./task-events.js";
-import { EV_FAILED, EV_FINISHED, EV_PENDING_ARGS, EV_SCHEDULED, EV_SUBMITTED } from "../../common/task-events.js";
+import { EV_FAILED, EV_FINISHED, EV_PENDING_ARGS, EV_SCHEDULED } from "../../common/task-events.js";
 import { nestedOrUndefined } from "./values.js";
 
 /** A wait for resources that actors hold is logged once it has lasted this long, ms. */
@@ -188,9 +188,23 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   /** Submits a task: to this node's scheduler, or, in a cluster, wherever the cluster node decides. */
   submit(task: TaskSpec): void {
     this.#submitted(task);
-    if (this.cluster) this.cluster.submit(task);
-    else this.scheduler.submit(task);
+    const outer = this.#clock;
+    // (sent to an isolate from here, it was scheduled when it was submitted: no second clock read)
+    this.#clock = task.submittedAt;
+    try {
+      if (this.cluster) this.cluster.submit(task);
+      else this.scheduler.submit(task);
+    } finally {
+      this.#clock = outer;
+    }
   }
+
+  /**
+   * Task events: the time read last, while it is still now — within one
+   * synchronous submit or result, where the tasks sent to isolates are
+   * scheduled at that time (NaN: read the clock).
+   */
+  #clock = NaN;
 
   /** Drops the references a task holds on its arguments. */
   releaseArgs(task: TaskSpec): void {
@@ -245,16 +259,22 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     task.onDone = onDone;
     task.job = r.job;
     this.#submitted(task, r);
-    this.actors.call(r, task);
+    const outer = this.#clock;
+    this.#clock = task.submittedAt;
+    try {
+      this.actors.call(r, task);
+    } finally {
+      this.#clock = outer;
+    }
   }
 
-  /** Task events: `task` was submitted here (and waits for arguments, if one is not ready). */
+  /** Task events: `task` was submitted here (and waits for arguments, if one is not ready: that is recorded at once). */
   #submitted(task: TaskSpec, actor?: ActorRecord): void {
     this.counts.submitted++;
     const ev = this.taskEvents;
     if (!ev.enabled) return;
     const label = actor && (actor.eventLabel ??= eventActor(actor.key, actor.className));
-    ev.record(task, EV_SUBMITTED, -1, 0, label);
+    ev.submitted(task, label);
     if (task.deps) for (const d of task.deps) if (this.store.entry(d)?.state === PENDING) return ev.record(task, EV_PENDING_ARGS, -1, 0, label);
   }
 
@@ -272,7 +292,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   /** Task events: `exec`'s run ended in `state` (its scheduled time rides on this event unless a drain showed it already). */
   #ended(exec: Execution, state: number, ms: number, error?: Error): void {
     const task = exec.task;
-    this.taskEvents.record(task, state, exec.iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(exec.iso), error, NaN, exec.scheduledShown ? NaN : exec.scheduledAt);
+    this.taskEvents.record(task, state, exec.iso, ms, task.kind === KIND_TASK ? undefined : this.#actorOf(exec.iso), error, this.#clock, exec.scheduledShown ? NaN : exec.scheduledAt);
   }
 
   /** Task events: the actor on `iso`, as events name it. */
@@ -327,7 +347,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   send(iso: number, task: TaskSpec): boolean {
     const exec = this.executions.open(task, iso, false);
     // (its finish says when it was scheduled, or a drain while it runs: #showRunning)
-    if (this.taskEvents.enabled) exec.scheduledAt = eventNow();
+    if (this.taskEvents.enabled) exec.scheduledAt = Number.isNaN(this.#clock) ? eventNow() : this.#clock;
     const pos = this.pool.sendTask(iso, task.slot, task, this.executions.argPieces(exec, this.pool.maxRecord(iso)));
     if (pos < 0) {
       this.executions.close(exec);
@@ -341,7 +361,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
 
   lend(iso: number, task: TaskSpec): void {
     const exec = this.executions.open(task, iso, true);
-    if (this.taskEvents.enabled) exec.scheduledAt = eventNow();
+    if (this.taskEvents.enabled) exec.scheduledAt = Number.isNaN(this.#clock) ? eventNow() : this.#clock;
     this.#blocking.lent(iso);
     if (task.timeoutMs > 0) this.#watchdog.start();
     this.pool.replyRun(iso, task.slot, task, this.executions.argPieces(exec, 1 << 30));
@@ -395,6 +415,18 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   }
 
   result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void {
+    if (!this.taskEvents.enabled) return this.#result(iso, slot, status, ms, values, detail);
+    // one clock read: the run's end, and when the tasks this frees are sent
+    const outer = this.#clock;
+    this.#clock = eventNow();
+    try {
+      this.#result(iso, slot, status, ms, values, detail);
+    } finally {
+      this.#clock = outer;
+    }
+  }
+
+  #result(iso: number, slot: number, status: number, ms: number, values: Piece[] | undefined, detail: Uint8Array | undefined): void {
     const exec = this.executions.at(slot);
     if (!exec) return;
     this.executions.close(exec);

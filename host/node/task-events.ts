@@ -6,6 +6,12 @@
  * in columnar batches (common/task-events.ts) to the head, or to an
  * embedded driver's table.
  *
+ * A task submitted here costs no event at once: its submit time rides
+ * with it (TaskSpec.submittedAt, carried to the node that runs it), so
+ * its finish says when it was submitted, and a drain records SUBMITTED
+ * only for the tasks still pending then. A short task costs one event
+ * cluster-wide, not two, and the head folds in half as many.
+ *
  * The buffer is bounded: past its capacity events are dropped and
  * counted (the batch says how many), never grown; `onHalf` asks for a
  * drain when it is half full, so a drain every second or so keeps up with
@@ -14,8 +20,10 @@
  */
 import { keyToHex } from "../../common/ids.js";
 import type { TaskEventBatch, TaskEventError } from "../../common/task-events.js";
-import { bytesOf } from "../../common/task-events.js";
+import { EV_SUBMITTED, bytesOf } from "../../common/task-events.js";
 import type { TaskSpec } from "../../scheduler/index.js";
+import type { ObjectEntry } from "../../store/index.js";
+import { PENDING } from "../../store/index.js";
 
 /** performance.timeOrigin, read once (it is a getter). */
 const ORIGIN = performance.timeOrigin;
@@ -58,10 +66,26 @@ export class TaskEvents {
   readonly #isos: Int32Array;
   readonly #ms: Float64Array;
   readonly #sched: Float64Array;
+  readonly #submittedAt: Float64Array;
   readonly #names: string[];
   readonly #jobs: (string | undefined)[];
   readonly #actors: (string | undefined)[];
   #errors: { at: number; error: Error }[] = [];
+  /**
+   * Tasks submitted here since the last drain, as columns (no task is
+   * held): SUBMITTED is recorded at the drain for those whose first
+   * result is still pending then.
+   */
+  #nOwned = 0;
+  /** When the last drain began (tasks submitted since then are young). */
+  #lastDrain = -Infinity;
+  readonly #oIds: Uint32Array;
+  readonly #oKinds: Uint8Array;
+  readonly #oAt: Float64Array;
+  readonly #oNames: string[];
+  readonly #oJobs: (string | undefined)[];
+  readonly #oActors: (string | undefined)[];
+  readonly #oResult: (ObjectEntry | undefined)[];
 
   constructor(enabled = true, capacity = TASK_EVENT_CAPACITY) {
     this.enabled = enabled;
@@ -73,6 +97,14 @@ export class TaskEvents {
     this.#isos = new Int32Array(capacity);
     this.#ms = new Float64Array(capacity);
     this.#sched = new Float64Array(capacity);
+    this.#submittedAt = new Float64Array(capacity);
+    this.#oIds = new Uint32Array(capacity * 4);
+    this.#oKinds = new Uint8Array(capacity);
+    this.#oAt = new Float64Array(capacity);
+    this.#oNames = new Array<string>(capacity);
+    this.#oJobs = new Array<string | undefined>(capacity);
+    this.#oActors = new Array<string | undefined>(capacity);
+    this.#oResult = new Array<ObjectEntry | undefined>(capacity);
     this.#names = new Array<string>(capacity);
     this.#jobs = new Array<string | undefined>(capacity);
     this.#actors = new Array<string | undefined>(capacity);
@@ -81,6 +113,72 @@ export class TaskEvents {
   /** Events waiting to be drained. */
   get length(): number {
     return this.#n;
+  }
+
+  /**
+   * `task` was submitted here at `at` (now: NaN), calling `actor`'s
+   * method, if any. Its SUBMITTED event waits for the next drain, and is
+   * recorded then only if its first result is still pending (a task that
+   * finished says when it was submitted: TaskSpec.submittedAt, set here).
+   */
+  submitted(task: TaskSpec, actor?: string, at = NaN): void {
+    if (!this.enabled) return;
+    const t = Number.isNaN(at) ? ORIGIN + performance.now() : at;
+    task.submittedAt = t;
+    if (this.#nOwned === this.#oAt.length) this.#settle(Infinity);
+    const i = this.#nOwned++;
+    const id = task.taskId;
+    const w = this.#oIds;
+    const j = i << 2;
+    w[j] = id.w0;
+    w[j + 1] = id.w1;
+    w[j + 2] = id.w2;
+    w[j + 3] = id.w3;
+    this.#oKinds[i] = task.kind;
+    this.#oAt[i] = t;
+    this.#oNames[i] = task.name;
+    this.#oJobs[i] = task.job;
+    this.#oActors[i] = actor;
+    this.#oResult[i] = task.returns[0];
+  }
+
+  /**
+   * Records SUBMITTED for the tasks submitted before `cutoff` whose first
+   * result is still pending, and forgets them and those that ended; keeps
+   * the younger ones still pending (most end before the next drain, and
+   * cost nothing).
+   */
+  #settle(cutoff: number): void {
+    const w = this.#oIds;
+    let keep = 0;
+    for (let i = 0; i < this.#nOwned; i++) {
+      // (a result still pending here may be kept by the node that ran it: one event more, the head's table merges them)
+      const r = this.#oResult[i];
+      const pending = r === undefined || r.state === PENDING;
+      const at = this.#oAt[i]!;
+      const j = i << 2;
+      if (pending && (at < cutoff || r === undefined)) this.#push(w[j]!, w[j + 1]!, w[j + 2]!, w[j + 3]!, this.#oKinds[i]!, this.#oNames[i]!, this.#oJobs[i], EV_SUBMITTED, at, -1, 0, this.#oActors[i], NaN, at);
+      else if (pending) {
+        if (keep !== i) {
+          const k = keep << 2;
+          w[k] = w[j]!;
+          w[k + 1] = w[j + 1]!;
+          w[k + 2] = w[j + 2]!;
+          w[k + 3] = w[j + 3]!;
+          this.#oKinds[keep] = this.#oKinds[i]!;
+          this.#oAt[keep] = at;
+          this.#oNames[keep] = this.#oNames[i]!;
+          this.#oJobs[keep] = this.#oJobs[i];
+          this.#oActors[keep] = this.#oActors[i];
+          this.#oResult[keep] = r;
+        }
+        keep++;
+        continue;
+      }
+      this.#oResult[i] = undefined;
+    }
+    for (let i = keep; i < this.#nOwned; i++) this.#oResult[i] = undefined;
+    this.#nOwned = keep;
   }
 
   /**
@@ -93,35 +191,53 @@ export class TaskEvents {
    */
   record(task: TaskSpec, state: number, iso = -1, ms = 0, actor?: string, error?: Error, at = NaN, scheduled = NaN): void {
     if (!this.enabled) return;
+    const id = task.taskId;
+    const i = this.#push(id.w0, id.w1, id.w2, id.w3, task.kind, task.name, task.job, state, Number.isNaN(at) ? ORIGIN + performance.now() : at, iso, ms, actor, scheduled, task.submittedAt);
+    if (error !== undefined && i >= 0) this.#errors.push({ at: i, error });
+  }
+
+  /** One event into the columns: its index, or -1 when the buffer is full (it is dropped and counted). */
+  #push(w0: number, w1: number, w2: number, w3: number, kind: number, name: string, job: string | undefined, state: number, at: number, iso: number, ms: number, actor: string | undefined, scheduled: number, submitted: number): number {
     const i = this.#n;
     if (i >= this.#cap) {
       this.#dropped++;
-      return;
+      return -1;
     }
     this.#n = i + 1;
-    const id = task.taskId;
     const w = this.#ids;
     const j = i << 2;
-    w[j] = id.w0;
-    w[j + 1] = id.w1;
-    w[j + 2] = id.w2;
-    w[j + 3] = id.w3;
+    w[j] = w0;
+    w[j + 1] = w1;
+    w[j + 2] = w2;
+    w[j + 3] = w3;
     this.#states[i] = state;
-    this.#kinds[i] = task.kind;
-    this.#times[i] = Number.isNaN(at) ? ORIGIN + performance.now() : at;
+    this.#kinds[i] = kind;
+    this.#times[i] = at;
     this.#sched[i] = scheduled;
+    this.#submittedAt[i] = submitted;
     this.#isos[i] = iso;
     this.#ms[i] = ms;
-    this.#names[i] = task.name;
-    this.#jobs[i] = task.job;
+    this.#names[i] = name;
+    this.#jobs[i] = job;
     this.#actors[i] = actor;
-    if (error !== undefined) this.#errors.push({ at: i, error });
     if (i + 1 === this.#cap >> 1) this.onHalf();
+    return i;
   }
 
-  /** The events so far as a batch from `node` (undefined: none), and an empty buffer. */
-  drain(node: string): TaskEventBatch | undefined {
-    if (this.enabled) this.beforeDrain();
+  /**
+   * The events so far as a batch from `node` (undefined: none), and an
+   * empty buffer. A task submitted since the last drain and still pending
+   * waits for the next one to be shown submitted (it likely ends by then:
+   * its finish says when it was submitted), unless `everything` (a query
+   * is about to read the table).
+   */
+  drain(node: string, everything = false): TaskEventBatch | undefined {
+    if (this.enabled) {
+      const now = ORIGIN + performance.now();
+      this.#settle(everything ? Infinity : this.#lastDrain);
+      this.#lastDrain = now;
+      this.beforeDrain();
+    }
     const n = this.#n;
     if (n === 0 && this.#dropped === 0) return undefined;
     const names = new Interner(0);
@@ -130,10 +246,13 @@ export class TaskEvents {
     const nameIx = new Uint32Array(n);
     const jobIx = new Uint32Array(n);
     const actorIx = new Uint32Array(n);
+    const nameCol = this.#names;
+    const jobCol = this.#jobs;
+    const actorCol = this.#actors;
     for (let i = 0; i < n; i++) {
-      nameIx[i] = names.index(this.#names[i]);
-      jobIx[i] = jobs.index(this.#jobs[i]);
-      actorIx[i] = actors.index(this.#actors[i]);
+      nameIx[i] = names.index(nameCol[i]);
+      jobIx[i] = jobs.index(jobCol[i]);
+      actorIx[i] = actors.index(actorCol[i]);
     }
     // (the string columns keep their references until overwritten: a drain costs no clearing pass)
     const batch: TaskEventBatch = {
@@ -146,6 +265,7 @@ export class TaskEvents {
       isos: bytesOf(this.#isos, n * 4).slice(),
       ms: bytesOf(this.#ms, n * 8).slice(),
       sched: bytesOf(this.#sched, n * 8).slice(),
+      submitted: bytesOf(this.#submittedAt, n * 8).slice(),
       names: names.values,
       nameIx: bytesOf(nameIx, n * 4),
       jobs: jobs.values,

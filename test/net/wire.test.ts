@@ -84,6 +84,7 @@ test("malformed frames are WireErrors, each with a reason", () => {
     ["a task body of an unknown format", encode([MSG.TASK_RUN, 0, Uint8Array.of(9, ...taskBody().subarray(1))])],
     ["a task body with bytes left over", encode([MSG.TASK_RUN, 0, Uint8Array.of(...taskBody(), 0)])],
     ["bad resources", encode([MSG.TASK_RUN, 0, taskBody({ resources: [["CPU", 0.5]] })])],
+    ["a submit time that is not a number", encode([MSG.TASK_RUN, 0, taskBody({ submittedAt: NaN })])],
     ["a result body cut short", encode([MSG.TASK_DONE, 0, doneBody().subarray(0, 20)])],
     ["log records that are not records", encode([MSG.LOG, 0, { node: NODE_A, records: ["ran"] }])],
     ["log records from no node", encode([MSG.LOG, 0, { node: "me", records: [{ level: "info", text: "x" }] }])],
@@ -145,6 +146,7 @@ test("tasks and results keep every field through their binary layouts", () => {
     tried: [NODE_B],
     job: NODE_A,
     lifetime: "detached",
+    submittedAt: 1_765_000_000_123.25,
   });
   for (const type of [MSG.TASK_SUBMIT, MSG.TASK_RUN, MSG.ACTOR_CREATE, MSG.ACTOR_CALL]) {
     const [m] = decodeFrame(encodeMessage(type, 7, full));
@@ -157,7 +159,7 @@ test("tasks and results keep every field through their binary layouts", () => {
   assert.equal((call!.body as { component: string }).component, "");
   // a plain task has none of the optional fields
   const [plain] = decodeFrame(encodeMessage(MSG.TASK_RUN, 0, task()));
-  for (const k of ["deps", "nested", "actor", "actorName", "maxConcurrency", "tried", "job", "lifetime"]) assert.ok(!(k in (plain!.body as object)), k);
+  for (const k of ["deps", "nested", "actor", "actorName", "maxConcurrency", "tried", "job", "lifetime", "submittedAt"]) assert.ok(!(k in (plain!.body as object)), k);
 
   const done = {
     id: id16,
