@@ -8,6 +8,7 @@ export default defineConfig([
       host: "host/index.ts",
       cli: "host/cli/index.ts",
       worker: "host/isolate/worker.ts",
+      "table-worker": "host/driver/table-worker.ts",
     },
     format: "esm",
     platform: "node",

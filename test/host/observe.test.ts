@@ -2,9 +2,11 @@
 // its own node (no head), ray.progress on a terminal and elsewhere, and
 // what taskEvents: false leaves out.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { ProgressStream } from "wray";
 import { guest, withRay } from "../helpers.js";
 import { tempDir } from "../temp.js";
@@ -47,6 +49,28 @@ test("taskEvents: false records nothing: the state API and timeline are empty", 
     assert.deepEqual(await ray.state.listTasks(), []);
     assert.deepEqual(await ray.timeline(), []);
   });
+});
+
+test("embedded: a short task's state history has its submit time; a driver shut down right after a burst exits, and its state API then refuses", () => {
+  // 40,000 finishes fill half the event buffer: a drain is scheduled, and runs after shutdown began (it must not start the table's thread again)
+  const script = `
+    import { init } from "wray";
+    const ray = await init({ numCpus: 1, log: () => {} });
+    const ok = (await ray.load(${JSON.stringify(guest("errors"))})).fn("ok");
+    const first = ok.remote(0);
+    await ray.get(first);
+    const t = await ray.state.getTask(first.hex.slice(0, 32));
+    if (!(t.times.submitted <= t.times.scheduled && t.times.scheduled <= t.times.running && t.times.running <= t.times.finished)) throw new Error("history out of order: " + JSON.stringify(t.times));
+    await ray.get(Array.from({ length: 40000 }, (_, i) => ok.remote(i)));
+    const closing = ray.shutdown();
+    const refused = await ray.state.listTasks().then(() => "answered", (e) => e.code);
+    await closing;
+    console.log("done " + refused);
+  `;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.error, undefined, `the driver did not exit within 120 s (${String(r.error)}); it printed ${r.stdout}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "done WRAY_SHUTDOWN");
 });
 
 test("ray.progress yields every ref once as it completes: a bar on a terminal, plain lines elsewhere", async () => {
