@@ -9,8 +9,9 @@
  * A task submitted here costs no event at once: its submit time rides
  * with it (TaskSpec.submittedAt, carried to the node that runs it), so
  * its finish says when it was submitted, and a drain records SUBMITTED
- * only for the tasks still pending then. A short task costs one event
- * cluster-wide, not two, and the head folds in half as many.
+ * only for the tasks still pending a drain after they came. A short task
+ * costs one event cluster-wide, not two, and the head folds in half as
+ * many.
  *
  * The buffer is bounded: past its capacity events are dropped and
  * counted (the batch says how many), never grown; `onHalf` asks for a
@@ -72,9 +73,10 @@ export class TaskEvents {
   readonly #actors: (string | undefined)[];
   #errors: { at: number; error: Error }[] = [];
   /**
-   * Tasks submitted here since the last drain, as columns (no task is
-   * held): SUBMITTED is recorded at the drain for those whose first
-   * result is still pending then.
+   * Tasks submitted here, not yet shown submitted nor ended, as columns
+   * (no task is held): SUBMITTED is recorded at the first drain after
+   * the one they came before for those whose first result is still
+   * pending then.
    */
   #nOwned = 0;
   /** When the last drain began (tasks submitted since then are young). */
@@ -117,8 +119,8 @@ export class TaskEvents {
 
   /**
    * `task` was submitted here at `at` (now: NaN), calling `actor`'s
-   * method, if any. Its SUBMITTED event waits for the next drain, and is
-   * recorded then only if its first result is still pending (a task that
+   * method, if any. Its SUBMITTED event waits a drain or two, and is
+   * recorded only if its first result is still pending then (a task that
    * finished says when it was submitted: TaskSpec.submittedAt, set here).
    */
   submitted(task: TaskSpec, actor?: string, at = NaN): void {
