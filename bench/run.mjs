@@ -403,6 +403,66 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
   }
 }
 
+/** Pendulum steps as a compiled guest computes them, called directly (no scheduler): `steps => total`. */
+async function directKernel(file) {
+  const prepared = await prepareComponent(readFileSync(file), "pendulum-direct");
+  const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
+  const name = new TextEncoder().encode("pendulum");
+  return (n, seed) => {
+    const args = encodeArgs([n, seed]);
+    let value;
+    inst.invoke(inst.lowerBytes(name), name.length, inst.lowerBytes(args), args.length, 1, (r) => (value = decodeMsgpack(r)[0]));
+    return value;
+  };
+}
+
+/** ms per call of `fn()`: the median of `n` calls. */
+function msPerCall(fn, n) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
+// COST (McSherry et al., "Scalability! But at what COST?"): 2,000 tasks of a
+// fixed amount of compiled-guest work each, on all CPUs. The work is the C
+// guest's Pendulum steps, calibrated so one call, run directly on one
+// thread, takes 1 ms (100 µs); efficiency = (the tasks' work / CPUs) /
+// wall time. Beside it, the same steps on one plain Node thread (its JIT'd
+// TypeScript): how much faster the cluster of tasks is than that thread.
+for (const [label, target] of [["1 ms", 1], ["100 us", 0.1]]) {
+  const rowName = `fan-out ${label} tasks efficiency`;
+  if (!wants(rowName)) continue;
+  const file = await computeGuest("c");
+  if (!file) continue;
+  const SEED = 7;
+  const N = 2000;
+  const cpus = availableParallelism(); // the driver's node has a CPU per core (hostCores)
+  const kernel = await directKernel(file);
+  const js = await pendulumInNode();
+  // calibrate: steps for `target` ms of the guest's own compute, on one thread
+  let steps = 1000;
+  for (let i = 0; i < 3; i++) steps = Math.max(10, Math.round((steps * target) / msPerCall(() => kernel(steps, SEED), 30)));
+  const work = msPerCall(() => kernel(steps, SEED), 200);
+  const jsMs = msPerCall(() => js(steps, SEED), 200);
+  const f = (await ray.load(file)).fn("pendulum");
+  // warm-up: each isolate's compiler tiers the guest up (V8's optimizing tier) within about a second of its work
+  await ray.get(Array.from({ length: Math.ceil((1000 * cpus) / target) }, () => f.remote(steps, SEED)));
+  const walls = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await ray.get(Array.from({ length: N }, () => f.remote(steps, SEED)));
+    walls.push(performance.now() - t0);
+  }
+  const wall = median(walls);
+  const eff = (N * work) / cpus / wall;
+  report(rowName, eff, "ratio", `${N} tasks of ${steps} Pendulum steps (C guest, ${work.toFixed(3)} ms each on one thread) on ${cpus} CPUs in ${wall.toFixed(0)} ms`);
+  report(`fan-out ${label} tasks vs one Node thread`, (N * jsMs) / wall, "x", `the same steps on one plain Node thread take ${(N * jsMs).toFixed(0)} ms (${jsMs.toFixed(3)} ms a task, JIT'd TypeScript)`);
+}
+
 // the gigabyte rows last: their buffers (3 GiB) would make the collector
 // work harder under every other row
 // ---- GPU (issue 7) ------------------------------------------------------------------
