@@ -91,6 +91,9 @@ class TableThread {
 
   close(): void {
     this.#closed = true;
+    // queries still waiting end with the driver (the thread's exit would not reach them: it is no longer ours)
+    for (const q of this.#waiting.values()) q.reject(new ShutdownError("the state API"));
+    this.#waiting.clear();
     void this.#worker?.terminate();
     this.#worker = undefined;
   }

@@ -62,8 +62,11 @@ test("embedded: a short task's state history has its submit time; a driver shut 
     const t = await ray.state.getTask(first.hex.slice(0, 32));
     if (!(t.times.submitted <= t.times.scheduled && t.times.scheduled <= t.times.running && t.times.running <= t.times.finished)) throw new Error("history out of order: " + JSON.stringify(t.times));
     await ray.get(Array.from({ length: 40000 }, (_, i) => ok.remote(i)));
+    // a query asked just before shutdown ends with it, one asked after is refused
+    const asked = ray.state.summarizeTasks().then(() => "answered", (e) => e.code);
     const closing = ray.shutdown();
     const refused = await ray.state.listTasks().then(() => "answered", (e) => e.code);
+    if (!["answered", "WRAY_SHUTDOWN"].includes(await asked)) throw new Error("a query asked before shutdown ended with " + (await asked));
     await closing;
     console.log("done " + refused);
   `;
