@@ -364,6 +364,19 @@ async function computeGuest(lang) {
   return out;
 }
 
+/** Pendulum steps as a compiled guest computes them, called directly (no scheduler): `(steps, seed) => total`. */
+async function directKernel(file, name = "pendulum-direct") {
+  const prepared = await prepareComponent(readFileSync(file), name);
+  const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
+  const fn = new TextEncoder().encode("pendulum");
+  return (n, seed) => {
+    const args = encodeArgs([n, seed]);
+    let value;
+    inst.invoke(inst.lowerBytes(fn), fn.length, inst.lowerBytes(args), args.length, 1, (r) => (value = decodeMsgpack(r)[0]));
+    return value;
+  };
+}
+
 if (wants("guest compute") || filter.startsWith("guest compute")) {
   const SEED = 42;
   const pendulumJs = await pendulumInNode();
@@ -378,15 +391,8 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
   for (const ext of ["c", "rust", "as", "ts"]) {
     const file = await computeGuest(ext);
     if (!file) continue;
-    const prepared = await prepareComponent(readFileSync(file), `pendulum-${ext}`);
-    const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
-    const name = new TextEncoder().encode("pendulum");
-    kernels[ext] = (n) => {
-      const args = encodeArgs([n, SEED]);
-      let value;
-      inst.invoke(inst.lowerBytes(name), name.length, inst.lowerBytes(args), args.length, 1, (r) => (value = decodeMsgpack(r)[0]));
-      return value;
-    };
+    const kernel = await directKernel(file, `pendulum-${ext}`);
+    kernels[ext] = (n) => kernel(n, SEED);
     const got = kernels[ext](1000);
     if (Math.abs(got - expected) > 1e-9 * Math.abs(expected)) throw new Error(`pendulum.${ext} computes ${got}, plain Node ${expected}`);
   }
@@ -401,19 +407,6 @@ if (wants("guest compute") || filter.startsWith("guest compute")) {
     const v = median(values[k]);
     report(`guest compute: ${label[k]}`, v, "steps/s", `${((100 * v) / node).toFixed(1)}% of plain Node`);
   }
-}
-
-/** Pendulum steps as a compiled guest computes them, called directly (no scheduler): `steps => total`. */
-async function directKernel(file) {
-  const prepared = await prepareComponent(readFileSync(file), "pendulum-direct");
-  const inst = new GuestInstance(await loadComponent(0, prepared.glue, prepared.modules), noHost);
-  const name = new TextEncoder().encode("pendulum");
-  return (n, seed) => {
-    const args = encodeArgs([n, seed]);
-    let value;
-    inst.invoke(inst.lowerBytes(name), name.length, inst.lowerBytes(args), args.length, 1, (r) => (value = decodeMsgpack(r)[0]));
-    return value;
-  };
 }
 
 /** ms per call of `fn()`: the median of `n` calls. */
