@@ -4,7 +4,8 @@
 //
 //   npm run bench                   a table
 //   npm run bench -- --json         one JSON object per row: {"name","value","unit"}
-//   npm run bench -- --filter put   only rows whose name contains "put"
+//   npm run bench -- --filter put   only rows whose name contains "put" ("a|b": either)
+//   npm run bench -- --peers ray    also Ray 2.58 on the same rows (bench/peers/ray.sh), side by side
 //
 // Baseline rows (the floors of this machine, measured in the same run) come
 // first, so a row reads against them.
@@ -55,7 +56,7 @@ function report(name, value, unit, note = "") {
 }
 
 /** Whether the row `name` passes --filter. */
-const wants = (name) => !filter || name.includes(filter);
+const wants = (name) => !filter || filter.split("|").some((f) => name.includes(f));
 
 /** A row: the median of `reps` runs of `fn`, after `warmups` untimed ones. */
 async function row(name, unit, fn, note, warmups = 0) {
@@ -864,4 +865,25 @@ if (["recovery:", "head restart"].some(wants)) {
   const { recoveryRows } = await import("./recovery.mjs");
   // a fresh chain per repetition on fresh clusters: 3 repetitions unless asked otherwise
   await recoveryRows({ row, report, wants, median, cli: here("../dist/cli.js"), guest: await guestPath(), svgPath: here("./recovery.svg"), reps: Math.min(reps, 3) });
+}
+
+// ---- Ray beside wray (issue 22): `--peers ray` runs bench/peers/ray.sh and prints both, row by row ----
+
+if (args.includes("--peers")) {
+  const peer = args[args.indexOf("--peers") + 1];
+  if (peer !== "ray") throw new Error(`--peers: only "ray" is known, got ${JSON.stringify(peer)}`);
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync("bash", [here("./peers/ray.sh"), ...(filter ? ["--filter", filter] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, WRAY_BENCH_REPS: String(reps) } });
+  if (r.status !== 0) throw new Error(`bench/peers/ray.sh failed (exit ${r.status})`);
+  const theirs = new Map(r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).map((x) => [x.name, x]));
+  // how many times better wray is: time rows are lower-is-better, rates and ratios higher-is-better
+  const lowerIsBetter = (unit) => unit === "us" || unit === "ms";
+  process.stdout.write(`\nRay ${"2.58.0"} beside wray (same rows, same method; wray/Ray as "times better"):\n\n`);
+  process.stdout.write(`${"row".padEnd(40)} ${"wray".padStart(12)} ${"Ray".padStart(12)} ${"unit".padEnd(10)} times better\n`);
+  for (const mine of rows) {
+    const other = theirs.get(mine.name);
+    if (!other) continue;
+    const better = lowerIsBetter(mine.unit) ? other.value / mine.value : mine.value / other.value;
+    process.stdout.write(`${mine.name.padEnd(40)} ${String(mine.value).padStart(12)} ${String(other.value).padStart(12)} ${mine.unit.padEnd(10)} ${better.toFixed(1)}×\n`);
+  }
 }

@@ -1,0 +1,148 @@
+"""Ray 2.58's figures for the rows of wray's `npm run bench`, with the same
+names and the same method (the median of 5 after a warm-up), written from
+Ray's documented API (ray.remote, ray.get, ray.put, actors). Prints one
+JSON object per row: {"name", "value", "unit"}. Run by bench/peers/ray.sh.
+
+    python ray_rows.py [--filter TEXT]
+"""
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+T_START = time.perf_counter()
+import ray  # noqa: E402  (cold start counts the import)
+
+FILTER = sys.argv[sys.argv.index("--filter") + 1] if "--filter" in sys.argv else ""
+REPS = int(os.environ.get("WRAY_BENCH_REPS", "5"))
+
+
+def wants(name):
+    return not FILTER or any(f in name for f in FILTER.split("|"))
+
+
+def report(name, value, unit):
+    print(json.dumps({"name": name, "value": float(f"{value:.4g}"), "unit": unit}), flush=True)
+
+
+def row(name, unit, fn, warmups=1):
+    if not wants(name):
+        return
+    for _ in range(warmups):
+        fn()
+    report(name, statistics.median(fn() for _ in range(REPS)), unit)
+
+
+@ray.remote
+def noop():
+    return None
+
+
+@ray.remote
+class Actor:
+    def noop(self):
+        return None
+
+
+def pendulum(steps, seed):
+    """bench/guests/pendulum.ts's arithmetic (a 3-16-1 tanh policy on a pendulum), in Python."""
+    s = seed & 0xFFFFFFFF
+
+    def rnd():
+        nonlocal s
+        s = (s * 1664525 + 1013904223) & 0xFFFFFFFF
+        return s / 4294967296.0 - 0.5
+
+    w1 = [rnd() for _ in range(48)]
+    b1 = [rnd() for _ in range(16)]
+    w2 = [rnd() for _ in range(16)]
+    b2 = rnd()
+    th = rnd() * 2 * math.pi
+    thdot = rnd() * 2
+    total = 0.0
+    for _ in range(steps):
+        c, sn = math.cos(th), math.sin(th)
+        a = b2
+        for j in range(16):
+            a += w2[j] * math.tanh(w1[j * 3] * c + w1[j * 3 + 1] * sn + w1[j * 3 + 2] * thdot + b1[j])
+        u = max(-2.0, min(2.0, 2 * math.tanh(a)))
+        an = math.fmod(math.fmod(th + math.pi, 2 * math.pi) + 2 * math.pi, 2 * math.pi) - math.pi
+        total -= an * an + 0.1 * thdot * thdot + 0.001 * u * u
+        thdot = max(-8.0, min(8.0, thdot + (15 * sn + 3 * u) * 0.05))
+        th += thdot * 0.05
+    return total
+
+
+@ray.remote
+def pendulum_task(steps, seed):
+    return pendulum(steps, seed)
+
+
+def main():
+    cpus = os.cpu_count() or 1
+    ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR")
+    ray.get(noop.remote())
+    if wants("driver start to first result"):
+        report("driver start to first result", (time.perf_counter() - T_START) * 1000, "ms")
+
+    def sync_tasks():
+        t0 = time.perf_counter()
+        for _ in range(200):
+            ray.get(noop.remote())
+        return (time.perf_counter() - t0) * 1e6 / 200
+
+    def async_tasks():
+        t0 = time.perf_counter()
+        ray.get([noop.remote() for _ in range(2000)])
+        return 2000 / (time.perf_counter() - t0)
+
+    row("single client tasks sync", "us", sync_tasks)
+    row("single client tasks async", "tasks/s", async_tasks)
+
+    a = Actor.remote()
+    ray.get(a.noop.remote())
+
+    def sync_calls():
+        t0 = time.perf_counter()
+        for _ in range(500):
+            ray.get(a.noop.remote())
+        return (time.perf_counter() - t0) * 1e6 / 500
+
+    def async_calls():
+        t0 = time.perf_counter()
+        ray.get([a.noop.remote() for _ in range(5000)])
+        return 5000 / (time.perf_counter() - t0)
+
+    row("1:1 actor calls sync", "us", sync_calls)
+    row("1:1 actor calls async", "calls/s", async_calls)
+
+    # COST: 2,000 tasks of a fixed amount of work each (calibrated to 1 ms / 100 us on one thread) on all CPUs
+    for label, target in (("1 ms", 1.0), ("100 us", 0.1)):
+        name = f"fan-out {label} tasks efficiency"
+        if not wants(name):
+            continue
+        steps = 100
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(20):
+                pendulum(steps, 7)
+            steps = max(1, round(steps * target / ((time.perf_counter() - t0) * 1000 / 20)))
+        ray.get([pendulum_task.remote(steps, 7) for _ in range(200)])
+        effs = []
+        for _ in range(REPS):
+            t0 = time.perf_counter()
+            for _ in range(2000):
+                pendulum(steps, 7)
+            work = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ray.get([pendulum_task.remote(steps, 7) for _ in range(2000)])
+            wall = time.perf_counter() - t0
+            effs.append(work / cpus / wall)
+        report(name, statistics.median(effs), "ratio")
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
