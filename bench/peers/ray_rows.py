@@ -101,6 +101,62 @@ def main():
     row("single client tasks sync", "us", sync_tasks)
     row("single client tasks async", "tasks/s", async_tasks)
 
+    def tasks_get_batch():
+        t0 = time.perf_counter()
+        for _ in range(5):
+            ray.get([noop.remote() for _ in range(1000)])
+        return 5000 / (time.perf_counter() - t0)
+
+    row("single client tasks and get batch", "tasks/s", tasks_get_batch)
+
+    def put_calls():
+        t0 = time.perf_counter()
+        keep = [ray.put(i) for i in range(10000)]
+        rate = len(keep) / (time.perf_counter() - t0)
+        del keep
+        return rate
+
+    row("single client put calls", "calls/s", put_calls)
+    small = [ray.put(i) for i in range(10000)]
+
+    def get_calls():
+        t0 = time.perf_counter()
+        for r in small:
+            ray.get(r)
+        return len(small) / (time.perf_counter() - t0)
+
+    row("single client get calls", "calls/s", get_calls)
+    del small
+
+    if wants("single client put gigabytes") or wants("single client get gigabytes"):
+        import numpy as np
+
+        data = np.full(1 << 30, 3, dtype=np.uint8)
+        held = {}
+
+        def put_gb():
+            held.pop("ref", None)
+            t0 = time.perf_counter()
+            held["ref"] = ray.put(data)
+            return 1 / (time.perf_counter() - t0)
+
+        row("single client put gigabytes", "GB/s", put_gb)
+        if "ref" not in held:
+            held["ref"] = ray.put(data)
+        dst = np.empty_like(data)
+        dst.fill(0)
+
+        def get_gb():
+            # as wray's row: get (Ray: a zero-copy view of the store for numpy), then one copy into a touched buffer
+            t0 = time.perf_counter()
+            v = ray.get(held["ref"])
+            np.copyto(dst, v)
+            return 1 / (time.perf_counter() - t0)
+
+        row("single client get gigabytes", "GB/s", get_gb)
+        held.clear()
+        del data, dst
+
     a = Actor.remote()
     ray.get(a.noop.remote())
 
@@ -117,6 +173,49 @@ def main():
 
     row("1:1 actor calls sync", "us", sync_calls)
     row("1:1 actor calls async", "calls/s", async_calls)
+
+    if wants("1:1 actor calls concurrent"):
+        c = Actor.options(max_concurrency=16).remote()
+        ray.get(c.noop.remote())
+
+        def concurrent_calls():
+            t0 = time.perf_counter()
+            ray.get([c.noop.remote() for _ in range(5000)])
+            return 5000 / (time.perf_counter() - t0)
+
+        row("1:1 actor calls concurrent", "calls/s", concurrent_calls)
+        ray.kill(c)
+
+    if wants("1:n actor calls async"):
+        many = [Actor.remote() for _ in range(4)]
+        ray.get([m.noop.remote() for m in many])
+
+        def one_to_n():
+            t0 = time.perf_counter()
+            ray.get([many[i & 3].noop.remote() for i in range(5000)])
+            return 5000 / (time.perf_counter() - t0)
+
+        row("1:n actor calls async", "calls/s", one_to_n)
+        for m in many:
+            ray.kill(m)
+
+    if wants("n:n actor calls async"):
+        pair = [Actor.remote() for _ in range(2)]
+        ray.get([m.noop.remote() for m in pair])
+
+        @ray.remote
+        def caller(actor, m):
+            ray.get([actor.noop.remote() for _ in range(m)])
+
+        def n_to_n():
+            m = 2000
+            t0 = time.perf_counter()
+            ray.get([caller.remote(x, m) for x in pair])
+            return 2 * m / (time.perf_counter() - t0)
+
+        row("n:n actor calls async", "calls/s", n_to_n)
+        for m in pair:
+            ray.kill(m)
 
     # COST: 2,000 tasks of a fixed amount of work each (calibrated to 1 ms / 100 us on one thread) on all CPUs
     for label, target in (("1 ms", 1.0), ("100 us", 0.1)):
