@@ -878,7 +878,7 @@ if (args.includes("--peers")) {
   const theirs = new Map(r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).map((x) => [x.name, x]));
   // how many times better wray is: time rows are lower-is-better, rates and ratios higher-is-better
   const lowerIsBetter = (unit) => unit === "us" || unit === "ms";
-  process.stdout.write(`\nRay ${"2.58.0"} beside wray (same rows, same method; wray/Ray as "times better"):\n\n`);
+  process.stdout.write(`\nRay 2.58.0 beside wray (same rows, same method; wray/Ray as "times better"):\n\n`);
   process.stdout.write(`${"row".padEnd(40)} ${"wray".padStart(12)} ${"Ray".padStart(12)} ${"unit".padEnd(10)} times better\n`);
   for (const mine of rows) {
     const other = theirs.get(mine.name);

@@ -11,7 +11,7 @@
  * IDs are hashes already (common/ids.ts), so two of their words, mixed
  * once, spread over the table.
  */
-import { keyToHex, taskIdFromKey } from "./ids.js";
+import { keyToHex, makeTaskId, taskIdFromKey } from "./ids.js";
 
 export class IdSlots {
   /** Slot `s`'s ID: words `4s..4s+3`. */
@@ -111,8 +111,7 @@ export class IdSlots {
   hex(slot: number): string {
     const ids = this.ids;
     const j = slot << 2;
-    const w = [ids[j]!, ids[j + 1]!, ids[j + 2]!, ids[j + 3]!];
-    return keyToHex(String.fromCharCode(...w.flatMap((x) => [x & 0xffff, x >>> 16])));
+    return keyToHex(makeTaskId(ids[j]!, ids[j + 1]!, ids[j + 2]!, ids[j + 3]!).key);
   }
 }
 
