@@ -4,7 +4,7 @@
  * Keys are `table \0 key`; values are MessagePack. Writes made in one turn
  * of the event loop go to LevelDB as one chained batch (about 4× the
  * throughput of separate puts, LIMITS.md); reads see writes not yet
- * committed. `sync` makes each batch durable against a machine crash
+ * committed, including those of the batch being written. `sync` makes each batch durable against a machine crash
  * (fsync) rather than only a process crash.
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
@@ -28,6 +28,11 @@ export class ControlShard {
   readonly #decoder = new Decoder();
   /** Written but not committed yet, in write order. */
   #unwritten = new Map<string, Uint8Array | typeof DELETED>();
+  /**
+   * The batch LevelDB is writing: a read made meanwhile may run beside the
+   * write on LevelDB's threads and miss it, so reads look here first.
+   */
+  #writing: Map<string, Uint8Array | typeof DELETED> | undefined;
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #committing: Promise<void> | undefined;
   #queued = false;
@@ -57,7 +62,7 @@ export class ControlShard {
 
   async get(table: Table, key: string): Promise<unknown> {
     const k = table + SEP + key;
-    const u = this.#unwritten.get(k);
+    const u = this.#unwritten.get(k) ?? this.#writing?.get(k);
     if (u === DELETED) return undefined;
     if (u !== undefined) return this.#decode(u);
     const v = await this.#db.get(k);
@@ -99,6 +104,7 @@ export class ControlShard {
     }
     const done = batch.write({ sync: this.#sync });
     this.#committing = done;
+    this.#writing = entries;
     try {
       await done;
       this.batches++;
@@ -109,6 +115,8 @@ export class ControlShard {
       // nothing of this batch is in LevelDB: reads must not see it either
       for (const w of waiters) w.reject(err);
     } finally {
+      // committed (reads find it in LevelDB), or failed (reads must not see it)
+      if (this.#writing === entries) this.#writing = undefined;
       if (this.#committing === done) this.#committing = undefined;
     }
   }

@@ -106,6 +106,25 @@ function controlStoreSuite(name: string, open: () => Promise<Backend>): void {
     }
   });
 
+  test(`${name}: a read while a write's batch is going to LevelDB sees that write`, async () => {
+    // the head's object table: a node records an object, a reader subscribes and then reads; a read
+    // that missed a batch in progress (and the event sent before it subscribed) waited forever
+    const b = await open();
+    try {
+      const s = b.store;
+      const missed: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const w = s.put("objects", `o${i}`, i);
+        await new Promise((r) => setImmediate(r)); // the batch holding it has started
+        if ((await s.get("objects", `o${i}`)) !== i) missed.push(i);
+        await w;
+      }
+      assert.deepEqual(missed, [], `${missed.length} of 300 reads made during a commit missed its write`);
+    } finally {
+      await b.close();
+    }
+  });
+
   test(`${name}: scan returns a table's keys with a prefix, in order`, async () => {
     const b = await open();
     try {
