@@ -127,3 +127,52 @@ export async function plainModule(src) {
   const { code } = await transform(readFileSync(join(root, src), "utf8"), { loader: "ts", format: "esm" });
   return import("data:text/javascript;base64," + Buffer.from(code).toString("base64"));
 }
+
+/**
+ * Starts a cluster of processes on loopback (`wray start --block`): a head
+ * with no CPUs and one host per entry of `hosts` (its `wray start`
+ * arguments), in a WRAY_HOME of its own. `stop()` ends them and removes it.
+ */
+export async function localCluster(hosts) {
+  const { spawn } = await import("node:child_process");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const home = mkdtempSync(join(tmpdir(), "wray-example-"));
+  const env = { ...process.env, WRAY_HOME: home };
+  delete env.WRAY_TOKEN;
+  const procs = [];
+  const start = (args, ready) =>
+    new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [join(root, "dist", "cli.js"), "start", ...args, "--block"], { env, stdio: ["ignore", "pipe", "pipe"] });
+      procs.push(p);
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`wray start ${args.join(" ")} did not start in 60 s:\n${out}`)), 60_000);
+      const seen = (d) => {
+        out += d;
+        const m = ready.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      };
+      p.stdout.on("data", seen);
+      p.stderr.on("data", (d) => (out += d));
+      p.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`wray start ${args.join(" ")} exited with ${code}:\n${out}`));
+      });
+    });
+  const stop = async () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : undefined)));
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    const address = (await start(["--head", "--port", "0", "--num-cpus", "0", "--num-gpus", "0"], /wray head started at (ws:\/\/\S+)/))[1];
+    for (const args of hosts) await start(["--address", address, "--num-gpus", "0", ...args], /wray node [0-9a-f]{8} joined/);
+    return { address, token: readFileSync(join(home, "token"), "utf8").trim(), stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
