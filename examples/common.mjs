@@ -96,8 +96,9 @@ export function lineChart(path, { title, x, y, series }) {
     `<text x="${L}" y="20" font-size="13" font-weight="bold">${esc(title)}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>`,
-    ...ticks(y0, y1).map((v) => `<line x1="${L - 4}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#ddd"/><text x="${L - 6}" y="${py(v) + 4}" text-anchor="end">${label(v)}</text>`),
-    ...[...new Set(xs)].map((v) => `<text x="${px(v)}" y="${H - B + 16}" text-anchor="middle">${label(v)}</text>`),
+    ...ticks(y0, y1).map((v) => `<line x1="${L - 4}" y1="${py(v).toFixed(1)}" x2="${W - R}" y2="${py(v).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(py(v) + 4).toFixed(1)}" text-anchor="end">${label(v)}</text>`),
+    // every x when there are few (CPUs, iterations), else five ticks
+    ...(new Set(xs).size <= 12 ? [...new Set(xs)] : ticks(x0, x1)).map((v) => `<text x="${px(v).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${label(v)}</text>`),
     `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">${esc(x)}</text>`,
     `<text transform="translate(14 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(y)}</text>`,
   ];

@@ -26,7 +26,7 @@ const LR = 0.05;
 const STEP = LR / (PAIRS * SIGMA * MAX_STEPS);
 const HELD_OUT = 999_999; // the start states a policy is scored on: none is trained on
 const cpus = availableParallelism();
-const WORKERS = 2 * cpus;
+const WORKERS = cpus;
 const LEAVES = 2;
 
 const r = rng(3);

@@ -1,5 +1,5 @@
 // The served network in plain JavaScript (the same arithmetic as model.c,
-// in Float32 like it): the plain Node server's model.
+// up to float rounding): the plain Node server's model.
 export const HIDDEN = 32;
 export const OUTPUTS = 8;
 
@@ -15,7 +15,8 @@ export function predict(w, inputs, x) {
   const w2 = b1 + HIDDEN;
   const b2 = w2 + HIDDEN * OUTPUTS;
   const out = new Float32Array(rows * OUTPUTS);
-  const h = new Float32Array(HIDDEN);
+  // accumulated in doubles (V8's fast path), rounded to float32 as model.c holds them
+  const h = new Float64Array(HIDDEN);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < HIDDEN; j++) h[j] = w[b1 + j];
     for (let i = 0; i < inputs; i++) {
@@ -23,6 +24,7 @@ export function predict(w, inputs, x) {
       const wi = i * HIDDEN;
       for (let j = 0; j < HIDDEN; j++) h[j] += xi * w[wi + j];
     }
+    for (let j = 0; j < HIDDEN; j++) h[j] = Math.fround(h[j]);
     for (let k = 0; k < OUTPUTS; k++) out[r * OUTPUTS + k] = w[b2 + k];
     for (let j = 0; j < HIDDEN; j++) {
       const hj = h[j] > 0 ? h[j] : 0;
