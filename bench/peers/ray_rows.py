@@ -241,6 +241,62 @@ def main():
             effs.append(work / cpus / wall)
         report(name, statistics.median(effs), "ratio")
     ray.shutdown()
+    cross_host()
+
+
+def cross_host():
+    """wray's cluster rows: a head with no CPUs and two worker nodes (ray.cluster_utils.Cluster: real raylets, on this machine)."""
+    names = ("cross-host tasks sync", "cross-host tasks async", "cross-host get gigabytes")
+    if not any(wants(n) for n in names):
+        return
+    from ray.cluster_utils import Cluster
+
+    # stores large enough for the gigabytes row without spilling (as wray's hosts, 30% of RAM)
+    store = 4 << 30
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "object_store_memory": store})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1, object_store_memory=store)
+    try:
+        ray.init(address=cluster.address, logging_level="ERROR")
+        cluster.wait_for_nodes()
+        ray.get([noop.remote() for _ in range(500)])
+
+        def sync_tasks():
+            t0 = time.perf_counter()
+            for _ in range(200):
+                ray.get(noop.remote())
+            return (time.perf_counter() - t0) * 1e6 / 200
+
+        def async_tasks():
+            # wray's row submits 50k; at Ray's rate that is half a minute a repetition, so 5k here
+            t0 = time.perf_counter()
+            ray.get([noop.remote() for _ in range(5000)])
+            return 5000 / (time.perf_counter() - t0)
+
+        row("cross-host tasks sync", "us", sync_tasks)
+        row("cross-host tasks async", "tasks/s", async_tasks)
+        if wants("cross-host get gigabytes"):
+            import numpy as np
+
+            @ray.remote
+            def zeros(n):
+                return np.zeros(n, dtype=np.uint8)
+
+            def get_gb():
+                # as wray's row: 4 x 256 MiB made on the worker nodes, then pulled into the driver
+                refs = [zeros.remote(256 << 20) for _ in range(4)]
+                ray.wait(refs, num_returns=4, fetch_local=False)
+                t0 = time.perf_counter()
+                vals = ray.get(refs)
+                s = time.perf_counter() - t0
+                assert all(len(v) == 256 << 20 for v in vals)
+                del vals
+                return 1 / s
+
+            row("cross-host get gigabytes", "GB/s", get_gb, warmups=2)
+        ray.shutdown()
+    finally:
+        cluster.shutdown()
 
 
 if __name__ == "__main__":
