@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-
 import { tempDir } from "./temp.js";
 
 const run = promisify(execFile);

@@ -420,9 +420,9 @@ export class Driver implements DriverCalls {
     return this.#cluster?.nodeId;
   }
 
-  /** Object-store, scheduler and actor figures, for status tools. */
-  stats(): { store: StoreStats; scheduler: SchedulerStats; actors: { alive: number; pending: number; dead: number } } {
-    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats(), actors: this.#node.actors.count() };
+  /** Object-store, scheduler and actor figures, and how often isolates woke the host thread, for status tools. */
+  stats(): { store: StoreStats; scheduler: SchedulerStats; actors: { alive: number; pending: number; dead: number }; isolates: { hostWakeups: number } } {
+    return { store: this.#node.store.stats(), scheduler: this.#node.scheduler.stats(), actors: this.#node.actors.count(), isolates: { hostWakeups: this.#node.pool.wakeups } };
   }
 
   /**

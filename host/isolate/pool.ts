@@ -67,6 +67,7 @@ export class IsolatePool {
   /** Task isolates (dedicated actor isolates are not counted). */
   #taskIsolates = 0;
   #parks = 0;
+  #wakeups = 0;
   #polling = false;
   #closed = false;
   /** Small values copied out of rings land here (see ByteSlab). */
@@ -293,6 +294,11 @@ export class IsolatePool {
     return n;
   }
 
+  /** Times an isolate woke the sleeping host thread (each costs the host a thread wake-up). */
+  get wakeups(): number {
+    return this.#wakeups;
+  }
+
   /** True when some isolate has written events not handled yet. */
   pending(): boolean {
     for (const h of this.#handles.values()) if (h.events.ready()) return true;
@@ -325,6 +331,7 @@ export class IsolatePool {
       }
       sleeping(this.#spinShared);
       void w.value.then(() => {
+        this.#wakeups++;
         awake(this.#spinShared);
         Atomics.store(bell, HOST_PARKED, 0);
         this.pollAwhile();

@@ -164,6 +164,16 @@ class Isolate implements RuntimeHost {
   #actorLimit = 0;
   /** A large instance was dropped: collect once the task's frame is gone. */
   #collectSoon = false;
+  /**
+   * More tasks wait in the ring behind the one running: its result need not
+   * wake a sleeping host, which learns of it with the others when this
+   * isolate starts its last queued task or runs out of work. A wake-up per
+   * result cost the host 15-25 µs of CPU, taken from the isolates' cores
+   * (fan-out of 100 µs tasks on 2 cores: 0.68 of the CPUs' time did work).
+   */
+  #quiet = false;
+  /** Events written under #quiet that no ring has announced yet. */
+  #unannounced = false;
   /** The instance running now (the innermost, when tasks nest). */
   #running: GuestInstance | undefined;
   readonly #spinShared: SpinShared;
@@ -226,7 +236,11 @@ class Isolate implements RuntimeHost {
       if (type === T_TASK) {
         // claim it first: the host may have taken it back to run elsewhere
         if (tasks.swapType(T_TASK, T_STARTED) === T_TASK) {
+          // the last queued task: the host hears of the results so far now, and refills while it runs
+          this.#quiet = tasks.ready();
+          if (!this.#quiet && this.#unannounced) this.#ringHost();
           this.#runTask(tasks.bytes, tasks.view, tasks.at, true);
+          this.#quiet = false;
           // out of the task's frame, so the dropped instance is garbage
           if (this.#collectSoon) {
             this.#collectSoon = false;
@@ -526,8 +540,10 @@ class Isolate implements RuntimeHost {
   #done(): void {
     this.#events.commit();
     // a sleeping host learns of every event at once (the next task may run
-    // for a long time); a busy one costs us only the load of its PARKED flag
-    this.#ringHost();
+    // for a long time), unless queued tasks follow (#quiet); a busy host
+    // costs us only the load of its PARKED flag
+    if (this.#quiet) this.#unannounced = true;
+    else this.#ringHost();
   }
 
   /** Writes event `r` with `layout` (records.ts) and lets the host know. */
@@ -543,6 +559,7 @@ class Isolate implements RuntimeHost {
    * host wakes need no second system call.
    */
   #ringHost(): void {
+    this.#unannounced = false;
     const bell = this.#hostBell;
     const park = Atomics.load(bell, HOST_PARKED);
     if (park === 0 || park === this.#notifiedPark) return;
