@@ -106,17 +106,17 @@ test("a waiting task runs its own queued work itself rather than growing the poo
 test("results of queued tasks do not wake the host one by one: it hears of them when the isolate starts its last queued task or runs out", { timeout: 120_000 }, async () => {
   // a sleeping host (no spinning) woken per result spent 15-25 µs of CPU on each, taken from the isolates' cores
   await withRay({ numCpus: 1, numGpus: 0, spinMs: 0 }, async (ray) => {
-    // pure computation (no host calls, which wake the host themselves), short enough that several are queued at once
+    // pure computation (no host calls, which wake the host themselves), short enough that many are queued at once even on a loaded machine
     const mod = await ray.load(guest("basic"));
     const sumBytes = mod.fn<[Uint8Array, number], number>("sumBytes");
-    const data = ray.put(new Uint8Array(2_000).fill(1));
+    const data = ray.put(new Uint8Array(200).fill(1));
     await getAll(ray, [sumBytes.remote(data, 1)], 60_000, "warm-up");
     const before = ray.stats().isolates.hostWakeups;
     const n = 200;
     const out = await getAll(ray, Array.from({ length: n }, () => sumBytes.remote(data, 1)), 60_000, `${n} queued tasks`);
-    assert.deepEqual(out, new Array(n).fill(2_000));
+    assert.deepEqual(out, new Array(n).fill(200));
     const wakeups = ray.stats().isolates.hostWakeups - before;
     assert.ok(wakeups > 0, "the host slept and was woken");
-    assert.ok(wakeups < n / 2, `the host was woken ${wakeups} times for ${n} results of queued tasks`);
+    assert.ok(wakeups < n / 4, `the host was woken ${wakeups} times for ${n} results of queued tasks`);
   });
 });
