@@ -40,6 +40,21 @@ def noop():
     return None
 
 
+def sync_tasks(n):
+    """µs per no-op task, each got before the next is submitted."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ray.get(noop.remote())
+    return (time.perf_counter() - t0) * 1e6 / n
+
+
+def async_tasks(n):
+    """No-op tasks per second: n submitted, then one get of all."""
+    t0 = time.perf_counter()
+    ray.get([noop.remote() for _ in range(n)])
+    return n / (time.perf_counter() - t0)
+
+
 @ray.remote
 class Actor:
     def noop(self):
@@ -87,19 +102,8 @@ def main():
     if wants("driver start to first result"):
         report("driver start to first result", (time.perf_counter() - T_START) * 1000, "ms")
 
-    def sync_tasks():
-        t0 = time.perf_counter()
-        for _ in range(200):
-            ray.get(noop.remote())
-        return (time.perf_counter() - t0) * 1e6 / 200
-
-    def async_tasks():
-        t0 = time.perf_counter()
-        ray.get([noop.remote() for _ in range(2000)])
-        return 2000 / (time.perf_counter() - t0)
-
-    row("single client tasks sync", "us", sync_tasks)
-    row("single client tasks async", "tasks/s", async_tasks)
+    row("single client tasks sync", "us", lambda: sync_tasks(200))
+    row("single client tasks async", "tasks/s", lambda: async_tasks(2000))
 
     def tasks_get_batch():
         t0 = time.perf_counter()
@@ -260,21 +264,9 @@ def cross_host():
         ray.init(address=cluster.address, logging_level="ERROR")
         cluster.wait_for_nodes()
         ray.get([noop.remote() for _ in range(500)])
-
-        def sync_tasks():
-            t0 = time.perf_counter()
-            for _ in range(200):
-                ray.get(noop.remote())
-            return (time.perf_counter() - t0) * 1e6 / 200
-
-        def async_tasks():
-            # wray's row submits 50k; at Ray's rate that is half a minute a repetition, so 5k here
-            t0 = time.perf_counter()
-            ray.get([noop.remote() for _ in range(5000)])
-            return 5000 / (time.perf_counter() - t0)
-
-        row("cross-host tasks sync", "us", sync_tasks)
-        row("cross-host tasks async", "tasks/s", async_tasks)
+        row("cross-host tasks sync", "us", lambda: sync_tasks(200))
+        # wray's row submits 50k; at Ray's rate that is half a minute a repetition, so 5k here
+        row("cross-host tasks async", "tasks/s", lambda: async_tasks(5000))
         if wants("cross-host get gigabytes"):
             import numpy as np
 
