@@ -4,8 +4,9 @@
  * Keys are `table \0 key`; values are MessagePack. Writes made in one turn
  * of the event loop go to LevelDB as one chained batch (about 4× the
  * throughput of separate puts, LIMITS.md); reads see writes not yet
- * committed, including those of the batch being written. `sync` makes each batch durable against a machine crash
- * (fsync) rather than only a process crash.
+ * committed, including those of the batch being written. `sync` makes
+ * each batch durable against a machine crash (fsync) rather than only a
+ * process crash.
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { Level } from "level";
