@@ -99,7 +99,7 @@ table(
     ["one plain Node thread", (threadIterations / (threadMs / 1000)).toFixed(2), reached(threadReached)],
   ],
 );
-if (wrayReached && threadReached) console.log(`\nwray reached the target ${(threadReached.ms / wrayReached.ms).toFixed(2)}x sooner`);
+if (wrayReached && threadReached) console.log(`\nspeed-up to the target: ${(threadReached.ms / wrayReached.ms).toFixed(2)}x (the one thread's time over wray's)`);
 const chart = lineChart(join(o.out, "es.svg"), {
   title: "ES on CartPole: held-out score over time",
   x: "seconds",
