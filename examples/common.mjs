@@ -1,6 +1,8 @@
 // What the paper's workloads (rollouts, es, ppo, serving, allreduce) share:
 // the --size flag, building their guests, tables, medians and SVG charts.
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGuest } from "wray";
@@ -123,7 +125,6 @@ function nice(v) {
 
 /** A TypeScript file of this repository compiled by esbuild and imported: the plain-Node baselines run the same source as the guests. */
 export async function plainModule(src) {
-  const { readFileSync } = await import("node:fs");
   const { transform } = await import("esbuild");
   const { code } = await transform(readFileSync(join(root, src), "utf8"), { loader: "ts", format: "esm" });
   return import("data:text/javascript;base64," + Buffer.from(code).toString("base64"));
@@ -135,9 +136,6 @@ export async function plainModule(src) {
  * arguments), in a WRAY_HOME of its own. `stop()` ends them and removes it.
  */
 export async function localCluster(hosts) {
-  const { spawn } = await import("node:child_process");
-  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
   const home = mkdtempSync(join(tmpdir(), "wray-example-"));
   const env = { ...process.env, WRAY_HOME: home };
   delete env.WRAY_TOKEN;

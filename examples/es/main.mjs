@@ -52,61 +52,60 @@ const leaves = Array.from({ length: LEAVES }, () => mod.actor("Leaf").remote(noi
 const root = mod.actor("Root").remote(theta0, STEP);
 await ray.get([...leaves.map((l) => l.take.remote()), scoreTask.remote(theta0, HELD_OUT, 1, 1)]); // actors up, guests compiled
 
-const curve = { wray: [], thread: [] };
+/**
+ * Runs ES iterations with `iterate(it)` (one iteration; resolves with the
+ * held-out score of the new θ) until the target or MAX_ITERATIONS: the
+ * score over time, when the target was reached, and the rate.
+ */
+async function train(iterate) {
+  const curve = [];
+  const t0 = performance.now();
+  let reached;
+  let it = 0;
+  while (it < MAX_ITERATIONS && !reached) {
+    const s = await iterate(it++);
+    const ms = performance.now() - t0;
+    curve.push([ms / 1000, s]);
+    if (s >= TARGET) reached = { iterations: it, ms };
+  }
+  return { curve, reached, rate: it / ((performance.now() - t0) / 1000) };
+}
+
 let thetaRef = ray.put(theta0);
-let t0 = performance.now();
-let wrayReached;
-let it = 0;
-for (; it < MAX_ITERATIONS; it++) {
+const wray = await train(async (it) => {
   offsetsOf(it).forEach((offs, w) => leaves[w % LEAVES].add.remote(evaluateTask.remote(noiseRef, thetaRef, offs, SIGMA, 1000 * it, EPISODES, MAX_STEPS)));
   thetaRef = root.update.remote(...leaves.map((l) => l.take.remote()));
-  const s = await ray.get(scoreTask.remote(thetaRef, HELD_OUT, 10, MAX_STEPS));
-  curve.wray.push([(performance.now() - t0) / 1000, s]);
-  if (s >= TARGET) {
-    wrayReached = { iterations: it + 1, ms: performance.now() - t0 };
-    break;
-  }
-}
-const wrayMs = performance.now() - t0;
-const wrayIterations = Math.min(it + 1, MAX_ITERATIONS);
+  return ray.get(scoreTask.remote(thetaRef, HELD_OUT, 10, MAX_STEPS));
+});
 await ray.shutdown();
 
 // ---- the same on one plain Node thread -----------------------------------------------------
 const theta = Float64Array.from(theta0);
 score(theta, HELD_OUT, 1, 1); // warm-up
-t0 = performance.now();
-let threadReached;
-for (it = 0; it < MAX_ITERATIONS; it++) {
+const thread = await train(async (it) => {
   const g = new Float64Array(PARAMS);
   for (const offs of offsetsOf(it)) accumulate(noise, evaluate(noise, theta, offs, SIGMA, 1000 * it, EPISODES, MAX_STEPS).pairs, g);
   for (let i = 0; i < PARAMS; i++) theta[i] += STEP * g[i];
-  const s = score(theta, HELD_OUT, 10, MAX_STEPS);
-  curve.thread.push([(performance.now() - t0) / 1000, s]);
-  if (s >= TARGET) {
-    threadReached = { iterations: it + 1, ms: performance.now() - t0 };
-    break;
-  }
-}
-const threadMs = performance.now() - t0;
-const threadIterations = Math.min(it + 1, MAX_ITERATIONS);
+  return score(theta, HELD_OUT, 10, MAX_STEPS);
+});
 
 console.log(`\nES on CartPole: ${PAIRS} perturbation pairs of a ${PARAMS}-parameter policy per iteration, ${EPISODES} episodes each (up to ${fmt(MAX_STEPS)} steps), noise table of ${fmt(NOISE)} floats shared as one object; target: mean return ${TARGET} on 10 held-out episodes\n`);
 const reached = (x) => (x ? `${x.iterations} iterations, ${(x.ms / 1000).toFixed(2)} s` : `not within ${MAX_ITERATIONS} iterations`);
 table(
   ["version", "iterations/s", "time to the target"],
   [
-    [`wray: ${WORKERS} worker tasks per iteration, ${LEAVES} leaf actors and a root`, (wrayIterations / (wrayMs / 1000)).toFixed(2), reached(wrayReached)],
-    ["one plain Node thread", (threadIterations / (threadMs / 1000)).toFixed(2), reached(threadReached)],
+    [`wray: ${WORKERS} worker tasks per iteration, ${LEAVES} leaf actors and a root`, wray.rate.toFixed(2), reached(wray.reached)],
+    ["one plain Node thread", thread.rate.toFixed(2), reached(thread.reached)],
   ],
 );
-if (wrayReached && threadReached) console.log(`\nspeed-up to the target: ${(threadReached.ms / wrayReached.ms).toFixed(2)}x (the one thread's time over wray's)`);
+if (wray.reached && thread.reached) console.log(`\nspeed-up to the target: ${(thread.reached.ms / wray.reached.ms).toFixed(2)}x (the one thread's time over wray's)`);
 const chart = lineChart(join(o.out, "es.svg"), {
   title: "ES on CartPole: held-out score over time",
   x: "seconds",
   y: "mean return",
   series: [
-    { name: "wray", points: curve.wray },
-    { name: "one plain Node thread", points: curve.thread },
+    { name: "wray", points: wray.curve },
+    { name: "one plain Node thread", points: thread.curve },
   ],
 });
 console.log(`chart: ${chart}`);

@@ -19,6 +19,18 @@ const cpus = availableParallelism();
 const wasm = await guest("bench/guests/pendulum.c");
 const { pendulum } = await plainModule("bench/guests/pendulum.ts");
 
+/** Runs `fn` REPS times: its median ms, and what it returned. */
+const timed = async (fn) => {
+  const ms = [];
+  let out;
+  for (let r = 0; r < REPS; r++) {
+    const t0 = performance.now();
+    out = await fn();
+    ms.push(performance.now() - t0);
+  }
+  return [median(ms), out];
+};
+
 /** 3n rollout lengths, uniform in 0..MAX_STEPS (the same for every version). */
 const lengthsFor = (n) => {
   const r = rng(1000 + n);
@@ -35,17 +47,6 @@ for (let n = 1; n <= cpus; n++) {
   // warm-up: each isolate's compiler tiers the guest up
   await ray.get(Array.from({ length: 2 * n }, () => f.remote(Math.min(MAX_STEPS, 20_000), SEED)));
 
-  /** Runs `fn` REPS times: its median ms, and what it returned. */
-  const timed = async (fn) => {
-    const ms = [];
-    let out;
-    for (let r = 0; r < REPS; r++) {
-      const t0 = performance.now();
-      out = await fn();
-      ms.push(performance.now() - t0);
-    }
-    return [median(ms), out];
-  };
   // wray: all 3n at once, each result taken as it comes
   const [waitMs, sumWait] = await timed(async () => {
     let pending = lengths.map((s, i) => f.remote(s, SEED + i));
