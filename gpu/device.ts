@@ -18,6 +18,7 @@
  *   errors.
  */
 import { createHash } from "node:crypto";
+import { copyInto } from "../common/copy.js";
 import { GpuCompileError, GpuDeviceLostError, GpuOutOfMemoryError, GpuUnavailableError, GpuValidationError } from "./errors.js";
 import type { WgslMessage } from "./errors.js";
 
@@ -180,7 +181,7 @@ export class GpuDevice {
     const b = this.#newBuffer(bytes.length, true);
     // a buffer that could not be made (out of memory, too big) has no mapping to fill
     try {
-      new Uint8Array(b.getMappedRange(), 0, bytes.length).set(bytes);
+      copyInto(new Uint8Array(b.getMappedRange(), 0, bytes.length), bytes);
       b.unmap();
     } catch {
       // the error scope says why

@@ -39,5 +39,14 @@ static int pendulum_task(wray_args *a, wray_writer *out) {
   return 0;
 }
 
-WRAY_TASKS({ "pendulum", pendulum_task });
+/* The `task argument gigabytes` row: the length of a binary argument (the host copied it into this memory). */
+static int byte_count_task(wray_args *a, wray_writer *out) {
+  const uint8_t *b;
+  uint32_t len;
+  if (!wray_read_bin(&a->r, &b, &len)) return wray_fail(out, "TypeError", "byteCount(bytes) takes a Uint8Array");
+  wray_write_i64(out, len);
+  return 0;
+}
+
+WRAY_TASKS({ "pendulum", pendulum_task }, { "byteCount", byte_count_task });
 WRAY_NO_ACTORS;

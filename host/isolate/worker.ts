@@ -20,6 +20,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Decoder, decode } from "@msgpack/msgpack";
+import { copyInto } from "../../common/copy.js";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
 import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
 import type { GuestBytes, RuntimeHost } from "./imports/runtime.js";
@@ -434,7 +435,7 @@ class Isolate implements RuntimeHost {
     let to = ptr;
     for (let i = 0; i < h.nPieces; i++) {
       at = readPiece(dv, at, p);
-      if (p.arena) mem.set(new Uint8Array(this.#segment(p.a), p.b, p.len), to);
+      if (p.arena) copyInto(mem, new Uint8Array(this.#segment(p.a), p.b, p.len), to);
       else mem.set(bytes.subarray(p.a, p.a + p.len), to);
       to += p.len;
     }
@@ -490,7 +491,7 @@ class Isolate implements RuntimeHost {
         size += v.length + 8;
       } else {
         const ref = this.#alloc(v.length);
-        new Uint8Array(this.#segment(ref.seg), ref.off, v.length).set(v);
+        copyInto(new Uint8Array(this.#segment(ref.seg), ref.off, v.length), v);
         out[i] = ref;
       }
     }
@@ -765,7 +766,7 @@ class Isolate implements RuntimeHost {
         mem.set(head, ptr);
         let to = ptr + head.length;
         for (const p of pieces) {
-          if (p.arena) mem.set(new Uint8Array(this.#segment(p.a), p.b, p.len), to);
+          if (p.arena) copyInto(mem, new Uint8Array(this.#segment(p.a), p.b, p.len), to);
           else mem.set(bytes.subarray(p.a, p.a + p.len), to);
           to += p.len;
         }
