@@ -9,6 +9,7 @@ export default defineConfig([
       cli: "host/cli/index.ts",
       worker: "host/isolate/worker.ts",
       "table-worker": "host/driver/table-worker.ts",
+      "copier-worker": "store/copier-worker.ts",
     },
     format: "esm",
     platform: "node",

@@ -576,23 +576,36 @@ if (wants("queue")) {
 
 await row("baseline: memcpy gigabytes", "GB/s", () => memcpyGigabytes(), "1 GiB, touched destination");
 memcpySrc = memcpyDst = undefined;
-{
-  const data = new Uint8Array(GiB).fill(3);
+if (["single client put gigabytes", "single client get gigabytes"].some(wants)) {
+  // memory every thread may read, as numpy's is to Ray's copy threads: put copies it with all cores
+  const data = new Uint8Array(new SharedArrayBuffer(GiB)).fill(3);
   let prev;
-  await row("single client put gigabytes", "GB/s", async () => {
+  const putGigabytes = (src) => async () => {
     // drop the previous GiB first so the store can reuse its (already touched) memory
     prev = undefined;
     global.gc?.();
     await new Promise((r) => setTimeout(r, 10));
     const t0 = performance.now();
-    prev = ray.put(data);
+    prev = ray.put(src);
     return 1 / ((performance.now() - t0) / 1000);
-  }, "1 GiB Uint8Array");
+  };
+  if (wants("single client put gigabytes (ArrayBuffer)")) {
+    const plain = new Uint8Array(GiB).fill(3);
+    await row("single client put gigabytes (ArrayBuffer)", "GB/s", putGigabytes(plain), "1 GiB Uint8Array over a plain ArrayBuffer, which only its own thread may read: one thread copies it");
+  }
+  const before = ray.stats().store.helperCopyPieces;
+  if (wants("single client put gigabytes (Float32Array)")) {
+    const floats = new Float32Array(GiB / 4).fill(3);
+    await row("single client put gigabytes (Float32Array)", "GB/s", putGigabytes(floats), "1 GiB Float32Array over a plain ArrayBuffer: written into shared memory whole, as a Uint8Array is (get returns a view)");
+  }
+  await row("single client put gigabytes", "GB/s", putGigabytes(data), "1 GiB Uint8Array over a SharedArrayBuffer: the host thread and a copy thread per further core (at most 3) copy it");
+  if (wants("single client put gigabytes") && ray.stats().store.helperCopyPieces === before && !json) process.stdout.write(`${"".padEnd(40)} (no copy thread took a piece: one thread copied)\n`);
+  prev ??= ray.put(data);
   // get returns a view of shared memory (zero-copy); owning the bytes costs
   // one copy, which this row includes: get, then copy into a touched buffer
   const ref = prev;
   prev = undefined;
-  const dst = data; // touched already
+  const dst = new Uint8Array(GiB).fill(1); // a plain buffer, touched
   const viewUs = [];
   await row("single client get gigabytes", "GB/s", async () => {
     // the previous repetition's view pins the object until it is collected
@@ -607,7 +620,18 @@ memcpySrc = memcpyDst = undefined;
     if (v.length !== GiB || dst[GiB - 1] !== 3) throw new Error("get gigabytes read the wrong bytes");
     return 1 / ((t2 - t0) / 1000);
   }, "1 GiB: get (a zero-copy view) + one copy into a touched buffer");
-  if (viewUs.length && !json) process.stdout.write(`${"".padEnd(40)} get alone: ${median(viewUs).toFixed(1)} us for the 1 GiB view\n`);
+  if (viewUs.length) report("single client get 1 GiB view", median(viewUs), "us", "the get alone of the row above: a zero-copy view of the object");
+}
+if (wants("task argument gigabytes") && (await computeGuest("c"))) {
+  // 128 MiB: an instance whose memory grows past 256 MiB is dropped after its task (isolate/worker.ts)
+  const MiB128 = 128 << 20;
+  const arg = ray.put(new Uint8Array(MiB128).fill(5));
+  const size = (await ray.load(await computeGuest("c"))).fn("byteCount");
+  await row("task argument gigabytes", "GB/s", async () => {
+    const t0 = performance.now();
+    if ((await ray.get(size.remote(arg))) !== MiB128) throw new Error("task argument gigabytes: the guest saw the wrong length");
+    return MiB128 / 2 ** 30 / ((performance.now() - t0) / 1000);
+  }, "a 128 MiB object as a task's argument, copied from shared memory into the guest's (C) each call", 1);
 }
 await ray.shutdown();
 

@@ -159,6 +159,35 @@ function readMapHeader(b: Uint8Array): { count: number; at: number } {
   throw new RangeError("a Map extension must hold one MessagePack map");
 }
 
+/**
+ * A top-level binary value as its MessagePack header and its bytes, so
+ * that a large one can be written straight into shared memory, the bytes
+ * aligned after the header, instead of going through the encoder (which
+ * copies them twice). Uint8Array is `bin 32`; other typed arrays, DataView
+ * and ArrayBuffer are extension 3 in `ext 32`: the same bytes the encoder
+ * makes for them. Undefined for any other value.
+ */
+export function binaryParts(value: unknown): { head: Uint8Array; body: Uint8Array } | undefined {
+  let kind: number;
+  let body: Uint8Array;
+  if (value instanceof Uint8Array) {
+    const head = Uint8Array.of(0xc6, 0, 0, 0, 0);
+    new DataView(head.buffer).setUint32(1, value.length);
+    return { head, body: value };
+  }
+  if (ArrayBuffer.isView(value)) {
+    kind = value instanceof DataView ? BINARY_DATA_VIEW : TYPED_ARRAY_KINDS.indexOf(value.constructor as TypedArrayCtor);
+    if (kind <= 0) return undefined;
+    body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  } else if (value instanceof ArrayBuffer) {
+    kind = BINARY_ARRAY_BUFFER;
+    body = new Uint8Array(value);
+  } else return undefined;
+  const head = Uint8Array.of(0xc9, 0, 0, 0, 0, EXT_TYPED_ARRAY, kind);
+  new DataView(head.buffer).setUint32(1, body.length + 1);
+  return { head, body };
+}
+
 /** Hooks that let the store observe refs as values are encoded and decoded. */
 export interface RefHooks {
   /** Called with each ObjectRef found while encoding (nested or not). */
@@ -265,12 +294,17 @@ export class ValueCodec {
       case EXT_TYPED_ARRAY: {
         const kind = data[0];
         if (kind === undefined) throw new RangeError("binary extension without a kind byte");
+        const Ctor = TYPED_ARRAY_KINDS[kind];
+        if (Ctor && (data.byteLength - 1) % Ctor.BYTES_PER_ELEMENT !== 0) throw new RangeError("typed-array extension has a partial element");
+        // a view where the caller pins shared memory and the elements are aligned (a put writes them so)
+        if (Ctor && this.#sharedViews && data.buffer instanceof SharedArrayBuffer && (data.byteOffset + 1) % Ctor.BYTES_PER_ELEMENT === 0) {
+          const View = Ctor as new (b: SharedArrayBuffer, at: number, n: number) => ArrayBufferView;
+          return new View(data.buffer, data.byteOffset + 1, (data.byteLength - 1) / Ctor.BYTES_PER_ELEMENT);
+        }
         const body = data.slice(1); // a fresh, aligned buffer
         if (kind === BINARY_ARRAY_BUFFER) return body.buffer;
         if (kind === BINARY_DATA_VIEW) return new DataView(body.buffer);
-        const Ctor = TYPED_ARRAY_KINDS[kind];
         if (!Ctor) throw new RangeError(`unknown typed-array kind ${kind}`);
-        if (body.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) throw new RangeError("typed-array extension has a partial element");
         return new Ctor(body.buffer, 0, body.byteLength / Ctor.BYTES_PER_ELEMENT);
       }
       case EXT_MAP: {
@@ -329,7 +363,24 @@ export class ValueCodec {
     }
   }
 
-  /** Decodes one value. Binary values come back as views into `bytes`. */
+  /** While set, typed arrays that lie aligned in shared memory decode as views of it. */
+  #sharedViews = false;
+
+  /**
+   * Decodes one value from shared memory that the caller keeps alive while
+   * views of it live (it pins them): Uint8Arrays, and the other typed arrays
+   * whose elements lie aligned there, come back as views of `bytes`.
+   */
+  decodeShared(bytes: Uint8Array): unknown {
+    this.#sharedViews = true;
+    try {
+      return this.decode(bytes);
+    } finally {
+      this.#sharedViews = false;
+    }
+  }
+
+  /** Decodes one value. Uint8Arrays come back as views into `bytes`; other typed arrays as copies. */
   decode(bytes: Uint8Array): unknown {
     // one-byte values (small integers, nil, booleans) are most task results:
     // skip the decoder's per-call setup for them

@@ -36,6 +36,7 @@
 import { keyToHex } from "../common/ids.js";
 import type { Arena, ArenaRef } from "./arena.js";
 import { BLOCK_ALIGN } from "./arena.js";
+import { copierStats, copyBytes } from "./copier.js";
 import { ObjectStoreFullError, SpillError } from "./errors.js";
 import type { SpillFiles, SpillRef } from "./spill.js";
 
@@ -130,6 +131,9 @@ export interface StoreStats {
   /** Spill files on disk and their bytes (dead objects in live files included). */
   spillFiles: number;
   spillDiskBytes: number;
+  /** For the whole process: large copies shared out to copy threads, and the pieces those threads copied (copier.ts). */
+  sharedCopies: number;
+  helperCopyPieces: number;
   /** The spill directory, once one was made; undefined when spilling is off or has not happened. */
   spillDirectory: string | undefined;
 }
@@ -376,7 +380,7 @@ export class ObjectStore implements ObjectTable {
     if (bytes.length <= INLINE_MAX) this.sealInline(e, bytes.slice(), nested);
     else {
       const ref = this.alloc(bytes.length);
-      this.arena.view(ref).set(bytes);
+      copyBytes(this.arena.view(ref), bytes);
       this.sealArena(e, ref, nested);
     }
     return e;
@@ -626,6 +630,7 @@ export class ObjectStore implements ObjectTable {
       restoredBytesTotal: this.#restoredBytesTotal,
       spillFiles: spill?.files ?? 0,
       spillDiskBytes: spill?.diskBytes ?? 0,
+      ...copierStats(),
       spillDirectory: spill?.directory,
     };
   }

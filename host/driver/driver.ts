@@ -20,8 +20,9 @@ import type { TaskId } from "../../common/ids.js";
 import { PUT_INDEX_FLAG, childTaskId, isPutKey, keyToHex, objectKey, randomTaskId, taskKeyOfObject } from "../../common/ids.js";
 import { ActorHandle } from "../../common/actor-handle.js";
 import { ObjectRef } from "../../common/object-ref.js";
+import { binaryParts } from "../../common/codec.js";
 import type { MemorySummary, ObjectEntry, StoreStats } from "../../store/index.js";
-import { BLOCK_ALIGN, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
+import { BLOCK_ALIGN, copyBytes, GetTimeoutError, INLINE_MAX, PENDING } from "../../store/index.js";
 import type { PlacementStrategy, SchedulerStats } from "../../scheduler/index.js";
 import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ClusterNode } from "../cluster/index.js";
@@ -294,21 +295,26 @@ export class Driver implements DriverCalls {
   }
 
   /**
-   * Stores a value in the object store and returns its ref. Large
-   * Uint8Arrays are copied once, straight into shared memory.
+   * Stores a value in the object store and returns its ref. Large typed
+   * arrays (and ArrayBuffers) are copied once, straight into shared
+   * memory, by every core when they are views of a SharedArrayBuffer
+   * (store/copier.ts); get gives them back as views of it.
    */
   put<T>(value: T): ObjectRef<T> {
     this.#check("put()");
     const store = this.#node.store;
     const e = store.create(objectKey(this.#root, (PUT_INDEX_FLAG | ++this.#puts) >>> 0), 1);
     try {
-      if (value instanceof Uint8Array && value.length > INLINE_MAX) {
-        // MessagePack bin32 header, then the bytes (aligned), written in place
-        const ref = store.alloc(value.length + 5, BLOCK_ALIGN - 5);
+      const binary = binaryParts(value);
+      if (binary && binary.body.length > INLINE_MAX) {
+        // the MessagePack header, then the bytes (aligned), written in place
+        const { head, body } = binary;
+        // the bytes at the source's alignment modulo 8, which keeps the copy word by word (common/copy.ts)
+        const lead = (body.byteOffset - head.length) & (BLOCK_ALIGN - 1);
+        const ref = store.alloc(head.length + body.length, lead);
         const view = store.arena.view(ref);
-        view[0] = 0xc6;
-        new DataView(view.buffer, view.byteOffset, 5).setUint32(1, value.length);
-        view.set(value, 5);
+        view.set(head);
+        copyBytes(view, body, head.length);
         store.sealArena(e, ref);
       } else {
         const { bytes, nested } = this.#refs.encodeValue(value, "put()");

@@ -156,14 +156,14 @@ export class DriverRefs {
     // the garbage collector, so views may pin at most half the store; past
     // that, values come from a private copy and the store stays free to spill.
     if (store.pinnedBytes + bytes.length > store.arena.capacity * VIEW_PIN_SHARE) return this.#codec.decode(bytes.slice());
-    const v = this.#codec.decode(bytes);
+    const v = this.#codec.decodeShared(bytes);
     this.#pinViews(v, e, 0);
     return v;
   }
 
   #pinViews(v: unknown, e: ObjectEntry, depth: number): void {
     if (v === null || typeof v !== "object" || depth > 64) return;
-    if (v instanceof Uint8Array) {
+    if (ArrayBuffer.isView(v)) {
       if (v.buffer instanceof SharedArrayBuffer) {
         // a view into shared memory: the object stays there (never spilled or freed) while it lives
         this.#store.pin(e);
@@ -171,7 +171,7 @@ export class DriverRefs {
       }
       return;
     }
-    if (ArrayBuffer.isView(v) || v instanceof ObjectRef) return;
+    if (v instanceof ObjectRef) return;
     if (Array.isArray(v)) for (const x of v) this.#pinViews(x, e, depth + 1);
     else for (const x of Object.values(v)) this.#pinViews(x, e, depth + 1);
   }

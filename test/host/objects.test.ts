@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -162,6 +163,43 @@ test("put larger than the whole store: ObjectTooLargeError at once, with the siz
     await assert.rejects(ray.get(mod.fn("putBytes").remote(5 * MiB, 1)), (e: unknown) => e instanceof ObjectTooLargeError || (e instanceof TaskError && /larger than the whole object store/.test(e.message)));
     // and the host goes on
     assert.equal(await ray.get(mod.fn<[number], number>("sleepy").remote(1)), 1);
+  });
+});
+
+test("a large put from a SharedArrayBuffer is copied by the copy threads too, every byte in place; other puts copy on one thread", async () => {
+  await withRay({ numCpus: 2, objectStoreMemory: 768 * MiB }, async (ray) => {
+    // an odd offset and a length that is no multiple of the 4 MiB pieces
+    const len = 128 * MiB + 4321;
+    const backing = new Uint8Array(new SharedArrayBuffer(len + 64));
+    const value = backing.subarray(7, 7 + len);
+    value.set(pattern(len, 5));
+    const expect = Buffer.from(value.slice());
+    const mod = await ray.load(guest("store"));
+    const before = ray.stats().store;
+    let ref: ObjectRef<Uint8Array> | undefined;
+    // the copy thread starts with the first large copy and must wake within one: retried, bounded
+    const end = Date.now() + 60_000;
+    for (let round = 1; ; round++) {
+      ref = undefined;
+      await collect();
+      ref = ray.put(value);
+      value[0] = value[0]! ^ 0xff; // the object is a copy: writing the source after put changes nothing
+      assert.ok(Buffer.from(await ray.get(ref)).equals(expect), `round ${round}: the stored bytes differ from the put's`);
+      value[0] = value[0]! ^ 0xff;
+      const s = ray.stats().store;
+      if (availableParallelism() < 2 || s.helperCopyPieces > before.helperCopyPieces) break;
+      assert.ok(Date.now() < end, `no copy thread took a piece of ${round} large shared puts in 60 s`);
+    }
+    assert.ok(ray.stats().store.sharedCopies > before.sharedCopies, "the large shared puts were shared out");
+    assert.equal(await ray.get(mod.fn<[Uint8Array, number], number>("digest").remote(ref, 4093)), digest(expect, 4093), "a guest reads the same bytes");
+    // a plain ArrayBuffer, and shared memory under the threshold, are one copy on the host thread
+    const shared = ray.stats().store.sharedCopies;
+    const plain = pattern(20 * MiB, 6);
+    const small = new Uint8Array(new SharedArrayBuffer(MiB)).fill(9);
+    const [p, q] = [ray.put(plain), ray.put(small)];
+    assert.ok(Buffer.from(await ray.get(p)).equals(Buffer.from(plain)));
+    assert.ok((await ray.get(q)).every((x) => x === 9));
+    assert.equal(ray.stats().store.sharedCopies, shared, "neither was shared out");
   });
 });
 

@@ -62,3 +62,40 @@ test("a guest is held to the same rule: a result or argument that cannot be sent
     assert.match(await ray.get(mod.fn<[], string>("submitsFunction").remote()), /^TypeError: ok\.remote\(\): args\[0\]\.f is a function/);
   });
 });
+
+test("large typed arrays go into shared memory whole and come back as zero-copy views of the same type; ArrayBuffer and DataView as copies", { timeout: 120_000 }, async () => {
+  await withRay({ numCpus: 2, numGpus: 0, objectStoreMemory: 256 << 20 }, async (ray) => {
+    const n = 300_000; // past the inline size
+    const f32 = Float32Array.from({ length: n }, (_, i) => i / 3);
+    const backing = new ArrayBuffer(8 * n + 24);
+    const f64 = new Float64Array(backing, 16, n).map((_, i) => -i * 1.5); // not at the start of its buffer
+    const i16 = Int16Array.from({ length: n + 1 }, (_, i) => (i % 65536) - 32768); // an odd byte count of 2-byte elements
+    const big = BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 3n - 7n);
+    const u8 = new Uint8Array(new SharedArrayBuffer(n + 16)).subarray(3, 3 + n).map((_, i) => i * 7); // shared, misaligned
+    const kept: unknown[] = [];
+    for (const v of [f32, f64, i16, big, u8]) {
+      const what = `${v.constructor.name} of ${v.length}`;
+      const got = await ray.get(ray.put(v));
+      kept.push(got);
+      assert.equal(got.constructor, v.constructor, `${what}: the same type`);
+      assert.ok(got.buffer instanceof SharedArrayBuffer, `${what}: a view of the store's shared memory, not a copy`);
+      assert.equal(got.length, v.length, what);
+      assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength)), `${what}: every byte`);
+    }
+    assert.equal(ray.stats().store.pinnedObjects, kept.length, "each view pins its object");
+    kept.length = 0;
+    // a guest decodes the same bytes (extension 3 in ext 32)
+    const typed = (await ray.load(guest("basic"))).fn<[Float64Array, Int32Array], { sum: number; out: Float32Array }>("typed");
+    const ints = Int32Array.from({ length: n }, (_, i) => i % 10);
+    const want = f64.reduce((a, x) => a + x, 0) + ints.reduce((a, x) => a + x, 0);
+    const { sum } = await ray.get(typed.remote(ray.put(f64), ray.put(ints)));
+    assert.ok(Math.abs(sum - want) <= 1e-9 * Math.abs(want), `the guest's sum ${sum}, expected ${want}`);
+    // ArrayBuffer and DataView cannot be views of shared memory: they come back as private copies
+    const ab = Uint8Array.from({ length: n }, (_, i) => i & 255).buffer;
+    const gotAb = await ray.get(ray.put(ab));
+    assert.ok(gotAb instanceof ArrayBuffer && Buffer.from(gotAb).equals(Buffer.from(ab)), "ArrayBuffer");
+    const dv = new DataView(ab, 5, n - 10);
+    const gotDv = await ray.get(ray.put(dv));
+    assert.ok(gotDv instanceof DataView && gotDv.byteLength === n - 10 && Buffer.from(gotDv.buffer).equals(Buffer.from(ab, 5, n - 10)), "DataView");
+  });
+});
