@@ -136,6 +136,23 @@ export function splitArray(b: Uint8Array, pos = 0): Uint8Array[] {
 }
 
 /**
+ * How many bytes of `b` (the start of a value) come before a binary
+ * value's payload: the `bin` header, or the `ext` header and the kind byte
+ * of extension 3. 0 for any other value.
+ */
+export function binaryHeaderLength(b: Uint8Array): number {
+  switch (b[0]) {
+    case 0xc4: return 2;
+    case 0xc5: return 3;
+    case 0xc6: return 5;
+    case 0xc7: return b[2] === EXT_TYPED_ARRAY ? 4 : 0;
+    case 0xc8: return b[3] === EXT_TYPED_ARRAY ? 5 : 0;
+    case 0xc9: return b[5] === EXT_TYPED_ARRAY ? 7 : 0;
+    default: return 0;
+  }
+}
+
+/**
  * The raw payload of a value that is a byte string (`bin`) or a typed
  * array (extension type 3, after its kind byte), as a view of `b`; with
  * the typed array's kind (0 for `bin`). Undefined for any other value.

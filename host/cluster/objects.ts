@@ -8,12 +8,14 @@
  * (large ones, or ones holding refs) are held here until the owner frees
  * them or dies.
  */
+import { copyInto } from "../../common/copy.js";
 import { bytesToHex, bytesToKey, keyToBytes, keyToHex } from "../../common/ids.js";
+import { binaryHeaderLength } from "../../common/msgpack-walk.js";
 import type { ObjectLocationBody, PullReply, WireArg, WireTask } from "../../net/index.js";
 import { CHUNK_BYTES, ChunkReply, MSG } from "../../net/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
 import type { ObjectEntry, RemoteObjects } from "../../store/index.js";
-import { FAILED, INLINE_MAX, ObjectLostError, OwnerDiedError, PENDING, READY, TABLES, channelOf } from "../../store/index.js";
+import { BLOCK_ALIGN, FAILED, INLINE_MAX, ObjectLostError, OwnerDiedError, PENDING, READY, TABLES, channelOf } from "../../store/index.js";
 import type { ObjectLocation } from "../head/index.js";
 import type { RemoteControlStore } from "../../store/index.js";
 import { nestedOrUndefined } from "../node/index.js";
@@ -103,34 +105,44 @@ export class ClusterObjects implements RemoteObjects {
     const conn = await this.#peers.connect(p.node);
     const id = keyToBytes(e.key);
     const store = this.#node.store;
-    const small = size <= INLINE_MAX;
-    const ref = small ? undefined : store.alloc(size);
-    const dest = small ? new Uint8Array(size) : store.arena.view(ref!);
+    const chunk = async (offset: number, length: number): Promise<Uint8Array> => {
+      const r = await conn.request<PullReply>(MSG.OBJECT_PULL, { id, offset, length });
+      if (r.size !== size || r.data.length !== length) throw new ObjectLostError(keyToHex(e.key), `node ${p.node.slice(0, 8)} has a different object under this ID`);
+      return r.data;
+    };
+    // the first chunk says how long the value's header is: the block puts the
+    // bytes after it at an aligned offset, so a typed array is read in place
+    const first = size === 0 ? new Uint8Array(0) : await chunk(0, Math.min(CHUNK_BYTES, size));
+    if (size <= INLINE_MAX) {
+      const bytes = first.slice();
+      this.#pulls.delete(e.key);
+      if (e.live && e.state === PENDING) store.sealInline(e, bytes, nestedOrUndefined(bytes));
+      return;
+    }
+    const ref = store.alloc(size, -binaryHeaderLength(first) & (BLOCK_ALIGN - 1));
+    const dest = store.arena.view(ref);
     try {
-      let next = 0;
+      copyInto(dest, first);
+      let next = first.length;
       const one = async (): Promise<void> => {
         while (next < size) {
           const offset = next;
           const length = Math.min(CHUNK_BYTES, size - offset);
           next += length;
-          const r = await conn.request<PullReply>(MSG.OBJECT_PULL, { id, offset, length });
-          if (r.size !== size || r.data.length !== length) throw new ObjectLostError(keyToHex(e.key), `node ${p.node.slice(0, 8)} has a different object under this ID`);
-          dest.set(r.data, offset);
+          copyInto(dest, await chunk(offset, length), offset);
         }
       };
-      const workers = size === 0 ? [] : Array.from({ length: Math.min(PULL_WINDOW, Math.ceil(size / CHUNK_BYTES)) }, one);
-      await Promise.all(workers);
+      await Promise.all(Array.from({ length: Math.min(PULL_WINDOW, Math.ceil((size - next) / CHUNK_BYTES)) }, one));
     } catch (err) {
-      if (ref) store.arena.free(ref);
+      store.arena.free(ref);
       throw err;
     }
     this.#pulls.delete(e.key);
     if (!e.live || e.state !== PENDING) {
-      if (ref) store.arena.free(ref);
+      store.arena.free(ref);
       return;
     }
-    if (ref) store.sealArena(e, ref, nestedOrUndefined(dest));
-    else store.sealInline(e, dest, nestedOrUndefined(dest));
+    store.sealArena(e, ref, nestedOrUndefined(dest));
   }
 
   /** A pull failed (`why`): the object is remade if it is ours and can be, else it fails. */

@@ -45,7 +45,7 @@ export interface GuestEvents {
   /** A GPU call (E_GPU's fields; `payload` is a copy of what follows them). Blocking but for GPU_DESTROY: answer with replyGpu. */
   gpuCall(iso: number, call: GpuCall): void;
   /** Shared memory for a value the task in `slot` writes (the store may spill to make room). Throws when it cannot. */
-  alloc(iso: number, slot: number, len: number): ArenaRef;
+  alloc(iso: number, slot: number, len: number, lead: number): ArenaRef;
 }
 
 /** One E_GPU record as the host hands it on: its fields, and the op's payload copied out of the ring. */

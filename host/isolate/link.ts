@@ -270,7 +270,7 @@ export class IsolateLink {
           let ref: ArenaRef | undefined;
           let err = "";
           try {
-            ref = guest.alloc(id, x.slot, x.length);
+            ref = guest.alloc(id, x.slot, x.length, x.lead);
           } catch (e) {
             err = e instanceof Error ? e.message : String(e);
           }

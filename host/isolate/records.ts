@@ -21,7 +21,7 @@
  *     E_WAIT        slot, count, numReturns, 0, f64 timeoutMs, count object IDs
  *     E_PUT         slot, index, value piece
  *     E_LOG         slot, level, message (bytes)
- *     E_ALLOC       length, slot
+ *     E_ALLOC       length, slot, lead (bytes into the aligned block)
  *     E_RESUME      slot
  *     E_LOADED      component, ok (0/1), message (bytes)
  *     E_CREATE_ACTOR parentSlot, actorId, class (bytes), args piece, options (bytes)
@@ -423,14 +423,15 @@ export const RESOLVE: Layout<{ slot: number; id: Uint8Array; value: Piece }, { s
   read: (dv, b, at) => ({ slot: dv.getUint32(at, true), id: bytesToKey(b, at + 4, OBJECT_ID_BYTES), value: readPieceAt(dv, at + 4 + OBJECT_ID_BYTES)[0] }),
 };
 
-export const ALLOC: Layout<{ length: number; slot: number }> = {
+export const ALLOC: Layout<{ length: number; slot: number; lead: number }> = {
   type: E_ALLOC,
-  size: () => 8,
+  size: () => 12,
   write(dv, _b, at, r) {
     dv.setUint32(at, r.length, true);
     dv.setUint32(at + 4, r.slot, true);
+    dv.setUint32(at + 8, r.lead, true);
   },
-  read: (dv, _b, at) => ({ length: dv.getUint32(at, true), slot: dv.getUint32(at + 4, true) }),
+  read: (dv, _b, at) => ({ length: dv.getUint32(at, true), slot: dv.getUint32(at + 4, true), lead: dv.getUint32(at + 8, true) }),
 };
 
 export const RESUME: Layout<{ slot: number }> = {

@@ -21,8 +21,9 @@ import { runInNewContext } from "node:vm";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Decoder, decode } from "@msgpack/msgpack";
 import { copyInto } from "../../common/copy.js";
+import { BLOCK_ALIGN } from "../../store/arena.js";
 import { OBJECT_ID_BYTES, PUT_INDEX_FLAG, TASK_ID_BYTES, childTaskId } from "../../common/ids.js";
-import { arrayHeader, isMapAt, splitArray } from "../../common/msgpack-walk.js";
+import { arrayHeader, binaryHeaderLength, isMapAt, splitArray } from "../../common/msgpack-walk.js";
 import type { GuestBytes, RuntimeHost } from "./imports/runtime.js";
 import type { RingReader, RingWriter } from "./channel.js";
 import {
@@ -490,9 +491,7 @@ class Isolate implements RuntimeHost {
         out[i] = v;
         size += v.length + 8;
       } else {
-        const ref = this.#alloc(v.length);
-        copyInto(new Uint8Array(this.#segment(ref.seg), ref.off, v.length), v);
-        out[i] = ref;
+        out[i] = this.#toArena(v);
       }
     }
     return out;
@@ -608,9 +607,9 @@ class Isolate implements RuntimeHost {
     }
   }
 
-  #alloc(len: number): { seg: number; off: number; len: number } {
+  #alloc(len: number, lead: number): { seg: number; off: number; len: number } {
     const slot = this.#current().slot;
-    const r = this.#call(R.ALLOC, { length: len, slot });
+    const r = this.#call(R.ALLOC, { length: len, slot, lead });
     if (r.kind !== R_ALLOC) throw new Error(`the host refused ${len} bytes of object store: ${textDecoder.decode(read(R.FAILURE, r))}`);
     const { seg, off } = read(R.ALLOCATED, r);
     return { seg, off, len };
@@ -714,9 +713,10 @@ class Isolate implements RuntimeHost {
     return read(R.ACTOR, r)?.slice() ?? new Uint8Array(0);
   }
 
+  /** `b` (one value) in a fresh arena block, a binary value's bytes aligned after its header (so a get can view them in place). */
   #toArena(b: Uint8Array): Piece {
-    const ref = this.#alloc(b.length);
-    new Uint8Array(this.#segment(ref.seg), ref.off, b.length).set(b);
+    const ref = this.#alloc(b.length, -binaryHeaderLength(b) & (BLOCK_ALIGN - 1));
+    copyInto(new Uint8Array(this.#segment(ref.seg), ref.off, b.length), b);
     return ref;
   }
 

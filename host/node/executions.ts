@@ -5,6 +5,7 @@
  * guest made, its GPU session — and gives them back when it ends, whether
  * the task ends with it (finish) or goes on elsewhere (abandon).
  */
+import { copyInto } from "../../common/copy.js";
 import { readArrayHeader, refAt, skipValue } from "../../common/msgpack-walk.js";
 import type { GpuSession } from "../../gpu/index.js";
 import type { TaskSpec } from "../../scheduler/index.js";
@@ -200,7 +201,7 @@ export class Executions {
     let at = 0;
     for (const x of pieces) {
       const src = x instanceof Uint8Array ? x : store.arena.view(x);
-      view.set(src, at);
+      copyInto(view, src, at);
       at += src.length;
     }
     (exec.blocks ??= []).push(ref);

@@ -8,6 +8,7 @@
  * execution, or for actors the actor's isolate — which gpu-route.ts closes
  * when the owner ends.
  */
+import { copyInto } from "../../common/copy.js";
 import type { TaskId } from "../../common/ids.js";
 import { OBJECT_ID_BYTES, bytesToKey, keyToBytes, objectKey } from "../../common/ids.js";
 import { binaryHeader, binaryPayload } from "../../common/msgpack-walk.js";
@@ -181,7 +182,7 @@ export class GpuCalls {
     if (length <= REPLY_INLINE_MAX) return ok(0, await d.read(buffer, offset, length, (v) => v.slice()));
     const ref = this.#store.alloc(length);
     try {
-      await d.read(buffer, offset, length, (v) => this.#store.arena.view(ref).set(v));
+      await d.read(buffer, offset, length, (v) => copyInto(this.#store.arena.view(ref), v));
     } catch (e) {
       this.#store.arena.free(ref);
       throw e;

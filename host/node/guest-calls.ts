@@ -263,10 +263,10 @@ export class GuestCalls implements GuestEvents {
     }
   }
 
-  alloc(_iso: number, slot: number, len: number): ArenaRef {
+  alloc(_iso: number, slot: number, len: number, lead: number): ArenaRef {
     const { store, executions } = this.#host;
     try {
-      return store.alloc(len);
+      return store.alloc(len, lead);
     } catch (err) {
       // if the task fails for it, it fails with this error
       const exec = executions.at(slot);

@@ -98,6 +98,12 @@ async function sameProgram(): Promise<void> {
   // a driver's put, large, read by a task elsewhere
   const put = ray.put(big);
   assert.equal(await get<number>("a driver's put read elsewhere", digest.remote(put)), local);
+  // a large typed array made on another node arrives whole, and lies aligned
+  // in the driver's store: get gives a view of it, not a copy
+  const floats = Float64Array.from({ length: 700_000 }, (_, i) => i * 0.25 - 3);
+  const echoed = await get<Float64Array>("a typed array made elsewhere", mod.fn<[Float64Array], Float64Array>("echo").remote(floats));
+  assert.ok(echoed instanceof Float64Array && echoed.length === floats.length && echoed.every((x, i) => x === floats[i]), "the Float64Array came back whole");
+  assert.ok(echoed.buffer instanceof SharedArrayBuffer, "the pulled Float64Array is a view of the driver's store");
   // refs inside values: the guest gets an object held by another node
   const { ref } = await get<{ ref: import("wray").ObjectRef<Uint8Array> }>("a ref returned inside a value", mod.fn<[number, number], { ref: import("wray").ObjectRef<Uint8Array> }>("putBytes").remote(300_000, 9));
   const viaGuest = await get<number>("a guest getting a ref held elsewhere", mod.fn<[unknown[]], number>("digestRef").remote([ref]));

@@ -84,6 +84,10 @@ test("large typed arrays go into shared memory whole and come back as zero-copy 
     }
     assert.equal(ray.stats().store.pinnedObjects, kept.length, "each view pins its object");
     kept.length = 0;
+    // a task's large typed-array result lies aligned in its block: a view too
+    const echo = (await ray.load(guest("basic"))).fn<[Float64Array], Float64Array>("echo");
+    const echoed = await ray.get(echo.remote(f64));
+    assert.ok(echoed.buffer instanceof SharedArrayBuffer && echoed.every((x, i) => x === f64[i]), "a task's Float64Array result is a view, every element right");
     // a guest decodes the same bytes (extension 3 in ext 32)
     const typed = (await ray.load(guest("basic"))).fn<[Float64Array, Int32Array], { sum: number; out: Float32Array }>("typed");
     const ints = Int32Array.from({ length: n }, (_, i) => i % 10);

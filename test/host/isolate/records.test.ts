@@ -123,7 +123,7 @@ test("E_PUT, E_LOG, E_ALLOC, E_RESUME, E_LOADED, E_GET_ACTOR", () => {
   const log = roundTrip(R.LOG, { slot: 2, level: 3, message: text("hello\nworld") });
   assert.deepEqual([log.out.slot, log.out.level], [2, 3]);
   assert.deepEqual(log.out.message, text("hello\nworld"));
-  assert.deepEqual(roundTrip(R.ALLOC, { length: 123456, slot: 5 }).out, { length: 123456, slot: 5 });
+  assert.deepEqual(roundTrip(R.ALLOC, { length: 123456, slot: 5, lead: 59 }).out, { length: 123456, slot: 5, lead: 59 });
   assert.deepEqual(roundTrip(R.RESUME, { slot: 11 }).out, { slot: 11 });
   for (const ok of [true, false]) {
     const loaded = roundTrip(R.LOADED, { component: 4, ok, message: text(ok ? "" : "bad wasm") });
