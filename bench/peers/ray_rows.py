@@ -97,7 +97,8 @@ def pendulum_task(steps, seed):
 
 def main():
     cpus = os.cpu_count() or 1
-    ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR")
+    # address="local": always a cluster of its own, never one a killed run left on record
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="ERROR")
     ray.get(noop.remote())
     if wants("driver start to first result"):
         report("driver start to first result", (time.perf_counter() - T_START) * 1000, "ms")
