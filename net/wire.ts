@@ -317,15 +317,29 @@ export class ChunkReply {
   ) {}
 }
 
+/** Wider encodings that pad a chunk reply's header by 0-7 bytes: [array, "size" key, "data" key] extra bytes. */
+const CHUNK_PADS: readonly (readonly [number, number, number])[] = [
+  [0, 0, 0],
+  [0, 1, 0],
+  [0, 2, 0],
+  [0, 2, 1],
+  [0, 4, 0],
+  [0, 4, 1],
+  [0, 4, 2],
+  [2, 4, 1],
+];
+
 /**
  * MessagePack for `[REPLY, id, { size, data: <bin32 header> }]`, to be
- * followed by `chunk.data`. Its length is a multiple of 8 (the wider forms
- * of the map and key headers pad it), so in the joined frame the bytes
- * start 8-aligned: copying them into shared memory from an unaligned
- * offset runs at a fraction of memcpy speed in V8.
+ * followed by `chunk.data`. Its length is the data's offset modulo 8 (wider
+ * forms of the array and key headers pad it), so in the joined frame, and
+ * in the receiver's copy of it, the bytes lie as they lay in the sender's
+ * store: V8 copies shared memory word by word only between equal offsets
+ * modulo 8 (common/copy.ts), and a store keeps an object's bytes where
+ * their header puts them.
  */
 export function chunkReplyHeader(id: number, chunk: ChunkReply): Uint8Array {
-  const h = new Uint8Array(40);
+  const h = new Uint8Array(48);
   const v = new DataView(h.buffer);
   let at = 0;
   const big = chunk.size > 0xffff_ffff;
@@ -333,14 +347,23 @@ export function chunkReplyHeader(id: number, chunk: ChunkReply): Uint8Array {
     h.set(b, at);
     at += b.length;
   };
-  if (big) put(0xdc, 0, 3); // array 16 of 3
+  // the shortest forms: fixarray, uint 32 id, fixmap, fixstr keys, the size, bin 32
+  const shortest = 1 + 1 + 5 + 1 + 5 + (big ? 9 : 5) + 5 + 5;
+  const [arrayPad, sizePad, dataPad] = CHUNK_PADS[(chunk.data.byteOffset - shortest) & 7]!;
+  const key = (pad: number, name: number[]) => {
+    if (pad === 0) put(0xa0 | name.length); // fixstr
+    else if (pad === 1) put(0xd9, name.length); // str 8
+    else if (pad === 2) put(0xda, 0, name.length); // str 16
+    else put(0xdb, 0, 0, 0, name.length); // str 32
+    put(...name);
+  };
+  if (arrayPad) put(0xdc, 0, 3); // array 16 of 3
   else put(0x93); // array of 3
   put(MSG.REPLY, 0xce); // positive fixint; uint 32
   v.setUint32(at, id, false);
   at += 4;
-  if (big) put(0xdf, 0, 0, 0, 2); // map 32 of 2
-  else put(0xde, 0, 2); // map 16 of 2
-  put(0xd9, 4, 0x73, 0x69, 0x7a, 0x65); // str 8 "size"
+  put(0x82); // map of 2
+  key(sizePad, [0x73, 0x69, 0x7a, 0x65]); // "size"
   if (big) {
     put(0xcb); // float 64 (exact below 2^53)
     v.setFloat64(at, chunk.size, false);
@@ -350,10 +373,11 @@ export function chunkReplyHeader(id: number, chunk: ChunkReply): Uint8Array {
     v.setUint32(at, chunk.size, false);
     at += 4;
   }
-  put(0xd9, 4, 0x64, 0x61, 0x74, 0x61, 0xc6); // str 8 "data"; bin 32
+  key(dataPad, [0x64, 0x61, 0x74, 0x61]); // "data"
+  put(0xc6); // bin 32
   v.setUint32(at, chunk.data.length, false);
   at += 4;
-  return h.subarray(0, at); // 32 bytes, or 40 with the wider size
+  return h.subarray(0, at);
 }
 
 /** One message as a frame of its own. */

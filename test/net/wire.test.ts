@@ -225,11 +225,12 @@ function bytesAsArrays(_k: string, v: unknown): unknown {
   return v instanceof Uint8Array ? [...v] : v;
 }
 
-test("a chunk reply's header decodes as an ordinary reply, and its bytes start 8-aligned in the joined frame", () => {
-  const data = new Uint8Array(1000).map((_, i) => i & 255);
-  for (const size of [1000, 2 ** 33]) {
+test("a chunk reply's header decodes as an ordinary reply, and its bytes lie in the joined frame at their offset modulo 8", () => {
+  const backing = new Uint8Array(1008).map((_, i) => i & 255);
+  for (let offset = 0; offset < 8; offset++) for (const size of [1000, 2 ** 33]) {
+    const data = backing.subarray(offset, offset + 1000);
     const header = chunkReplyHeader(77, new ChunkReply(size, data));
-    assert.equal(header.length % 8, 0, `header of ${header.length} bytes`);
+    assert.equal(header.length % 8, offset, `header of ${header.length} bytes for data at offset ${offset}`);
     const frame = new Uint8Array(header.length + data.length);
     frame.set(header);
     frame.set(data, header.length);
