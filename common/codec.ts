@@ -1,6 +1,7 @@
 import type { ExtensionCodecType } from "@msgpack/msgpack";
 import { Decoder, Encoder, ExtData, decodeTimestampExtension, encodeTimestampExtension } from "@msgpack/msgpack";
 import { ActorHandle } from "./actor-handle.js";
+import { copyInto } from "./copy.js";
 import { OBJECT_ID_BYTES, TASK_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js";
 import { ByteSlab } from "./slab.js";
 import { ObjectRef } from "./object-ref.js";
@@ -301,7 +302,9 @@ export class ValueCodec {
           const View = Ctor as new (b: SharedArrayBuffer, at: number, n: number) => ArrayBufferView;
           return new View(data.buffer, data.byteOffset + 1, (data.byteLength - 1) / Ctor.BYTES_PER_ELEMENT);
         }
-        const body = data.slice(1); // a fresh, aligned buffer
+        // a fresh, aligned buffer (through copyInto: in shared memory the bytes may lie misaligned)
+        const body = new Uint8Array(data.length - 1);
+        copyInto(body, data.subarray(1));
         if (kind === BINARY_ARRAY_BUFFER) return body.buffer;
         if (kind === BINARY_DATA_VIEW) return new DataView(body.buffer);
         if (!Ctor) throw new RangeError(`unknown typed-array kind ${kind}`);
