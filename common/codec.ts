@@ -6,7 +6,7 @@ import { OBJECT_ID_BYTES, TASK_ID_BYTES, bytesToKey, keyToBytes } from "./ids.js
 import { ByteSlab } from "./slab.js";
 import { ObjectRef } from "./object-ref.js";
 import { BINARY_ARRAY_BUFFER, BINARY_DATA_VIEW, EXT_ACTOR_HANDLE, EXT_MAP, EXT_OBJECT_REF, EXT_SET, EXT_TYPED_ARRAY } from "./extensions.js";
-import { arrayHeader } from "./msgpack-walk.js";
+import { arrayHeader, binaryHeader } from "./msgpack-walk.js";
 
 /**
  * Values cross every boundary in wray as MessagePack, with the extension
@@ -164,29 +164,22 @@ function readMapHeader(b: Uint8Array): { count: number; at: number } {
  * A top-level binary value as its MessagePack header and its bytes, so
  * that a large one can be written straight into shared memory, the bytes
  * aligned after the header, instead of going through the encoder (which
- * copies them twice). Uint8Array is `bin 32`; other typed arrays, DataView
- * and ArrayBuffer are extension 3 in `ext 32`: the same bytes the encoder
- * makes for them. Undefined for any other value.
+ * copies them twice). Uint8Array is a `bin`; other typed arrays, DataView
+ * and ArrayBuffer are extension 3: the same bytes the encoder makes for
+ * them. Undefined for any other value.
  */
 export function binaryParts(value: unknown): { head: Uint8Array; body: Uint8Array } | undefined {
-  let kind: number;
-  let body: Uint8Array;
-  if (value instanceof Uint8Array) {
-    const head = Uint8Array.of(0xc6, 0, 0, 0, 0);
-    new DataView(head.buffer).setUint32(1, value.length);
-    return { head, body: value };
+  if (value instanceof Uint8Array) return { head: binaryHeader(value.length, 0), body: value };
+  if (value instanceof ArrayBuffer) {
+    // kind 0 of extension 3, which binaryHeader's kind 0 (a `bin`) cannot say
+    const head = Uint8Array.of(0xc9, 0, 0, 0, 0, EXT_TYPED_ARRAY, BINARY_ARRAY_BUFFER);
+    new DataView(head.buffer).setUint32(1, value.byteLength + 1);
+    return { head, body: new Uint8Array(value) };
   }
-  if (ArrayBuffer.isView(value)) {
-    kind = value instanceof DataView ? BINARY_DATA_VIEW : TYPED_ARRAY_KINDS.indexOf(value.constructor as TypedArrayCtor);
-    if (kind <= 0) return undefined;
-    body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  } else if (value instanceof ArrayBuffer) {
-    kind = BINARY_ARRAY_BUFFER;
-    body = new Uint8Array(value);
-  } else return undefined;
-  const head = Uint8Array.of(0xc9, 0, 0, 0, 0, EXT_TYPED_ARRAY, kind);
-  new DataView(head.buffer).setUint32(1, body.length + 1);
-  return { head, body };
+  if (!ArrayBuffer.isView(value)) return undefined;
+  const kind = value instanceof DataView ? BINARY_DATA_VIEW : TYPED_ARRAY_KINDS.indexOf(value.constructor as TypedArrayCtor);
+  if (kind <= 0) return undefined;
+  return { head: binaryHeader(value.byteLength, kind), body: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
 }
 
 /** Hooks that let the store observe refs as values are encoded and decoded. */

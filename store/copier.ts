@@ -26,7 +26,7 @@ import { claimPieces, CTL_DONE, CTL_HELPED, CTL_NEXT, CTL_SEQ, CTL_WORDS, type C
 const COPIER_URL = new URL("./copier-worker.js", import.meta.url);
 
 /** Copies smaller than this are one `set`: waking a helper costs tens of microseconds. */
-export const PARALLEL_COPY_MIN = 16 << 20;
+const PARALLEL_COPY_MIN = 16 << 20;
 /** Bytes per piece: small enough to balance threads, large enough that claiming is free. */
 const PIECE = 4 << 20;
 /** At most this many helpers: memory bandwidth is spent by then. */
