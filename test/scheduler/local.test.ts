@@ -124,6 +124,20 @@ test("finished tasks keep the lease fed; pipelines deepen for fast functions", (
   assert.equal(s.stats().idle, 1);
 });
 
+test("a function shorter than the pipeline target has a task queued behind the running one; a longer one does not", () => {
+  // pipelineTargetMs is 2: 1.05 ms tasks rounded down to a depth of 1 made
+  // the isolate wait a host round trip between every two tasks
+  for (const [name, avgMs, depth] of [["just over 1 ms", 1.05, 2], ["1.9 ms", 1.9, 2], ["0.6 ms", 0.6, 4], ["2.5 ms", 2.5, 1]] as const) {
+    const { ex, s } = setup(1, 1);
+    statsOf(name).avgMs = avgMs;
+    for (let i = 0; i < 10; i++) s.submit(spec(name));
+    assert.equal(pipelineOf(ex, new Set(), 0).length, depth, `${name}: the isolate's pipeline`);
+    const done = new Set<TaskSpec>();
+    finishNext(s, ex, done, avgMs);
+    assert.equal(pipelineOf(ex, done, 0).length, depth, `${name}: refilled after a task finished`);
+  }
+});
+
 test("infeasible demands are rejected at once", () => {
   const { ex, s } = setup(2, 2);
   s.submit(spec("huge", { numCpus: 3 }));
