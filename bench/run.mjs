@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { execFileSync } from "node:child_process";
 import { Queue, buildGuest, init } from "../dist/index.js";
 import { GuestInstance, loadComponent, prepareComponent } from "../dist/host.js";
 import { decode as decodeMsgpack, encode as encodeArgs } from "@msgpack/msgpack";
@@ -424,11 +425,21 @@ function msPerCall(fn, n) {
 // COST (McSherry et al., "Scalability! But at what COST?"): 2,000 tasks of a
 // fixed amount of compiled-guest work each, on all CPUs. The work is the C
 // guest's Pendulum steps, calibrated so one call takes 1 ms (100 µs) on one
-// thread. Each repetition times the same 2,000 calls run directly, one
-// after another, on one thread (the work), then as tasks (the wall):
-// efficiency = (work / CPUs) / wall, the median over repetitions. Beside
-// it, the same steps on one plain Node thread (its JIT'd TypeScript): how
-// much faster the tasks are than that thread.
+// thread. Efficiency = (work / CPUs) / wall, the median over repetitions,
+// where the work is the same 2,000 calls run directly, one after another,
+// on one thread.
+//
+// On a virtual machine the CPUs need not be equally fast (a vCPU whose
+// hyperthread sibling serves another guest ran this kernel 1.4× slower than
+// its neighbour here), and their speed drifts within seconds. So the thread
+// that measures the work is pinned to each CPU in turn, for half of its
+// share of the calls before the tasks run and half after, and the work of
+// one thread is what the CPUs together would take running the calls with no
+// scheduler at all: N / Σ(1 / per-call time on CPU i), times the CPUs. With
+// equal CPUs that is the plain one-thread time. Where the thread cannot be
+// pinned (no taskset), it is measured unpinned, before and after.
+// Beside it, the same steps on one plain Node thread (its JIT'd TypeScript):
+// how much faster the tasks are than that thread.
 for (const [label, target] of [["1 ms", 1], ["100 us", 0.1]]) {
   const rowName = `fan-out ${label} tasks efficiency`;
   if (!wants(rowName)) continue;
@@ -444,28 +455,69 @@ for (const [label, target] of [["1 ms", 1], ["100 us", 0.1]]) {
   const f = (await ray.load(file)).fn("pendulum");
   // warm-up: each isolate's compiler tiers the guest up (V8's optimizing tier) within about a second of its work
   await ray.get(Array.from({ length: Math.ceil((1000 * cpus) / target) }, () => f.remote(steps, SEED)));
-  const serially = (fn) => {
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) fn(steps, SEED);
-    return performance.now() - t0;
-  };
+  const pins = mainThreadPins(cpus);
+  /** ms per call on each CPU (one entry, unpinned, without pins), over `n` calls each. */
+  const perCall = (n) =>
+    (pins ?? [undefined]).map((cpu) => {
+      if (cpu !== undefined) pinMainThread([cpu]);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) kernel(steps, SEED);
+      return (performance.now() - t0) / n;
+    });
+  const share = Math.ceil(N / (pins?.length ?? 1) / 2);
   const effs = [];
   const speedups = [];
   const walls = [];
   const works = [];
+  const perCpu = [];
   for (let r = 0; r < reps; r++) {
-    const work = serially(kernel);
+    const before = perCall(share);
+    if (pins) pinMainThread(pins);
     const t0 = performance.now();
     await ray.get(Array.from({ length: N }, () => f.remote(steps, SEED)));
     const wall = performance.now() - t0;
-    const node = serially(js);
+    const after = perCall(share);
+    if (pins) pinMainThread(pins);
+    const times = before.map((t, i) => (t + after[i]) / 2);
+    // one thread's work: what the CPUs together take for N calls, times the CPUs
+    const work = pins ? (cpus * N) / times.reduce((a, t) => a + 1 / t, 0) : N * times[0];
+    const t1 = performance.now();
+    for (let i = 0; i < N; i++) js(steps, SEED);
+    const node = performance.now() - t1;
     effs.push(work / cpus / wall);
     speedups.push(node / wall);
     walls.push(wall);
     works.push(work);
+    perCpu.push(times);
   }
-  report(rowName, median(effs), "ratio", `${N} tasks of ${steps} Pendulum steps (C guest: ${median(works).toFixed(0)} ms of work on one thread) on ${cpus} CPUs in ${median(walls).toFixed(0)} ms`);
+  const cpuNote = pins
+    ? `; per call on CPU ${pins.map((c, i) => `${c} ${median(perCpu.map((t) => t[i])).toFixed(3)}`).join(", ")} ms`
+    : "; the work measured unpinned (no taskset)";
+  report(rowName, median(effs), "ratio", `${N} tasks of ${steps} Pendulum steps (C guest: ${median(works).toFixed(0)} ms of work on one thread) on ${cpus} CPUs in ${median(walls).toFixed(0)} ms${cpuNote}`);
   report(`fan-out ${label} tasks vs one Node thread`, median(speedups), "x", "the same steps on one plain Node thread (JIT'd TypeScript), in the same repetitions");
+}
+
+/**
+ * The CPUs this process may run on, if there is one per CPU the tasks use
+ * and `taskset` can pin threads to them; otherwise undefined.
+ */
+function mainThreadPins(cpus) {
+  try {
+    const out = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" });
+    const list = out.slice(out.lastIndexOf(":") + 1).trim();
+    const ids = list.split(",").flatMap((part) => {
+      const [a, b = a] = part.split("-").map(Number);
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+    return ids.length === cpus && ids.every(Number.isInteger) ? ids : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pins the main thread (its thread ID is the process ID) to `ids`; threads started later inherit it, so pin back to all after. */
+function pinMainThread(ids) {
+  execFileSync("taskset", ["-p", "-c", ids.join(","), String(process.pid)], { stdio: "ignore" });
 }
 
 // the gigabyte rows last: their buffers (3 GiB) would make the collector

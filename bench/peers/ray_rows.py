@@ -229,7 +229,12 @@ def main():
         for m in pair:
             ray.kill(m)
 
-    # COST: 2,000 tasks of a fixed amount of work each (calibrated to 1 ms / 100 us on one thread) on all CPUs
+    # COST: 2,000 tasks of a fixed amount of work each (calibrated to 1 ms / 100 us on one thread) on all CPUs.
+    # As in wray's bench: one thread's work is measured pinned to each CPU in turn, half of its share before
+    # the tasks and half after, and is what the CPUs together take for the calls, times the CPUs.
+    pins = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else None
+    if pins is not None and len(pins) != cpus:
+        pins = None
     for label, target in (("1 ms", 1.0), ("100 us", 0.1)):
         name = f"fan-out {label} tasks efficiency"
         if not wants(name):
@@ -241,15 +246,31 @@ def main():
                 pendulum(steps, 7)
             steps = max(1, round(steps * target / ((time.perf_counter() - t0) * 1000 / 20)))
         ray.get([pendulum_task.remote(steps, 7) for _ in range(200)])
+        share = math.ceil(2000 / len(pins or [0]) / 2)
+
+        def per_call():
+            """Seconds per call on each CPU (one entry, unpinned, without pins)."""
+            times = []
+            for c in pins or [None]:
+                if c is not None:
+                    os.sched_setaffinity(0, {c})
+                t0 = time.perf_counter()
+                for _ in range(share):
+                    pendulum(steps, 7)
+                times.append((time.perf_counter() - t0) / share)
+            if pins is not None:
+                os.sched_setaffinity(0, set(pins))
+            return times
+
         effs = []
         for _ in range(REPS):
-            t0 = time.perf_counter()
-            for _ in range(2000):
-                pendulum(steps, 7)
-            work = time.perf_counter() - t0
+            before = per_call()
             t0 = time.perf_counter()
             ray.get([pendulum_task.remote(steps, 7) for _ in range(2000)])
             wall = time.perf_counter() - t0
+            after = per_call()
+            times = [(a + b) / 2 for a, b in zip(before, after)]
+            work = cpus * 2000 / sum(1 / t for t in times) if pins is not None else 2000 * times[0]
             effs.append(work / cpus / wall)
         report(name, statistics.median(effs), "ratio")
     ray.shutdown()
