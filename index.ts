@@ -40,6 +40,10 @@ export {
   NodeDiedError,
   NodeFencedError,
   HeadUnavailableError,
+  JobNotFoundError,
+  JobFailedError,
+  Jobs,
+  JobHandle,
   formatLog,
 } from "./host/index.js";
 export { ConnectionFailedError, UnauthorizedError, ConnectionClosedError, PermissionDeniedError } from "./net/index.js";
@@ -53,6 +57,7 @@ export type { SchedulerStats, ResourceWait, ResourceShortfall } from "./schedule
 export { Gpu, GpuBuffer, Kernel, ActorPool, PlacementGroup, Queue, StateApi } from "./host/index.js";
 export type { ProgressOptions, ProgressStream, StateListOptions, TaskRecord, TaskSummaryRow, TimelineEvent, ActorRow, TaskFilter, TaskState } from "./host/index.js";
 export type { Bundle, QueueOptions, QueueWait, QueueActor } from "./host/index.js";
+export type { JobRecord, JobState, JobLogLine, JobOptions } from "./host/index.js";
 export { GpuError, GpuUnavailableError, GpuCompileError, GpuValidationError, GpuOutOfMemoryError, GpuDeviceLostError } from "./gpu/index.js";
 export type { GpuBackend, GpuErrorCode, WgslMessage } from "./gpu/index.js";
 export {

@@ -246,3 +246,30 @@ export class HeadUnavailableError extends WrayError {
     this.address = address;
   }
 }
+
+/** What JobFailedError says of the job (a JobRecord has these fields and more). */
+export interface JobFailure {
+  id: string;
+  state: string;
+  error?: { name: string; message: string; code?: string; stack?: string };
+}
+
+/** No job has this ID (it never existed, or its record's time ran out). */
+export class JobNotFoundError extends WrayError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("WRAY_JOB_NOT_FOUND", `no job '${jobId}' (see \`wray job list\`; ended jobs are kept for the head's --job-retention-s)`);
+    this.jobId = jobId;
+  }
+}
+
+/** A job ended without its result: it failed (the entry's error) or was stopped. */
+export class JobFailedError extends WrayError {
+  readonly job: JobFailure;
+  constructor(job: JobFailure) {
+    const why = job.error ? `${job.error.name}: ${job.error.message}` : job.state;
+    super("WRAY_JOB_FAILED", `job ${job.id} ${job.state === "stopped" ? "was stopped" : "failed"}: ${why}`);
+    this.job = job;
+    if (job.error?.stack) this.stack = `${this.name}: ${this.message}\n  ${job.error.stack.split("\n").join("\n  ")}`;
+  }
+}

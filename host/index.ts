@@ -3,7 +3,8 @@
  * embed a host use this front (`wray/host`); programs that only run tasks
  * need just `wray`.
  */
-export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod } from "./driver/index.js";
+export { init, Driver, ComponentModule, RemoteFunction, ActorClass, ActorMethod, Jobs, JobHandle, JobNotFoundError, JobFailedError } from "./driver/index.js";
+export type { JobRecord, JobState, JobLogLine, JobOptions } from "./driver/index.js";
 export type { InitOptions, RefArgs, WaitResult, Actor, ActorMethods, InstanceOf, ConstructorArgs, TaskArgs, TaskResult } from "./driver/index.js";
 export { HostNode, resolveOptions, resolveActorOptions, ActorManager, prepareComponent } from "./node/index.js";
 export type { NodeOptions, TaskOptions, ActorOptions, ComponentRecord, FunctionInfo, ActorRecord, ActorState, ComponentManifest, PreparedComponent } from "./node/index.js";

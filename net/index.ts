@@ -37,6 +37,10 @@ export type {
   FunctionPutBody,
   ObjectLocationBody,
   LogBody,
+  JobSubmitBody,
+  JobIdBody,
+  JobLogsBody,
+  JobListBody,
 } from "./wire.js";
 export { advertisedAddress } from "./ws.js";
 export { Connection, WIRE_TOTALS, HIGH_WATER_BYTES, CLOSE_NORMAL, CLOSE_PROTOCOL, CLOSE_UNAUTHORIZED, CLOSE_FENCED } from "./connection.js";

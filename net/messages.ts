@@ -172,6 +172,39 @@ export interface StateQueryBody {
   since?: number;
 }
 
+/** A job for the head to run (host/jobs): the component is in the functions table already (FUNCTION_PUT). */
+export interface JobSubmitBody {
+  /** The component's SHA-256 (hex). */
+  component: string;
+  /** The task the job runs: its entry point. */
+  entry: string;
+  /** The entry's arguments, a MessagePack array. */
+  args: Uint8Array;
+  /** What the entry task needs (`{ CPU: 1 }` unless given). */
+  resources?: Record<string, number>;
+  /** Stopped after this long, ms (0 or none: no limit). */
+  timeoutMs?: number;
+  /** A name to show beside the ID. */
+  name?: string;
+}
+
+/** One job, by ID (JOB_GET, JOB_STOP). */
+export interface JobIdBody {
+  id: string;
+}
+
+/** A job's log lines after `since` (a line's `seq`), at most `limit`. */
+export interface JobLogsBody {
+  id: string;
+  since?: number;
+  limit?: number;
+}
+
+/** The latest `limit` jobs. */
+export interface JobListBody {
+  limit?: number;
+}
+
 /** Guest log lines sent to the driver whose program made them. */
 export interface LogBody {
   /** The node where they were written. */

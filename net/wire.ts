@@ -74,6 +74,12 @@ export const MSG = {
   STATE_QUERY: 91,
   /** The head asks a node what its object store holds (`wray memory`). */
   NODE_MEMORY: 92,
+  // jobs: a client asks the head, which runs them (host/jobs)
+  JOB_SUBMIT: 100,
+  JOB_LIST: 101,
+  JOB_GET: 102,
+  JOB_LOGS: 103,
+  JOB_STOP: 104,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -87,6 +93,7 @@ export const CHUNK_BYTES = 4 << 20;
 
 // ---- bodies ---------------------------------------------------------------------------------
 
+export type { JobSubmitBody, JobIdBody, JobLogsBody, JobListBody } from "./messages.js";
 export type { FailBody, FunctionPutBody, ObjectLocationBody, ActorStateBody, ActorCheckpointBody, GcsKeyBody, GcsPutBody, GcsScanBody, GcsChannelBody, GcsEventBody, NodeInfo, HeartbeatBody, WireArg, WireTask, LogBody, PlacedReply, WireResult, TaskDoneBody, TaskCancelBody, StateQueryBody, GroupCreateBody, GroupPrepareBody, GroupBundleBody, GroupIdBody, GroupInfo, PullBody, PullReply, FreeBody, ActorKillBody } from "./messages.js";
 import type { TaskDoneBody, WireTask } from "./messages.js";
 
@@ -202,6 +209,11 @@ const BODY: Record<number, Check> = {
     dropped: uint,
   }),
   [MSG.NODE_MEMORY]: shape({ limit: uint }),
+  [MSG.JOB_SUBMIT]: shape({ component: hex(64), entry: str, args: bin, resources: optional(record(num)), timeoutMs: optional(uint), name: optional(str) }),
+  [MSG.JOB_LIST]: shape({ limit: optional(uint) }),
+  [MSG.JOB_GET]: shape({ id: str }),
+  [MSG.JOB_LOGS]: shape({ id: str, since: optional(uint), limit: optional(uint) }),
+  [MSG.JOB_STOP]: shape({ id: str }),
   [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "memory"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
 };
 

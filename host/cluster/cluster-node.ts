@@ -17,7 +17,7 @@
 import { hostname } from "node:os";
 import { bytesToHex } from "../../common/ids.js";
 import type { TaskId } from "../../common/ids.js";
-import type { ActorCheckpointBody, Connection, LogBody, Message, NodeInfo, GroupBundleBody, GroupCreateBody, GroupIdBody, GroupInfo, GroupPrepareBody, StateQueryBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { ActorCheckpointBody, Connection, LogBody, Message, MessageType, NodeInfo, GroupBundleBody, GroupCreateBody, GroupIdBody, GroupInfo, GroupPrepareBody, StateQueryBody, TaskCancelBody, TaskDoneBody, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { MSG, ProtocolError, WsTransport } from "../../net/index.js";
 import { NodeFencedError } from "../errors.js";
 import { HEAD_RECONNECT_MS, HeadSession } from "./head-session.js";
@@ -442,6 +442,11 @@ export class ClusterNode implements ClusterLink {
 
   status(): Promise<unknown> {
     return this.#head.request(MSG.CLUSTER_STATUS, null, 10_000);
+  }
+
+  /** Asks the head `type` (a request any client may make: jobs, for one). */
+  askHead<T>(type: MessageType, body: unknown, timeoutMs?: number): Promise<T> {
+    return this.#head.request<T>(type, body, timeoutMs);
   }
 
   /** Asks the head's state API (after sending this node's task events, so they are in the answer). */

@@ -27,7 +27,7 @@ import type { PlacementStrategy, SchedulerStats } from "../../scheduler/index.js
 import { shapeFromEntries } from "../../scheduler/index.js";
 import type { ClusterNode } from "../cluster/index.js";
 import type { ClusterStatus } from "../head/index.js";
-import { ActorNotFoundError, ComponentNotFoundError, ShutdownError } from "../errors.js";
+import { ActorNotFoundError, ComponentNotFoundError, NoClusterError, ShutdownError } from "../errors.js";
 import type { ActorOptionsResolved, ComponentRecord, FunctionInfo, HostNode, ResolvedOptions } from "../node/index.js";
 import { cancelOptions, functionInfo, makeTask, prepareComponent } from "../node/index.js";
 import { Gpu } from "./gpu.js";
@@ -38,6 +38,7 @@ import { Waits, isLocated } from "./waits.js";
 import type { Bundle } from "./placement-groups.js";
 import { ClusterGroups, LocalGroups, PlacementGroup, bundleOf, bundleShapes, checkStrategy } from "./placement-groups.js";
 import { StateApi } from "./state.js";
+import { Jobs } from "./jobs.js";
 import { progress } from "./progress.js";
 import type { ProgressOptions } from "./progress.js";
 import type { TimelineEvent } from "../../common/task-events.js";
@@ -55,6 +56,7 @@ export class Driver implements DriverCalls {
   readonly #waits: Waits;
 
   readonly #cluster: ClusterNode | undefined;
+  #jobs: Jobs | undefined;
   #gpu: Gpu | undefined;
   /** Who places this driver's placement groups: its node when embedded, the head in a cluster. */
   readonly #groups: LocalGroups | ClusterGroups;
@@ -419,6 +421,18 @@ export class Driver implements DriverCalls {
   async clusterStatus(): Promise<ClusterStatus | undefined> {
     this.#check("clusterStatus()");
     return (await this.#cluster?.status()) as ClusterStatus | undefined;
+  }
+
+  /**
+   * Jobs: programs the cluster's head runs without a client (`submit`,
+   * `get`, `list`; see docs/jobs.md). On a cluster only: embedded, reading
+   * it throws NoClusterError.
+   */
+  get jobs(): Jobs {
+    this.#check("jobs");
+    const cluster = this.#cluster;
+    if (cluster === undefined) throw new NoClusterError("jobs run on a cluster's head, and this driver runs embedded (init() without an address)");
+    return (this.#jobs ??= new Jobs((type, body, timeoutMs) => cluster.askHead(type, body, timeoutMs)));
   }
 
   /** This driver's node ID in the cluster (undefined when embedded). */
