@@ -1,13 +1,20 @@
 /**
  * `wray start`, `wray stop` and `wray status`: run a head or a host as a
  * process of its own, stop this machine's nodes, show the cluster.
+ *
+ * This file's parts:
+ *   start        options and their checks; in the background, or --block (runNode: the
+ *                head, its job runner, the node, shutdown, rejoining when fenced)
+ *   stop         this machine's nodes, heads last
+ *   the head     askHead / connectHead: what the other commands ask it through
+ *   status       `wray status`, formatStatus
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { TlsOptions } from "../../net/index.js";
+import type { Connection, TlsOptions } from "../../net/index.js";
 import { ConnectionClosedError, MSG, WsTransport } from "../../net/index.js";
 import type { ClusterOptions } from "../cluster/index.js";
 import { ClusterNode } from "../cluster/index.js";
@@ -31,6 +38,7 @@ import {
 } from "../head/index.js";
 import type { ClusterStatus } from "../head/index.js";
 import { Head } from "../head/index.js";
+import { JobRunner } from "../jobs/index.js";
 import type { ObserveServer } from "../observe/index.js";
 import { headMetrics, nodeMetrics, startObserveServer } from "../observe/index.js";
 import type { NodeOptions } from "../node/index.js";
@@ -66,6 +74,7 @@ const START_OPTIONS = {
   "dashboard-host": { type: "string" },
   "metrics-port": { type: "string" },
   "max-tasks-per-job": { type: "string" },
+  "job-retention-s": { type: "string" },
   block: { type: "boolean" },
 } as const;
 
@@ -93,7 +102,7 @@ export async function start(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (!values.head && !values.address) throw new UsageError("give --head (start a cluster) or --address ws://HEAD:PORT (join one)");
   if (values.head && values.address) throw new UsageError("--head and --address exclude each other");
-  if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms", "missed-heartbeats", "restore"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
+  if (!values.head) for (const k of ["port", "host", "shards", "heartbeat-ms", "missed-heartbeats", "restore", "job-retention-s"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} is a head option (with --head); a node's own server takes --node-ip-address and --node-port`);
   if (values.address !== undefined && !/^wss?:\/\/./.test(values.address)) throw new UsageError(`--address must be the head's ws://HOST:PORT (wss:// with TLS), got '${values.address}'`);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together (a certificate and its private key, PEM files)");
   resources(values.resources);
@@ -106,6 +115,7 @@ export async function start(argv: string[]): Promise<number> {
   num("num-cpus", values["num-cpus"]);
   num("num-gpus", values["num-gpus"]);
   num("object-store-memory", values["object-store-memory"], 1 << 20);
+  num("job-retention-s", values["job-retention-s"], 0);
   const backend = values["gpu-backend"];
   if (backend !== undefined && !(GPU_BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--gpu-backend must be one of ${GPU_BACKENDS.join(", ")}, got '${backend}'`);
   if (values.block) return runNode(values);
@@ -272,6 +282,21 @@ async function runNode(values: StartValues): Promise<number> {
     if (e instanceof WrayError) return fail(e.message);
     throw e;
   }
+  // the head runs jobs, each under a driver of its own in this process
+  let jobs: JobRunner | undefined;
+  if (head) {
+    try {
+      const retention = num("job-retention-s", values["job-retention-s"], 0);
+      jobs = await JobRunner.start({ head, token, ...(tls ? { tls } : {}), log: say, ...(retention !== undefined ? { retentionMs: retention * 1000 } : {}) });
+      head.jobs = jobs;
+    } catch (e) {
+      await current.cluster.close().catch(() => {});
+      await current.node.close().catch(() => {});
+      await head.close();
+      removeHeadFile(process.pid);
+      return fail(`starting the job runner: ${(e as Error).message}`);
+    }
+  }
   let stopping = false;
   async function shutdown(code: number): Promise<void> {
     if (stopping) return;
@@ -279,6 +304,8 @@ async function runNode(values: StartValues): Promise<number> {
     removeNodeFile(process.pid);
     removeHeadFile(process.pid);
     for (const s of servers) await s.close().catch(() => {});
+    // running jobs fail (saying the head stopped), and their drivers leave
+    await jobs?.close().catch((e: Error) => process.stderr.write(`wray: closing the job runner: ${e.message}\n`));
     // this node leaves, then the head stops accepting, finishes its writes and closes its store
     await current.cluster.close().catch(() => {});
     await current.node.close().catch(() => {});
@@ -394,19 +421,27 @@ export const HEAD_OPTIONS = { address: { type: "string" }, "token-file": { type:
  * started on this machine). Throws UsageError when there is none to ask,
  * and the request's error when it fails.
  */
-export async function askHead<T>(values: { address?: string; "token-file"?: string; "tls-ca"?: string }, type: number, body: unknown, timeoutMs = 30_000): Promise<T> {
+export async function askHead<T>(values: HeadValues, type: number, body: unknown, timeoutMs = 30_000): Promise<T> {
+  const conn = await connectHead(values);
+  try {
+    return await conn.request<T>(type as never, body, timeoutMs);
+  } finally {
+    conn.close();
+  }
+}
+
+/** What names the head to ask: --address (else the cluster started on this machine), --token-file, --tls-ca. */
+export type HeadValues = { address?: string; "token-file"?: string; "tls-ca"?: string };
+
+/** A connection to the head (see askHead), for a command that asks several times; close it after. */
+export async function connectHead(values: HeadValues): Promise<Connection> {
   const headFile = readHeadFile();
   const address = values.address ?? headFile?.address;
   if (!address) throw new NoClusterHere();
   const tokenFile = values["token-file"] ?? headFile?.tokenFile ?? defaultTokenFile();
   const token = process.env.WRAY_TOKEN ?? (await readToken(tokenFile));
   const ca = values["tls-ca"] ?? process.env.WRAY_TLS_CA ?? (values.address === undefined ? (headFile?.tls?.ca ?? headFile?.tls?.cert) : undefined);
-  const conn = await new WsTransport({ tls: readTlsFiles(ca === undefined ? {} : { ca }) }).connect(address, token);
-  try {
-    return await conn.request<T>(type as never, body, timeoutMs);
-  } finally {
-    conn.close();
-  }
+  return new WsTransport({ tls: readTlsFiles(ca === undefined ? {} : { ca }) }).connect(address, token);
 }
 
 /** No --address and no cluster started on this machine. */

@@ -8,6 +8,7 @@
  *   wray status [--json]
  *   wray list tasks|actors|nodes|drivers, wray summary tasks, wray get task <id>, wray timeline,
  *   wray logs, wray memory
+ *   wray job submit|list|status|logs|stop
  *   wray stop
  *   wray <command> --help, wray --version
  *
@@ -23,6 +24,7 @@ import type { GuestLanguage } from "../../guest-sdk/index.js";
 import { BuildError, GUEST_LANGUAGES, buildGuest, guestLanguage } from "../../guest-sdk/index.js";
 import { NoClusterHere, UsageError, start, status, stop } from "./cluster.js";
 import { get, list, logs, memory, summary, timeline } from "./state.js";
+import { job } from "./jobs.js";
 import { prepareComponent } from "../node/index.js";
 import { WrayError } from "../../common/errors.js";
 
@@ -60,6 +62,8 @@ head options:
                              actors, names, functions, objects) at its address, after it died
   --max-tasks-per-job <n>    tasks of each job whose events the head keeps whole for
                              wray list/get/timeline (default 10000; all are counted)
+  --job-retention-s <s>      how long the records and logs of ended jobs (wray job) are
+                             kept (default 604800: 7 days)
 node options:
   --token-file <file>        the cluster token (default ~/.wray/token, or $WRAY_TOKEN;
                              refused when others can read it: chmod 600)
@@ -139,6 +143,33 @@ the largest objects (--limit of each node, default 20).
 Stops the wray nodes running on this machine (heads last): in order, with
 10 s to finish before they are killed.
 `,
+  job: `usage: wray job submit <app.wasm> --entry <task> [--wait] [--timeout-s <s>] [--resources <json>] [--name <n>] [--json] [-- args...]
+       wray job list [--json]
+       wray job status <id> [--json]
+       wray job logs <id> [--follow] [--json]
+       wray job stop <id> [--json]
+
+Deploys a compiled program to the cluster: the head runs its entry task
+(a task the component exports) under a driver of its own, so the job runs
+on without this client. Everything the entry submits, creates or puts is
+the job's and is freed when it ends (actors not detached die). The entry
+is a guest task: sandboxed, with a task's limits.
+
+  submit      sends the component and starts the job; prints its ID. The entry's
+              arguments follow --, each as JSON where it parses (3, true, [1,2], "x"),
+              else as a string
+    --wait          print the job's logs as it runs, then how it ended; exit code 0
+                    when it succeeded, 1 when it failed or was stopped
+    --timeout-s <s> stop the job after this long (default: no limit)
+    --resources <json>  what the entry task needs, e.g. '{"CPU": 2}' (default CPU 1)
+  list        the latest jobs: ID, entry, state, times, the node the entry ran on
+  status      one job: state, times, node, its result, or its error with the guest stack
+  logs        what its tasks and actors printed (--follow: until it ends)
+  stop        cancels its tasks, kills its actors, frees its objects
+
+  --address, --token-file, --tls-ca   the cluster (default: the one started on this machine)
+  --json      JSON instead of text
+`,
 };
 
 const USAGE = `usage: wray <command> [options]
@@ -153,6 +184,8 @@ commands:
   timeline [-o file]         the tasks' timeline as a Chrome trace
   logs [--actor X] [-f]      what guests printed (--follow for more)
   memory                     every node's object store
+  job <command>              submit, list, status, logs and stop jobs: programs the
+                             cluster runs without a client
   stop                       stop this machine's wray nodes
 
   wray <command> --help      what a command takes
@@ -242,7 +275,7 @@ function buildProgress(): { stage(what: string): void; stop(): void } {
   };
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, list, summary, get, timeline, logs, memory, stop };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { build, start, status, job, list, summary, get, timeline, logs, memory, stop };
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

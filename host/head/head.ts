@@ -23,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { bytesToHex, hexToKey, keyToBytes } from "../../common/ids.js";
-import type { LogBody, StateQueryBody, ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
+import type { JobIdBody, JobListBody, JobLogsBody, JobSubmitBody, LogBody, StateQueryBody, ActorStateBody, Connection, GroupCreateBody, GroupIdBody, ConnectionLimits, FunctionPutBody, HeartbeatBody, Listener, Message, NodeInfo, ObjectLocationBody, PlacedReply, TlsOptions, Transport, WireTask } from "../../net/index.js";
 import { CLOSE_FENCED, MSG, PermissionDeniedError, ProtocolError, WsTransport } from "../../net/index.js";
 import type { NodeEntry } from "../../scheduler/index.js";
 import type { Shape } from "../../scheduler/index.js";
@@ -35,6 +35,15 @@ import { HeadState } from "./state.js";
 import type { ActorTableRecord, ClusterStatus, NodeStatus } from "./records.js";
 
 export type { ActorTableRecord, ClusterStatus, NodeStatus } from "./records.js";
+
+/** What the head asks of its job runner (host/jobs/runner.ts): the JOB_* requests. */
+export interface JobService {
+  submit(b: JobSubmitBody): Promise<{ id: string }>;
+  list(b: JobListBody): Promise<unknown[]>;
+  get(id: string): Promise<unknown>;
+  logs(b: JobLogsBody): Promise<unknown[] | null>;
+  stop(id: string): Promise<unknown>;
+}
 import type { TaskEventBatch } from "../../common/task-events.js";
 
 export interface HeadOptions {
@@ -119,6 +128,8 @@ export class Head {
   readonly #groups: PlacementGroupTable;
   /** Task events and the state API (state.ts). */
   readonly state: HeadState;
+  /** Runs the jobs clients submit (host/jobs; `wray start --head` sets it). */
+  jobs: JobService | undefined;
 
   private constructor(store: ShardedControlStore, listener: Listener, scheduler: GlobalScheduler, log: (line: string) => void, onStop: (() => void) | undefined, directory: string, maxTasksPerJob: number | undefined) {
     this.#directory = directory;
@@ -303,6 +314,16 @@ export class Head {
         if (node !== undefined) this.state.log(node, (m.body as LogBody).records);
         return null;
       }
+      case MSG.JOB_SUBMIT:
+        return this.#jobService().submit(m.body as JobSubmitBody);
+      case MSG.JOB_LIST:
+        return this.#jobService().list(m.body as JobListBody);
+      case MSG.JOB_GET:
+        return this.#jobService().get((m.body as JobIdBody).id);
+      case MSG.JOB_LOGS:
+        return this.#jobService().logs(m.body as JobLogsBody);
+      case MSG.JOB_STOP:
+        return this.#jobService().stop((m.body as JobIdBody).id);
       case MSG.CLUSTER_STOP:
         this.#log("(wray) stop requested");
         setImmediate(() => this.#onStop?.());
@@ -310,6 +331,11 @@ export class Head {
       default:
         throw new ProtocolError("the head does not serve this message");
     }
+  }
+
+  #jobService(): JobService {
+    if (this.jobs === undefined) throw new ProtocolError("this head runs no jobs (it was started without a job runner: `wray start --head` has one)");
+    return this.jobs;
   }
 
   /** The node a connection registered as, if it has (and is still that node's connection). */

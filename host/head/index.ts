@@ -9,6 +9,6 @@
  * no guests and knows nodes only by what they send it.
  */
 export { Head } from "./head.js";
-export type { HeadOptions, ClusterStatus, NodeStatus, NodeRecord, ActorTableRecord, ObjectLocation } from "./head.js";
+export type { HeadOptions, ClusterStatus, NodeStatus, NodeRecord, ActorTableRecord, ObjectLocation, JobService } from "./head.js";
 export * from "./files.js";
 export type { LogLine } from "./state.js";

@@ -19,6 +19,10 @@ export const TABLES = {
   actors: "actors",
   /** actor name → actor ID (hex) */
   actorNames: "actorNames",
+  /** job ID → JobRecord (host/driver/jobs.ts) */
+  jobs: "jobs",
+  /** job ID → { lines: JobLogLine[] }: the last lines its tasks and actors printed */
+  jobLogs: "jobLogs",
 } as const;
 
 export type Table = (typeof TABLES)[keyof typeof TABLES];
