@@ -51,7 +51,7 @@ test("wray --version and help for every command", async () => {
   }
   const top = await wray(["--help"]);
   assert.equal(top.code, 0);
-  for (const cmd of ["build", "start", "status", "list", "summary", "get", "timeline", "logs", "memory", "stop"]) {
+  for (const cmd of ["build", "start", "status", "job", "list", "summary", "get", "timeline", "logs", "memory", "stop"]) {
     assert.match(top.stdout, new RegExp(`^  ${cmd} `, "m"));
     for (const args of [[cmd, "--help"], [cmd, "-h"], ["help", cmd]]) {
       const r = await wray(args);
@@ -70,7 +70,7 @@ test("wray --version and help for every command", async () => {
 test("usage mistakes: one line naming what is wrong and where to look, exit code 2", async () => {
   usage(await wray(["status", "--foo"]), /^wray status: unknown option '--foo'$/, "wray status --help");
   usage(await wray(["stop", "--force"]), /^wray stop: unknown option '--force'$/, "wray stop --help");
-  usage(await wray(["frobnicate"]), /^wray: unknown command 'frobnicate' \(commands: build, start, status, list, summary, get, timeline, logs, memory, stop\)$/, "wray --help");
+  usage(await wray(["frobnicate"]), /^wray: unknown command 'frobnicate' \(commands: build, start, status, job, list, summary, get, timeline, logs, memory, stop\)$/, "wray --help");
   usage(await wray(["build"]), /^wray build: give the entry file to build/, "wray build --help");
   usage(await wray(["build", "a.ts", "--lang", "cobol"]), /^wray build: unknown --lang 'cobol' \(known: /, "wray build --help");
   usage(await wray(["build", "a.ts", "-o"]), /^wray build: option '-o, --output' needs a value$/, "wray build --help");
@@ -82,12 +82,22 @@ test("usage mistakes: one line naming what is wrong and where to look, exit code
   usage(await wray(["start", "--address", "127.0.0.1:6380"]), /^wray start: --address must be the head's ws:\/\/HOST:PORT/, "wray start --help");
   usage(await wray(["start", "--address", "ws://127.0.0.1:6380", "--port", "5"]), /^wray start: --port is a head option/, "wray start --help");
   usage(await wray(["start", "--head", "--gpu-backend", "glide"]), /^wray start: --gpu-backend must be one of /, "wray start --help");
+  usage(await wray(["job"]), /^wray job: say what to do: submit, list, status, logs or stop$/, "wray job --help");
+  usage(await wray(["job", "run"]), /^wray job: unknown job command 'run' \(submit, list, status, logs, stop\)$/, "wray job --help");
+  usage(await wray(["job", "submit", "app.wasm"]), /^wray job: give the entry task with --entry NAME$/, "wray job --help");
+  usage(await wray(["job", "submit", "--entry", "main"]), /^wray job: give the component to run/, "wray job --help");
+  usage(await wray(["job", "submit", "app.wasm", "--entry", "main", "--resources", "[1]"]), /^wray job: --resources must be a JSON object of numbers >= 0/, "wray job --help");
+  usage(await wray(["job", "status"]), /^wray job: give the job's ID \(see `wray job list`\) to show$/, "wray job --help");
+  usage(await wray(["job", "stop", "a", "b"]), /^wray job: expected one job ID, got a b$/, "wray job --help");
 });
 
 test("failures: one line, exit code 1, no stack", async () => {
   const missing = await wray(["build", "no-such-file.ts"]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^wray build: .*no-such-file\.ts.*\n$/);
+  const noJobs = await wray(["job", "list"]);
+  assert.equal(noJobs.code, 1);
+  assert.equal(noJobs.stderr, "wray job: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");
   const none = await wray(["status"]);
   assert.equal(none.code, 1);
   assert.equal(none.stderr, "wray status: no cluster on this machine (start one with `wray start --head`, or give --address ws://HEAD:PORT)\n");

@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { encode } from "@msgpack/msgpack";
 import { WrayError } from "../../common/errors.js";
-import { JobFailedError, JobNotFoundError } from "../errors.js";
+import { ObjectRef } from "../../common/object-ref.js";
+import { ComponentNotFoundError, JobFailedError, JobNotFoundError } from "../errors.js";
 import type { JobIdBody, JobListBody, JobLogsBody, JobSubmitBody, MessageType } from "../../net/index.js";
 import { MSG } from "../../net/index.js";
 
@@ -159,7 +160,14 @@ export class Jobs {
       if (typeof options.resources !== "object" || options.resources === null) throw new TypeError("jobs.submit(): resources must be an object of numbers");
       for (const [k, v] of Object.entries(options.resources)) if (typeof v !== "number" || !(v >= 0)) throw new RangeError(`jobs.submit(): resource '${k}' must be a number >= 0`);
     }
-    const bytes = typeof component === "string" ? new Uint8Array(await readFile(component)) : component;
+    if (options.args?.some((a) => a instanceof ObjectRef)) throw new TypeError("jobs.submit(): a job's arguments are plain values (an ObjectRef belongs to this driver; the job runs under its own)");
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof component === "string" ? new Uint8Array(await readFile(component)) : component;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ComponentNotFoundError(String(component));
+      throw e;
+    }
     if (!(bytes instanceof Uint8Array)) throw new TypeError("jobs.submit(): component must be a path to a .wasm file or its bytes");
     const hash = createHash("sha256").update(bytes).digest("hex");
     await this.#ask(MSG.FUNCTION_PUT, { hash, bytes }, 120_000);

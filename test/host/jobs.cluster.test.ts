@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Driver, JobRecord, JobLogLine } from "wray";
-import { ActorNotFoundError, ComponentInvalidError, JobFailedError, JobNotFoundError, NoClusterError, UnknownFunctionError, init } from "wray";
+import { ActorNotFoundError, ComponentInvalidError, ComponentNotFoundError, JobFailedError, JobNotFoundError, NoClusterError, UnknownFunctionError, init } from "wray";
 import type { TestCluster } from "../cluster.js";
 import { startCluster, until } from "../cluster.js";
 import { guest } from "../helpers.js";
@@ -111,6 +111,8 @@ test("wray job list, status and logs, as text and as --json", { timeout: TEST_MS
   const notWasm = join(cluster.home, "not.wasm");
   writeFileSync(notWasm, "not a component");
   await assert.rejects(ray.jobs.submit(notWasm, { entry: "main" }), ComponentInvalidError);
+  await assert.rejects(ray.jobs.submit(join(cluster.home, "missing.wasm"), { entry: "main" }), ComponentNotFoundError);
+  await assert.rejects(ray.jobs.submit(APP, { entry: "main", args: [ray.put(1)] }), TypeError);
   const usage = await job(["submit", APP], 2);
   assert.match(usage.stderr, /--entry/);
   const local = await init({ numCpus: 1, log: () => {} });
