@@ -80,6 +80,8 @@ export const MSG = {
   JOB_GET: 102,
   JOB_LOGS: 103,
   JOB_STOP: 104,
+  /** The head tells every node that a job has ended: the tasks still running or queued for it end too. */
+  JOB_ENDED: 105,
 } as const;
 
 export type MessageType = (typeof MSG)[keyof typeof MSG];
@@ -214,6 +216,7 @@ const BODY: Record<number, Check> = {
   [MSG.JOB_GET]: shape({ id: str }),
   [MSG.JOB_LOGS]: shape({ id: str, since: optional(uint), limit: optional(uint) }),
   [MSG.JOB_STOP]: shape({ id: str }),
+  [MSG.JOB_ENDED]: shape({ job: nodeId }),
   [MSG.STATE_QUERY]: shape({ what: (v) => ["tasks", "task", "summary", "timeline", "actors", "nodes", "logs", "memory"].includes(v as string), filter: optional(record(str)), limit: optional(uint), id: optional(str), since: optional(uint) }),
 };
 

@@ -293,6 +293,9 @@ export class ClusterNode implements ClusterLink {
       case MSG.PG_DROP:
         bundles.remove((m.body as GroupIdBody).id);
         return null;
+      case MSG.JOB_ENDED:
+        this.node.evictJob((m.body as { job: string }).job);
+        return null;
       case MSG.NODE_MEMORY:
         return this.node.store.memory((m.body as { limit: number }).limit);
       default:

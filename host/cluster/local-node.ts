@@ -58,4 +58,6 @@ export interface LocalNode {
   emitLog(record: LogRecord): void;
   /** Cancels a task where it is on this node. Throws TypeError for `force` on an actor call. */
   cancelHere(taskKey: string, options: CancelOptions, result?: ObjectEntry): CancelOutcome;
+  /** Ends what this node runs or queues for job `job` (a driver's node ID), which has ended. */
+  evictJob(job: string): void;
 }

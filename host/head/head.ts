@@ -333,6 +333,15 @@ export class Head {
     }
   }
 
+  /**
+   * Job `job` (its driver's node ID) has ended: every node stops what it
+   * still runs or queues for it (tasks its entry submitted and did not
+   * wait for), before the driver leaves.
+   */
+  jobEnded(job: string): void {
+    for (const [node, conn] of this.#conns) if (node !== job && this.#info.get(node)?.driver !== true) conn.notify(MSG.JOB_ENDED, { job });
+  }
+
   #jobService(): JobService {
     if (this.jobs === undefined) throw new ProtocolError("this head runs no jobs (it was started without a job runner: `wray start --head` has one)");
     return this.jobs;

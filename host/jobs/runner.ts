@@ -222,6 +222,8 @@ export class JobRunner implements JobService {
     job.record = { ...job.record, ...end, endedAt: Date.now() };
     await this.#flushLogs(job);
     await this.#put(job);
+    // what its entry left running or queued (tasks it did not wait for) ends with it
+    if (driver.nodeId !== undefined) this.#o.head.jobEnded(driver.nodeId);
     // the job's driver leaves: its actors die, its objects are freed
     await driver.shutdown().catch((e: Error) => this.#o.log(`(wray) job ${job.record.id}: its driver did not close cleanly: ${e.message}`));
     this.#live.delete(job.record.id);

@@ -333,6 +333,25 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
     }
   }
 
+  /**
+   * Job `job` (a driver's node ID) has ended: its queued tasks here fail
+   * and its running ones are stopped, with TaskCancelledError (nobody
+   * waits for them: their job is gone).
+   */
+  evictJob(job: string): void {
+    const why = (t: TaskSpec) => new TaskCancelledError(t.name, keyToHex(t.taskId.key), `: its job (driver ${job.slice(0, 8)}) ended`);
+    const { queued, running } = this.scheduler.evict((t) => t.job === job);
+    for (const t of queued) this.reject(t, why(t));
+    for (const { task, iso } of running) {
+      const exec = this.executions.find(task.taskId.key);
+      if (!exec) continue;
+      exec.cancelled = true;
+      task.retriesLeft = 0;
+      for (const e of task.returns) this.store.fail(e, why(task));
+      this.pool.terminate(iso);
+    }
+  }
+
   tellCancelled(iso: number, slot: number): void {
     this.pool.markCancelled(iso, slot, true);
     this.#blocking.cancelled(iso, slot);

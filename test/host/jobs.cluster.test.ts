@@ -148,6 +148,20 @@ test("stopping a running job cancels its tasks, kills its actor and frees its ob
   assert.equal((await h.stop()).state, "stopped");
 });
 
+test("tasks a job's entry submitted and did not wait for end when the job does", { timeout: TEST_MS }, async () => {
+  const h = await ray.jobs.submit(APP, { entry: "leave", args: ["l1"] });
+  assert.equal(await h.result(), "l1");
+  const driver = (await h.status()).driver!;
+  // the children may have started before the job ended, or be cancelled before they start
+  let rows: { state: string }[] = [];
+  await until(async () => {
+    rows = JSON.parse((await cluster.cli(["list", "tasks", "--filter", "name=poll", "--filter", `job=${driver}`, "--json"])).stdout) as { state: string }[];
+    return rows.length === 2 && rows.every((r) => r.state === "failed");
+  }, 30_000, "the job's leftover tasks to end").catch((e: Error) => assert.fail(`${e.message}: ${JSON.stringify(rows)}`));
+  const lines = (await h.logs()).map((l) => l.text);
+  assert.ok(lines.includes("leave l1: children submitted"), JSON.stringify(lines));
+});
+
 test("a job that runs past its timeout is stopped, saying so", { timeout: TEST_MS }, async () => {
   const r = await job(["submit", APP, "--entry", "hold", "--timeout-s", "1.5", "--wait", "--", "t1"], 1);
   assert.match(r.stdout, /poll t1-a running/);
