@@ -220,8 +220,13 @@ export class JobRunner implements JobService {
     }
     if (job.timer) clearTimeout(job.timer);
     job.record = { ...job.record, ...end, endedAt: Date.now() };
-    await this.#flushLogs(job);
-    await this.#put(job);
+    try {
+      await this.#flushLogs(job);
+      await this.#put(job);
+    } catch (e) {
+      // the control store refused (the head is closing): the next head marks the job failed
+      this.#o.log(`(wray) job ${job.record.id}: its end could not be recorded: ${(e as Error).message}`);
+    }
     // what its entry left running or queued (tasks it did not wait for) ends with it
     if (driver.nodeId !== undefined) this.#o.head.jobEnded(driver.nodeId);
     // the job's driver leaves: its actors die, its objects are freed
@@ -293,6 +298,7 @@ export class JobRunner implements JobService {
     }
     job.record.logLines = job.lines.length;
     job.flush ??= setTimeout(() => void this.#flushLogs(job).catch(() => {}), LOG_FLUSH_MS);
+    job.flush.unref?.();
   }
 
   async #flushLogs(job: LiveJob): Promise<void> {
