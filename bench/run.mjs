@@ -695,7 +695,6 @@ await ray.shutdown();
 
 if (["baseline: dd sequential write", "spill gigabytes: put 3x the store"].some(wants)) {
   const { tmpdir } = await import("node:os");
-  const { execFileSync } = await import("node:child_process");
   const { rmSync } = await import("node:fs");
   const { join } = await import("node:path");
   const dir = process.env.WRAY_SPILL_DIR ?? tmpdir();
@@ -826,7 +825,6 @@ if (CLUSTER_ROWS.some(wants)) {
     const tlsArgs = [];
     let clientTls;
     if (tls) {
-      const { execFileSync } = await import("node:child_process");
       const { readFileSync } = await import("node:fs");
       const cert = join(home, "bench.crt");
       const key = join(home, "bench.key");

@@ -11,8 +11,8 @@
  */
 import { parseArgs } from "node:util";
 import type { Connection } from "../../net/index.js";
-import type { AskHead, JobLogLine, JobRecord } from "../driver/index.js";
-import { JOB_ENDED, JobHandle, Jobs } from "../driver/index.js";
+import type { AskHead, JobHandle, JobLogLine, JobRecord } from "../driver/index.js";
+import { JOB_ENDED, Jobs } from "../driver/index.js";
 import type { HeadValues } from "./cluster.js";
 import { HEAD_OPTIONS, UsageError, connectHead } from "./cluster.js";
 import { table } from "./state.js";
@@ -49,11 +49,11 @@ export async function job(argv: string[]): Promise<number> {
 }
 
 /** Runs `f` with a Jobs client over one connection to the head. */
-async function withJobs<T>(values: HeadValues, f: (jobs: Jobs, ask: AskHead) => Promise<T>): Promise<T> {
+async function withJobs<T>(values: HeadValues, f: (jobs: Jobs) => Promise<T>): Promise<T> {
   const conn: Connection = await connectHead(values);
   const ask: AskHead = (type, body, timeoutMs) => conn.request(type as never, body, timeoutMs ?? 30_000);
   try {
-    return await f(new Jobs(ask), ask);
+    return await f(new Jobs(ask));
   } finally {
     conn.close();
   }
@@ -97,14 +97,14 @@ async function submit(argv: string[]): Promise<number> {
     }
     if (typeof resources !== "object" || resources === null || Array.isArray(resources) || Object.values(resources).some((n) => typeof n !== "number" || !(n >= 0))) throw new UsageError(`--resources must be a JSON object of numbers >= 0, e.g. '{"CPU": 1}', got ${values.resources}`);
   }
-  return withJobs(values, async (jobs, ask) => {
+  return withJobs(values, async (jobs) => {
     const handle = await jobs.submit(positionals[0]!, { entry: values.entry!, args: jobArgs(entryArgs), ...(resources ? { resources } : {}), ...(timeoutMs ? { timeoutMs } : {}), ...(values.name ? { name: values.name } : {}) });
     if (!values.wait) {
       process.stdout.write(values.json ? JSON.stringify({ id: handle.id }) + "\n" : `${handle.id}\n`);
       return 0;
     }
     process.stderr.write(`wray job: ${handle.id} submitted; its logs follow (Ctrl-C leaves it running)\n`);
-    const r = await follow(new JobHandle(handle.id, ask), values.json === true);
+    const r = await follow(handle, values.json === true);
     return finish(r, values.json === true);
   });
 }
@@ -115,14 +115,19 @@ async function follow(h: JobHandle, json: boolean): Promise<JobRecord> {
   for (;;) {
     // the state first: lines the job printed before it ended are all there once it has
     const r = await h.status();
-    for (;;) {
-      const lines = await h.logs({ since });
-      for (const l of lines) process.stdout.write(json ? JSON.stringify(l) + "\n" : logLine(l));
-      if (lines.length === 0) break;
-      since = lines[lines.length - 1]!.seq;
-    }
+    since = await printLogs(h, since, json);
     if (JOB_ENDED.has(r.state)) return r;
     await new Promise((res) => setTimeout(res, POLL_MS));
+  }
+}
+
+/** Prints the job's log lines after `since`, all there are now; the last line's seq (or `since`). */
+async function printLogs(h: JobHandle, since: number, json: boolean): Promise<number> {
+  for (;;) {
+    const lines = await h.logs({ since });
+    if (lines.length === 0) return since;
+    for (const l of lines) process.stdout.write(json ? JSON.stringify(l) + "\n" : logLine(l));
+    since = lines[lines.length - 1]!.seq;
   }
 }
 
@@ -194,13 +199,8 @@ async function jobLogs(argv: string[]): Promise<number> {
       await follow(h, values.json === true);
       return 0;
     }
-    let since = 0;
-    for (;;) {
-      const lines = await h.logs({ since });
-      if (lines.length === 0) return 0;
-      for (const l of lines) process.stdout.write(values.json ? JSON.stringify(l) + "\n" : logLine(l));
-      since = lines[lines.length - 1]!.seq;
-    }
+    await printLogs(h, 0, values.json === true);
+    return 0;
   });
 }
 

@@ -21,5 +21,5 @@ export type { StateListOptions } from "./state.js";
 export type { QueueOptions, QueueWait, QueueActor } from "./queue.js";
 export { PlacementGroup } from "./placement-groups.js";
 export type { Bundle } from "./placement-groups.js";
-export { Jobs, JobHandle, JobNotFoundError, JobFailedError, JOB_STATES, JOB_ENDED } from "./jobs.js";
+export { Jobs, JobHandle, JobNotFoundError, JobFailedError, JOB_ENDED } from "./jobs.js";
 export type { JobRecord, JobState, JobLogLine, JobOptions, AskHead } from "./jobs.js";

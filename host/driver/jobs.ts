@@ -19,7 +19,6 @@ export { JobFailedError, JobNotFoundError };
 
 /** Where a job is: pending (its driver starting), running, or ended (succeeded, failed, stopped). */
 export type JobState = "pending" | "running" | "succeeded" | "failed" | "stopped";
-export const JOB_STATES: readonly JobState[] = ["pending", "running", "succeeded", "failed", "stopped"];
 /** States a job does not leave. */
 export const JOB_ENDED: ReadonlySet<JobState> = new Set(["succeeded", "failed", "stopped"]);
 

@@ -321,16 +321,7 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
   /** Group `pg` is being removed: its actors here die, its queued tasks fail, its running ones are stopped, all with `error`. */
   evictGroup(pg: string, error: PlacementGroupRemovedError): void {
     for (const r of [...this.actors.all()]) if (r.state !== "dead" && inGroup(r.shape, pg)) this.actors.kill(r, `its placement group ${pg} was removed`);
-    const { queued, running } = this.scheduler.evict((t) => inGroup(t.shape, pg));
-    for (const t of queued) this.reject(t, error);
-    for (const { task, iso } of running) {
-      const exec = this.executions.find(task.taskId.key);
-      if (!exec) continue;
-      exec.cancelled = true;
-      task.retriesLeft = 0;
-      for (const e of task.returns) this.store.fail(e, error);
-      this.pool.terminate(iso);
-    }
+    this.#evict((t) => inGroup(t.shape, pg), () => error);
   }
 
   /**
@@ -339,15 +330,23 @@ export class HostNode implements Executor, PoolEvents, BlockingHost, GuestHost, 
    * waits for them: their job is gone).
    */
   evictJob(job: string): void {
-    const why = (t: TaskSpec) => new TaskCancelledError(t.name, keyToHex(t.taskId.key), `: its job (driver ${job.slice(0, 8)}) ended`);
-    const { queued, running } = this.scheduler.evict((t) => t.job === job);
-    for (const t of queued) this.reject(t, why(t));
+    this.#evict(
+      (t) => t.job === job,
+      (t) => new TaskCancelledError(t.name, keyToHex(t.taskId.key), `: its job (driver ${job.slice(0, 8)}) ended`),
+    );
+  }
+
+  /** Fails the queued tasks that match with `errorOf(task)`, and stops the running ones (their isolates), failing their results the same way. */
+  #evict(matches: (t: TaskSpec) => boolean, errorOf: (t: TaskSpec) => Error): void {
+    const { queued, running } = this.scheduler.evict(matches);
+    for (const t of queued) this.reject(t, errorOf(t));
     for (const { task, iso } of running) {
       const exec = this.executions.find(task.taskId.key);
       if (!exec) continue;
       exec.cancelled = true;
       task.retriesLeft = 0;
-      for (const e of task.returns) this.store.fail(e, why(task));
+      const error = errorOf(task);
+      for (const e of task.returns) this.store.fail(e, error);
       this.pool.terminate(iso);
     }
   }
