@@ -175,7 +175,11 @@ test("job records and logs survive a head restart; a job running when the head d
   const finished = await ray.jobs.submit(APP, { entry: "main", args: [4, 5] });
   await finished.wait({ timeoutMs: 60_000 });
   const running = await ray.jobs.submit(APP, { entry: "hold", args: ["r1"] });
-  await until(async () => (await running.logs()).some((l) => l.text === "poll r1-a running"), 60_000, "the long job to run");
+  await until(async () => (await running.logs()).some((l) => l.text === "poll r1-a running"), 60_000, "the long job to run").catch(async (e: Error) => {
+    // say where it stood: its record, its lines, what the head said last
+    const lines = (await running.logs()).map((l) => l.text);
+    assert.fail(`${e.message}: ${JSON.stringify(await running.status())}\nits lines: ${JSON.stringify(lines)}\nthe head's last lines:\n${cluster.head.output().split("\n").slice(-30).join("\n")}`);
+  });
   // the records are written as the job goes: wait until the logs are (the head is killed, not stopped)
   await new Promise((r) => setTimeout(r, 600));
   const old = cluster.head;
